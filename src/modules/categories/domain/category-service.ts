@@ -1,0 +1,61 @@
+import { AppError, notFound } from '../../../platform/errors';
+import type { RequestContext } from '../../../platform/context';
+import { requireRole } from '../../../platform/http/auth';
+import { etagOf, type CachedEntry, type CachedJson } from '../../../platform/cache/cached-json';
+import type { CategoryRepository } from '../data/category-repository';
+import { buildTree, type CategoryChanges, type CategoryNode } from './category';
+
+/** The ETag of one category: a hash of its sub-tree, so that any change below it changes it too. */
+export const categoryEtag = (node: CategoryNode): string => etagOf(Buffer.from(JSON.stringify(node)));
+
+/** Cache variant of the tree: its maximum depth. */
+export type TreeVariant = `depth-${number}`;
+
+export function createCategoryService<TreeJson>(deps: { repo: CategoryRepository; treeCache: CachedJson<TreeJson, TreeVariant> }) {
+  const { repo, treeCache } = deps;
+
+  async function loadNode(id: string, transaction?: Parameters<CategoryRepository['findSubtree']>[1]): Promise<CategoryNode> {
+    const [node] = buildTree(await repo.findSubtree(id, transaction));
+    if (!node) throw notFound('No category has this id.');
+    return node;
+  }
+
+  return {
+    /** The tree down to `maxDepth`, as cached bytes with their ETag. */
+    getTree(maxDepth: number): Promise<CachedEntry<TreeJson>> {
+      return treeCache.get(`depth-${maxDepth}`);
+    },
+
+    /** One category with its sub-tree. */
+    async getCategory(id: string): Promise<{ node: CategoryNode; etag: string }> {
+      const node = await loadNode(id);
+      return { node, etag: categoryEtag(node) };
+    },
+
+    /** Renames or reorders a category (admins only), optimistic on If-Match, and drops the cached tree. */
+    async updateCategory(ctx: RequestContext, id: string, changes: CategoryChanges, ifMatch: string | undefined) {
+      requireRole(ctx.actor!, 'admin');
+      const updated = await repo.transaction(async (t) => {
+        const current = await loadNode(id, t);
+        assertEtagMatches(ifMatch, categoryEtag(current));
+        await repo.update(id, changes, t);
+        return loadNode(id, t);
+      });
+      await treeCache.invalidate();
+      return { node: updated, etag: categoryEtag(updated) };
+    },
+
+    invalidateTree(): Promise<void> {
+      return treeCache.invalidate();
+    },
+  };
+}
+export type CategoryService = ReturnType<typeof createCategoryService>;
+
+function assertEtagMatches(ifMatch: string | undefined, etag: string): void {
+  if (ifMatch === undefined || ifMatch.trim() === '*') return;
+  const candidates = ifMatch.split(',').map((t) => t.trim());
+  if (!candidates.includes(etag)) {
+    throw new AppError(412, 'precondition_failed', 'Precondition failed', 'The category was changed by someone else; fetch it again.');
+  }
+}

@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import type Redis from 'ioredis';
+import type { Logger } from '../logger';
+import { toJsonBytes, type JsonBytes } from '../http/json-bytes';
+
+export interface CachedEntry<T> {
+  etag: string;
+  json: JsonBytes<T>;
+}
+
+// Stores a variant only if nobody invalidated since its load began, so a slow load that read
+// old rows cannot overwrite a newer invalidation with stale bytes.
+const STORE_IF_GENERATION = `
+if (redis.call('GET', KEYS[2]) or '0') == ARGV[1] then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+  return 1
+end
+return 0`;
+
+/** A strong ETag from the bytes themselves. */
+export const etagOf = (bytes: Buffer): string => `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`;
+
+/**
+ * Cache-aside of a JSON document (in a few variants, e.g. per query) in one Redis hash, kept as
+ * serialised bytes with their ETag. Concurrent misses in a process share one load; a Redis
+ * failure is a miss, never an error (PERFORMANCE-NOTES.md).
+ */
+export class CachedJson<T, V extends string = string> {
+  private readonly inflight = new Map<V, Promise<CachedEntry<T>>>();
+  private readonly generationKey: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly ttlSeconds: number,
+    private readonly load: (variant: V) => Promise<T>,
+    private readonly log: Logger,
+  ) {
+    // Same hash tag, same cluster slot: the store script touches both keys.
+    this.key = `{${key}}`;
+    this.generationKey = `{${key}}:generation`;
+  }
+
+  async get(variant: V): Promise<CachedEntry<T>> {
+    try {
+      const hit = await this.redis.hgetBuffer(this.key, variant);
+      if (hit) {
+        const newline = hit.indexOf(10);
+        return { etag: hit.subarray(0, newline).toString('latin1'), json: hit.subarray(newline + 1) as JsonBytes<T> };
+      }
+    } catch (err) {
+      this.log.warn({ err, key: this.key }, 'cache read failed; loading from the database');
+    }
+    let pending = this.inflight.get(variant);
+    if (!pending) {
+      pending = this.fill(variant).finally(() => this.inflight.delete(variant));
+      this.inflight.set(variant, pending);
+    }
+    return pending;
+  }
+
+  /** Drops every cached variant; loads that began before this call will not store their result. */
+  async invalidate(): Promise<void> {
+    try {
+      await this.redis.multi().incr(this.generationKey).del(this.key).exec();
+    } catch (err) {
+      this.log.warn({ err, key: this.key }, 'cache invalidation failed');
+    }
+  }
+
+  private async fill(variant: V): Promise<CachedEntry<T>> {
+    // null when Redis is unreachable: then serve the fresh load without storing it.
+    const generation = await this.redis.get(this.generationKey).then((g) => g ?? '0', () => null);
+    const json = toJsonBytes(await this.load(variant));
+    const etag = etagOf(json);
+    if (generation !== null) {
+      const value = Buffer.concat([Buffer.from(`${etag}\n`, 'latin1'), json]);
+      await this.redis
+        .eval(STORE_IF_GENERATION, 2, this.key, this.generationKey, generation, variant, value, this.ttlSeconds)
+        .catch((err: unknown) => this.log.warn({ err, key: this.key }, 'cache write failed'));
+    }
+    return { etag, json };
+  }
+}

@@ -1,0 +1,55 @@
+import { Sequelize } from 'sequelize';
+import type { Logger } from '../logger';
+
+/** The system of record. Pool small by default: on 2 cores a pool of 4 serves most (PERFORMANCE-NOTES.md). */
+export interface DatabaseOptions {
+  url: string;
+  replicaUrl?: string;
+  poolMax: number;
+}
+
+export function createSequelize(db: DatabaseOptions, log: Logger): Sequelize {
+  const pool = { max: db.poolMax, min: 0, idle: 10_000, acquire: 10_000 };
+  const common = {
+    dialect: 'postgres' as const,
+    pool,
+    logging: (sql: string) => log.trace({ sql }, 'sql'),
+    define: { underscored: true, timestamps: true },
+  };
+  if (!db.replicaUrl) return new Sequelize(db.url, common);
+  const parse = (u: string) => {
+    const url = new URL(u);
+    return {
+      host: url.hostname,
+      port: Number(url.port || 5432),
+      username: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+      database: url.pathname.slice(1),
+    };
+  };
+  const write = parse(db.url);
+  return new Sequelize(write.database, write.username, write.password, {
+    ...common,
+    replication: { write, read: [parse(db.replicaUrl)] },
+  });
+}
+
+/** Creates the database named in the URL when it is missing, with UTF-8 encoding so Korean text sorts and matches correctly. */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const { Client } = await import('pg');
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '/postgres';
+  const admin = new Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return false;
+    const ident = `"${name.replace(/"/g, '""')}"`;
+    // template0 so that the encoding and collation may differ from template1's.
+    await admin.query(`CREATE DATABASE ${ident} WITH ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0`);
+    return true;
+  } finally {
+    await admin.end();
+  }
+}

@@ -1,0 +1,32 @@
+/** A field-level problem: `pointer` into the body, or `parameter` + `in`. */
+export interface FieldError {
+  pointer?: string;
+  parameter?: string;
+  in?: 'query' | 'path' | 'header' | 'cookie';
+  code: string;
+  detail: string;
+}
+
+/**
+ * An expected failure a client can act on. Thrown by use cases and platform code; the error
+ * middleware renders it as problem+json. Anything else thrown is an unexpected 500.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly title: string,
+    detail?: string,
+    readonly errors: FieldError[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail ?? title);
+    this.name = 'AppError';
+  }
+}
+
+export const badRequest = (code: string, detail: string, errors: FieldError[] = []) =>
+  new AppError(400, code, 'The request is not valid', detail, errors);
+export const unauthenticated = (detail = 'A valid access token is required.') =>
+  new AppError(401, 'unauthenticated', 'Authentication is required', detail, [], { 'WWW-Authenticate': 'Bearer' });
+export const notFound = (detail = 'No resource has this id.') => new AppError(404, 'not_found', 'Not found', detail);

@@ -1,0 +1,16 @@
+import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per process (tests start several apps; each gets its own). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Duration of HTTP requests in seconds, by operation and status',
+    labelNames: ['operation_id', 'method', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  return { registry, httpDuration };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,121 @@
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { AppError, type FieldError } from '../errors';
+import type { Logger } from '../logger';
+
+const PROBLEM_BASE = 'https://docs.junggo.example/problems/';
+
+interface ValidatorError {
+  status: number;
+  message?: string;
+  headers?: Record<string, string>;
+  errors?: { path: string; message: string; errorCode?: string }[];
+}
+
+const isValidatorError = (e: unknown): e is ValidatorError =>
+  typeof e === 'object' && e !== null && typeof (e as ValidatorError).status === 'number' && Array.isArray((e as ValidatorError).errors);
+
+/** express.json() / raw-body failures carry `type` and `status`. */
+const isBodyParserError = (e: unknown): e is { type: string; status: number } =>
+  typeof e === 'object' && e !== null && typeof (e as { type?: unknown }).type === 'string' && typeof (e as { status?: unknown }).status === 'number';
+
+const LOCATIONS: Record<string, FieldError['in']> = { query: 'query', path: 'path', params: 'path', headers: 'header', header: 'header', cookies: 'cookie' };
+
+// AJV keywords, renamed to the codes clients see.
+const KEYWORD_CODES: Record<string, string> = {
+  required: 'missing_field',
+  type: 'invalid_type',
+  enum: 'invalid_value',
+  const: 'invalid_value',
+  pattern: 'invalid_format',
+  format: 'invalid_format',
+  minLength: 'too_short',
+  maxLength: 'too_long',
+  minimum: 'out_of_range',
+  maximum: 'out_of_range',
+  exclusiveMinimum: 'out_of_range',
+  exclusiveMaximum: 'out_of_range',
+  minItems: 'too_few_items',
+  maxItems: 'too_many_items',
+  minProperties: 'too_few_fields',
+  maxProperties: 'too_many_fields',
+};
+
+/** Validator paths look like `/body/a/b` or `/query/limit`; map them to pointer, or parameter + in. */
+function fieldError(item: { path: string; message: string; errorCode?: string }): FieldError {
+  const [where, ...rest] = item.path.replace(/^[./]/, '').split(/[./]/);
+  const keyword = item.errorCode?.split('.')[0] ?? '';
+  const unknownField = /must NOT have additional properties/.test(item.message);
+  if (where === 'body') {
+    const pointer = rest.length ? `/${rest.join('/')}` : '';
+    if (unknownField) return { pointer, code: 'unknown_field', detail: `'${rest.at(-1) ?? ''}' is not a writable field of this request.` };
+    return { pointer, code: KEYWORD_CODES[keyword] ?? 'invalid_value', detail: item.message };
+  }
+  const location = LOCATIONS[where ?? ''];
+  if (location) {
+    const code = /Unknown query parameter/i.test(item.message) ? 'unknown_parameter' : KEYWORD_CODES[keyword] ?? 'invalid_value';
+    return { parameter: rest.join('.'), in: location, code, detail: item.message };
+  }
+  return { code: KEYWORD_CODES[keyword] ?? 'invalid_value', detail: item.message };
+}
+
+function fromValidator(err: ValidatorError): AppError {
+  switch (err.status) {
+    case 400:
+      return new AppError(400, 'validation_failed', 'The request is not valid', 'One or more parameters or fields are not valid.', (err.errors ?? []).map(fieldError));
+    case 404:
+      return new AppError(404, 'not_found', 'Not found', 'No operation exists at this path.');
+    case 405:
+      return new AppError(405, 'method_not_allowed', 'Method not allowed', 'This path does not support this method.', [], err.headers ?? {});
+    case 413:
+      return new AppError(413, 'payload_too_large', 'Payload too large', 'The request body is too large.');
+    case 415:
+      return new AppError(415, 'unsupported_media_type', 'Unsupported media type', 'Send the body as application/json.');
+    case 406:
+      return new AppError(406, 'not_acceptable', 'Not acceptable', 'This operation cannot answer in a media type the Accept header allows.');
+    default:
+      return new AppError(500, 'internal_error', 'Internal server error', 'An unexpected error occurred. Quote the request id to support.');
+  }
+}
+
+function fromBodyParser(err: { type: string; status: number }): AppError | null {
+  if (err.type === 'entity.parse.failed') return new AppError(400, 'malformed_json', 'The request body is not valid JSON', 'The request body could not be parsed as JSON.');
+  if (err.type === 'entity.too.large') return new AppError(413, 'payload_too_large', 'Payload too large', 'The request body is too large.');
+  if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') return new AppError(415, 'unsupported_media_type', 'Unsupported media type', 'Send the body as UTF-8 JSON.');
+  return null;
+}
+
+export function sendProblem(req: Request, res: Response, e: AppError): void {
+  const body = {
+    type: `${PROBLEM_BASE}${e.code.replace(/_/g, '-')}`,
+    title: e.title,
+    status: e.status,
+    detail: e.message,
+    instance: req.originalUrl.split('?')[0]!.slice(0, 2000),
+    code: e.code,
+    request_id: res.locals.requestId as string,
+    ...(e.errors.length ? { errors: e.errors } : {}),
+  };
+  for (const [name, value] of Object.entries(e.headers)) res.setHeader(name, value);
+  res.status(e.status).type('application/problem+json').send(JSON.stringify(body));
+}
+
+/** The one error path: application errors, validator and body-parser errors, and the unexpected. */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    let problem: AppError | null = null;
+    if (err instanceof AppError) problem = err;
+    else if (isValidatorError(err)) problem = fromValidator(err);
+    else if (isBodyParserError(err)) problem = fromBodyParser(err);
+    if (!problem || problem.status >= 500) {
+      // Full detail goes to the log only; the client gets a generic problem and the request id.
+      const responseMismatch = isValidatorError(err) && err.status === 500;
+      log.error({ err }, responseMismatch ? 'the response does not match the spec: update the spec or the code' : 'unhandled error');
+      problem = new AppError(500, 'internal_error', 'Internal server error', 'An unexpected error occurred. Quote the request id to support.');
+    }
+    if (res.headersSent) return void res.end();
+    sendProblem(req, res, problem);
+  };
+}
+
+/** Paths outside /v1 and the ops routes. */
+export const notFoundHandler: RequestHandler = (_req, _res, next) => next(new AppError(404, 'not_found', 'Not found', 'No operation exists at this path.'));

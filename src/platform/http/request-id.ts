@@ -1,0 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import type { RequestHandler } from 'express';
+
+const SANE = /^[A-Za-z0-9._-]{1,128}$/;
+
+export const newRequestId = () => `req_${randomBytes(12).toString('base64url')}`;
+
+/** Echoes a sane X-Request-Id, otherwise makes one; either way it is the Request-Id response header. */
+export const requestId: RequestHandler = (req, res, next) => {
+  const given = req.get('x-request-id');
+  const id = given && SANE.test(given) ? given : newRequestId();
+  res.locals.requestId = id;
+  res.setHeader('Request-Id', id);
+  next();
+};

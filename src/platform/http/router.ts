@@ -1,0 +1,45 @@
+import { Router, type Request, type Response } from 'express';
+import type { RequestContext } from '../context';
+import { currentContext } from '../context';
+import { requireActor } from './auth';
+import type { Handler, HandlerMap } from './operations';
+import { listOperations, type OpenApiDocument } from './spec';
+
+/**
+ * Mounts one route per spec operation under the base path, each calling the handler the map
+ * holds for its operationId. The handler map's type guarantees every operation has one.
+ */
+export function operationsRouter(doc: OpenApiDocument, handlers: HandlerMap, opts: { validateResponses: boolean }): Router {
+  const router = Router();
+  const ops = listOperations(doc).filter((op) => op.operationId in handlers);
+  for (const op of ops) {
+    const handler = handlers[op.operationId as keyof HandlerMap] as unknown as Handler<keyof HandlerMap>;
+    const expressPath = op.path.replace(/\{([^}]+)\}/g, ':$1');
+    router[op.method](expressPath, async (req: Request, res: Response) => {
+      res.locals.operationId = op.operationId;
+      const ctx: RequestContext = currentContext() ?? { requestId: res.locals.requestId as string };
+      if (op.secured) ctx.actor = requireActor(res.locals.actor, res.locals.authError === true);
+      const headers: Record<string, string> = {};
+      for (const name of op.headerParams) {
+        const value = req.get(name);
+        if (value !== undefined) headers[name] = value;
+      }
+      const result = (await handler({ ctx, path: req.params, query: req.query, headers, body: req.body } as never)) as {
+        status: number;
+        headers?: Record<string, string>;
+        body?: unknown;
+      };
+      res.status(result.status);
+      for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+      if (result.body === undefined) return void res.end();
+      if (Buffer.isBuffer(result.body)) {
+        // Pre-serialised bytes: sent as they are, except when responses are validated, which
+        // needs the object (the validator checks what goes through res.json).
+        if (opts.validateResponses) return void res.json(JSON.parse(result.body.toString('utf8')));
+        return void res.type('application/json').send(result.body);
+      }
+      res.json(result.body);
+    });
+  }
+  return router;
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const generatedDir = path.resolve(__dirname, '..', '..', '..', 'generated');
+const read = (file: string) => readFileSync(path.join(generatedDir, file));
+
+export interface OpenApiOperation {
+  operationId?: string;
+  parameters?: { name: string; in: string; $ref?: string }[];
+  security?: Record<string, string[]>[];
+}
+export interface OpenApiDocument {
+  servers?: { url: string }[];
+  security?: Record<string, string[]>[];
+  paths: Record<string, Record<string, OpenApiOperation | unknown>>;
+  components?: { parameters?: Record<string, { name: string; in: string }> };
+}
+
+/** The bundled description (what the validator enforces) and the public artefacts served as they are. */
+export interface SpecArtefacts {
+  document: OpenApiDocument;
+  publicJson: Buffer;
+  publicYaml: Buffer;
+  docsHtml: Buffer;
+}
+
+export function loadSpec(): SpecArtefacts {
+  return {
+    document: JSON.parse(read('openapi.json').toString('utf8')) as OpenApiDocument,
+    publicJson: read('openapi.public.json'),
+    publicYaml: read('openapi.public.yaml'),
+    docsHtml: read(path.join('docs', 'index.html')),
+  };
+}
+
+export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
+
+/** Every operation under the description's base path, with the names of its header parameters. */
+export function listOperations(doc: OpenApiDocument) {
+  const resolve = (p: { name: string; in: string; $ref?: string }) =>
+    p.$ref ? doc.components?.parameters?.[p.$ref.split('/').pop()!] ?? p : p;
+  const ops: { method: (typeof HTTP_METHODS)[number]; path: string; operationId: string; headerParams: string[]; secured: boolean }[] = [];
+  for (const [route, item] of Object.entries(doc.paths)) {
+    const shared = ((item as { parameters?: OpenApiOperation['parameters'] }).parameters ?? []).map(resolve);
+    for (const method of HTTP_METHODS) {
+      const op = item[method] as OpenApiOperation | undefined;
+      if (!op?.operationId) continue;
+      const params = [...shared, ...(op.parameters ?? []).map(resolve)];
+      const security = op.security ?? doc.security ?? [];
+      ops.push({
+        method,
+        path: route,
+        operationId: op.operationId,
+        headerParams: params.filter((p) => p.in === 'header').map((p) => p.name),
+        // Secured when no alternative in the requirement list is the empty (anonymous) one.
+        secured: security.length > 0 && security.every((req) => Object.keys(req).length > 0),
+      });
+    }
+  }
+  return ops;
+}

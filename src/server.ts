@@ -1,0 +1,87 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from './app';
+import { databaseOptions, loadConfigOrExit, type Config } from './config';
+import { handlerMap } from './handlers';
+import { categoriesModule } from './modules/categories';
+import { RabbitConnection } from './platform/bus/rabbitmq';
+import { PgListener } from './platform/db/pg-listener';
+import { createSequelize } from './platform/db/sequelize';
+import { createMetrics } from './platform/http/metrics';
+import { loadSpec } from './platform/http/spec';
+import { createLogger, type Logger } from './platform/logger';
+import { closeRedis, connectRedis } from './platform/redis';
+import { runProcess } from './runtime';
+
+export interface RunningApi {
+  url: string;
+  server: Server;
+  stop: () => Promise<void>;
+}
+
+/** Connects to PostgreSQL, Redis and RabbitMQ, builds the app and listens. `stop` drains and closes everything. */
+export async function startApi(config: Config, log: Logger = createLogger(config.LOG_LEVEL, 'api')): Promise<RunningApi> {
+  const sequelize = createSequelize(databaseOptions(config), log);
+  await sequelize.authenticate();
+  const redis = await connectRedis(config.REDIS_URL);
+  const rabbit = new RabbitConnection(config.RABBITMQ_URL, log);
+  await rabbit.start();
+  const listener = new PgListener(config.DATABASE_URL, log);
+
+  const categories = categoriesModule({ sequelize, redis, listener, cacheTtlSeconds: config.CATEGORY_CACHE_TTL_SECONDS, log });
+  await listener.start();
+
+  const app = buildApp({
+    config,
+    log,
+    spec: loadSpec(),
+    redis,
+    metrics: createMetrics(),
+    handlers: handlerMap({ categories }),
+    checks: [
+      { name: 'postgres', check: async () => void (await sequelize.query('SELECT 1')) },
+      { name: 'redis', check: async () => void (await redis.ping()) },
+      { name: 'rabbitmq', check: () => rabbit.ping() },
+    ],
+  });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+    s.once('error', reject);
+  });
+  // Keep idle sockets open longer than a proxy's keepalive, so nginx never reuses a closed one.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+  log.info({ url, docs: `${config.PUBLIC_BASE_URL ?? url}/docs` }, 'api listening');
+
+  return {
+    url,
+    server,
+    stop: async () => {
+      // Stop accepting, let in-flight requests finish, then close the clients.
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await listener.stop();
+      await rabbit.stop();
+      await closeRedis(redis);
+      await sequelize.close();
+      log.info('api stopped');
+    },
+  };
+}
+
+if (require.main === module) {
+  const config = loadConfigOrExit();
+  const log = createLogger(config.LOG_LEVEL, 'api');
+  startApi(config, log).then(
+    (api) => runProcess(log, api.stop, config.SHUTDOWN_TIMEOUT_MS),
+    (err) => {
+      log.fatal({ err }, 'api failed to start');
+      process.exit(1);
+    },
+  );
+}
