@@ -14,6 +14,7 @@ import { errorHandler, notFoundHandler } from './platform/http/problem';
 import { rateLimiter } from './platform/http/rate-limit';
 import { requestId } from './platform/http/request-id';
 import { operationsRouter } from './platform/http/router';
+import { memoiseValidatorRouteMatchers } from './platform/http/validator-route-cache';
 import type { SpecArtefacts } from './platform/http/spec';
 import type { Logger } from './platform/logger';
 
@@ -44,6 +45,7 @@ export function buildApp({ config, log, spec, redis, metrics, checks, handlers }
   app.use(opsRouter(spec, metrics, checks));
   app.use(authenticate({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER }));
   app.use(rateLimiter(redis, { name: 'default', windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, limit: config.RATE_LIMIT_MAX }));
+  memoiseValidatorRouteMatchers();
   app.use(
     OpenApiValidator.middleware({
       apiSpec: structuredClone(spec.document) as never,
@@ -51,7 +53,7 @@ export function buildApp({ config, log, spec, redis, metrics, checks, handlers }
       validateRequests: { allowUnknownQueryParameters: false, coerceTypes: false, allErrors: true },
       validateResponses: config.validateResponses ? { allErrors: true } : false,
       validateSecurity: false, // bearer tokens are checked by `authenticate` and the router
-      validateFormats: 'full',
+      validateFormats: true,
       fileUploader: false,
     }),
   );

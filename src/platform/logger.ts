@@ -1,20 +1,17 @@
-import pino, { type Logger } from 'pino';
-import { currentContext } from './context';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
-/** JSON logs; every line written while serving a request carries its request_id. */
-export function createLogger(level: string, name: string): Logger {
-  return pino({
+/** JSON logs. Request-scoped lines go through `ctx.log`, a child carrying the request_id. */
+export function createLogger(level: string, name: string, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     name,
     level,
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    mixin() {
-      const ctx = currentContext();
-      return ctx ? { request_id: ctx.requestId, user_id: ctx.actor?.userId } : {};
-    },
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'], censor: '[redacted]' },
-  });
+  };
+  // Default: synchronous stdout, so the last lines before an exit are not lost.
+  return destination ? pino(options, destination) : pino(options);
 }

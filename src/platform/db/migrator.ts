@@ -16,9 +16,12 @@ export function createMigrator(sequelize: Sequelize, log: Logger) {
     migrations: {
       glob: ['*.{ts,js}', { cwd: dir, ignore: ['*.d.ts', '*.map'] }],
       resolve: ({ name, path: file, context }) => {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const mod = require(file!) as { up: Migration; down: Migration };
-        return { name: name.replace(/\.(ts|js)$/, ''), up: () => mod.up({ context }), down: () => mod.down({ context }) };
+        const load = () => import(file!) as Promise<{ up: Migration; down: Migration }>;
+        return {
+          name: name.replace(/\.(ts|js)$/, ''),
+          up: async () => (await load()).up({ context }),
+          down: async () => (await load()).down({ context }),
+        };
       },
     },
     context: { queryInterface: sequelize.getQueryInterface(), sequelize },

@@ -1,31 +1,36 @@
 import type { RequestHandler } from 'express';
-import { runWithContext } from '../context';
+import { createRequestContext } from '../context';
 import type { Logger } from '../logger';
 import type { Metrics } from './metrics';
 
 /**
- * Opens the request's context (so every log line carries its request_id), and on finish writes
- * one access-log line and observes the duration histogram by operationId.
+ * Opens the request's context (`res.locals.ctx`, whose logger stamps every line with the
+ * request_id), and on finish writes one access-log line (request_id included) and observes the
+ * duration histogram by operationId. Kept lean: it runs on every request.
  */
 export function accessLog(log: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
-    const path = req.originalUrl.split('?')[0]!;
-    res.on('finish', () => {
+    const requestId = res.locals.requestId as string;
+    res.locals.ctx = createRequestContext(requestId, log);
+    res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const operationId: string = res.locals.operationId ?? (path.startsWith('/v1/') ? 'unknown' : path);
-      metrics.httpDuration.observe({ operation_id: operationId, method: req.method, status: String(res.statusCode) }, seconds);
+      // The validator names the operation even when it rejects the request before the handler.
+      const matched = (req as { openapi?: { schema?: { operationId?: string } } }).openapi?.schema?.operationId;
+      const operationId: string = res.locals.operationId ?? matched ?? 'unmatched';
+      const status = res.statusCode;
+      metrics.observeRequest(operationId, req.method, status, seconds);
       const line = {
-        request_id: res.locals.requestId,
+        request_id: requestId,
         method: req.method,
-        path,
-        operation_id: res.locals.operationId,
-        status: res.statusCode,
+        path: req.originalUrl.split('?')[0],
+        operation_id: operationId,
+        status,
         duration_ms: Math.round(seconds * 1e4) / 10,
       };
-      if (res.statusCode >= 500) log.error(line, 'request failed');
+      if (status >= 500) log.error(line, 'request failed');
       else log.info(line, 'request');
     });
-    runWithContext({ requestId: res.locals.requestId as string }, next);
+    next();
   };
 }

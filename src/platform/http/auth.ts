@@ -1,7 +1,6 @@
 import type { RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
-import type { Actor } from '../context';
-import { currentContext } from '../context';
+import type { Actor, RequestContext } from '../context';
 import { AppError, unauthenticated } from '../errors';
 
 export interface AccessTokenClaims {
@@ -49,8 +48,7 @@ export function authenticate(cfg: TokenConfig): RequestHandler {
       const actor = match ? verify(match[1]!, cfg) : null;
       if (actor) {
         res.locals.actor = actor;
-        const ctx = currentContext();
-        if (ctx) ctx.actor = actor;
+        (res.locals.ctx as RequestContext).actor = actor;
       } else {
         res.locals.authError = true;
       }

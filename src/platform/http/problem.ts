@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import type { RequestContext } from '../context';
 import { AppError, type FieldError } from '../errors';
 import type { Logger } from '../logger';
 
@@ -109,7 +110,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (!problem || problem.status >= 500) {
       // Full detail goes to the log only; the client gets a generic problem and the request id.
       const responseMismatch = isValidatorError(err) && err.status === 500;
-      log.error({ err }, responseMismatch ? 'the response does not match the spec: update the spec or the code' : 'unhandled error');
+      const requestLog = (res.locals.ctx as RequestContext | undefined)?.log ?? log;
+      requestLog.error({ err }, responseMismatch ? 'the response does not match the spec: update the spec or the code' : 'unhandled error');
       problem = new AppError(500, 'internal_error', 'Internal server error', 'An unexpected error occurred. Quote the request id to support.');
     }
     if (res.headersSent) return void res.end();

@@ -1,6 +1,5 @@
 import { Router, type Request, type Response } from 'express';
 import type { RequestContext } from '../context';
-import { currentContext } from '../context';
 import { requireActor } from './auth';
 import type { Handler, HandlerMap } from './operations';
 import { listOperations, type OpenApiDocument } from './spec';
@@ -17,7 +16,7 @@ export function operationsRouter(doc: OpenApiDocument, handlers: HandlerMap, opt
     const expressPath = op.path.replace(/\{([^}]+)\}/g, ':$1');
     router[op.method](expressPath, async (req: Request, res: Response) => {
       res.locals.operationId = op.operationId;
-      const ctx: RequestContext = currentContext() ?? { requestId: res.locals.requestId as string };
+      const ctx = res.locals.ctx as RequestContext;
       if (op.secured) ctx.actor = requireActor(res.locals.actor, res.locals.authError === true);
       const headers: Record<string, string> = {};
       for (const name of op.headerParams) {

@@ -22,8 +22,8 @@ export function createCategoryService<TreeJson>(deps: { repo: CategoryRepository
 
   return {
     /** The tree down to `maxDepth`, as cached bytes with their ETag. */
-    getTree(maxDepth: number): Promise<CachedEntry<TreeJson>> {
-      return treeCache.get(`depth-${maxDepth}`);
+    getTree(ctx: RequestContext, maxDepth: number): Promise<CachedEntry<TreeJson>> {
+      return treeCache.get(`depth-${maxDepth}`, ctx.log);
     },
 
     /** One category with its sub-tree. */

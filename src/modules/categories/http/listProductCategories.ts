@@ -6,8 +6,8 @@ export const CACHE_CONTROL = 'public, max-age=60, must-revalidate';
 
 export const listProductCategories =
   (service: CategoryService): Handler<'listProductCategories'> =>
-  async ({ query, headers }) => {
-    const { etag, json } = await service.getTree(query.max_depth ?? 5);
+  async ({ ctx, query, headers }) => {
+    const { etag, json } = await service.getTree(ctx, query.max_depth ?? 5);
     if (etagMatches(headers['If-None-Match'], etag)) return { status: 304, headers: { ETag: etag } };
     return { status: 200, headers: { ETag: etag, 'Cache-Control': CACHE_CONTROL }, body: json as Buffer & { __json?: CategoryTreeResource } };
   };

@@ -1,0 +1,58 @@
+# Junggo. The two commands that matter: `make start` and `make test` (see README.md).
+SHELL := /bin/bash
+BIN := node_modules/.bin
+TSX := $(BIN)/tsx
+
+.PHONY: start test install services generate check-generated lint typecheck migrate seed coverage bench bench-layers build dev-token clean
+
+start: ## Install, start services, migrate, seed, run API + worker, print the docs URL
+	@bash scripts/start.sh
+
+test: install services check-generated lint typecheck ## Everything CI runs
+	$(BIN)/vitest run
+
+install: ## npm ci when node_modules is missing or older than the lockfile
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
+
+services: ## Make sure PostgreSQL, Redis and RabbitMQ answer (start them if installed)
+	@bash scripts/ensure-services.sh
+
+generate: install ## Rebuild generated/ from openapi/
+	@bash scripts/generate.sh generated && echo "generated/ is up to date with openapi/"
+
+check-generated: install ## Fail when generated/ is stale
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && bash scripts/generate.sh $$tmp && \
+	if diff -r -q generated $$tmp; then echo "generated/ matches openapi/"; \
+	else echo "generated/ is stale: run 'make generate' and commit the result" >&2; exit 1; fi
+
+lint: install ## Redocly lint with the API-CONVENTIONS ruleset: zero errors, zero warnings
+	@out=$$($(BIN)/redocly lint --format=summary 2>&1); status=$$?; \
+	echo "$$out" | grep -E '^(error|warning|validating)|valid' ; \
+	if [ $$status -ne 0 ] || echo "$$out" | grep -qE '^warning'; then echo "redocly lint failed" >&2; exit 1; fi
+
+typecheck: install ## tsc --noEmit over src, tests and bench (strict)
+	$(BIN)/tsc -p tsconfig.json --noEmit
+
+migrate: install services ## Create the database if missing and apply migrations
+	$(TSX) src/cli/migrate.ts
+
+seed: install ## Demo data (idempotent)
+	$(TSX) src/cli/seed.ts
+
+coverage: install services ## Tests with coverage (reports/coverage)
+	$(BIN)/vitest run --coverage
+
+bench: build services migrate ## Throughput of the category tree vs bare node:http (docs/performance.md)
+	$(TSX) bench/categories.ts
+
+bench-layers: build ## The cost of each cross-cutting middleware alone (docs/performance.md)
+	node bench/middleware-costs.mjs
+
+build: install ## Compile to dist/ (what the Docker image runs)
+	$(BIN)/tsc -p tsconfig.build.json
+
+dev-token: install ## Print an access token for local use, e.g. make dev-token ROLE=admin
+	@$(TSX) src/cli/dev-token.ts $(ROLE)
+
+clean:
+	rm -rf dist reports coverage

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make start`: from a fresh checkout to a running API and worker on the defaults, with demo data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f .env ] && set -a && . ./.env && set +a
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "… installing dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+bash scripts/ensure-services.sh
+node_modules/.bin/tsx src/cli/migrate.ts
+node_modules/.bin/tsx src/cli/seed.ts
+
+pids=()
+stop() { trap - INT TERM EXIT; kill -TERM "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; }
+trap stop INT TERM EXIT
+node_modules/.bin/tsx src/server.ts & pids+=($!)
+node_modules/.bin/tsx src/worker.ts & pids+=($!)
+
+port=${PORT:-3000}
+base=${PUBLIC_BASE_URL:-http://127.0.0.1:$port}
+for _ in $(seq 1 60); do
+  if curl -fsS "http://127.0.0.1:$port/health/live" >/dev/null 2>&1; then break; fi
+  sleep 0.5
+done
+echo
+echo "  Junggo API  $base/v1"
+echo "  API docs    $base/docs"
+echo "  Health      $base/health/ready"
+echo "  (Ctrl-C stops the API and the worker)"
+echo
+wait -n "${pids[@]}"

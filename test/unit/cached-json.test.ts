@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CachedJson, etagOf } from '../../src/platform/cache/cached-json';
+import { createLogger } from '../../src/platform/logger';
+import { connectRedis } from '../../src/platform/redis';
+import { TEST_ENV } from '../support/env';
+
+const log = createLogger('silent', 'test');
+let redis: Redis;
+beforeAll(async () => {
+  redis = await connectRedis(TEST_ENV.REDIS_URL);
+});
+afterAll(() => redis.quit());
+
+describe('CachedJson', () => {
+  it('when many requests miss at once, then the loader runs once and all get the same bytes and ETag', async () => {
+    let loads = 0;
+    const cache = new CachedJson(redis, `cache:test:${randomUUID()}`, 60, async () => {
+      loads++;
+      await new Promise((r) => setTimeout(r, 30));
+      return { n: 1 };
+    }, log);
+    const results = await Promise.all(Array.from({ length: 20 }, () => cache.get('v')));
+    expect(loads).toBe(1);
+    expect(new Set(results.map((r) => r.etag)).size).toBe(1);
+    expect(results[0]!.etag).toBe(etagOf(Buffer.from('{"n":1}')));
+    const hit = await cache.get('v');
+    expect(loads).toBe(1);
+    expect(hit.json.toString()).toBe('{"n":1}');
+  });
+
+  it('when invalidated while a load is in flight, then the stale load is served but not stored', async () => {
+    let version = 1;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const cache = new CachedJson(redis, `cache:test:${randomUUID()}`, 60, async () => {
+      const seen = version;
+      if (seen === 1) await gate;
+      return { version: seen };
+    }, log);
+    const slow = cache.get('v');
+    await new Promise((r) => setTimeout(r, 20));
+    version = 2;
+    await cache.invalidate();
+    release();
+    expect((await slow).json.toString()).toBe('{"version":1}');
+    expect((await cache.get('v')).json.toString()).toBe('{"version":2}');
+  });
+
+  it('when read again within the memory TTL, then the process copy answers without Redis; invalidate drops it', async () => {
+    let loads = 0;
+    const key = `cache:test:${randomUUID()}`;
+    const cache = new CachedJson(redis, key, 60, async () => ({ loads: ++loads }), log, 60_000);
+    await cache.get('v');
+    await redis.del(`{${key}}`); // gone from Redis, still in memory
+    expect((await cache.get('v')).json.toString()).toBe('{"loads":1}');
+    await cache.invalidate();
+    expect((await cache.get('v')).json.toString()).toBe('{"loads":2}');
+  });
+
+  it('when Redis is unreachable, then every get falls back to the loader instead of failing', async () => {
+    const down = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+    down.on('error', () => undefined);
+    let loads = 0;
+    const cache = new CachedJson(down, 'cache:test:down', 60, async () => ({ loads: ++loads }), log, 0);
+    expect((await cache.get('v')).json.toString()).toBe('{"loads":1}');
+    expect((await cache.get('v')).json.toString()).toBe('{"loads":2}');
+    await cache.invalidate();
+    down.disconnect();
+  });
+});

@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('when nothing is set, then every variable has its documented default', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ NODE_ENV: 'development', PORT: 3000, RATE_LIMIT_MAX: 100, RATE_LIMIT_WINDOW_SECONDS: 60, DATABASE_POOL_MAX: 4 });
+    expect(c.validateResponses).toBe(true);
+  });
+
+  it('when a variable is malformed, then loading fails with a message naming each one', () => {
+    expect(() => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', CORS_ORIGINS: 'a' })).toThrow(ConfigError);
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x' });
+    } catch (err) {
+      expect((err as Error).message).toMatch(/PORT/);
+      expect((err as Error).message).toMatch(/DATABASE_URL/);
+    }
+  });
+
+  it('when production runs with the development JWT secret, then loading fails naming JWT_SECRET', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
+    const prod = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) });
+    expect(prod.validateResponses).toBe(false);
+  });
+
+  it('when the API process starts with a bad variable, then it exits 78 and says which', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      env: { ...process.env, PORT: 'not-a-port', NODE_ENV: 'test' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(78);
+    expect(run.stderr).toContain('PORT');
+  });
+});
