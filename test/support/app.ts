@@ -1,10 +1,11 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import createClient from 'openapi-fetch';
 import type { paths } from '../../generated/api';
 import type { Config } from '../../src/config';
 import { signAccessToken } from '../../src/platform/http/auth';
 import { startApi, type RunningApi } from '../../src/server';
 import { testConfig } from './env';
+import { uniqueIp } from './http';
 
 export interface TestApi extends RunningApi {
   config: Config;
@@ -12,7 +13,7 @@ export interface TestApi extends RunningApi {
   client: (opts?: { token?: string; ip?: string }) => ReturnType<typeof createClient<paths>>;
 }
 
-export const uniqueIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+export { uniqueIp };
 
 /** Starts the real app in-process on an ephemeral port against the machine's PostgreSQL, Redis and RabbitMQ. */
 export async function startTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {

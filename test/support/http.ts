@@ -1,8 +1,17 @@
+import { randomInt } from 'node:crypto';
 import { expect } from 'vitest';
 
-/** Raw fetch for what a typed client cannot send (malformed JSON, wrong methods, odd headers). */
+/** A client address of its own, so that rate-limit buckets never leak between tests or runs. */
+export const uniqueIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+
+/**
+ * Raw fetch for what a typed client cannot send (malformed JSON, wrong methods, odd headers),
+ * from a fresh client address unless the test gives one.
+ */
 export async function raw(url: string, init: RequestInit = {}) {
-  const res = await fetch(url, init);
+  const headers = new Headers(init.headers);
+  if (!headers.has('x-forwarded-for')) headers.set('x-forwarded-for', uniqueIp());
+  const res = await fetch(url, { ...init, headers });
   const text = await res.text();
   let json: unknown = undefined;
   try {
