@@ -1,16 +1,17 @@
 import amqp, { type ChannelModel, type ConfirmChannel, type RecoveringChannelModel } from 'amqplib';
 import type { Logger } from '../logger';
 
-type ReadyHandler = (channel: ConfirmChannel) => Promise<void>;
+type ReadyHandler = (model: ChannelModel) => Promise<void>;
 
 /**
- * One AMQP connection, kept up by amqplib's own recovery (exponential backoff with jitter), with
- * a confirm channel recreated after every reconnect. Publishers and consumers register
- * `onReady` to (re)declare their topology on each new channel.
+ * One AMQP connection per process, kept up by amqplib's own recovery (exponential backoff with
+ * jitter). After every (re)connect each registered `onReady` handler runs with the new
+ * connection, to open its own channels and (re)declare its topology and consumers.
  */
 export class RabbitConnection {
   private connection: RecoveringChannelModel | null = null;
   private channel: ConfirmChannel | null = null;
+  private model: ChannelModel | null = null;
   private readonly readyHandlers: ReadyHandler[] = [];
 
   constructor(
@@ -33,13 +34,15 @@ export class RabbitConnection {
           channel.on('close', () => {
             if (this.channel === channel) this.channel = null;
           });
-          for (const handler of this.readyHandlers) await handler(channel);
+          this.model = model;
+          for (const handler of this.readyHandlers) await handler(model);
           this.channel = channel;
         },
       },
     });
     connection.on('disconnect', (err: Error) => {
       this.channel = null;
+      this.model = null;
       this.log.warn({ err: err?.message }, 'amqp connection lost; reconnecting');
     });
     connection.on('connect', () => this.log.info('amqp connected'));
@@ -47,10 +50,15 @@ export class RabbitConnection {
     this.connection = connection;
   }
 
-  /** Registers a topology/consumer setup run on every new channel (now, if already connected). */
+  /** Registers a setup run after every (re)connect (and now, if already connected). */
   async onReady(handler: ReadyHandler): Promise<void> {
     this.readyHandlers.push(handler);
-    if (this.channel) await handler(this.channel);
+    if (this.channel && this.model) await handler(this.model);
+  }
+
+  /** The shared confirm channel, for short administrative calls (declare, check, get). */
+  get adminChannel(): ConfirmChannel | null {
+    return this.channel;
   }
 
   get isConnected(): boolean {
@@ -67,6 +75,7 @@ export class RabbitConnection {
     const connection = this.connection;
     this.connection = null;
     this.channel = null;
+    this.model = null;
     if (connection) await connection.close().catch(() => undefined);
   }
 }

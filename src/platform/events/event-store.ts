@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import type { RequestContext } from '../context';
+import type { EventMetadata, NewEvent, StoredEvent } from './event';
+
+export interface AggregateRef {
+  type: string;
+  id: string;
+}
+
+interface Row {
+  position: string;
+  id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  aggregate_version: number;
+  type: string;
+  schema_version: number;
+  payload: Record<string, unknown>;
+  metadata: EventMetadata;
+  occurred_at: Date;
+}
+
+export const toStoredEvent = (r: Row): StoredEvent => ({
+  id: r.id,
+  position: Number(r.position),
+  aggregate_type: r.aggregate_type,
+  aggregate_id: r.aggregate_id,
+  aggregate_version: r.aggregate_version,
+  type: r.type,
+  schema_version: r.schema_version,
+  payload: r.payload,
+  metadata: r.metadata,
+  occurred_at: new Date(r.occurred_at).toISOString(),
+});
+
+export const newEventId = () => `evt_${randomUUID().replace(/-/g, '')}`;
+
+/** Metadata for events recorded while serving a request. */
+export const metadataFrom = (ctx: RequestContext, extra: EventMetadata = {}): EventMetadata => ({
+  actor_id: ctx.actor?.userId,
+  request_id: ctx.requestId,
+  correlation_id: ctx.requestId,
+  ...extra,
+});
+
+/**
+ * The one way to publish: appends events for one aggregate inside the caller's transaction,
+ * numbered after the aggregate's last version. Two transactions appending to the same aggregate
+ * collide on (aggregate, version) and one fails, so histories never interleave. Nothing is
+ * published unless the transaction commits.
+ */
+export async function appendEvents(
+  sequelize: Sequelize,
+  transaction: Transaction,
+  aggregate: AggregateRef,
+  events: NewEvent[],
+  metadata: EventMetadata,
+): Promise<StoredEvent[]> {
+  if (events.length === 0) return [];
+  const rows = await sequelize.query<Row>(
+    `WITH last AS (
+       SELECT coalesce(max(aggregate_version), 0) AS v FROM events WHERE aggregate_type = $1 AND aggregate_id = $2
+     )
+     INSERT INTO events (id, aggregate_type, aggregate_id, aggregate_version, type, schema_version, payload, metadata)
+     SELECT e.id, $1, $2, last.v + e.ord, e.type, e.schema_version, e.payload, $3::jsonb
+       FROM last, jsonb_to_recordset($4::jsonb) AS e(id text, ord int, type text, schema_version smallint, payload jsonb)
+      ORDER BY e.ord
+     RETURNING *`,
+    {
+      bind: [
+        aggregate.type,
+        aggregate.id,
+        JSON.stringify(metadata),
+        JSON.stringify(events.map((e, i) => ({ id: newEventId(), ord: i + 1, type: e.type, schema_version: e.schemaVersion ?? 1, payload: e.payload }))),
+      ],
+      type: QueryTypes.SELECT,
+      transaction,
+    },
+  );
+  return rows.map(toStoredEvent).sort((a, b) => a.position - b.position);
+}
+
+/** Events after `afterPosition`, in position order (replay, catch-up). Optionally only some types. */
+export async function readEvents(sequelize: Sequelize, afterPosition: number, limit: number, types?: string[]): Promise<StoredEvent[]> {
+  const rows = await sequelize.query<Row>(
+    `SELECT * FROM events WHERE position > $1 ${types ? 'AND type = ANY($3)' : ''} ORDER BY position LIMIT $2`,
+    { bind: types ? [afterPosition, limit, types] : [afterPosition, limit], type: QueryTypes.SELECT },
+  );
+  return rows.map(toStoredEvent);
+}
+
+export async function headPosition(sequelize: Sequelize): Promise<number> {
+  const [row] = await sequelize.query<{ p: string | null }>('SELECT max(position) AS p FROM events', { type: QueryTypes.SELECT });
+  return Number(row?.p ?? 0);
+}
