@@ -3,7 +3,7 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 
-.PHONY: start test install services generate check-generated lint typecheck migrate seed coverage bench bench-layers build dev-token clean
+.PHONY: start test install services generate check-generated lint typecheck migrate seed replay dlq-replay coverage bench bench-layers bench-events build dev-token clean
 
 start: ## Install, start services, migrate, seed, run API + worker, print the docs URL
 	@bash scripts/start.sh
@@ -39,11 +39,20 @@ migrate: install services ## Create the database if missing and apply migrations
 seed: install ## Demo data (idempotent)
 	$(TSX) src/cli/seed.ts
 
+replay: install services ## Rebuild a read model from the event store, e.g. make replay PROJECTION=activity-log
+	$(TSX) src/cli/replay.ts $(PROJECTION)
+
+dlq-replay: install services ## Move a subscriber's dead letters back, e.g. make dlq-replay SUBSCRIBER=projection.activity-log
+	$(TSX) src/cli/dlq-replay.ts $(SUBSCRIBER)
+
 coverage: install services ## Tests with coverage (reports/coverage)
 	$(BIN)/vitest run --coverage
 
 bench: build services migrate ## Throughput of the category tree vs bare node:http (docs/performance.md)
 	$(TSX) bench/categories.ts
+
+bench-events: services migrate ## Events/s and commit-to-handler latency through relay + one consumer (docs/performance.md)
+	$(TSX) bench/events.ts
 
 bench-layers: build ## The cost of each cross-cutting middleware alone (docs/performance.md)
 	node bench/middleware-costs.mjs

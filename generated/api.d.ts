@@ -95,9 +95,11 @@ export interface paths {
         /**
          * Report whether the dependencies are reachable
          * @description Takes no parameters: any query parameter is a `400`.
-         *     Checks PostgreSQL, Redis and RabbitMQ, each with a short timeout, and answers `200` when
-         *     all are up or `503` naming the ones that are down, so a load balancer stops sending
-         *     traffic to an instance that cannot serve it. Not rate limited.
+         *     Checks PostgreSQL, Redis and RabbitMQ, each with a short timeout, and the event outbox
+         *     (`degraded` when the oldest unpublished event is older than `OUTBOX_LAG_DEGRADED_SECONDS`).
+         *     Answers `200` when all are up or merely degraded, and `503` naming the ones that are down,
+         *     so a load balancer stops sending traffic to an instance that cannot serve it. Not rate
+         *     limited.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -183,6 +185,30 @@ export interface paths {
          * @description The public OpenAPI 3.1 bundle (internal parts removed), as YAML.
          */
         get: operations["getOpenApiYaml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Inspect background job queues
+         * @description Bull Board: the background job queues with their waiting, active, delayed, completed and
+         *     failed jobs, where an operator can retry, promote or clean them. **Admins only**: every
+         *     route under `/admin/queues` (the page, its JSON API under `/admin/queues/api/` and its static
+         *     files) needs a bearer token with the `admin` role, so a browser reaches it through an
+         *     authenticating proxy that adds the header. Not rate limited.
+         */
+        get: operations["getQueueBoard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -343,22 +369,22 @@ export interface components {
         /** @description The result of checking one dependency. */
         HealthCheck: {
             /**
-             * @description Whether the dependency answered in time.
+             * @description Whether the dependency answered in time, and for the outbox whether events are published without undue delay.
              * @enum {string}
              */
-            status: "up" | "down";
+            status: "up" | "degraded" | "down";
             /** @description How long the check took, in milliseconds. */
             latency_ms: number;
-            /** @description Why the dependency is considered down. */
+            /** @description Why the dependency is considered down or degraded. */
             detail?: string;
         };
         /** @description The health of this instance and of each dependency checked. */
         HealthReport: {
             /**
-             * @description `ok` when every check is up.
+             * @description `ok` when every check is up; `degraded` when one is up but behind (e.g. the event outbox lags); `unavailable` when one is down.
              * @enum {string}
              */
-            status: "ok" | "unavailable";
+            status: "ok" | "degraded" | "unavailable";
             /** @description One entry per dependency, keyed by its name. */
             checks: {
                 [key: string]: components["schemas"]["HealthCheck"];
@@ -750,6 +776,10 @@ export interface operations {
                      *         "rabbitmq": {
                      *           "status": "up",
                      *           "latency_ms": 0
+                     *         },
+                     *         "outbox": {
+                     *           "status": "up",
+                     *           "latency_ms": 1
                      *         }
                      *       }
                      *     }
@@ -898,6 +928,30 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getQueueBoard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Bull Board page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example <!DOCTYPE html><html>...</html> */
+                    "text/html": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };

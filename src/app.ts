@@ -2,9 +2,12 @@ import cors from 'cors';
 import express, { type Express } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
+import type { Queue } from 'bull';
 import type Redis from 'ioredis';
 import type { Config } from './config';
 import type { HealthCheck } from './platform/health';
+import { queueBoardRouter } from './platform/jobs/board';
+import { requireAdmin } from './platform/jobs/require-admin';
 import { accessLog } from './platform/http/access-log';
 import { authenticate } from './platform/http/auth';
 import type { Metrics } from './platform/http/metrics';
@@ -26,12 +29,14 @@ export interface AppDeps {
   metrics: Metrics;
   checks: HealthCheck[];
   handlers: HandlerMap;
+  /** The Bull queues the job board shows. */
+  queues: Queue[];
 }
 
 export const EXPOSED_HEADERS = ['Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'ETag', 'Idempotent-Replayed'];
 
 /** Builds the HTTP app from the bundled spec and the handler map; the middleware order is deliberate. */
-export function buildApp({ config, log, spec, redis, metrics, checks, handlers }: AppDeps): Express {
+export function buildApp({ config, log, spec, redis, metrics, checks, handlers, queues }: AppDeps): Express {
   const app = express();
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('etag', false); // handlers set their own strong ETags
@@ -42,8 +47,9 @@ export function buildApp({ config, log, spec, redis, metrics, checks, handlers }
   app.use(helmet());
   app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }));
   app.use(express.json({ limit: config.BODY_LIMIT }));
-  app.use(opsRouter(spec, metrics, checks));
-  app.use(authenticate({ secret: config.JWT_SECRET, issuer: config.JWT_ISSUER }));
+  const tokens = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER };
+  app.use(opsRouter(spec, metrics, checks, queueBoardRouter(queues, { basePath: '/admin/queues', authorize: requireAdmin(tokens) })));
+  app.use(authenticate(tokens));
   app.use(rateLimiter(redis, { name: 'default', windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, limit: config.RATE_LIMIT_MAX }));
   memoiseValidatorRouteMatchers();
   app.use(

@@ -37,6 +37,9 @@ const schema = z.object({
   VALIDATE_RESPONSES: bool.optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default('dev-only-secret-change-me-0123456789abcdef'),
   JWT_ISSUER: z.string().min(1).default('junggo'),
+  WORKER_PORT: port.default(3001),
+  MONGODB_URL: url(['mongodb:', 'mongodb+srv:']).optional(),
+  OUTBOX_LAG_DEGRADED_SECONDS: z.coerce.number().int().min(1).max(86400).default(30),
   CATEGORY_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86400).default(3600),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
 });

@@ -1,12 +1,18 @@
 import type { Logger } from './platform/logger';
 
 /**
- * The process safety net shared by the API and the worker: SIGTERM/SIGINT stop gracefully
- * (bounded by a timeout), and an unhandled rejection or uncaught exception is logged and ends
- * the process with a non-zero code after an attempt to stop.
+ * The process safety net shared by the API and the worker. Signal handlers are installed before
+ * start-up begins, so a SIGTERM during start-up still stops gracefully (once started). SIGTERM
+ * and SIGINT stop within `timeoutMs`; an unhandled rejection or uncaught exception is logged
+ * and ends the process non-zero after an attempt to stop; a failed start exits 1.
  */
-export function runProcess(log: Logger, stop: () => Promise<void>, timeoutMs: number): void {
+export function runProcess(log: Logger, start: () => Promise<{ stop: () => Promise<void> }>, timeoutMs: number): void {
   let stopping = false;
+  const running = start();
+  running.catch((err) => {
+    log.fatal({ err }, 'failed to start');
+    process.exit(1);
+  });
   const shutdown = (code: number, reason: string) => {
     if (stopping) return;
     stopping = true;
@@ -16,7 +22,8 @@ export function runProcess(log: Logger, stop: () => Promise<void>, timeoutMs: nu
       process.exit(code || 1);
     }, timeoutMs);
     timer.unref();
-    stop()
+    running
+      .then((service) => service.stop())
       .then(() => process.exit(code))
       .catch((err) => {
         log.error({ err }, 'shutdown failed');

@@ -4,7 +4,10 @@ import { buildApp } from './app';
 import { databaseOptions, loadConfigOrExit, type Config } from './config';
 import { handlerMap } from './handlers';
 import { categoriesModule } from './modules/categories';
+import { QUEUE_NAMES } from './modules/queues';
+import { QueueFactory } from './platform/queues';
 import { RabbitConnection } from './platform/bus/rabbitmq';
+import { outboxLagSeconds } from './platform/events/event-metrics';
 import { PgListener } from './platform/db/pg-listener';
 import { createSequelize } from './platform/db/sequelize';
 import { createMetrics } from './platform/http/metrics';
@@ -28,6 +31,10 @@ export async function startApi(config: Config, log: Logger = createLogger(config
   await rabbit.start();
   const listener = new PgListener(config.DATABASE_URL, log);
 
+  // Only for the job board: the API enqueues through these but never processes them.
+  const queueFactory = new QueueFactory(config.REDIS_URL, 'junggo', { log });
+  const queues = QUEUE_NAMES.map((name) => queueFactory.get(name));
+
   const categories = categoriesModule({ sequelize, redis, listener, cacheTtlSeconds: config.CATEGORY_CACHE_TTL_SECONDS, log });
   await listener.start();
 
@@ -38,10 +45,18 @@ export async function startApi(config: Config, log: Logger = createLogger(config
     redis,
     metrics: createMetrics(),
     handlers: handlerMap({ categories }),
+    queues,
     checks: [
       { name: 'postgres', check: async () => void (await sequelize.query('SELECT 1')) },
       { name: 'redis', check: async () => void (await redis.ping()) },
       { name: 'rabbitmq', check: () => rabbit.ping() },
+      {
+        name: 'outbox',
+        check: async () => {
+          const lag = await outboxLagSeconds(sequelize);
+          if (lag > config.OUTBOX_LAG_DEGRADED_SECONDS) return { degraded: `the oldest unpublished event is ${Math.round(lag)} s old` };
+        },
+      },
     ],
   });
 
@@ -66,6 +81,7 @@ export async function startApi(config: Config, log: Logger = createLogger(config
         server.closeIdleConnections();
       });
       await listener.stop();
+      await queueFactory.close();
       await rabbit.stop();
       await closeRedis(redis);
       await sequelize.close();
@@ -77,11 +93,5 @@ export async function startApi(config: Config, log: Logger = createLogger(config
 if (require.main === module) {
   const config = loadConfigOrExit();
   const log = createLogger(config.LOG_LEVEL, 'api');
-  startApi(config, log).then(
-    (api) => runProcess(log, api.stop, config.SHUTDOWN_TIMEOUT_MS),
-    (err) => {
-      log.fatal({ err }, 'api failed to start');
-      process.exit(1);
-    },
-  );
+  runProcess(log, () => startApi(config, log), config.SHUTDOWN_TIMEOUT_MS);
 }

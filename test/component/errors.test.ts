@@ -128,6 +128,7 @@ describe('unexpected failures', () => {
       spec: loadSpec(),
       redis,
       metrics: createMetrics(),
+      queues: [],
       checks: [],
       handlers: {
         listProductCategories: async () => {

@@ -44,6 +44,7 @@ describe('GET /health/live and /health/ready', () => {
       spec: loadSpec(),
       redis,
       metrics: createMetrics(),
+      queues: [],
       handlers: {} as never,
       checks: [
         { name: 'postgres', check: async () => undefined },
@@ -115,5 +116,45 @@ describe('cross-origin requests', () => {
     expect(ok.headers.get('access-control-expose-headers')).toContain('Request-Id');
     const evil = await raw(`${api.url}/v1/products/categories`, { headers: { Origin: 'https://evil.example' } });
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('GET /health/ready and the outbox', () => {
+  it('when the oldest unpublished event is older than the threshold, then ready is 200 but degraded, naming the outbox', async () => {
+    const { Client } = await import('pg');
+    const lagging = await startTestApi({ OUTBOX_LAG_DEGRADED_SECONDS: '60' });
+    const db = new Client({ connectionString: lagging.config.DATABASE_URL });
+    await db.connect();
+    const id = `evt_test_${Date.now()}`;
+    try {
+      await db.query(
+        `INSERT INTO events (id, aggregate_type, aggregate_id, aggregate_version, type, payload, occurred_at)
+         VALUES ($1, 'test', $1, 1, 'test_health.lagging', '{}', now() - interval '1 hour')`,
+        [id],
+      );
+      const res = await raw(`${lagging.url}/health/ready`);
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ status: 'degraded', checks: { outbox: { status: 'degraded' }, postgres: { status: 'up' } } });
+    } finally {
+      // Left unpublished it would keep every later readiness check degraded.
+      await db.query('UPDATE events SET published_at = now() WHERE id = $1', [id]);
+      await db.end();
+      await lagging.stop();
+    }
+  });
+});
+
+describe('GET /admin/queues', () => {
+  it('when called without a token, then 401; with a non-admin token, then 403; as an admin, then the board lists the queues', async () => {
+    const { tokenFor } = await import('../support/app');
+    expectProblem(await raw(`${api.url}/admin/queues`), 401, 'unauthenticated');
+    expectProblem(await raw(`${api.url}/admin/queues`, { headers: { authorization: `Bearer ${tokenFor(api.config, ['user'])}` } }), 403, 'forbidden');
+    const admin = { authorization: `Bearer ${tokenFor(api.config, ['admin'])}` };
+    const page = await raw(`${api.url}/admin/queues`, { headers: admin });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const queues = await raw(`${api.url}/admin/queues/api/queues`, { headers: admin });
+    expect(queues.status).toBe(200);
+    expect((queues.json as { queues: { name: string }[] }).queues.map((q) => q.name)).toContain('maintenance');
   });
 });

@@ -12,6 +12,7 @@ export const TEST_ENV = {
   // The test client plays the proxy: each test sends its own X-Forwarded-For, so rate-limit
   // buckets do not leak between tests.
   TRUST_PROXY: 'loopback',
+  WORKER_PORT: '0',
   JWT_SECRET: 'test-secret-0123456789abcdef0123456789abcdef',
 };
 

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { Sequelize } from 'sequelize';
 import { CachedJson } from '../../platform/cache/cached-json';
+import { eventRecorder } from '../../platform/events/event-store';
 import type { PgListener } from '../../platform/db/pg-listener';
 import type { Logger } from '../../platform/logger';
 import { createCategoryRepository } from './data/category-repository';
@@ -23,7 +24,7 @@ export function categoriesModule(deps: { sequelize: Sequelize; redis: Redis; lis
     async (variant) => toCategoryTreeResource(pruneTree(buildTree(await repo.listAll()), Number(variant.slice('depth-'.length)))),
     deps.log,
   );
-  const service = createCategoryService({ repo, treeCache });
+  const service = createCategoryService({ repo, treeCache, recordEvents: eventRecorder(deps.sequelize) });
   // Any writer (migration, admin, psql) fires the trigger; every API process drops the cache.
   deps.listener.on('categories_changed', () => void service.invalidateTree());
   return {

@@ -94,3 +94,11 @@ export async function headPosition(sequelize: Sequelize): Promise<number> {
   const [row] = await sequelize.query<{ p: string | null }>('SELECT max(position) AS p FROM events', { type: QueryTypes.SELECT });
   return Number(row?.p ?? 0);
 }
+
+/** What use cases depend on to record events: bound to the database, called inside their transaction. */
+export type RecordEvents = (transaction: Transaction, aggregate: AggregateRef, events: NewEvent[], metadata: EventMetadata) => Promise<StoredEvent[]>;
+
+export const eventRecorder =
+  (sequelize: Sequelize): RecordEvents =>
+  (transaction, aggregate, events, metadata) =>
+    appendEvents(sequelize, transaction, aggregate, events, metadata);

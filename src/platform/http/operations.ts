@@ -6,7 +6,7 @@ import type { JsonBytes } from './json-bytes';
 // handler that reads or returns the wrong shapes, does not compile.
 
 /** Operational routes: served outside /v1 and outside the validator, by the ops router. */
-export type OpsOperationId = 'getLiveness' | 'getReadiness' | 'getMetrics' | 'getApiDocs' | 'getOpenApiJson' | 'getOpenApiYaml';
+export type OpsOperationId = 'getLiveness' | 'getReadiness' | 'getMetrics' | 'getApiDocs' | 'getOpenApiJson' | 'getOpenApiYaml' | 'getQueueBoard';
 export type ApiOperationId = Exclude<keyof operations, OpsOperationId>;
 
 type Op<K extends keyof operations> = operations[K];

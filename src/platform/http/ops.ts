@@ -26,13 +26,13 @@ const noQuery: RequestHandler = (req, _res, next) => {
   );
 };
 
-/** Health, metrics and the description itself, outside /v1, the rate limiter and the validator. */
-export function opsRouter(spec: SpecArtefacts, metrics: Metrics, checks: HealthCheck[]): Router {
+/** Health, metrics, the description itself and the job board, outside /v1, the rate limiter and the validator. */
+export function opsRouter(spec: SpecArtefacts, metrics: Metrics, checks: HealthCheck[], queueBoard: Router): Router {
   const handlers: Record<OpsOperationId, RequestHandler> = {
     getLiveness: (_req, res) => void res.json({ status: 'ok', checks: {} }),
     getReadiness: async (_req, res) => {
       const report = await checkHealth(checks);
-      res.status(report.status === 'ok' ? 200 : 503).json(report);
+      res.status(report.status === 'unavailable' ? 503 : 200).json(report);
     },
     getMetrics: async (_req, res) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -43,11 +43,18 @@ export function opsRouter(spec: SpecArtefacts, metrics: Metrics, checks: HealthC
     },
     getOpenApiJson: (_req, res) => void res.type('application/json').send(spec.publicJson),
     getOpenApiYaml: (_req, res) => void res.type('application/yaml').send(spec.publicYaml),
+    // Mounted with its own base path, sub-routes and admin check (queueBoardRouter).
+    getQueueBoard: queueBoard,
   };
   const router = Router();
   // Paths come from the spec (these operations declare their own root-level server).
   for (const op of listOperations(spec.document).filter((o) => o.operationId in handlers)) {
     const operationId = op.operationId as OpsOperationId;
+    if (operationId === 'getQueueBoard') {
+      router.use(op.path, (_req, res, next) => ((res.locals.operationId = operationId), next()));
+      router.use(handlers.getQueueBoard);
+      continue;
+    }
     router.get(op.path, (_req, res, next) => ((res.locals.operationId = operationId), next()), noQuery, handlers[operationId]);
     router.all(op.path, (_req, _res, next) =>
       next(new AppError(405, 'method_not_allowed', 'Method not allowed', 'This path does not support this method.', [], { Allow: 'GET, HEAD' })),

@@ -3,6 +3,7 @@ import type { RequestContext } from '../../../platform/context';
 import { requireRole } from '../../../platform/http/auth';
 import { etagOf, type CachedEntry, type CachedJson } from '../../../platform/cache/cached-json';
 import type { CategoryRepository } from '../data/category-repository';
+import { metadataFrom, type RecordEvents } from '../../../platform/events/event-store';
 import { buildTree, type CategoryChanges, type CategoryNode } from './category';
 
 /** The ETag of one category: a hash of its sub-tree, so that any change below it changes it too. */
@@ -11,8 +12,8 @@ export const categoryEtag = (node: CategoryNode): string => etagOf(Buffer.from(J
 /** Cache variant of the tree: its maximum depth. */
 export type TreeVariant = `depth-${number}`;
 
-export function createCategoryService<TreeJson>(deps: { repo: CategoryRepository; treeCache: CachedJson<TreeJson, TreeVariant> }) {
-  const { repo, treeCache } = deps;
+export function createCategoryService<TreeJson>(deps: { repo: CategoryRepository; treeCache: CachedJson<TreeJson, TreeVariant>; recordEvents: RecordEvents }) {
+  const { repo, treeCache, recordEvents } = deps;
 
   async function loadNode(id: string, transaction?: Parameters<CategoryRepository['findSubtree']>[1]): Promise<CategoryNode> {
     const [node] = buildTree(await repo.findSubtree(id, transaction));
@@ -32,13 +33,14 @@ export function createCategoryService<TreeJson>(deps: { repo: CategoryRepository
       return { node, etag: categoryEtag(node) };
     },
 
-    /** Renames or reorders a category (admins only), optimistic on If-Match, and drops the cached tree. */
+    /** Renames or reorders a category (admins only), optimistic on If-Match; records `category.updated` and drops the cached tree. */
     async updateCategory(ctx: RequestContext, id: string, changes: CategoryChanges, ifMatch: string | undefined) {
       requireRole(ctx.actor!, 'admin');
       const updated = await repo.transaction(async (t) => {
         const current = await loadNode(id, t);
         assertEtagMatches(ifMatch, categoryEtag(current));
         await repo.update(id, changes, t);
+        await recordEvents(t, { type: 'category', id }, [categoryUpdated(current, changes)], metadataFrom(ctx));
         return loadNode(id, t);
       });
       await treeCache.invalidate();
@@ -51,6 +53,17 @@ export function createCategoryService<TreeJson>(deps: { repo: CategoryRepository
   };
 }
 export type CategoryService = ReturnType<typeof createCategoryService>;
+
+function categoryUpdated(before: CategoryNode, changes: CategoryChanges) {
+  return {
+    type: 'category.updated',
+    payload: {
+      path: before.path,
+      changes: { name: changes.name, sort_order: changes.sortOrder },
+      previous: { name: before.name, sort_order: before.sortOrder },
+    },
+  };
+}
 
 function assertEtagMatches(ifMatch: string | undefined, etag: string): void {
   if (ifMatch === undefined || ifMatch.trim() === '*') return;

@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import mongoose, { Schema, type Connection, type Model, type SchemaDefinition } from 'mongoose';
+import type { Logger } from '../logger';
+import {
+  assertSpec,
+  planQuery,
+  prepareDoc,
+  toPage,
+  type Collection,
+  type CollectionSpec,
+  type Doc,
+  type DocumentStore,
+  type FindQuery,
+  type IndexType,
+  type Page,
+  type PlannedQuery,
+  type Segment,
+} from './document-store';
+
+// One MongoDB collection per collection, `doc_<name>`, documents stored as they are with our id
+// as `_id`. Per declared field one index `{ field: 1, _id: 1 }`, so that filters and the keyset
+// pagination `sort({ field, _id })` are index scans (a descending sort reads it backwards).
+// Dates are ISO-8601 UTC strings here too (see prepareDoc): string order is time order, and
+// both adapters then compare exactly the same values.
+
+interface Stored {
+  _id: string;
+  version: number;
+  [field: string]: unknown;
+}
+
+type Filter = Record<string, unknown>;
+
+const DUPLICATE_KEY = 11000;
+
+export class MongoDocumentStore implements DocumentStore {
+  readonly kind = 'mongodb' as const;
+
+  private constructor(
+    private readonly conn: Connection,
+    private readonly log: Logger,
+  ) {}
+
+  /** Connects (failing fast when MongoDB is unreachable) and returns the store. */
+  static async connect(url: string, log: Logger, poolMax = 4): Promise<MongoDocumentStore> {
+    const conn = mongoose.createConnection(url, { maxPoolSize: poolMax, serverSelectionTimeoutMS: 10_000 });
+    // With a listener, Mongoose reports connection errors here instead of throwing them.
+    conn.on('error', (err: unknown) => log.warn({ err }, 'document store: mongodb connection error'));
+    try {
+      await conn.asPromise();
+    } catch (err) {
+      await conn.close().catch(() => undefined);
+      throw err;
+    }
+    return new MongoDocumentStore(conn, log);
+  }
+
+  async collection<T extends Doc>(spec: CollectionSpec): Promise<Collection<T>> {
+    assertSpec(spec);
+    return new MongoCollection<T>(await this.declare(collectionOf(spec.name), spec), spec);
+  }
+
+  // Unlike the PostgreSQL adapter, concurrent rebuilds of one collection are not serialised
+  // (MongoDB has no advisory lock): each fills its own shadow and swaps a complete collection
+  // in, the last to finish wins. Nor are orphaned shadows of crashed rebuilds removed here: a
+  // shadow cannot be told apart from one being filled by another process.
+  async rebuild<T extends Doc>(spec: CollectionSpec, fill: (shadow: Collection<T>) => Promise<void>): Promise<void> {
+    assertSpec(spec);
+    const live = collectionOf(spec.name);
+    const shadow = `${live}__shadow_${randomBytes(4).toString('hex')}`;
+    const model = await this.declare(shadow, spec);
+    try {
+      await fill(new MongoCollection<T>(model, spec));
+      // renameCollection with dropTarget replaces the live collection in one step: readers see the
+      // old documents until it completes and the new ones after (within one database; a sharded
+      // live collection cannot be renamed over).
+      await this.db().renameCollection(shadow, live, { dropTarget: true });
+    } catch (err) {
+      await this.conn.dropCollection(shadow).catch((dropErr: unknown) => this.log.warn({ err: dropErr, collection: shadow }, 'document store: could not drop the shadow of a failed rebuild'));
+      throw err;
+    } finally {
+      this.conn.deleteModel(shadow);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.conn.close();
+  }
+
+  /** A model for the collection, with the collection and its indexes created if missing. */
+  private async declare(name: string, spec: CollectionSpec): Promise<Model<Stored>> {
+    const definition: SchemaDefinition = { _id: { type: String, required: true }, version: { type: Number, required: true } };
+    for (const { field, type } of spec.indexes) definition[field] = SCHEMA_TYPE[type];
+    const schema = new Schema(definition, {
+      // Documents carry any fields; only the declared ones are typed.
+      strict: false,
+      // Filters on undeclared paths are never built by this adapter, but a false default must not
+      // depend on a global setting: true would silently drop them.
+      strictQuery: false,
+      versionKey: false,
+      id: false,
+      // Created explicitly below, so that collection() resolves only when they exist.
+      autoCreate: false,
+      autoIndex: false,
+    });
+    for (const { field } of spec.indexes) schema.index({ [field]: 1, _id: 1 });
+    // Passing the collection name compiles a fresh model each time, so redeclaring never throws
+    // OverwriteModelError; Mongoose caches only the first per name.
+    const model = this.conn.model<Stored>(name, schema, name) as unknown as Model<Stored>;
+    // Ignores "already exists" (code 48), so two processes can declare at once; createIndexes
+    // of identical specs is idempotent on the server.
+    await model.createCollection();
+    await model.createIndexes();
+    return model;
+  }
+
+  private db() {
+    const db = this.conn.db;
+    if (!db) throw new Error('document store: mongodb connection is not open');
+    return db;
+  }
+}
+
+class MongoCollection<T extends Doc> implements Collection<T> {
+  constructor(
+    private readonly model: Model<Stored>,
+    private readonly spec: CollectionSpec,
+  ) {}
+
+  async upsert(doc: T): Promise<boolean> {
+    const { id, ...rest } = prepareDoc(this.spec, doc);
+    // Matches only a stored older version; when the id exists with a version >= ours, the
+    // upsert's insert collides with the existing _id: that duplicate key means "not written",
+    // which also settles two writers racing to insert the same new id.
+    try {
+      const result = await this.model.replaceOne({ _id: id, version: { $lt: doc.version } }, { ...rest, _id: id }, { upsert: true }).exec();
+      return result.matchedCount > 0 || result.upsertedCount > 0;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === DUPLICATE_KEY) return false;
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<T | null> {
+    const stored = await this.model.findOne({ _id: id }).lean<Stored>().exec();
+    return stored ? fromStored<T>(stored) : null;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.model.deleteOne({ _id: id }).exec();
+    return result.deletedCount > 0;
+  }
+
+  async count(): Promise<number> {
+    return this.model.countDocuments({}).exec();
+  }
+
+  async find(query: FindQuery): Promise<Page<T>> {
+    const plan = planQuery(this.spec, query);
+    const filters: Filter[] = plan.filters.map((f) => ({ [path(f.field)]: { [`$${f.op}`]: f.value } }));
+    const dir = plan.sort.direction === 'asc' ? 1 : -1;
+    const sort: Record<string, 1 | -1> = plan.sort.field === 'id' ? { _id: dir } : { [plan.sort.field]: dir, _id: dir };
+    const rows: T[] = [];
+    for (const segment of plan.segments) {
+      const and = [...filters, ...segmentFilter(plan, segment)];
+      const found = await this.model
+        .find(and.length ? { $and: and } : {})
+        .sort(sort)
+        .limit(plan.limit + 1 - rows.length)
+        .lean<Stored[]>()
+        .exec();
+      rows.push(...found.map((r) => fromStored<T>(r)));
+      if (rows.length > plan.limit) break;
+    }
+    return toPage(plan, rows);
+  }
+}
+
+// MongoDB sorts null and missing lowest, which is the port's order. Each segment is one range of
+// the `{ field: 1, _id: 1 }` index: "after (value, id)" is `field >= value` (the index bound)
+// minus the tie group up to id, rather than an $or that would need merging branches.
+function segmentFilter(plan: PlannedQuery, segment: Segment): Filter[] {
+  const { field, direction } = plan.sort;
+  const asc = direction === 'asc';
+  if (segment.kind === 'all') return [];
+  if (segment.kind === 'nulls') return [{ [field]: null }, ...(segment.afterId === undefined ? [] : [{ _id: { [asc ? '$gt' : '$lt']: segment.afterId } }])];
+  if (!segment.after) return [{ [field]: { $ne: null } }];
+  const { value, id } = segment.after;
+  if (field === 'id') return [{ _id: { [asc ? '$gt' : '$lt']: id } }];
+  return [{ [field]: { [asc ? '$gte' : '$lte']: value } }, { $nor: [{ [field]: value, _id: { [asc ? '$lte' : '$gte']: id } }] }];
+}
+
+function fromStored<T extends Doc>(stored: Stored): T {
+  const { _id, ...rest } = stored;
+  return { id: _id, ...rest } as unknown as T;
+}
+
+const path = (field: string) => (field === 'id' ? '_id' : field);
+const collectionOf = (name: string) => `doc_${name}`;
+const SCHEMA_TYPE: Record<IndexType, StringConstructor | NumberConstructor | BooleanConstructor> = {
+  string: String,
+  number: Number,
+  boolean: Boolean,
+  date: String,
+};

@@ -1,0 +1,29 @@
+import type { RequestHandler } from 'express';
+import { AppError } from '../errors';
+import { authenticate, requireActor, requireRole, type TokenConfig } from '../http/auth';
+import { sendProblem } from '../http/problem';
+
+/**
+ * Lets a request through only with a valid bearer token carrying `role` (default admin), for
+ * routes outside the spec such as Bull Board. It answers 401/403 as problem+json itself, since
+ * the routers it guards have no error middleware of ours behind them.
+ *
+ * Mount it after the platform's requestId and accessLog middleware (as app.ts does): it records
+ * the actor on the request context like `authenticate` everywhere else.
+ */
+export function requireAdmin(tokens: TokenConfig, role = 'admin'): RequestHandler {
+  const readToken = authenticate(tokens);
+  return (req, res, next) => {
+    // Fail closed, with a message that says why, rather than a TypeError inside authenticate.
+    if (!res.locals.ctx) return next(new Error('requireAdmin needs the request context: mount it after accessLog'));
+    readToken(req, res, () => {
+      try {
+        requireRole(requireActor(res.locals.actor, res.locals.authError === true), role);
+      } catch (err) {
+        if (err instanceof AppError) return sendProblem(req, res, err);
+        return next(err);
+      }
+      next();
+    });
+  };
+}

@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineJob } from '../../src/platform/jobs/job-definitions';
+import { openJobQueues, removeQueues } from './fixtures/harness';
+
+const sendWelcomeMail = defineJob<{ userId: string }>({
+  queue: 'mail',
+  name: 'send-welcome-mail',
+  handle: async () => {
+    throw new Error('not processed in this test');
+  },
+});
+
+describe('JobQueues.enqueue', () => {
+  let opened: ReturnType<typeof openJobQueues> | undefined;
+  afterEach(async () => {
+    await opened?.jobs.close(1_000);
+    if (opened) await removeQueues(opened.prefix);
+  });
+
+  it('when the same job is enqueued twice for one cause, then the queue holds one job', async () => {
+    opened = openJobQueues();
+    const { jobs, factory } = opened;
+
+    const first = await jobs.enqueue(sendWelcomeMail, { userId: 'usr_1' }, { causationId: 'evt_user_registered_1' });
+    const again = await jobs.enqueue(sendWelcomeMail, { userId: 'usr_1' }, { causationId: 'evt_user_registered_1' });
+    // Two consumers racing on a redelivered event.
+    const raced = await Promise.all([1, 2].map(() => jobs.enqueue(sendWelcomeMail, { userId: 'usr_1' }, { causationId: 'evt_user_registered_1' })));
+
+    expect(first).toBe('send-welcome-mail|evt_user_registered_1');
+    expect([again, ...raced]).toEqual([first, first, first]);
+    const queue = factory.get('mail');
+    expect(await queue.getJobCounts()).toMatchObject({ waiting: 1, delayed: 0, active: 0 });
+    const job = await queue.getJob(first);
+    expect(job?.data).toEqual({ userId: 'usr_1' });
+    expect(job?.opts).toMatchObject({ attempts: 5, backoff: { type: 'exponential', delay: 1000 } });
+  });
+
+  it('when the cause differs, then each cause gets its own job', async () => {
+    opened = openJobQueues();
+    const { jobs, factory } = opened;
+
+    const a = await jobs.enqueue(sendWelcomeMail, { userId: 'usr_a' }, { causationId: 'evt_a' });
+    const b = await jobs.enqueue(sendWelcomeMail, { userId: 'usr_b' }, { causationId: 'evt_b' });
+
+    expect(a).not.toBe(b);
+    expect(await factory.get('mail').getWaitingCount()).toBe(2);
+  });
+
+  it('when a delay is given, then the job waits in the delayed set', async () => {
+    opened = openJobQueues();
+    const { jobs, factory } = opened;
+
+    await jobs.enqueue(sendWelcomeMail, { userId: 'usr_d' }, { causationId: 'evt_d', delayMs: 60_000 });
+
+    expect(await factory.get('mail').getJobCounts()).toMatchObject({ waiting: 0, delayed: 1 });
+  });
+
+  it('when the causationId is empty, then enqueue refuses rather than making a job that never dedupes', async () => {
+    opened = openJobQueues();
+    await expect(opened.jobs.enqueue(sendWelcomeMail, { userId: 'usr_e' }, { causationId: '' })).rejects.toThrow(/causationId/);
+  });
+});
