@@ -33,12 +33,13 @@ afterAll(async () => {
 
 /** A private queue bound to one event type, collecting what reaches the exchange. */
 async function tap(type: string) {
-  const received: { id: string; redelivered: boolean }[] = [];
+  const received: { id: string; redelivered: boolean; aggregate: string; version: number }[] = [];
   const { queue } = await admin.assertQueue('', { exclusive: true, autoDelete: true });
   await admin.bindQueue(queue, EVENTS_EXCHANGE, type);
   await admin.consume(queue, (msg) => {
     if (!msg) return;
-    received.push({ id: String(msg.properties.messageId), redelivered: msg.fields.redelivered });
+    const headers = msg.properties.headers ?? {};
+    received.push({ id: String(msg.properties.messageId), redelivered: msg.fields.redelivered, aggregate: String(headers.aggregate_id), version: Number(headers.aggregate_version) });
     admin.ack(msg);
   });
   return received;
@@ -73,6 +74,30 @@ describe('outbox relay', () => {
       expect(await count(infra.sequelize, 'SELECT count(*) AS n FROM events WHERE id = $1 AND published_at IS NOT NULL', [committed!.id])).toBe(1);
     } finally {
       await relay.stop();
+    }
+  });
+
+  it('when several relays run at once, then one leads and each aggregate\'s events reach the exchange once, in version order', async () => {
+    const type = uniqueType();
+    const received = await tap(type);
+    const relays = [1, 2, 3].map(() => new OutboxRelay({ databaseUrl: TEST_ENV.DATABASE_URL, rabbit: infra.rabbit, log, batchSize: 7 }));
+    for (const relay of relays) await relay.start();
+    try {
+      const aggregates = Array.from({ length: 10 }, () => `agg_${randomUUID()}`);
+      await Promise.all(
+        aggregates.map(async (aggregate) => {
+          for (let i = 0; i < 20; i++) await append(infra.sequelize, type, [{ i }], aggregate);
+        }),
+      );
+      await until(async () => received.length >= 200, 20_000, '200 events');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(received).toHaveLength(200);
+      expect(relays.filter((r) => r.isLeader)).toHaveLength(1);
+      for (const aggregate of aggregates) {
+        expect(received.filter((m) => m.aggregate === aggregate).map((m) => m.version)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      }
+    } finally {
+      for (const relay of relays) await relay.stop();
     }
   });
 
