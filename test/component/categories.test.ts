@@ -209,3 +209,15 @@ describe('PATCH /v1/products/categories/{category_id}', () => {
     expectProblem(await patch('cat_0000000000000000', { name: 'x' }, { authorization: `Bearer ${tokenFor(api.config, ['admin'])}` }), 404, 'not_found');
   });
 });
+
+describe('public operations and bearer tokens', () => {
+  it('when a public operation is called with an invalid or expired token, then 401 rather than an anonymous answer; with a valid one, then 200', async () => {
+    const expired = signAccessToken({ sub: 'usr_x', sid: 's', roles: [] }, { secret: api.config.JWT_SECRET, issuer: api.config.JWT_ISSUER }, -10);
+    for (const token of [expired, 'not-a-jwt']) {
+      const res = await raw(`${api.url}/v1/products/categories`, { headers: { authorization: `Bearer ${token}` } });
+      expectProblem(res, 401, 'unauthenticated');
+    }
+    const ok = await raw(`${api.url}/v1/products/categories?max_depth=0`, { headers: { authorization: `Bearer ${tokenFor(api.config)}` } });
+    expect(ok.status).toBe(200);
+  });
+});

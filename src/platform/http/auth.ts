@@ -38,7 +38,8 @@ function verify(token: string, cfg: TokenConfig): Actor | null {
 
 /**
  * Reads the bearer token when one is sent, before rate limiting so that limits are per user.
- * A bad token is remembered, not rejected here: only operations that require auth refuse it.
+ * A bad token is remembered, not rejected here: the operation router refuses it with a 401
+ * (after validation), and routes outside the spec decide for themselves.
  */
 export function authenticate(cfg: TokenConfig): RequestHandler {
   return (req, res, next) => {

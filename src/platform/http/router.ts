@@ -17,7 +17,9 @@ export function operationsRouter(doc: OpenApiDocument, handlers: HandlerMap, opt
     router[op.method](expressPath, async (req: Request, res: Response) => {
       res.locals.operationId = op.operationId;
       const ctx = res.locals.ctx as RequestContext;
-      if (op.secured) ctx.actor = requireActor(res.locals.actor, res.locals.authError === true);
+      // A token that was sent but is invalid is refused on every operation, public ones too, so a
+      // client learns at once that its session is gone instead of silently browsing anonymously.
+      if (op.secured || res.locals.authError === true) ctx.actor = requireActor(res.locals.actor, res.locals.authError === true);
       const headers: Record<string, string> = {};
       for (const name of op.headerParams) {
         const value = req.get(name);
