@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { describe, expect, it } from 'vitest';
+import { migrate } from '../../src/cli/migrate';
+import { createSequelize } from '../../src/platform/db/sequelize';
+import { createLogger } from '../../src/platform/logger';
+import { TEST_ENV } from '../support/env';
+
+const withDatabase = (name: string) => {
+  const url = new URL(TEST_ENV.DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+};
+
+describe('migrate', () => {
+  it('when the database does not exist, then it is created in UTF-8 and migrated, and a second run applies nothing', async () => {
+    const name = `junggo_migrate_${randomUUID().slice(0, 8)}`;
+    const url = withDatabase(name);
+    const admin = new Client({ connectionString: withDatabase('postgres') });
+    await admin.connect();
+    try {
+      const applied = await migrate(url, null, 'silent');
+      expect(applied).toEqual(expect.arrayContaining(['20261127-0001-create-categories', '20261127-0002-seed-category-tree', '20261127-0003-create-event-store']));
+      expect(await migrate(url, null, 'silent')).toEqual([]);
+      const { rows } = await admin.query('SELECT pg_encoding_to_char(encoding) AS enc FROM pg_database WHERE datname = $1', [name]);
+      expect(rows[0].enc).toBe('UTF8');
+      const db = new Client({ connectionString: url });
+      await db.connect();
+      // Korean sorts in 가나다 order under the database's collation.
+      const sorted = await db.query(`SELECT name FROM categories WHERE depth = 0 AND name IN ('도서', '가구/인테리어', '식물') ORDER BY name`);
+      expect(sorted.rows.map((r) => r.name)).toEqual(['가구/인테리어', '도서', '식물']);
+      await db.end();
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+});
+
+describe('createSequelize', () => {
+  it('when a replica URL is configured, then reads and writes both work through the replication config', async () => {
+    const sequelize = createSequelize({ url: TEST_ENV.DATABASE_URL, replicaUrl: TEST_ENV.DATABASE_URL, poolMax: 2 }, createLogger('silent', 'test'));
+    try {
+      const [rows] = await sequelize.query('SELECT 1 AS one');
+      expect(rows).toEqual([{ one: 1 }]);
+    } finally {
+      await sequelize.close();
+    }
+  });
+});
