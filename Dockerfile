@@ -50,6 +50,8 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 # generated/openapi.json from <project root>/generated, i.e. /app/generated.
 COPY --from=build /app/dist ./dist
 COPY generated/ ./generated/
+# Reference data read by the migrations (the dong table, with its attribution).
+COPY data/ ./data/
 
 USER node
 EXPOSE 3000

@@ -1,0 +1,26 @@
+import { AppError } from '../../../platform/errors';
+import type { DongRepository } from '../data/dong-repository';
+import { DEFAULT_NEIGHBOUR_RADIUS_METERS, MAX_DISTANCE_FROM_DONG_METERS, isValidCoordinate, type Dong, type ResolvedDong } from './dong';
+
+/** Resolves GPS coordinates to a 행정동 and a dong to its neighbourhood (동네인증, feeds). */
+export function createDongResolver(repo: DongRepository) {
+  return {
+    /** The dong a coordinate falls in (nearest representative point); 422 when it is outside Korea. */
+    async resolve(lat: number, lng: number): Promise<ResolvedDong> {
+      if (!isValidCoordinate(lat, lng)) throw new AppError(400, 'invalid_coordinates', 'Invalid coordinates', 'Latitude must be within ±90 and longitude within ±180.');
+      const nearest = await repo.nearest(lat, lng);
+      if (!nearest || nearest.distanceMeters > MAX_DISTANCE_FROM_DONG_METERS) {
+        throw new AppError(422, 'location_outside_service_area', 'Location outside the service area', 'These coordinates are not within any Korean administrative dong.');
+      }
+      return nearest;
+    },
+
+    /** The dong and the dongs around it, nearest first, for "my neighbourhood" feeds. */
+    async neighbourhood(code: string, radiusMeters = DEFAULT_NEIGHBOUR_RADIUS_METERS): Promise<Dong[]> {
+      const dongs = await repo.within(code, radiusMeters);
+      if (dongs.length === 0) throw new AppError(404, 'not_found', 'Not found', 'No dong has this code.');
+      return dongs;
+    },
+  };
+}
+export type DongResolver = ReturnType<typeof createDongResolver>;
