@@ -30,8 +30,9 @@ lint: install ## Redocly lint with the API-CONVENTIONS ruleset: zero errors, zer
 	echo "$$out" | grep -E '^(error|warning|validating)|valid' ; \
 	if [ $$status -ne 0 ] || echo "$$out" | grep -qE '^warning'; then echo "redocly lint failed" >&2; exit 1; fi
 
-typecheck: install ## tsc --noEmit over src, tests and bench (strict)
+typecheck: install ## tsc --noEmit over src, sdk, tests and bench (strict); the SDK also against browser types
 	$(BIN)/tsc -p tsconfig.json --noEmit
+	$(BIN)/tsc -p tsconfig.sdk.json
 
 migrate: install services ## Create the database if missing and apply migrations
 	$(TSX) src/cli/migrate.ts

@@ -1,16 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import createClient from 'openapi-fetch';
-import type { paths } from '../../generated/api';
+import { createJunggoClient, type JunggoClient, type JunggoClientOptions } from '../../sdk';
 import type { Config } from '../../src/config';
 import { signAccessToken } from '../../src/platform/http/auth';
 import { startApi, type RunningApi } from '../../src/server';
 import { testConfig } from './env';
 import { uniqueIp } from './http';
 
+type ClientOptions = { token?: string; ip?: string } & Pick<JunggoClientOptions, 'retry' | 'refresh' | 'idempotencyKey' | 'fetch'>;
+
 export interface TestApi extends RunningApi {
   config: Config;
-  /** A client typed by the generated paths, sending a fresh X-Forwarded-For (own rate-limit bucket). */
-  client: (opts?: { token?: string; ip?: string }) => ReturnType<typeof createClient<paths>>;
+  /**
+   * The SDK client, sending a fresh X-Forwarded-For (own rate-limit bucket). Retries are off
+   * unless asked for: a component test asserts the server's answer to one request, and a silent
+   * wait on 429/503 would hide it.
+   */
+  client: (opts?: ClientOptions) => JunggoClient;
 }
 
 export { uniqueIp };
@@ -22,11 +27,8 @@ export async function startTestApi(overrides: Record<string, string> = {}): Prom
   return {
     ...api,
     config,
-    client: ({ token, ip = uniqueIp() } = {}) =>
-      createClient<paths>({
-        baseUrl: `${api.url}/v1`,
-        headers: { 'X-Forwarded-For': ip, ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-      }),
+    client: ({ token, ip = uniqueIp(), retry = { maxAttempts: 1 }, ...rest } = {}) =>
+      createJunggoClient({ baseUrl: `${api.url}/v1`, headers: { 'X-Forwarded-For': ip }, retry, ...(token ? { accessToken: token } : {}), ...rest }),
   };
 }
 
