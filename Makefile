@@ -3,6 +3,8 @@ SHELL := /bin/bash
 BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 
+
+.PHONY: test-contract test-e2e check-breaking check-breaking-test
 .PHONY: start test install services generate check-generated lint typecheck migrate seed replay dlq-replay coverage bench bench-layers bench-events build dev-token clean
 
 start: ## Install, start services, migrate, seed, run API + worker, print the docs URL
@@ -25,10 +27,17 @@ check-generated: install ## Fail when generated/ is stale
 	if diff -r -q generated $$tmp; then echo "generated/ matches openapi/"; \
 	else echo "generated/ is stale: run 'make generate' and commit the result" >&2; exit 1; fi
 
-lint: install ## Redocly lint with the API-CONVENTIONS ruleset: zero errors, zero warnings
+lint: install ## Redocly (API-CONVENTIONS ruleset), then Spectral (spectral:oas + OWASP) on the bundle: zero errors, zero warnings
 	@out=$$($(BIN)/redocly lint --format=summary 2>&1); status=$$?; \
 	echo "$$out" | grep -E '^(error|warning|validating)|valid' ; \
 	if [ $$status -ne 0 ] || echo "$$out" | grep -qE '^warning'; then echo "redocly lint failed" >&2; exit 1; fi
+	@bash scripts/lint-spectral.sh
+
+check-breaking: install ## Fail on breaking spec changes vs the last v* tag, else HEAD~1 (HEAD with uncommitted spec changes); BASE=<git ref> to choose
+	@bash scripts/check-breaking.sh $(if $(BASE),--base-ref $(BASE))
+
+check-breaking-test: ## Prove the breaking-change gate on variants of the spec
+	@bash scripts/check-breaking.test.sh
 
 typecheck: install ## tsc --noEmit over src, sdk, tests and bench (strict); the SDK also against browser types
 	$(BIN)/tsc -p tsconfig.json --noEmit
@@ -45,6 +54,13 @@ replay: install services ## Rebuild a read model from the event store, e.g. make
 
 dlq-replay: install services ## Move a subscriber's dead letters back, e.g. make dlq-replay SUBSCRIBER=projection.activity-log
 	$(TSX) src/cli/dlq-replay.ts $(SUBSCRIBER)
+
+test-contract: install services ## Portman/newman contract tests, then the e2e scenarios through Prism (docs/qa.md); PROVE_DRIFT=1 adds the drift proofs
+	@bash scripts/test-contract.sh $(if $(PROVE_DRIFT),--prove-drift)
+	@bash scripts/prism-conformance.sh $(if $(PROVE_DRIFT),--prove-drift)
+
+test-e2e: install ## The e2e scenarios against a running API at E2E_BASE_URL (docs/qa.md)
+	$(BIN)/vitest run -c contract/vitest.e2e.config.mts
 
 coverage: install services ## Tests with coverage (reports/coverage)
 	$(BIN)/vitest run --coverage

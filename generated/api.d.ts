@@ -75,6 +75,7 @@ export interface paths {
          * @description Takes no parameters: any query parameter is a `400`.
          *     Answers `200` as long as the process can serve HTTP. It checks no dependency, so an
          *     orchestrator restarts the process only when the process itself is stuck. Not rate limited.
+         *     Anonymous: an `Authorization` header is ignored.
          */
         get: operations["getLiveness"];
         put?: never;
@@ -99,7 +100,7 @@ export interface paths {
          *     (`degraded` when the oldest unpublished event is older than `OUTBOX_LAG_DEGRADED_SECONDS`).
          *     Answers `200` when all are up or merely degraded, and `503` naming the ones that are down,
          *     so a load balancer stops sending traffic to an instance that cannot serve it. Not rate
-         *     limited.
+         *     limited. Anonymous: an `Authorization` header is ignored.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -122,7 +123,8 @@ export interface paths {
          * @description Takes no parameters: any query parameter is a `400`.
          *     Prometheus text exposition: process metrics and `http_request_duration_seconds`, a
          *     histogram labelled by `operation_id`, `method` and `status`. Meant to be scraped from
-         *     inside the network; the gateway does not route it. Not rate limited.
+         *     inside the network; the gateway does not route it. Not rate limited. Anonymous: an
+         *     `Authorization` header is ignored.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -142,7 +144,7 @@ export interface paths {
         };
         /**
          * Read the API reference
-         * @description The Redoc page built from the public bundle of this description.
+         * @description The Redoc page built from the public bundle of this description. Not rate limited. Anonymous, an `Authorization` header is ignored.
          */
         get: operations["getApiDocs"];
         put?: never;
@@ -162,7 +164,7 @@ export interface paths {
         };
         /**
          * Download the API description as JSON
-         * @description The public OpenAPI 3.1 bundle (internal parts removed), as JSON, for SDK generators.
+         * @description The public OpenAPI 3.1 bundle (internal parts removed), as JSON, for SDK generators. Not rate limited. Anonymous, an `Authorization` header is ignored.
          */
         get: operations["getOpenApiJson"];
         put?: never;
@@ -182,7 +184,7 @@ export interface paths {
         };
         /**
          * Download the API description as YAML
-         * @description The public OpenAPI 3.1 bundle (internal parts removed), as YAML.
+         * @description The public OpenAPI 3.1 bundle (internal parts removed), as YAML. Not rate limited. Anonymous, an `Authorization` header is ignored.
          */
         get: operations["getOpenApiYaml"];
         put?: never;
@@ -249,6 +251,7 @@ export interface components {
              */
             slug: string;
             /**
+             * Format: int32
              * @description 0 for a top-level category, 1 for its children, and so on.
              * @example 0
              */
@@ -259,6 +262,7 @@ export interface components {
              */
             path: string;
             /**
+             * Format: int32
              * @description Display position among siblings, ascending.
              * @example 1
              */
@@ -326,6 +330,7 @@ export interface components {
              */
             title: string;
             /**
+             * Format: int32
              * @description The HTTP status code.
              * @example 400
              */
@@ -356,11 +361,12 @@ export interface components {
         /** @description The editable fields of a category; absent fields are left unchanged. `id`, `slug`, `path`, `depth` and `parent_id` are read-only. */
         CategoryUpdate: {
             /**
-             * @description New display name.
+             * @description New display name. Control characters (tabs, line breaks, ...) and unpaired UTF-16 surrogates, which cannot be stored as UTF-8, are refused.
              * @example 스마트폰
              */
             name?: string;
             /**
+             * Format: int32
              * @description New display position among siblings.
              * @example 2
              */
@@ -373,7 +379,10 @@ export interface components {
              * @enum {string}
              */
             status: "up" | "degraded" | "down";
-            /** @description How long the check took, in milliseconds. */
+            /**
+             * Format: int32
+             * @description How long the check took, in milliseconds.
+             */
             latency_ms: number;
             /** @description Why the dependency is considered down or degraded. */
             detail?: string;
@@ -398,6 +407,7 @@ export interface components {
                 "Request-Id": components["headers"]["RequestId"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                 [name: string]: unknown;
             };
             content: {
@@ -415,12 +425,38 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The bearer token is missing, or it is malformed, expired or not one this API issued (`unauthenticated`). */
+        Unauthorized: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/unauthenticated",
+                 *       "title": "Authentication is required",
+                 *       "status": 401,
+                 *       "detail": "A valid access token is required.",
+                 *       "instance": "/v1/products/categories",
+                 *       "code": "unauthenticated",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Too many requests under the rate-limit policy (`rate_limited`); retry after `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
                 "Request-Id": components["headers"]["RequestId"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
@@ -445,6 +481,7 @@ export interface components {
                 "Request-Id": components["headers"]["RequestId"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                 [name: string]: unknown;
             };
             content: {
@@ -468,6 +505,7 @@ export interface components {
                 "Request-Id": components["headers"]["RequestId"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                 [name: string]: unknown;
             };
             content: {
@@ -485,35 +523,13 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The bearer token is missing, malformed, expired or revoked (`unauthenticated`). */
-        Unauthorized: {
-            headers: {
-                "Request-Id": components["headers"]["RequestId"];
-                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                RateLimit: components["headers"]["RateLimit"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "type": "https://docs.junggo.example/problems/unauthenticated",
-                 *       "title": "Authentication is required",
-                 *       "status": 401,
-                 *       "detail": "A valid access token is required.",
-                 *       "instance": "/v1/products/categories",
-                 *       "code": "unauthenticated",
-                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
-                 *     }
-                 */
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
         /** @description The caller is authenticated but lacks the role this operation needs (`forbidden`). */
         Forbidden: {
             headers: {
                 "Request-Id": components["headers"]["RequestId"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                 [name: string]: unknown;
             };
             content: {
@@ -537,6 +553,7 @@ export interface components {
                 "Request-Id": components["headers"]["RequestId"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                 [name: string]: unknown;
             };
             content: {
@@ -554,15 +571,112 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description An operational route takes no parameters: any query parameter is refused (`validation_failed`). Not rate limited, so there are no `RateLimit` headers. */
+        OpsBadRequest: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/validation-failed",
+                 *       "title": "The request is not valid",
+                 *       "status": 400,
+                 *       "detail": "This operation takes no parameters.",
+                 *       "instance": "/health/live",
+                 *       "code": "validation_failed",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ",
+                 *       "errors": [
+                 *         {
+                 *           "parameter": "verbose",
+                 *           "in": "query",
+                 *           "code": "unknown_parameter",
+                 *           "detail": "Unknown query parameter 'verbose'"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description An unexpected error (`internal_error`). Nothing in the body reveals internals; quote `request_id` to support. Operational routes are not rate limited, so there are no `RateLimit` headers. */
+        OpsInternalError: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/internal-error",
+                 *       "title": "Internal server error",
+                 *       "status": 500,
+                 *       "detail": "An unexpected error occurred. Quote the request id to support.",
+                 *       "instance": "/health/ready",
+                 *       "code": "internal_error",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The bearer token is missing, or it is malformed, expired or not one this API issued (`unauthenticated`). Operational routes are not rate limited, so there are no `RateLimit` headers. */
+        OpsUnauthorized: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/unauthenticated",
+                 *       "title": "Authentication is required",
+                 *       "status": 401,
+                 *       "detail": "A valid access token is required.",
+                 *       "instance": "/admin/queues",
+                 *       "code": "unauthenticated",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The caller is authenticated but lacks the `admin` role (`forbidden`). Operational routes are not rate limited, so there are no `RateLimit` headers. */
+        OpsForbidden: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/forbidden",
+                 *       "title": "Not allowed",
+                 *       "status": 403,
+                 *       "detail": "This operation needs the admin role.",
+                 *       "instance": "/admin/queues",
+                 *       "code": "forbidden",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /** @description The deepest level to include, from 0 (top-level categories only) to 5. Deeper categories are left out, and the `children` of the last level included are empty. */
         MaxDepth: number;
-        /** @description An `ETag` from an earlier response; the server answers `304 Not Modified` while it still matches. */
+        /** @description An `ETag` from an earlier response (one or more entity tags, strong or weak, comma-separated, or `*`; any other value is a `400`); the server answers `304 Not Modified` while it still matches. */
         IfNoneMatch: string;
         /** @description The category's id. */
         CategoryId: string;
-        /** @description The `ETag` of the version being changed. When it no longer matches, the change is refused with `412 precondition_failed`, so two editors cannot overwrite each other. */
+        /** @description The `ETag` of the version being changed (one or more entity tags, comma-separated, or `*`; any other value is a `400`). When it no longer matches, the change is refused with `412 precondition_failed`, so two editors cannot overwrite each other. */
         IfMatch: string;
     };
     requestBodies: never;
@@ -573,10 +687,14 @@ export interface components {
         CacheControl: string;
         /** @description The id of this request, generated by the server or echoed from a sane `X-Request-Id`. Quote it to support. */
         RequestId: string;
-        /** @description The rate-limit policy applied to this request (IETF RateLimit header fields draft), e.g. 100 requests per 60-second window. */
+        /** @description The rate-limit policy applied to this request (IETF RateLimit header fields draft), e.g. 100 requests (`q`) per 60-second window (`w`); `pk` identifies the caller's bucket without revealing it. */
         RateLimitPolicy: string;
         /** @description The caller's remaining quota `r` under the policy and the seconds `t` until the window resets (IETF RateLimit header fields draft). */
         RateLimit: string;
+        /** @description The request's `Origin`, echoed when it is on this deployment's CORS allowlist (`CORS_ORIGINS`), together with `Vary: Origin`. Absent for any other origin and for requests that send no `Origin`, so browsers on other sites cannot read the response. */
+        AccessControlAllowOrigin: string;
+        /** @description The authentication scheme to use, always `Bearer` (RFC 9110 §11.6.1). */
+        WWWAuthenticate: "Bearer";
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
     };
@@ -591,7 +709,7 @@ export interface operations {
                 max_depth?: components["parameters"]["MaxDepth"];
             };
             header?: {
-                /** @description An `ETag` from an earlier response; the server answers `304 Not Modified` while it still matches. */
+                /** @description An `ETag` from an earlier response (one or more entity tags, strong or weak, comma-separated, or `*`; any other value is a `400`); the server answers `304 Not Modified` while it still matches. */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path?: never;
@@ -607,6 +725,7 @@ export interface operations {
                     "Request-Id": components["headers"]["RequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -620,11 +739,14 @@ export interface operations {
                     "Request-Id": components["headers"]["RequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+            /** @description The bearer token sent is malformed, expired or not one this API issued (`unauthenticated`). This operation is public and answers anonymously when no `Authorization` header is sent, but a token that is sent must be valid. */
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -633,7 +755,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An `ETag` from an earlier response; the server answers `304 Not Modified` while it still matches. */
+                /** @description An `ETag` from an earlier response (one or more entity tags, strong or weak, comma-separated, or `*`; any other value is a `400`); the server answers `304 Not Modified` while it still matches. */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
@@ -652,6 +774,7 @@ export interface operations {
                     "Request-Id": components["headers"]["RequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -665,11 +788,14 @@ export interface operations {
                     "Request-Id": components["headers"]["RequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+            /** @description The bearer token sent is malformed, expired or not one this API issued (`unauthenticated`). This operation is public and answers anonymously when no `Authorization` header is sent, but a token that is sent must be valid. */
+            401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -679,7 +805,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The `ETag` of the version being changed. When it no longer matches, the change is refused with `412 precondition_failed`, so two editors cannot overwrite each other. */
+                /** @description The `ETag` of the version being changed (one or more entity tags, comma-separated, or `*`; any other value is a `400`). When it no longer matches, the change is refused with `412 precondition_failed`, so two editors cannot overwrite each other. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -701,6 +827,7 @@ export interface operations {
                     "Request-Id": components["headers"]["RequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -729,6 +856,7 @@ export interface operations {
             200: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -741,8 +869,8 @@ export interface operations {
                     "application/json": components["schemas"]["HealthReport"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            500: components["responses"]["InternalError"];
+            400: components["responses"]["OpsBadRequest"];
+            500: components["responses"]["OpsInternalError"];
         };
     };
     getReadiness: {
@@ -758,6 +886,7 @@ export interface operations {
             200: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -787,12 +916,13 @@ export interface operations {
                     "application/json": components["schemas"]["HealthReport"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            500: components["responses"]["InternalError"];
+            400: components["responses"]["OpsBadRequest"];
+            500: components["responses"]["OpsInternalError"];
             /** @description At least one dependency is down; `checks` says which. */
             503: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -833,6 +963,8 @@ export interface operations {
             /** @description The current metrics. */
             200: {
                 headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -844,8 +976,8 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            400: components["responses"]["BadRequest"];
-            500: components["responses"]["InternalError"];
+            400: components["responses"]["OpsBadRequest"];
+            500: components["responses"]["OpsInternalError"];
         };
     };
     getApiDocs: {
@@ -860,6 +992,8 @@ export interface operations {
             /** @description The Redoc HTML page. */
             200: {
                 headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -867,8 +1001,8 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            400: components["responses"]["BadRequest"];
-            500: components["responses"]["InternalError"];
+            400: components["responses"]["OpsBadRequest"];
+            500: components["responses"]["OpsInternalError"];
         };
     };
     getOpenApiJson: {
@@ -883,6 +1017,8 @@ export interface operations {
             /** @description The public OpenAPI description. */
             200: {
                 headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -900,8 +1036,8 @@ export interface operations {
                     };
                 };
             };
-            400: components["responses"]["BadRequest"];
-            500: components["responses"]["InternalError"];
+            400: components["responses"]["OpsBadRequest"];
+            500: components["responses"]["OpsInternalError"];
         };
     };
     getOpenApiYaml: {
@@ -916,6 +1052,8 @@ export interface operations {
             /** @description The public OpenAPI description. */
             200: {
                 headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -927,8 +1065,8 @@ export interface operations {
                     "application/yaml": string;
                 };
             };
-            400: components["responses"]["BadRequest"];
-            500: components["responses"]["InternalError"];
+            400: components["responses"]["OpsBadRequest"];
+            500: components["responses"]["OpsInternalError"];
         };
     };
     getQueueBoard: {
@@ -943,6 +1081,8 @@ export interface operations {
             /** @description The Bull Board page. */
             200: {
                 headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -950,9 +1090,9 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            500: components["responses"]["InternalError"];
+            401: components["responses"]["OpsUnauthorized"];
+            403: components["responses"]["OpsForbidden"];
+            500: components["responses"]["OpsInternalError"];
         };
     };
 }
