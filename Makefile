@@ -4,7 +4,7 @@ BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 
 
-.PHONY: test-contract test-e2e check-breaking check-breaking-test
+.PHONY: test-contract test-e2e check-breaking check-breaking-test release-spec
 .PHONY: start test install services generate check-generated lint typecheck migrate seed replay dlq-replay coverage bench bench-layers bench-events build dev-token clean
 
 start: ## Install, start services, migrate, seed, run API + worker, print the docs URL
@@ -35,6 +35,9 @@ lint: install ## Redocly (API-CONVENTIONS ruleset), then Spectral (spectral:oas 
 
 check-breaking: install ## Fail on breaking spec changes vs the last v* tag, else HEAD~1 (HEAD with uncommitted spec changes); BASE=<git ref> to choose
 	@bash scripts/check-breaking.sh $(if $(BASE),--base-ref $(BASE))
+
+release-spec: check-generated ## Record the current bundle as the released contract that check-breaking guards
+	cp generated/openapi.yaml openapi/releases/latest.yaml
 
 check-breaking-test: ## Prove the breaking-change gate on variants of the spec
 	@bash scripts/check-breaking.test.sh

@@ -7,7 +7,8 @@
 #   scripts/check-breaking.sh --base-ref v1.2.0     base = generated/openapi.yaml at that git ref
 #   scripts/check-breaking.sh --base A.yaml --head B.yaml
 #
-# Base from git: the latest `v*` release tag reachable from HEAD; without one, the previous
+# Base: the latest `v*` release tag reachable from HEAD; without one, the committed snapshot of
+# the last release, openapi/releases/latest.yaml (`make release-spec`); without that, the previous
 # commit: HEAD~1 when openapi/ and generated/ have no uncommitted changes (the last commit is
 # what is checked), HEAD when they do (the working copy is what is checked). No base (first
 # commit, shallow clone, file missing at that ref) passes with a message.
@@ -49,14 +50,21 @@ else
   fi
   if [ -z "$base_ref" ]; then
     base_ref=$(git describe --tags --abbrev=0 --match 'v*' HEAD 2>/dev/null || true)
-    if [ -z "$base_ref" ]; then
+    # Tags may not travel with a clone of main: the committed snapshot of the last release
+    # (`make release-spec`) is the baseline partners actually have.
+    if [ -z "$base_ref" ] && [ -f openapi/releases/latest.yaml ] && [ -z "${CHECK_BREAKING_IGNORE_SNAPSHOT:-}" ]; then
+      base_file=$(abs openapi/releases/latest.yaml)
+      label="openapi/releases/latest.yaml"
+    elif [ -z "$base_ref" ]; then
       if [ -n "$(git status --porcelain -- openapi generated)" ]; then base_ref=HEAD; else base_ref=HEAD~1; fi
     fi
   fi
-  git rev-parse --verify --quiet "$base_ref^{commit}" >/dev/null || pass "base $base_ref does not exist (first commit or shallow clone?)"
-  git show "$base_ref:generated/openapi.yaml" >"$tmp/base.yaml" 2>/dev/null || pass "$base_ref has no generated/openapi.yaml"
-  base_file=$tmp/base.yaml
-  label="$base_ref:generated/openapi.yaml"
+  if [ -z "$base_file" ]; then
+    git rev-parse --verify --quiet "$base_ref^{commit}" >/dev/null || pass "base $base_ref does not exist (first commit or shallow clone?)"
+    git show "$base_ref:generated/openapi.yaml" >"$tmp/base.yaml" 2>/dev/null || pass "$base_ref has no generated/openapi.yaml"
+    base_file=$tmp/base.yaml
+    label="$base_ref:generated/openapi.yaml"
+  fi
 fi
 
 node - "$base_file" "$head_file" "$label" <<'JS'
