@@ -9,6 +9,7 @@ import type { HealthCheck } from './platform/health';
 import { queueBoardRouter } from './platform/jobs/board';
 import { requireAdmin } from './platform/jobs/require-admin';
 import { accessLog } from './platform/http/access-log';
+import { jsonBody } from './platform/http/json-body';
 import { authenticate } from './platform/http/auth';
 import type { Metrics } from './platform/http/metrics';
 import type { HandlerMap } from './platform/http/operations';
@@ -46,7 +47,7 @@ export function buildApp({ config, log, spec, redis, metrics, checks, handlers, 
   app.use(accessLog(log, metrics));
   app.use(helmet());
   app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }));
-  app.use(express.json({ limit: config.BODY_LIMIT }));
+  app.use(jsonBody(config.BODY_LIMIT));
   const tokens = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER };
   app.use(opsRouter(spec, metrics, checks, queueBoardRouter(queues, { basePath: '/admin/queues', authorize: requireAdmin(tokens) })));
   app.use(authenticate(tokens));

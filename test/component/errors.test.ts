@@ -170,3 +170,18 @@ describe('unexpected failures', () => {
     expect(logLines.some((l) => String(l.msg).includes('update the spec or the code'))).toBe(true);
   });
 });
+
+describe('odd requests', () => {
+  it('when a body claims an encoding it does not have, then 400 invalid_request_body, not a 500', async () => {
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      expectProblem(await patch('{"name":"x"}', { 'content-encoding': encoding }), 400, 'invalid_request_body');
+    }
+  });
+
+  it('when a query parameter name is bracketed or otherwise undeclared, then 400 unknown_parameter', async () => {
+    for (const query of ['%5Ba=1', 'a%5Bb%5D=1', 'max_depth%5Bx%5D=1']) {
+      const res = await raw(`${api.url}/v1/products/categories?${query}`);
+      expectProblem(res, 400, 'validation_failed');
+    }
+  });
+});

@@ -26,10 +26,11 @@ describe('GET /health/live and /health/ready', () => {
   it('when PostgreSQL, Redis and RabbitMQ answer, then ready is 200 with each check up', async () => {
     const res = await raw(`${api.url}/health/ready`);
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({
-      status: 'ok',
-      checks: { postgres: { status: 'up' }, redis: { status: 'up' }, rabbitmq: { status: 'up' } },
-    });
+    expect(res.json).toMatchObject({ checks: { postgres: { status: 'up' }, redis: { status: 'up' }, rabbitmq: { status: 'up' } } });
+    // No worker runs in these tests, so events left by other suites may age in the outbox:
+    // the outbox may be behind (degraded), never down.
+    expect(['ok', 'degraded']).toContain(res.json.status);
+    expect(['up', 'degraded']).toContain((res.json.checks as Record<string, { status: string }>).outbox!.status);
   });
 
   it('when a dependency is unreachable, then ready is 503 naming it, with no internal detail', async () => {

@@ -15,10 +15,6 @@ interface ValidatorError {
 const isValidatorError = (e: unknown): e is ValidatorError =>
   typeof e === 'object' && e !== null && typeof (e as ValidatorError).status === 'number' && Array.isArray((e as ValidatorError).errors);
 
-/** express.json() / raw-body failures carry `type` and `status`. */
-const isBodyParserError = (e: unknown): e is { type: string; status: number } =>
-  typeof e === 'object' && e !== null && typeof (e as { type?: unknown }).type === 'string' && typeof (e as { status?: unknown }).status === 'number';
-
 const LOCATIONS: Record<string, FieldError['in']> = { query: 'query', path: 'path', params: 'path', headers: 'header', header: 'header', cookies: 'cookie' };
 
 // AJV keywords, renamed to the codes clients see.
@@ -78,13 +74,6 @@ function fromValidator(err: ValidatorError): AppError {
   }
 }
 
-function fromBodyParser(err: { type: string; status: number }): AppError | null {
-  if (err.type === 'entity.parse.failed') return new AppError(400, 'malformed_json', 'The request body is not valid JSON', 'The request body could not be parsed as JSON.');
-  if (err.type === 'entity.too.large') return new AppError(413, 'payload_too_large', 'Payload too large', 'The request body is too large.');
-  if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') return new AppError(415, 'unsupported_media_type', 'Unsupported media type', 'Send the body as UTF-8 JSON.');
-  return null;
-}
-
 export function sendProblem(req: Request, res: Response, e: AppError): void {
   const body = {
     type: `${PROBLEM_BASE}${e.code.replace(/_/g, '-')}`,
@@ -100,13 +89,12 @@ export function sendProblem(req: Request, res: Response, e: AppError): void {
   res.status(e.status).type('application/problem+json').send(JSON.stringify(body));
 }
 
-/** The one error path: application errors, validator and body-parser errors, and the unexpected. */
+/** The one error path: application errors (body-parser failures arrive as such, see json-body.ts), validator errors, and the unexpected. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let problem: AppError | null = null;
     if (err instanceof AppError) problem = err;
     else if (isValidatorError(err)) problem = fromValidator(err);
-    else if (isBodyParserError(err)) problem = fromBodyParser(err);
     if (!problem || problem.status >= 500) {
       // Full detail goes to the log only; the client gets a generic problem and the request id.
       const responseMismatch = isValidatorError(err) && err.status === 500;

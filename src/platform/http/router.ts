@@ -1,8 +1,22 @@
 import { Router, type Request, type Response } from 'express';
 import type { RequestContext } from '../context';
+import { AppError } from '../errors';
 import { requireActor } from './auth';
 import type { Handler, HandlerMap } from './operations';
 import { listOperations, type OpenApiDocument } from './spec';
+
+/**
+ * The validator drops some undeclared names before it checks (bracketed ones such as `[a`, which
+ * it takes for deepObject syntax), so the closed-query rule is enforced again on the raw query.
+ */
+function rejectUndeclaredQuery(originalUrl: string, declared: string[]): void {
+  const search = originalUrl.includes('?') ? originalUrl.slice(originalUrl.indexOf('?') + 1) : '';
+  if (!search) return;
+  const unknown = [...new Set(new URLSearchParams(search).keys())].filter((name) => !declared.includes(name));
+  if (unknown.length === 0) return;
+  throw new AppError(400, 'validation_failed', 'The request is not valid', 'One or more parameters or fields are not valid.',
+    unknown.map((name) => ({ parameter: name.slice(0, 200), in: 'query' as const, code: 'unknown_parameter', detail: `Unknown query parameter '${name.slice(0, 200)}'` })));
+}
 
 /**
  * Mounts one route per spec operation under the base path, each calling the handler the map
@@ -16,6 +30,7 @@ export function operationsRouter(doc: OpenApiDocument, handlers: HandlerMap, opt
     const expressPath = op.path.replace(/\{([^}]+)\}/g, ':$1');
     router[op.method](expressPath, async (req: Request, res: Response) => {
       res.locals.operationId = op.operationId;
+      rejectUndeclaredQuery(req.originalUrl, op.queryParams);
       const ctx = res.locals.ctx as RequestContext;
       // A token that was sent but is invalid is refused on every operation, public ones too, so a
       // client learns at once that its session is gone instead of silently browsing anonymously.

@@ -39,7 +39,7 @@ export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'o
 export function listOperations(doc: OpenApiDocument) {
   const resolve = (p: { name: string; in: string; $ref?: string }) =>
     p.$ref ? doc.components?.parameters?.[p.$ref.split('/').pop()!] ?? p : p;
-  const ops: { method: (typeof HTTP_METHODS)[number]; path: string; operationId: string; headerParams: string[]; secured: boolean }[] = [];
+  const ops: { method: (typeof HTTP_METHODS)[number]; path: string; operationId: string; headerParams: string[]; queryParams: string[]; secured: boolean }[] = [];
   for (const [route, item] of Object.entries(doc.paths)) {
     const shared = ((item as { parameters?: OpenApiOperation['parameters'] }).parameters ?? []).map(resolve);
     for (const method of HTTP_METHODS) {
@@ -52,6 +52,7 @@ export function listOperations(doc: OpenApiDocument) {
         path: route,
         operationId: op.operationId,
         headerParams: params.filter((p) => p.in === 'header').map((p) => p.name),
+        queryParams: params.filter((p) => p.in === 'query').map((p) => p.name),
         // Secured when no alternative in the requirement list is the empty (anonymous) one.
         secured: security.length > 0 && security.every((req) => Object.keys(req).length > 0),
       });
