@@ -571,6 +571,54 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request body is larger than the limit (`payload_too_large`; 100 kB by default). Sent before rate limiting, so it may come without the RateLimit headers. */
+        PayloadTooLarge: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/payload-too-large",
+                 *       "title": "Payload too large",
+                 *       "status": 413,
+                 *       "detail": "The request body is too large.",
+                 *       "instance": "/v1/products/categories/cat_N8M5V0WJ79PP4JA0",
+                 *       "code": "payload_too_large",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The body's Content-Type or Content-Encoding is not one this operation accepts (`unsupported_media_type`): send `application/json` in UTF-8. */
+        UnsupportedMediaType: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/unsupported-media-type",
+                 *       "title": "Unsupported media type",
+                 *       "status": 415,
+                 *       "detail": "Send the body as application/json.",
+                 *       "instance": "/v1/products/categories/cat_N8M5V0WJ79PP4JA0",
+                 *       "code": "unsupported_media_type",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description An operational route takes no parameters: any query parameter is refused (`validation_failed`). Not rate limited, so there are no `RateLimit` headers. */
         OpsBadRequest: {
             headers: {
@@ -839,6 +887,8 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

@@ -1,21 +1,29 @@
 import { Router, type Request, type Response } from 'express';
 import type { RequestContext } from '../context';
-import { AppError } from '../errors';
+import { AppError, type FieldError } from '../errors';
 import { requireActor } from './auth';
 import type { Handler, HandlerMap } from './operations';
 import { listOperations, type OpenApiDocument } from './spec';
 
 /**
  * The validator drops some undeclared names before it checks (bracketed ones such as `[a`, which
- * it takes for deepObject syntax), so the closed-query rule is enforced again on the raw query.
+ * it takes for deepObject syntax) and coerces loosely, so the closed-query rule and strict integer
+ * syntax are enforced again on the raw query string.
  */
-function rejectUndeclaredQuery(originalUrl: string, declared: string[]): void {
+function rejectUndeclaredQuery(originalUrl: string, declared: string[], integers: string[]): void {
   const search = originalUrl.includes('?') ? originalUrl.slice(originalUrl.indexOf('?') + 1) : '';
   if (!search) return;
-  const unknown = [...new Set(new URLSearchParams(search).keys())].filter((name) => !declared.includes(name));
-  if (unknown.length === 0) return;
-  throw new AppError(400, 'validation_failed', 'The request is not valid', 'One or more parameters or fields are not valid.',
-    unknown.map((name) => ({ parameter: name.slice(0, 200), in: 'query' as const, code: 'unknown_parameter', detail: `Unknown query parameter '${name.slice(0, 200)}'` })));
+  const params = new URLSearchParams(search);
+  const errors: FieldError[] = [];
+  for (const name of new Set(params.keys())) {
+    const shown = name.slice(0, 200);
+    if (!declared.includes(name)) errors.push({ parameter: shown, in: 'query', code: 'unknown_parameter', detail: `Unknown query parameter '${shown}'` });
+    // The validator's number coercion takes `Infinity`, `1e999`, `0x5` or ` 1` for integers.
+    else if (integers.includes(name) && params.getAll(name).some((v) => !/^-?(0|[1-9][0-9]{0,14})$/.test(v))) {
+      errors.push({ parameter: shown, in: 'query', code: 'invalid_type', detail: 'must be a decimal integer' });
+    }
+  }
+  if (errors.length) throw new AppError(400, 'validation_failed', 'The request is not valid', 'One or more parameters or fields are not valid.', errors);
 }
 
 /**
@@ -30,7 +38,7 @@ export function operationsRouter(doc: OpenApiDocument, handlers: HandlerMap, opt
     const expressPath = op.path.replace(/\{([^}]+)\}/g, ':$1');
     router[op.method](expressPath, async (req: Request, res: Response) => {
       res.locals.operationId = op.operationId;
-      rejectUndeclaredQuery(req.originalUrl, op.queryParams);
+      rejectUndeclaredQuery(req.originalUrl, op.queryParams, op.integerQueryParams);
       const ctx = res.locals.ctx as RequestContext;
       // A token that was sent but is invalid is refused on every operation, public ones too, so a
       // client learns at once that its session is gone instead of silently browsing anonymously.

@@ -6,14 +6,14 @@ const read = (file: string) => readFileSync(path.join(generatedDir, file));
 
 export interface OpenApiOperation {
   operationId?: string;
-  parameters?: { name: string; in: string; $ref?: string }[];
+  parameters?: { name: string; in: string; $ref?: string; schema?: { type?: string | string[] } }[];
   security?: Record<string, string[]>[];
 }
 export interface OpenApiDocument {
   servers?: { url: string }[];
   security?: Record<string, string[]>[];
   paths: Record<string, Record<string, OpenApiOperation | unknown>>;
-  components?: { parameters?: Record<string, { name: string; in: string }> };
+  components?: { parameters?: Record<string, { name: string; in: string; schema?: { type?: string | string[] } }> };
 }
 
 /** The bundled description (what the validator enforces) and the public artefacts served as they are. */
@@ -37,9 +37,9 @@ export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'o
 
 /** Every operation under the description's base path, with the names of its header parameters. */
 export function listOperations(doc: OpenApiDocument) {
-  const resolve = (p: { name: string; in: string; $ref?: string }) =>
+  const resolve = (p: NonNullable<OpenApiOperation['parameters']>[number]) =>
     p.$ref ? doc.components?.parameters?.[p.$ref.split('/').pop()!] ?? p : p;
-  const ops: { method: (typeof HTTP_METHODS)[number]; path: string; operationId: string; headerParams: string[]; queryParams: string[]; secured: boolean }[] = [];
+  const ops: { method: (typeof HTTP_METHODS)[number]; path: string; operationId: string; headerParams: string[]; queryParams: string[]; integerQueryParams: string[]; secured: boolean }[] = [];
   for (const [route, item] of Object.entries(doc.paths)) {
     const shared = ((item as { parameters?: OpenApiOperation['parameters'] }).parameters ?? []).map(resolve);
     for (const method of HTTP_METHODS) {
@@ -53,6 +53,7 @@ export function listOperations(doc: OpenApiDocument) {
         operationId: op.operationId,
         headerParams: params.filter((p) => p.in === 'header').map((p) => p.name),
         queryParams: params.filter((p) => p.in === 'query').map((p) => p.name),
+        integerQueryParams: params.filter((p) => p.in === 'query' && [p.schema?.type].flat().includes('integer')).map((p) => p.name),
         // Secured when no alternative in the requirement list is the empty (anonymous) one.
         secured: security.length > 0 && security.every((req) => Object.keys(req).length > 0),
       });
