@@ -25,8 +25,6 @@ export class AppError extends Error {
   }
 }
 
-export const badRequest = (code: string, detail: string, errors: FieldError[] = []) =>
-  new AppError(400, code, 'The request is not valid', detail, errors);
 export const unauthenticated = (detail = 'A valid access token is required.') =>
   new AppError(401, 'unauthenticated', 'Authentication is required', detail, [], { 'WWW-Authenticate': 'Bearer' });
 export const notFound = (detail = 'No resource has this id.') => new AppError(404, 'not_found', 'Not found', detail);

@@ -115,12 +115,6 @@ export function documentStoreContract(name: string, makeStore: () => Promise<Sto
       return spec;
     }
 
-    async function filled(docs: Listing[] = listings()): Promise<Collection<Listing>> {
-      const c = await subject.store.collection<Listing>(uniqueSpec());
-      await Promise.all(docs.map((d) => c.upsert(d)));
-      return c;
-    }
-
     describe('upsert, get, delete, count', () => {
       it('when a document is upserted, then get returns it as written; after delete, get returns null', async () => {
         const c = await subject.store.collection<Listing>(uniqueSpec());

@@ -44,13 +44,11 @@ describe('replaying a projection', () => {
     const relay = new OutboxRelay({ databaseUrl: TEST_ENV.DATABASE_URL, rabbit: infra.rabbit, log });
     await relay.start();
     try {
-      let appending = true;
       const during = (async () => {
         for (let i = 0; i < 10; i++) {
           await appendRound();
           await new Promise((r) => setTimeout(r, 20));
         }
-        appending = false;
       })();
       await replayProjection(projection, store, infra.sequelize);
       await during;

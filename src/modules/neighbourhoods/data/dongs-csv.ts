@@ -1,20 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-
-export interface DongRow {
-  code: string;
-  sido: string;
-  sigungu: string;
-  name: string;
-  lat: number;
-  lng: number;
-}
+import type { Dong } from '../domain/dong';
 
 /** The shipped dong table (data/korea-dongs/dongs.csv, at the project root in every build). */
 export const DONGS_CSV = path.resolve(__dirname, '..', '..', '..', '..', 'data', 'korea-dongs', 'dongs.csv');
 
 /** Parses the file; it has no quoted fields, which the check below makes sure of. */
-export function readDongs(file = DONGS_CSV): DongRow[] {
+export function readDongs(file = DONGS_CSV): Dong[] {
   const [header, ...lines] = readFileSync(file, 'utf8').trim().split(/\r?\n/);
   if (header !== 'adm_cd,sido,sigungu,dong,lat,lng') throw new Error(`unexpected header in ${file}: ${header}`);
   return lines.map((line, i) => {
