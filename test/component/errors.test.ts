@@ -1,14 +1,8 @@
 import { Writable } from 'node:stream';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app';
-import { createMetrics } from '../../src/platform/http/metrics';
-import { loadSpec } from '../../src/platform/http/spec';
-import { createLogger } from '../../src/platform/logger';
-import { connectRedis } from '../../src/platform/redis';
 import { categoryId } from '../../src/modules/categories/domain/category-id';
 import { startTestApi, tokenFor, type TestApi } from '../support/app';
-import { testConfig } from '../support/env';
+import { startBareApp } from '../support/bare-app';
 import { expectProblem, raw } from '../support/http';
 
 let api: TestApi;
@@ -109,46 +103,29 @@ describe('error responses', () => {
 
 describe('unexpected failures', () => {
   const logLines: Record<string, unknown>[] = [];
-  let server: import('node:http').Server;
+  let app: Awaited<ReturnType<typeof startBareApp>>;
   let base: string;
-  let redis: Awaited<ReturnType<typeof connectRedis>>;
 
   beforeAll(async () => {
-    const config = testConfig();
     const sink = new Writable({
       write(chunk, _enc, done) {
         for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
         done();
       },
     });
-    redis = await connectRedis(config.REDIS_URL);
-    const app = buildApp({
-      config,
-      log: createLogger('info', 'test', sink),
-      spec: loadSpec(),
-      redis,
-      metrics: createMetrics(),
-      queues: [],
-      checks: [],
+    app = await startBareApp({
+      logTo: sink,
       handlers: {
         listProductCategories: async () => {
           throw new Error('connect ECONNREFUSED 10.0.0.7:5432 at /srv/junggo/src/secret.ts SELECT * FROM users');
         },
         // A handler that breaks the contract: response validation must catch it in tests.
         getProductCategory: async () => ({ status: 200, headers: { ETag: '"x"', 'Cache-Control': 'no-store' }, body: { id: 42 } as never }),
-        updateProductCategory: async () => {
-          throw new Error('unused');
-        },
       },
     });
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = app.base;
   });
-  afterAll(async () => {
-    await new Promise((r) => server.close(r));
-    await redis.quit();
-  });
+  afterAll(() => app.stop());
 
   it('when a handler throws, then 500 internal_error with a generic detail and the request id, and the log has the full error', async () => {
     const res = await raw(`${base}/v1/products/categories`);

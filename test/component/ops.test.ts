@@ -1,13 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app';
-import { createMetrics } from '../../src/platform/http/metrics';
-import { loadSpec } from '../../src/platform/http/spec';
-import { createLogger } from '../../src/platform/logger';
-import { connectRedis } from '../../src/platform/redis';
 import { startTestApi, type TestApi } from '../support/app';
-import { testConfig } from '../support/env';
+import { startBareApp } from '../support/bare-app';
 import { expectProblem, raw } from '../support/http';
 
 let api: TestApi;
@@ -34,35 +28,23 @@ describe('GET /health/live and /health/ready', () => {
   });
 
   it('when a dependency is unreachable, then ready is 503 naming it, with no internal detail', async () => {
-    const config = testConfig();
-    const redis = await connectRedis(config.REDIS_URL);
     // A Redis client aimed at a port where nothing listens: what readiness sees when Redis is down.
     const deadRedis = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     deadRedis.on('error', () => undefined);
-    const app = buildApp({
-      config,
-      log: createLogger('silent', 'test'),
-      spec: loadSpec(),
-      redis,
-      metrics: createMetrics(),
-      queues: [],
-      handlers: {} as never,
+    const app = await startBareApp({
       checks: [
         { name: 'postgres', check: async () => undefined },
         { name: 'redis', check: async () => void (await deadRedis.connect().then(() => deadRedis.ping())) },
       ],
     });
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
     try {
-      const res = await raw(`http://127.0.0.1:${(server.address() as AddressInfo).port}/health/ready`);
+      const res = await raw(`${app.base}/health/ready`);
       expect(res.status).toBe(503);
       expect(res.json).toMatchObject({ status: 'unavailable', checks: { postgres: { status: 'up' }, redis: { status: 'down', detail: 'unreachable' } } });
       expect(res.text).not.toContain('ECONNREFUSED');
     } finally {
-      await new Promise((r) => server.close(r));
+      await app.stop();
       deadRedis.disconnect();
-      await redis.quit();
     }
   });
 

@@ -1,12 +1,6 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app';
-import { createMetrics } from '../../src/platform/http/metrics';
-import { loadSpec } from '../../src/platform/http/spec';
-import { createLogger } from '../../src/platform/logger';
-import { connectRedis } from '../../src/platform/redis';
+import { startBareApp } from '../support/bare-app';
 import { testConfig } from '../support/env';
 import { createFuzzContext, fuzzProperty, type FuzzContext } from './harness';
 import { loadFuzzSpec, type FuzzOperation } from './spec';
@@ -18,43 +12,22 @@ import { loadFuzzSpec, type FuzzOperation } from './spec';
 const spec = loadFuzzSpec();
 const listOp = spec.operations.find((op) => op.operationId === 'listProductCategories') as FuzzOperation;
 let buggy = true;
-let server: Server;
-let redis: Awaited<ReturnType<typeof connectRedis>>;
+let app: Awaited<ReturnType<typeof startBareApp>>;
 let ctx: FuzzContext;
 
 beforeAll(async () => {
-  const config = testConfig();
-  redis = await connectRedis(config.REDIS_URL);
   const emptyTree = { object: 'list', data: [], has_more: false, next_cursor: null };
-  const app = buildApp({
-    config,
-    log: createLogger('silent', 'test'),
-    spec: loadSpec(),
-    redis,
-    metrics: createMetrics(),
-    queues: [],
-    checks: [],
+  app = await startBareApp({
     handlers: {
       listProductCategories: async ({ query }) => {
         if (buggy && query.max_depth === 0) throw new TypeError("Cannot read properties of undefined (reading 'children')");
         return { status: 200, headers: { ETag: '"fuzz-tree"', 'Cache-Control': 'no-store' }, body: emptyTree as never };
       },
-      getProductCategory: async () => {
-        throw new Error('not used here');
-      },
-      updateProductCategory: async () => {
-        throw new Error('not used here');
-      },
     },
   });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  ctx = await createFuzzContext({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, config, spec, ownIds: [] });
+  ctx = await createFuzzContext({ baseUrl: app.base, config: testConfig(), spec, ownIds: [] });
 });
-afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  await redis.quit();
-});
+afterAll(() => app.stop());
 
 describe('the fuzzer finds bugs', () => {
   const params = { seed: 20261127, numRuns: 40 };
