@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { describe, expect, it } from 'vitest';
+import { devToken } from '../../src/cli/dev-token';
+import { dlqReplay } from '../../src/cli/dlq-replay';
+import { replay } from '../../src/cli/replay';
+import { seed } from '../../src/cli/seed';
+import { RabbitConnection } from '../../src/platform/bus/rabbitmq';
+import { declareSubscriberQueue, DEAD_LETTER_EXCHANGE, dlqFor, queueFor } from '../../src/platform/events/topology';
+import { createLogger } from '../../src/platform/logger';
+import { testConfig } from '../support/env';
+
+const config = testConfig();
+
+describe('make seed', () => {
+  it('when the tree is migrated, then it reports it; in production it refuses', async () => {
+    expect(await seed(config)).toMatch(/^demo data ready: \d+ top-level categories, \d+ in all$/);
+    await expect(seed({ ...config, NODE_ENV: 'production' })).rejects.toThrow(/production/);
+  });
+});
+
+describe('make dev-token', () => {
+  it('when asked for roles, then it signs a token the API accepts with those roles; in production it refuses', () => {
+    const claims = jwt.verify(devToken('admin,moderator', config), config.JWT_SECRET, { issuer: config.JWT_ISSUER }) as { roles: string[] };
+    expect(claims.roles).toEqual(['admin', 'moderator']);
+    expect(() => devToken('admin', { ...config, NODE_ENV: 'production' })).toThrow(/production/);
+  });
+});
+
+describe('make replay', () => {
+  it('when given a known projection, then it rebuilds it and says how far; an unknown one lists the known', async () => {
+    expect(await replay('activity-log', config, false)).toMatch(/^rebuilt activity-log \(postgres\): \d+ event\(s\) applied up to position \d+ and after$/);
+    await expect(replay('nope', config, false)).rejects.toThrow(/known: activity-log/);
+  });
+});
+
+describe('make dlq-replay', () => {
+  it('when a subscriber has dead letters, then they go back to its queue and the DLQ is empty', async () => {
+    const subscriber = `test-cli-${randomUUID().slice(0, 8)}`;
+    const rabbit = new RabbitConnection(config.RABBITMQ_URL, createLogger('silent', 'test'));
+    await rabbit.start();
+    const channel = rabbit.adminChannel!;
+    try {
+      await declareSubscriberQueue(channel, subscriber, [], 5);
+      for (const n of [1, 2]) channel.publish(DEAD_LETTER_EXCHANGE, dlqFor(subscriber), Buffer.from(JSON.stringify({ n })), { persistent: true });
+      await channel.waitForConfirms();
+      expect(await dlqReplay(subscriber, config)).toBe(`moved 2 message(s) from the DLQ of ${subscriber} back to its queue`);
+      expect((await channel.checkQueue(dlqFor(subscriber))).messageCount).toBe(0);
+      expect((await channel.checkQueue(queueFor(subscriber))).messageCount).toBe(2);
+      await expect(dlqReplay(undefined, config)).rejects.toThrow(/usage/);
+    } finally {
+      await channel.deleteQueue(queueFor(subscriber)).catch(() => undefined);
+      await channel.deleteQueue(dlqFor(subscriber)).catch(() => undefined);
+      await rabbit.stop();
+    }
+  });
+});
