@@ -27,11 +27,12 @@ check-generated: install ## Fail when generated/ is stale
 	if diff -r -q generated $$tmp; then echo "generated/ matches openapi/"; \
 	else echo "generated/ is stale: run 'make generate' and commit the result" >&2; exit 1; fi
 
-lint: install ## Redocly (API-CONVENTIONS ruleset), then Spectral (spectral:oas + OWASP) on the bundle: zero errors, zero warnings
+lint: install ## Redocly (API-CONVENTIONS ruleset), Spectral (spectral:oas + OWASP) on the bundle, zero errors and warnings; the k6 scripts type-checked
 	@out=$$($(BIN)/redocly lint --format=summary 2>&1); status=$$?; \
 	echo "$$out" | grep -E '^(error|warning|validating)|valid' ; \
 	if [ $$status -ne 0 ] || echo "$$out" | grep -qE '^warning'; then echo "redocly lint failed" >&2; exit 1; fi
 	@bash scripts/lint-spectral.sh
+	$(BIN)/tsc -p tsconfig.k6.json
 
 check-breaking: install ## Fail on breaking spec changes vs the last v* tag, else HEAD~1 (HEAD with uncommitted spec changes); BASE=<git ref> to choose
 	@bash scripts/check-breaking.sh $(if $(BASE),--base-ref $(BASE))
