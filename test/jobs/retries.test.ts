@@ -41,6 +41,28 @@ describe('JobQueues.process: failures', () => {
     expect(lines.filter((l) => l.msg === 'job failed for good')).toHaveLength(0);
   });
 
+  it('when a handler throws an error marked not retryable, then the job fails at once without spending its attempts', async () => {
+    opened = openJobQueues();
+    const { jobs } = opened;
+    let calls = 0;
+    const refused = defineJob<Record<string, never>>({
+      queue: 'mail',
+      name: 'send-mail',
+      attempts: 5,
+      backoffMs: 10,
+      handle: async () => {
+        calls++;
+        throw Object.assign(new Error('535 authentication failed'), { retryable: false });
+      },
+    });
+    await jobs.process([refused], { concurrency: 1 });
+    const jobId = await jobs.enqueue(refused, {}, { causationId: 'evt_mail_1' });
+    await waitFor('the job to fail', async () => (await stateOf('mail', jobId)) === 'failed');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(calls).toBe(1);
+    expect(await stateOf('mail', jobId)).toBe('failed');
+  });
+
   it('when a handler keeps failing, then the job is failed after its attempts and logged as an error', async () => {
     opened = openJobQueues();
     const { jobs, lines } = opened;

@@ -21,7 +21,8 @@ export interface JobSpec<P> {
   /**
    * Runs at least once per cause, and more than once when a worker dies mid-job or a retry
    * follows a timeout: make its effects idempotent (unique keys, ON CONFLICT DO NOTHING,
-   * provider idempotency keys from `ctx.jobId`). The payload went through JSON.
+   * provider idempotency keys from `ctx.jobId`). The payload went through JSON. Throw an error
+   * with `retryable: false` when no retry can succeed: the job then fails without retrying.
    */
   handle: (payload: P, ctx: JobContext) => Promise<void>;
 }

@@ -129,6 +129,9 @@ export class JobQueues {
       // A handler that honours the signal may return normally; it still did not finish its work.
       if (controller.signal.aborted) throw controller.signal.reason;
     } catch (err) {
+      // An error that says no retry can succeed (a refused key, invalid input: the providers'
+      // errors carry `retryable`) fails the job now instead of spending its attempts.
+      if ((err as { retryable?: unknown } | null)?.retryable === false) await job.discard();
       // Bull records `err.message` and the stack; a thrown string would leave both empty.
       throw err instanceof Error ? err : new Error(String(err));
     } finally {
