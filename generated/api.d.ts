@@ -4,6 +4,316 @@
  */
 
 export interface paths {
+    "/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an account
+         * @description Creates an account and sends a verification link to the e-mail address. The account can sign
+         *     in once the address is confirmed (`verifyEmail`).
+         *
+         *     The answer is `202` with the same body whether or not the address already has an account, so
+         *     that accounts cannot be discovered; the owner of an existing account gets an e-mail saying
+         *     someone tried to register with it. A nickname already in use is `409 nickname_taken`
+         *     (nicknames are public). A password that breaks the rules is `422 weak_password`, each broken rule
+         *     listed in `errors[]` with its code (`too_short`, `missing_uppercase`, `too_common`, ...).
+         *
+         *     Rate limited to 5 registrations per hour per IP address.
+         */
+        post: operations["registerUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an e-mail address
+         * @description Confirms the address with the token from the verification link. Tokens are single use and
+         *     expire after 24 hours; an unknown, used or expired token is `422 invalid_token` (ask for a new
+         *     link with `resendVerificationEmail`).
+         */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/verify-email/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a new verification link
+         * @description Sends a new verification link if the address belongs to an account that is not yet verified.
+         *     Always `202` with the same body, so that accounts cannot be discovered. Earlier links stop
+         *     working. Rate limited per address and per IP address.
+         */
+        post: operations["resendVerificationEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with e-mail and password
+         * @description Signs in and opens a session: an access token (1 hour) and a refresh token (7 days, single use).
+         *
+         *     A wrong e-mail or password is the same `401 invalid_credentials` either way. An account whose
+         *     address is not confirmed yet gets `403 email_not_verified`, a suspended or banned one
+         *     `403 account_suspended` (only after the right password). After 10 failed attempts within 15
+         *     minutes the account is locked for 15 minutes: `423 account_locked` with `Retry-After`, whatever the
+         *     caller's IP address. Each IP address may also try at most 20 times in 15 minutes
+         *     (`429 rate_limited`).
+         *
+         *     Not idempotent by key: the response carries credentials, which are never stored; a retry simply
+         *     opens another session.
+         */
+        post: operations["logIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a refresh token for new tokens
+         * @description Exchanges the refresh token for a new token pair. The refresh token is single use: the response
+         *     carries its successor. Presenting an already used refresh token is taken as theft: the whole
+         *     session is ended (both the thief's and the owner's tokens stop working) and the answer is
+         *     `401 refresh_token_reused`. An unknown, expired or revoked token is `401 invalid_refresh_token`.
+         */
+        post: operations["refreshSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out this session
+         * @description Ends the session of the access token: its refresh token and every access token of the session
+         *     stop working at once.
+         */
+        post: operations["logOut"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a password-reset link
+         * @description Sends a single-use password-reset link (valid for 30 minutes) if the address belongs to an
+         *     account. Always `202` with the same body, so that accounts cannot be discovered. Rate limited
+         *     per address and per IP address.
+         */
+        post: operations["requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/reset-password/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with a reset token
+         * @description Sets a new password with the token from the reset link, signs out every session of the account
+         *     and clears a temporary lock. An unknown, used or expired token is `422 invalid_token`; a password
+         *     that breaks the rules is `422 weak_password`.
+         */
+        post: operations["resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get my profile
+         * @description Returns the signed-in user's own profile, private fields included. Carries a strong `ETag`: send
+         *     it in `If-Match` when updating, or in `If-None-Match` to get `304` while it is unchanged.
+         */
+        get: operations["getMyProfile"];
+        /**
+         * Update my profile
+         * @description Replaces the editable profile: nickname, bio, avatar URL and notification preferences. Absent
+         *     `bio` or `avatar_url` are cleared. Send the profile's `ETag` in `If-Match`: if it changed
+         *     meanwhile, the update is refused with `412 precondition_failed`. A nickname in use is
+         *     `409 nickname_taken`. Fields that are not editable here (e-mail, phone, roles, verification
+         *     flags) are a `400`.
+         */
+        put: operations["updateMyProfile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change my password
+         * @description Changes the password after checking the current one (`403 invalid_credentials` when wrong, which
+         *     counts towards the account lock). Every other session is signed out; this one stays.
+         */
+        put: operations["changeMyPassword"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my signed-in devices
+         * @description Lists the user's active sessions (signed-in devices), most recently used first, with the one
+         *     making this request marked `current`.
+         */
+        get: operations["listMySessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session's id, from `listMySessions`. */
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Sign out a device
+         * @description Ends one of the user's sessions: its refresh token and access tokens stop working at once. Another
+         *     user's session id is `404`, as is an unknown or already ended one.
+         */
+        delete: operations["revokeMySession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a user's public profile
+         * @description Returns what anyone may see of a user: nickname, bio, avatar and badges. Never e-mail, phone or
+         *     other private data. Suspended and banned users are `404`.
+         */
+        get: operations["getUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/products/categories": {
         parameters: {
             query?: never;
@@ -223,69 +533,49 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description A node of the category tree. */
-        Category: {
+        /** @description A new account. The e-mail address must be confirmed before the first login. */
+        RegisterRequest: {
             /**
-             * @description Opaque identifier of the category.
-             * @example cat_8ZQ3V4K1D2M7XG5A
+             * Format: email
+             * @description E-mail address.
+             * @example minji@example.com
              */
-            id: string;
+            email: string;
             /**
-             * @description Always `category`.
-             * @constant
+             * Format: password
+             * @description At least 8 characters with a lower-case letter, an upper-case letter and a digit; not one of the 1,000 most common passwords, and not containing the e-mail name or nickname.
+             * @example Sangmu-2024!
              */
-            object: "category";
+            password: string;
             /**
-             * @description The parent category's id; `null` for a top-level category.
-             * @example null
+             * @description Public display name, unique (case-insensitive): 2–20 Hangul syllables, letters, digits, `_` or `.`.
+             * @example 당근러버
              */
-            parent_id: string | null;
+            nickname: string;
             /**
-             * @description Display name, in Korean.
-             * @example 디지털기기
+             * @description Korean mobile number, `010-1234-5678`, `01012345678` or `+821012345678`.
+             * @example 010-1234-5678
              */
-            name: string;
-            /**
-             * @description URL-friendly name, unique among siblings.
-             * @example digital
-             */
-            slug: string;
-            /**
-             * Format: int32
-             * @description 0 for a top-level category, 1 for its children, and so on.
-             * @example 0
-             */
-            depth: number;
-            /**
-             * @description The slugs from the top-level category down to this one, joined by `/`.
-             * @example digital/smartphones
-             */
-            path: string;
-            /**
-             * Format: int32
-             * @description Display position among siblings, ascending.
-             * @example 1
-             */
-            sort_order: number;
-            /** @description Sub-categories in display order; empty for a leaf. */
-            children: components["schemas"]["Category"][];
+            phone?: string;
         };
-        /** @description The whole category tree, as a list of top-level categories. Never paginated. */
-        CategoryTree: {
+        /** @description The registration was received; a message was sent to the address. */
+        RegistrationAccepted: {
             /**
-             * @description Always `list`.
+             * @description Always `registration`.
              * @constant
              */
-            object: "list";
-            /** @description Top-level categories in display order, each with its sub-tree. */
-            data: components["schemas"]["Category"][];
+            object: "registration";
             /**
-             * @description Always `false`; the tree is returned whole.
-             * @constant
+             * Format: email
+             * @description E-mail address.
+             * @example minji@example.com
              */
-            has_more: false;
-            /** @description Always `null`; the tree is returned whole. */
-            next_cursor: null;
+            email: string;
+            /**
+             * @description Always `verification_sent`: the same whether or not the address already had an account, so that accounts cannot be discovered.
+             * @enum {string}
+             */
+            status: "verification_sent";
         };
         /** @description One problem with one part of the request. */
         ProblemFieldError: {
@@ -357,6 +647,423 @@ export interface components {
             request_id: string;
             /** @description Every field problem found, when the problem is about the request's content. */
             errors?: components["schemas"]["ProblemFieldError"][];
+        };
+        /** @description The token from the verification link. */
+        EmailVerificationRequest: {
+            /**
+             * @description The token from the link in the verification e-mail.
+             * @example vt_3q2-7bV9aX1kQ0sYp4LmN8cR5wZ
+             */
+            token: string;
+        };
+        /** @description The e-mail address is verified. */
+        EmailVerification: {
+            /**
+             * @description Always `email_verification`.
+             * @constant
+             */
+            object: "email_verification";
+            /**
+             * @description Opaque identifier of the user.
+             * @example usr_7M2K9QD4TBV3N1PX8ZRA
+             */
+            user_id: string;
+            /**
+             * Format: email
+             * @description E-mail address.
+             * @example minji@example.com
+             */
+            email: string;
+            /**
+             * Format: date-time
+             * @description When the address was verified.
+             * @example 2026-11-27T09:30:00Z
+             */
+            verified_at: string;
+        };
+        /** @description An e-mail address to send a message to. */
+        EmailAddressRequest: {
+            /**
+             * Format: email
+             * @description E-mail address.
+             * @example minji@example.com
+             */
+            email: string;
+        };
+        /** @description Accepted. A message is sent if the address belongs to an account in the right state; the answer is the same either way. */
+        EmailMessageAccepted: {
+            /**
+             * @description Always `email_message`.
+             * @constant
+             */
+            object: "email_message";
+            /**
+             * Format: email
+             * @description E-mail address.
+             * @example minji@example.com
+             */
+            email: string;
+        };
+        /** @description E-mail and password. */
+        LoginRequest: {
+            /**
+             * Format: email
+             * @description E-mail address.
+             * @example minji@example.com
+             */
+            email: string;
+            /**
+             * Format: password
+             * @description The account password.
+             * @example Sangmu-2024!
+             */
+            password: string;
+            /**
+             * @description A name for this device shown in the session list, e.g. `Galaxy S24`. Defaults to one derived from the user agent.
+             * @example Galaxy S24
+             */
+            device_name?: string;
+        };
+        /** @description A signed-in session: a short-lived access token and a single-use refresh token. */
+        SessionTokens: {
+            /**
+             * @description Always `session_tokens`.
+             * @constant
+             */
+            object: "session_tokens";
+            /**
+             * @description Always `Bearer`.
+             * @enum {string}
+             */
+            token_type: "Bearer";
+            /**
+             * @description JWT for `Authorization: Bearer`, valid for `expires_in` seconds.
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c3JfN00ySzlRRDRUQlYzTjFQWDhaUkEifQ.c2lnbmF0dXJl
+             */
+            access_token: string;
+            /**
+             * Format: int32
+             * @description Lifetime of the access token in seconds.
+             * @example 3600
+             */
+            expires_in: number;
+            /**
+             * @description Single-use refresh token (7 days). Using it twice ends the whole session: keep only the newest one.
+             * @example rt_Qm9vZ2x5LXJlZnJlc2gtdG9rZW4tZXhhbXBsZQ
+             */
+            refresh_token: string;
+            /**
+             * Format: date-time
+             * @description When the refresh token expires.
+             * @example 2026-12-04T09:30:00Z
+             */
+            refresh_token_expires_at: string;
+            /**
+             * @description Opaque identifier of the session.
+             * @example ses_4TBV3N1PX8ZRA7M2K9QD
+             */
+            session_id: string;
+            /**
+             * @description Opaque identifier of the user.
+             * @example usr_7M2K9QD4TBV3N1PX8ZRA
+             */
+            user_id: string;
+        };
+        /** @description A refresh token to exchange. */
+        RefreshRequest: {
+            /**
+             * @description The refresh token of the last token pair. It is single use: the response carries its successor.
+             * @example rt_Qm9vZ2x5LXJlZnJlc2gtdG9rZW4tZXhhbXBsZQ
+             */
+            refresh_token: string;
+        };
+        /** @description A new password with the token from the reset e-mail. */
+        PasswordResetConfirmation: {
+            /**
+             * @description The token from the link in the password-reset e-mail.
+             * @example vt_3q2-7bV9aX1kQ0sYp4LmN8cR5wZ
+             */
+            token: string;
+            /**
+             * Format: password
+             * @description At least 8 characters with a lower-case letter, an upper-case letter and a digit; not one of the 1,000 most common passwords, and not containing the e-mail name or nickname.
+             * @example Sangmu-2024!
+             */
+            new_password: string;
+        };
+        /** @description The signed-in user's own profile, private fields included. */
+        MyProfile: {
+            /**
+             * @description Always `user_profile`.
+             * @constant
+             */
+            object: "user_profile";
+            /**
+             * @description Opaque identifier of the user.
+             * @example usr_7M2K9QD4TBV3N1PX8ZRA
+             */
+            id: string;
+            /**
+             * Format: email
+             * @description E-mail address.
+             * @example minji@example.com
+             */
+            email: string;
+            /** @description Whether the e-mail address is confirmed. */
+            email_verified: boolean;
+            /**
+             * @description The mobile number, when one was given.
+             * @example 010-1234-5678
+             */
+            phone?: string;
+            /**
+             * @description Public display name, unique (case-insensitive): 2–20 Hangul syllables, letters, digits, `_` or `.`.
+             * @example 당근러버
+             */
+            nickname: string;
+            /**
+             * @description Short self-introduction; line breaks allowed.
+             * @example 망원동에서 육아용품 정리 중이에요.
+             */
+            bio?: string;
+            /**
+             * Format: uri
+             * @description HTTPS URL of the profile picture.
+             * @example https://img.junggo.example/avatars/usr_7M2K9QD4TBV3N1PX8ZRA.webp
+             */
+            avatar_url?: string;
+            /** @description Roles held. */
+            roles: ("user" | "moderator" | "admin")[];
+            /** @description Whether the user passed identity verification (본인인증): shown as a badge. */
+            identity_verified: boolean;
+            /** @description Second factors in use. */
+            two_factor: {
+                /** @description An authenticator app is enrolled. */
+                totp: boolean;
+                /** @description SMS codes are enabled. */
+                sms: boolean;
+            };
+            /** @description Which notifications the user receives. */
+            notification_preferences: {
+                /** @description New chat messages. */
+                chat: boolean;
+                /** @description New listings matching saved keywords (키워드 알림). */
+                keyword_alerts: boolean;
+                /** @description Orders, payments, shipping and reviews. */
+                transactions: boolean;
+                /** @description Promotions and news (광고성 정보 수신 동의). */
+                marketing: boolean;
+            };
+            /**
+             * Format: date-time
+             * @description When the account was created.
+             * @example 2026-11-27T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the profile last changed.
+             * @example 2026-11-27T09:30:00Z
+             */
+            updated_at: string;
+        };
+        /** @description Which notifications the user receives. */
+        NotificationPreferences: {
+            /** @description New chat messages. */
+            chat: boolean;
+            /** @description New listings matching saved keywords (키워드 알림). */
+            keyword_alerts: boolean;
+            /** @description Orders, payments, shipping and reviews. */
+            transactions: boolean;
+            /** @description Promotions and news (광고성 정보 수신 동의). */
+            marketing: boolean;
+        };
+        /** @description The whole editable profile: absent `bio` or `avatar_url` clear them. Email, phone, roles and verification flags are not editable here (a `400` if sent). */
+        MyProfileUpdate: {
+            /**
+             * @description Public display name, unique (case-insensitive): 2–20 Hangul syllables, letters, digits, `_` or `.`.
+             * @example 당근러버
+             */
+            nickname: string;
+            /**
+             * @description Short self-introduction; line breaks allowed.
+             * @example 망원동에서 육아용품 정리 중이에요.
+             */
+            bio?: string;
+            /**
+             * Format: uri
+             * @description HTTPS URL of the profile picture.
+             * @example https://img.junggo.example/avatars/usr_7M2K9QD4TBV3N1PX8ZRA.webp
+             */
+            avatar_url?: string;
+            notification_preferences: components["schemas"]["NotificationPreferences"];
+        };
+        /** @description The current password and the new one. */
+        PasswordChange: {
+            /**
+             * Format: password
+             * @description The current password.
+             * @example Sangmu-2024!
+             */
+            current_password: string;
+            /**
+             * Format: password
+             * @description At least 8 characters with a lower-case letter, an upper-case letter and a digit; not one of the 1,000 most common passwords, and not containing the e-mail name or nickname.
+             * @example Sangmu-2024!
+             */
+            new_password: string;
+        };
+        /** @description A signed-in device. */
+        Session: {
+            /**
+             * @description Always `session`.
+             * @constant
+             */
+            object: "session";
+            /**
+             * @description Opaque identifier of the session.
+             * @example ses_4TBV3N1PX8ZRA7M2K9QD
+             */
+            id: string;
+            /**
+             * @description The device name given at login or derived from the user agent.
+             * @example Galaxy S24
+             */
+            device_name: string;
+            /**
+             * @description The last address seen, with the last part masked (`203.0.113.*`).
+             * @example 203.0.113.*
+             */
+            ip_address: string;
+            /** @description `true` for the session of the token making this request. */
+            current: boolean;
+            /**
+             * Format: date-time
+             * @description When the session signed in.
+             * @example 2026-11-27T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When its refresh token was last used.
+             * @example 2026-11-27T09:30:00Z
+             */
+            last_used_at: string;
+        };
+        /** @description The active sessions, most recently used first. */
+        SessionList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The sessions. */
+            data: components["schemas"]["Session"][];
+            /** @description Always `false`: every active session is listed (at most 100). */
+            has_more: boolean;
+            /** @description Always `null`. */
+            next_cursor: string | null;
+        };
+        /** @description What anyone may see of a user. */
+        PublicUser: {
+            /**
+             * @description Always `user`.
+             * @constant
+             */
+            object: "user";
+            /**
+             * @description Opaque identifier of the user.
+             * @example usr_7M2K9QD4TBV3N1PX8ZRA
+             */
+            id: string;
+            /**
+             * @description Public display name, unique (case-insensitive): 2–20 Hangul syllables, letters, digits, `_` or `.`.
+             * @example 당근러버
+             */
+            nickname: string;
+            /**
+             * @description Short self-introduction; line breaks allowed.
+             * @example 망원동에서 육아용품 정리 중이에요.
+             */
+            bio?: string;
+            /**
+             * Format: uri
+             * @description HTTPS URL of the profile picture.
+             * @example https://img.junggo.example/avatars/usr_7M2K9QD4TBV3N1PX8ZRA.webp
+             */
+            avatar_url?: string;
+            /** @description Identity verified (본인인증 badge). */
+            identity_verified: boolean;
+            /**
+             * Format: date-time
+             * @description When the user joined.
+             * @example 2026-11-27T09:30:00Z
+             */
+            joined_at: string;
+        };
+        /** @description A node of the category tree. */
+        Category: {
+            /**
+             * @description Opaque identifier of the category.
+             * @example cat_8ZQ3V4K1D2M7XG5A
+             */
+            id: string;
+            /**
+             * @description Always `category`.
+             * @constant
+             */
+            object: "category";
+            /**
+             * @description The parent category's id; `null` for a top-level category.
+             * @example null
+             */
+            parent_id: string | null;
+            /**
+             * @description Display name, in Korean.
+             * @example 디지털기기
+             */
+            name: string;
+            /**
+             * @description URL-friendly name, unique among siblings.
+             * @example digital
+             */
+            slug: string;
+            /**
+             * Format: int32
+             * @description 0 for a top-level category, 1 for its children, and so on.
+             * @example 0
+             */
+            depth: number;
+            /**
+             * @description The slugs from the top-level category down to this one, joined by `/`.
+             * @example digital/smartphones
+             */
+            path: string;
+            /**
+             * Format: int32
+             * @description Display position among siblings, ascending.
+             * @example 1
+             */
+            sort_order: number;
+            /** @description Sub-categories in display order; empty for a leaf. */
+            children: components["schemas"]["Category"][];
+        };
+        /** @description The whole category tree, as a list of top-level categories. Never paginated. */
+        CategoryTree: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description Top-level categories in display order, each with its sub-tree. */
+            data: components["schemas"]["Category"][];
+            /**
+             * @description Always `false`; the tree is returned whole.
+             * @constant
+             */
+            has_more: false;
+            /** @description Always `null`; the tree is returned whole. */
+            next_cursor: null;
         };
         /** @description The editable fields of a category; absent fields are left unchanged. `id`, `slug`, `path`, `depth` and `parent_id` are read-only. */
         CategoryUpdate: {
@@ -450,6 +1157,102 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request conflicts with the resource's current state. */
+        Conflict: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/conflict",
+                 *       "title": "Conflict",
+                 *       "status": 409,
+                 *       "detail": "The resource changed meanwhile.",
+                 *       "instance": "/v1/products/categories",
+                 *       "code": "conflict",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request body is larger than the limit (`payload_too_large`; 100 kB by default). Sent before rate limiting, so it may come without the RateLimit headers. */
+        PayloadTooLarge: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/payload-too-large",
+                 *       "title": "Payload too large",
+                 *       "status": 413,
+                 *       "detail": "The request body is too large.",
+                 *       "instance": "/v1/products/categories/cat_N8M5V0WJ79PP4JA0",
+                 *       "code": "payload_too_large",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The body's Content-Type or Content-Encoding is not one this operation accepts (`unsupported_media_type`): send `application/json` in UTF-8. */
+        UnsupportedMediaType: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/unsupported-media-type",
+                 *       "title": "Unsupported media type",
+                 *       "status": 415,
+                 *       "detail": "Send the body as application/json.",
+                 *       "instance": "/v1/products/categories/cat_N8M5V0WJ79PP4JA0",
+                 *       "code": "unsupported_media_type",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request is well-formed but cannot be processed (`idempotency_key_reused`, ...). */
+        UnprocessableContent: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/idempotency-key-reused",
+                 *       "title": "Idempotency key reused",
+                 *       "status": 422,
+                 *       "detail": "This Idempotency-Key was used with a different request.",
+                 *       "instance": "/v1/products/categories",
+                 *       "code": "idempotency_key_reused",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Too many requests under the rate-limit policy (`rate_limited`); retry after `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
@@ -499,30 +1302,6 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description No such resource, or it belongs to someone else (`not_found`). */
-        NotFound: {
-            headers: {
-                "Request-Id": components["headers"]["RequestId"];
-                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                RateLimit: components["headers"]["RateLimit"];
-                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "type": "https://docs.junggo.example/problems/not-found",
-                 *       "title": "Not found",
-                 *       "status": 404,
-                 *       "detail": "No resource has this id.",
-                 *       "instance": "/v1/products/categories",
-                 *       "code": "not_found",
-                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
-                 *     }
-                 */
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
         /** @description The caller is authenticated but lacks the role this operation needs (`forbidden`). */
         Forbidden: {
             headers: {
@@ -541,6 +1320,31 @@ export interface components {
                  *       "detail": "This operation needs the admin role.",
                  *       "instance": "/v1/products/categories",
                  *       "code": "forbidden",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The account is temporarily locked after repeated failed attempts (`account_locked`); retry after `Retry-After` seconds, or reset the password. */
+        Locked: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/account-locked",
+                 *       "title": "The account is temporarily locked",
+                 *       "status": 423,
+                 *       "detail": "Too many failed sign-in attempts. Try again in 15 minutes or reset the password.",
+                 *       "instance": "/v1/auth/login",
+                 *       "code": "account_locked",
                  *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
                  *     }
                  */
@@ -571,8 +1375,8 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body is larger than the limit (`payload_too_large`; 100 kB by default). Sent before rate limiting, so it may come without the RateLimit headers. */
-        PayloadTooLarge: {
+        /** @description No such resource, or it belongs to someone else (`not_found`). */
+        NotFound: {
             headers: {
                 "Request-Id": components["headers"]["RequestId"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
@@ -583,36 +1387,12 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "type": "https://docs.junggo.example/problems/payload-too-large",
-                 *       "title": "Payload too large",
-                 *       "status": 413,
-                 *       "detail": "The request body is too large.",
-                 *       "instance": "/v1/products/categories/cat_N8M5V0WJ79PP4JA0",
-                 *       "code": "payload_too_large",
-                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
-                 *     }
-                 */
-                "application/problem+json": components["schemas"]["Problem"];
-            };
-        };
-        /** @description The body's Content-Type or Content-Encoding is not one this operation accepts (`unsupported_media_type`): send `application/json` in UTF-8. */
-        UnsupportedMediaType: {
-            headers: {
-                "Request-Id": components["headers"]["RequestId"];
-                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                RateLimit: components["headers"]["RateLimit"];
-                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
-                [name: string]: unknown;
-            };
-            content: {
-                /**
-                 * @example {
-                 *       "type": "https://docs.junggo.example/problems/unsupported-media-type",
-                 *       "title": "Unsupported media type",
-                 *       "status": 415,
-                 *       "detail": "Send the body as application/json.",
-                 *       "instance": "/v1/products/categories/cat_N8M5V0WJ79PP4JA0",
-                 *       "code": "unsupported_media_type",
+                 *       "type": "https://docs.junggo.example/problems/not-found",
+                 *       "title": "Not found",
+                 *       "status": 404,
+                 *       "detail": "No resource has this id.",
+                 *       "instance": "/v1/products/categories",
+                 *       "code": "not_found",
                  *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
                  *     }
                  */
@@ -718,21 +1498,31 @@ export interface components {
         };
     };
     parameters: {
-        /** @description The deepest level to include, from 0 (top-level categories only) to 5. Deeper categories are left out, and the `children` of the last level included are empty. */
-        MaxDepth: number;
+        /**
+         * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+         *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
+         *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
+         *     different content is a `422 idempotency_key_reused`; while the first request is still in
+         *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+         */
+        IdempotencyKey: string;
         /** @description An `ETag` from an earlier response (one or more entity tags, strong or weak, comma-separated, or `*`; any other value is a `400`); the server answers `304 Not Modified` while it still matches. */
         IfNoneMatch: string;
-        /** @description The category's id. */
-        CategoryId: string;
         /** @description The `ETag` of the version being changed (one or more entity tags, comma-separated, or `*`; any other value is a `400`). When it no longer matches, the change is refused with `412 precondition_failed`, so two editors cannot overwrite each other. */
         IfMatch: string;
+        /** @description The session's id, from `listMySessions`. */
+        SessionId: string;
+        /** @description The user's id. */
+        UserId: string;
+        /** @description The deepest level to include, from 0 (top-level categories only) to 5. Deeper categories are left out, and the `children` of the last level included are empty. */
+        MaxDepth: number;
+        /** @description The category's id. */
+        CategoryId: string;
     };
     requestBodies: never;
     headers: {
-        /** @description A strong validator of the returned representation; send it in `If-None-Match` to revalidate. */
-        ETag: string;
-        /** @description How clients and proxies may cache the response. */
-        CacheControl: string;
+        /** @description `true` when this response is a replay of the one stored for the same `Idempotency-Key`. */
+        IdempotentReplayed: "true";
         /** @description The id of this request, generated by the server or echoed from a sane `X-Request-Id`. Quote it to support. */
         RequestId: string;
         /** @description The rate-limit policy applied to this request (IETF RateLimit header fields draft), e.g. 100 requests (`q`) per 60-second window (`w`); `pk` identifies the caller's bucket without revealing it. */
@@ -745,11 +1535,550 @@ export interface components {
         WWWAuthenticate: "Bearer";
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
+        /** @description A strong validator of the returned representation; send it in `If-None-Match` to revalidate. */
+        ETag: string;
+        /** @description How clients and proxies may cache the response. */
+        CacheControl: string;
     };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    registerUser: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
+                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
+                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
+                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted; check the mailbox for the verification link. */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation needs no token. */
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
+                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
+                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
+                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailVerificationRequest"];
+            };
+        };
+        responses: {
+            /** @description The address is verified. */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailVerification"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation needs no token. */
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    resendVerificationEmail: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
+                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
+                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
+                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailAddressRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted. */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailMessageAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation needs no token. */
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    logIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionTokens"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Wrong e-mail or password (`invalid_credentials`), or a bearer token was sent that is not valid (`unauthenticated`). */
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    refreshSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description The new token pair. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionTokens"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The refresh token is unknown, expired or revoked (`invalid_refresh_token`) or was already used (`refresh_token_reused`, the session is ended). */
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    logOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
+                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
+                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
+                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailAddressRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted. */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailMessageAccepted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation needs no token. */
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    resetPassword: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
+                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
+                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
+                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirmation"];
+            };
+        };
+        responses: {
+            /** @description The password was changed; sign in again. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation needs no token. */
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getMyProfile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An `ETag` from an earlier response (one or more entity tags, strong or weak, comma-separated, or `*`; any other value is a `400`); the server answers `304 Not Modified` while it still matches. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profile. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyProfile"];
+                };
+            };
+            /** @description Unchanged since the `ETag` given in `If-None-Match`. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateMyProfile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` of the version being changed (one or more entity tags, comma-separated, or `*`; any other value is a `400`). When it no longer matches, the change is refused with `412 precondition_failed`, so two editors cannot overwrite each other. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MyProfileUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated profile. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyProfile"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    changeMyPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Changed. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listMySessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sessions. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    revokeMySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session's id, from `listMySessions`. */
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The public profile. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicUser"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation is public. */
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     listProductCategories: {
         parameters: {
             query?: {

@@ -15,6 +15,9 @@ node_modules/.bin/tsx src/cli/seed.ts
 pids=()
 stop() { trap - INT TERM EXIT; kill -TERM "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; }
 trap stop INT TERM EXIT
+# The providers' local simulators (mail, SMS), unless .env points at real ones.
+if [ -z "${SMTP_URL:-}" ]; then node_modules/.bin/tsx src/integrations/email/simulator-cli.ts --port 1025 & pids+=($!); fi
+if [ -z "${SMS_PROVIDER_URL:-}" ]; then node_modules/.bin/tsx src/integrations/sms/simulator-cli.ts --port 4030 & pids+=($!); fi
 node_modules/.bin/tsx src/server.ts & pids+=($!)
 node_modules/.bin/tsx src/worker.ts & pids+=($!)
 

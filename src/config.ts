@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decodeKey, parseKeyRing } from './platform/crypto/field-cipher';
 
 // The one place that reads process.env. Every variable is documented, with its default, in
 // .env.example; a missing or malformed one stops the process with a message naming it.
@@ -14,6 +15,18 @@ const url = (protocols: string[]) =>
       return false;
     }
   }, `must be a URL (${protocols.join(' or ')})`);
+
+const parses = (parse: (v: string) => unknown) => (v: string, ctx: z.RefinementCtx) => {
+  try {
+    parse(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+};
+
+// Development defaults for the personal-data keys. Never valid in production (checked below).
+const DEV_FIELD_KEYS = 'dev1:ZGV2LW9ubHktZmllbGQta2V5LTAxMjM0NTY3ODlhYmM=';
+const DEV_INDEX_KEY = 'ZGV2LW9ubHktaW5kZXgta2V5LTAxMjM0NTY3ODlhYmM=';
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -37,6 +50,19 @@ const schema = z.object({
   VALIDATE_RESPONSES: bool.optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default('dev-only-secret-change-me-0123456789abcdef'),
   JWT_ISSUER: z.string().min(1).default('junggo'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86400).default(3600),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(7),
+  FIELD_ENCRYPTION_KEYS: z.string().default(DEV_FIELD_KEYS).superRefine(parses(parseKeyRing)),
+  BLIND_INDEX_KEY: z.string().default(DEV_INDEX_KEY).superRefine(parses((v) => decodeKey(v, 'BLIND_INDEX_KEY'))),
+  WEB_APP_URL: url(['http:', 'https:']).default('http://localhost:3000'),
+  SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:1025'),
+  MAIL_FROM: z.string().min(3).default('Junggo <no-reply@junggo.localhost>'),
+  SMTP_REQUIRE_TLS: bool.default(false),
+  SMS_PROVIDER_URL: url(['http:', 'https:']).default('http://127.0.0.1:4030'),
+  SMS_ACCESS_KEY: z.string().min(1).default('local-sens-access-key'),
+  SMS_SECRET_KEY: z.string().min(1).default('local-sens-secret-key'),
+  SMS_SERVICE_ID: z.string().min(1).default('ncp:sms:kr:000000000000:junggo-local'),
+  SMS_SENDER: z.string().regex(/^\d{8,11}$/, 'must be the digits of a registered calling number').default('0212345678'),
   WORKER_PORT: port.default(3001),
   MONGODB_URL: url(['mongodb:', 'mongodb+srv:']).optional(),
   OUTBOX_LAG_DEGRADED_SECONDS: z.coerce.number().int().min(1).max(86400).default(30),
@@ -56,8 +82,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
-  if (c.NODE_ENV === 'production' && c.JWT_SECRET === schema.shape.JWT_SECRET.parse(undefined)) {
-    throw new ConfigError('Invalid configuration:\n  JWT_SECRET: must be set in production');
+  if (c.NODE_ENV === 'production') {
+    const defaults = (['JWT_SECRET', 'FIELD_ENCRYPTION_KEYS', 'BLIND_INDEX_KEY'] as const).filter((k) => c[k] === schema.shape[k].parse(undefined));
+    if (defaults.length) throw new ConfigError(`Invalid configuration:\n${defaults.map((k) => `  ${k}: must be set in production`).join('\n')}`);
   }
   // Response validation roughly doubles validation cost (PERFORMANCE-NOTES.md): on in
   // development and test, off in production unless asked for.

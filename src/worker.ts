@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { databaseOptions, loadConfigOrExit, type Config } from './config';
+import { createSmtpMailer, sendEmailJob } from './integrations/email';
+import { createSensSmsSender, sendSmsJob } from './integrations/sms';
 import { INBOX_RETENTION_DAYS, pruneInboxJob } from './modules/maintenance/jobs';
 import { projections } from './modules/projections';
 import { RabbitConnection } from './platform/bus/rabbitmq';
@@ -52,6 +54,16 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
 
   const prune = pruneInboxJob(sequelize);
   await jobs.process([prune], { concurrency: 1 });
+  const mailer = createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, requireTLS: config.SMTP_REQUIRE_TLS });
+  await jobs.process([sendEmailJob(mailer)], { concurrency: 4 });
+  const sms = createSensSmsSender({
+    baseUrl: config.SMS_PROVIDER_URL,
+    accessKey: config.SMS_ACCESS_KEY,
+    secretKey: config.SMS_SECRET_KEY,
+    serviceId: config.SMS_SERVICE_ID,
+    from: config.SMS_SENDER,
+  });
+  await jobs.process([sendSmsJob(sms)], { concurrency: 4 });
   // Daily; the day is the cause, so every worker asking on the same day adds one job.
   const schedulePrune = () =>
     jobs
@@ -75,6 +87,7 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
       await relay.stop();
       await subscribers.stop();
       await jobs.close(); // closes the factory's queues and connections too
+      await mailer.close();
       await rabbit.stop();
       await store.close();
       await sequelize.close();

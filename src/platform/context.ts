@@ -1,3 +1,4 @@
+import type { Transaction } from 'sequelize';
 import type { Logger } from './logger';
 
 /** Who is acting. Absent for anonymous callers. */
@@ -16,15 +17,35 @@ export interface RequestContext {
   readonly requestId: string;
   actor?: Actor;
   readonly log: Logger;
+  /**
+   * The request's database transaction, when the router opened one (an Idempotency-Key request):
+   * use cases join it through `inTransaction` (platform/db/transaction.ts), so that their writes
+   * and the stored response commit together.
+   */
+  transaction?: Transaction;
+  /** The caller's address (from the trusted proxy chain only) and user agent, for sessions, limits and fraud signals. */
+  readonly client: ClientInfo;
 }
 
+export interface ClientInfo {
+  ip: string;
+  userAgent: string;
+}
+
+const UNKNOWN_CLIENT: ClientInfo = { ip: 'unknown', userAgent: '' };
+
 /** The logger child is made on first use: most requests log only their access line. */
-export function createRequestContext(requestId: string, baseLog: Logger): RequestContext {
+export function createRequestContext(requestId: string, baseLog: Logger, readClient?: () => ClientInfo): RequestContext {
   let child: Logger | undefined;
+  let client: ClientInfo | undefined;
   return {
     requestId,
     get log() {
       return (child ??= baseLog.child({ request_id: requestId }));
+    },
+    // Resolving the proxy chain costs a little; most requests never ask.
+    get client() {
+      return (client ??= readClient?.() ?? UNKNOWN_CLIENT);
     },
   };
 }

@@ -24,6 +24,23 @@ export function verifyEmail({ nickname, link }: LinkMailParams): MailContent {
   });
 }
 
+/**
+ * Sign-up with an address that already has an account: the owner learns of it (the API answers
+ * the same as for a new address, so nobody else does) and gets the way back in.
+ */
+export function accountExists({ nickname, link }: LinkMailParams): MailContent {
+  return render({
+    category: 'identity.account-exists',
+    subject: '[중고] 이미 가입된 이메일 주소입니다 (You already have an account)',
+    nickname: oneLine(nickname),
+    link: safeLink(link),
+    intro: '이 이메일 주소로 가입 요청이 있었지만, 이미 가입된 계정이 있습니다. 비밀번호가 기억나지 않으시면 아래 링크에서 재설정해 주세요.',
+    action: '비밀번호 재설정하기',
+    outro: '직접 요청하지 않으셨다면 이 메일은 무시하셔도 됩니다. 계정은 그대로입니다.',
+    english: 'someone tried to sign up with this address, which already has an account. If it was you, open the link above to reset your password; otherwise ignore this email.',
+  });
+}
+
 /** Forgotten password: the link to choose a new one. */
 export function resetPassword({ nickname, link }: LinkMailParams): MailContent {
   return render({

@@ -12,7 +12,10 @@ export function accessLog(log: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const requestId = res.locals.requestId as string;
-    res.locals.ctx = createRequestContext(requestId, log);
+    res.locals.ctx = createRequestContext(requestId, log, () => ({
+      ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+      userAgent: (req.get('user-agent') ?? '').slice(0, 512),
+    }));
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // The validator names the operation even when it rejects the request before the handler.

@@ -24,13 +24,18 @@ export function signAccessToken(claims: AccessTokenClaims, cfg: TokenConfig, exp
   });
 }
 
-function verify(token: string, cfg: TokenConfig): Actor | null {
+/** Decides whether a well-signed, unexpired token still stands (its session not ended, its user not blocked). */
+export interface TokenGuard {
+  isValid(userId: string, sessionId: string, issuedAt: number): Promise<boolean>;
+}
+
+function verify(token: string, cfg: TokenConfig): { actor: Actor; issuedAt: number } | null {
   try {
     // Only HS256 with our key: `alg: none` and other algorithms are refused by the allow-list.
     const claims = jwt.verify(token, cfg.secret, { algorithms: ['HS256'], issuer: cfg.issuer });
     if (typeof claims !== 'object' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string') return null;
     const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
-    return { userId: claims.sub, sessionId: claims.sid, roles };
+    return { actor: { userId: claims.sub, sessionId: claims.sid, roles }, issuedAt: typeof claims.iat === 'number' ? claims.iat : 0 };
   } catch {
     return null;
   }
@@ -41,15 +46,16 @@ function verify(token: string, cfg: TokenConfig): Actor | null {
  * A bad token is remembered, not rejected here: the operation router refuses it with a 401
  * (after validation), and routes outside the spec decide for themselves.
  */
-export function authenticate(cfg: TokenConfig): RequestHandler {
-  return (req, res, next) => {
+export function authenticate(cfg: TokenConfig, guard?: TokenGuard): RequestHandler {
+  return async (req, res, next) => {
     const header = req.get('authorization');
     if (header) {
       const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
-      const actor = match ? verify(match[1]!, cfg) : null;
-      if (actor) {
-        res.locals.actor = actor;
-        (res.locals.ctx as RequestContext).actor = actor;
+      const verified = match ? verify(match[1]!, cfg) : null;
+      const stands = verified && (!guard || (await guard.isValid(verified.actor.userId, verified.actor.sessionId, verified.issuedAt)));
+      if (verified && stands) {
+        res.locals.actor = verified.actor;
+        (res.locals.ctx as RequestContext).actor = verified.actor;
       } else {
         res.locals.authError = true;
       }

@@ -14,7 +14,7 @@ type Present<T> = [NonNullable<T>] extends [never] ? Record<string, never> : Non
 type Known<T> = { [P in keyof T as string extends P ? never : number extends P ? never : P]: T[P] };
 
 /** Headers that the platform sets on every response; handlers never set them. */
-type PlatformHeader = 'Request-Id' | 'RateLimit-Policy' | 'RateLimit' | 'Retry-After' | 'Access-Control-Allow-Origin';
+type PlatformHeader = 'Request-Id' | 'RateLimit-Policy' | 'RateLimit' | 'Retry-After' | 'Access-Control-Allow-Origin' | 'Idempotent-Replayed';
 
 type JsonOf<C> = C extends { content: { 'application/json': infer B } } ? B : never;
 type HeadersOf<R> = R extends { headers: infer H } ? Omit<Known<H>, PlatformHeader> : Record<string, never>;

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { AppError } from '../errors';
-import { authenticate, requireActor, requireRole, type TokenConfig } from '../http/auth';
+import { authenticate, requireActor, requireRole, type TokenConfig, type TokenGuard } from '../http/auth';
 import { sendProblem } from '../http/problem';
 
 /**
@@ -11,12 +11,12 @@ import { sendProblem } from '../http/problem';
  * Mount it after the platform's requestId and accessLog middleware (as app.ts does): it records
  * the actor on the request context like `authenticate` everywhere else.
  */
-export function requireAdmin(tokens: TokenConfig, role = 'admin'): RequestHandler {
-  const readToken = authenticate(tokens);
+export function requireAdmin(tokens: TokenConfig, role = 'admin', guard?: TokenGuard): RequestHandler {
+  const readToken = authenticate(tokens, guard);
   return (req, res, next) => {
     // Fail closed, with a message that says why, rather than a TypeError inside authenticate.
     if (!res.locals.ctx) return next(new Error('requireAdmin needs the request context: mount it after accessLog'));
-    readToken(req, res, () => {
+    void readToken(req, res, () => {
       try {
         requireRole(requireActor(res.locals.actor, res.locals.authError === true), role);
       } catch (err) {

@@ -1,4 +1,5 @@
-import { AppError, notFound } from '../../../platform/errors';
+import { assertIfMatch } from '../../../platform/http/conditional';
+import { notFound } from '../../../platform/errors';
 import type { RequestContext } from '../../../platform/context';
 import { requireRole } from '../../../platform/http/auth';
 import { etagOf, type CachedEntry, type CachedJson } from '../../../platform/cache/cached-json';
@@ -38,7 +39,7 @@ export function createCategoryService<TreeJson>(deps: { repo: CategoryRepository
       requireRole(ctx.actor!, 'admin');
       const updated = await repo.transaction(async (t) => {
         const current = await loadNode(id, t);
-        assertEtagMatches(ifMatch, categoryEtag(current));
+        assertIfMatch(ifMatch, categoryEtag(current), 'category');
         await repo.update(id, changes, t);
         await recordEvents(t, { type: 'category', id }, [categoryUpdated(current, changes)], metadataFrom(ctx));
         return loadNode(id, t);
@@ -63,12 +64,4 @@ function categoryUpdated(before: CategoryNode, changes: CategoryChanges) {
       previous: { name: before.name, sort_order: before.sortOrder },
     },
   };
-}
-
-function assertEtagMatches(ifMatch: string | undefined, etag: string): void {
-  if (ifMatch === undefined || ifMatch.trim() === '*') return;
-  const candidates = ifMatch.split(',').map((t) => t.trim());
-  if (!candidates.includes(etag)) {
-    throw new AppError(412, 'precondition_failed', 'Precondition failed', 'The category was changed by someone else; fetch it again.');
-  }
 }

@@ -1,7 +1,8 @@
+import { etagMatches } from '../../../platform/http/conditional';
 import type { Handler } from '../../../platform/http/operations';
 import type { CategoryService } from '../domain/category-service';
 import { toCategoryResource } from './category-mapper';
-import { CACHE_CONTROL, etagMatches } from './listProductCategories';
+import { CACHE_CONTROL } from './listProductCategories';
 
 export const getProductCategory =
   (service: CategoryService): Handler<'getProductCategory'> =>

@@ -1,3 +1,4 @@
+import { etagMatches } from '../../../platform/http/conditional';
 import type { Handler } from '../../../platform/http/operations';
 import type { CategoryService } from '../domain/category-service';
 import type { CategoryTreeResource } from './category-mapper';
@@ -11,11 +12,3 @@ export const listProductCategories =
     if (etagMatches(headers['If-None-Match'], etag)) return { status: 304, headers: { ETag: etag } };
     return { status: 200, headers: { ETag: etag, 'Cache-Control': CACHE_CONTROL }, body: json as Buffer & { __json?: CategoryTreeResource } };
   };
-
-/** If-None-Match uses weak comparison (RFC 9110 §13.1.2). */
-export function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  const bare = etag.replace(/^W\//, '');
-  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare);
-}

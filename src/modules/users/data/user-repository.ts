@@ -1,0 +1,139 @@
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { normaliseEmail, type AccountStatus, type NotificationPreferences, type Role, type User } from '../domain/user';
+import type { PersonalDataCipher } from './personal-data';
+
+interface UserRow {
+  id: string;
+  email_enc: string;
+  email_verified_at: Date | null;
+  password_hash: string | null;
+  nickname: string;
+  bio: string | null;
+  avatar_url: string | null;
+  phone_enc: string | null;
+  notification_prefs: NotificationPreferences;
+  roles: Role[];
+  status: AccountStatus;
+  suspended_until: Date | null;
+  identity_verified_at: Date | null;
+  totp_enabled: boolean;
+  sms_2fa_enabled: boolean;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface NewUser {
+  id: string;
+  email: string;
+  passwordHash: string;
+  nickname: string;
+  phone: string | null;
+}
+
+export interface ProfileChanges {
+  nickname: string;
+  bio: string | null;
+  avatarUrl: string | null;
+  notificationPrefs: NotificationPreferences;
+}
+
+const COLUMNS = `id, email_enc, email_verified_at, password_hash, nickname, bio, avatar_url, phone_enc, notification_prefs, roles,
+  status, suspended_until, identity_verified_at, totp_enabled, sms_2fa_enabled, version, created_at, updated_at`;
+
+// The unique index names, so a violation maps to the right problem.
+export const NICKNAME_INDEX = 'users_nickname_lower';
+export const EMAIL_INDEX = 'users_email_bidx_key';
+
+export type UserRepository = ReturnType<typeof createUserRepository>;
+
+/** Users in PostgreSQL; personal data is encrypted on the way in and decrypted on the way out. */
+export function createUserRepository(sequelize: Sequelize, cipher: PersonalDataCipher) {
+  const emailIndex = (email: string) => cipher.blindIndex(normaliseEmail(email), 'user.email');
+  const phoneIndex = (phone: string) => cipher.blindIndex(phone, 'user.phone');
+
+  const toUser = (r: UserRow): User => ({
+    id: r.id,
+    email: cipher.decrypt(r.email_enc, `user.email:${r.id}`),
+    emailVerifiedAt: r.email_verified_at,
+    passwordHash: r.password_hash,
+    nickname: r.nickname,
+    bio: r.bio,
+    avatarUrl: r.avatar_url,
+    phone: r.phone_enc ? cipher.decrypt(r.phone_enc, `user.phone:${r.id}`) : null,
+    notificationPrefs: r.notification_prefs,
+    roles: r.roles,
+    status: r.status,
+    suspendedUntil: r.suspended_until,
+    identityVerifiedAt: r.identity_verified_at,
+    twoFactor: { totp: r.totp_enabled, sms: r.sms_2fa_enabled },
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  });
+
+  const one = async (sql: string, bind: unknown[], transaction?: Transaction): Promise<User | null> => {
+    const rows = await sequelize.query<UserRow>(sql, { bind, type: QueryTypes.SELECT, transaction });
+    return rows[0] ? toUser(rows[0]) : null;
+  };
+
+  return {
+    emailIndex,
+
+    findById: (id: string, transaction?: Transaction) => one(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id], transaction),
+
+    /** With a row lock when inside a transaction that will change the user. */
+    findByIdForUpdate: (id: string, transaction: Transaction) => one(`SELECT ${COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [id], transaction),
+
+    findByEmail: (email: string, transaction?: Transaction) => one(`SELECT ${COLUMNS} FROM users WHERE email_bidx = $1`, [emailIndex(email)], transaction),
+
+    async isNicknameTaken(nickname: string, exceptUserId?: string): Promise<boolean> {
+      const rows = await sequelize.query(`SELECT 1 FROM users WHERE lower(nickname) = lower($1) AND id IS DISTINCT FROM $2`, {
+        bind: [nickname, exceptUserId ?? null],
+        type: QueryTypes.SELECT,
+      });
+      return rows.length > 0;
+    },
+
+    async insert(user: NewUser, transaction: Transaction): Promise<User> {
+      const created = await one(
+        `INSERT INTO users (id, email_bidx, email_enc, password_hash, nickname, phone_enc, phone_bidx)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+        [
+          user.id,
+          emailIndex(user.email),
+          cipher.encrypt(normaliseEmail(user.email), `user.email:${user.id}`),
+          user.passwordHash,
+          user.nickname,
+          user.phone ? cipher.encrypt(user.phone, `user.phone:${user.id}`) : null,
+          user.phone ? phoneIndex(user.phone) : null,
+        ],
+        transaction,
+      );
+      return created!;
+    },
+
+    async markEmailVerified(id: string, transaction: Transaction): Promise<User> {
+      return (await one(
+        `UPDATE users SET email_verified_at = coalesce(email_verified_at, now()), version = version + 1, updated_at = now()
+          WHERE id = $1 RETURNING ${COLUMNS}`,
+        [id],
+        transaction,
+      ))!;
+    },
+
+    async setPasswordHash(id: string, passwordHash: string, transaction: Transaction): Promise<void> {
+      await sequelize.query(`UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1`, { bind: [id, passwordHash], transaction });
+    },
+
+    /** Applies the change only if the version is still `expectedVersion`; null when it moved on. */
+    async updateProfile(id: string, changes: ProfileChanges, expectedVersion: number | null, transaction: Transaction): Promise<User | null> {
+      return one(
+        `UPDATE users SET nickname = $2, bio = $3, avatar_url = $4, notification_prefs = $5::jsonb, version = version + 1, updated_at = now()
+          WHERE id = $1 AND ($6::int IS NULL OR version = $6::int) RETURNING ${COLUMNS}`,
+        [id, changes.nickname, changes.bio, changes.avatarUrl, JSON.stringify(changes.notificationPrefs), expectedVersion],
+        transaction,
+      );
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import { UniqueConstraintError } from 'sequelize';
+import type { RequestContext } from '../../../platform/context';
+import { inTransaction } from '../../../platform/db/transaction';
+import { metadataFrom } from '../../../platform/events/event-store';
+import { NICKNAME_INDEX } from '../data/user-repository';
+import type { UsersDeps } from './deps';
+import { newId, newSecret } from './ids';
+import { checkPassword } from './password-policy';
+import { invalidToken, nicknameReserved, nicknameTaken, tooManyAttempts, weakPassword, wrongCurrentPassword, accountLocked } from './problems';
+import { normaliseEmail, normalisePhone, type User } from './user';
+
+const VERIFY_EMAIL_TTL_SECONDS = 24 * 3600;
+const RESET_PASSWORD_TTL_SECONDS = 30 * 60;
+// Names that read as staff. Compared without case, spaces, dots and underscores.
+const RESERVED_NICKNAMES = ['admin', 'administrator', 'junggo', 'moderator', 'staff', 'support', 'official', '관리자', '운영자', '중고', '고객센터', '공식'];
+
+export const isReservedNickname = (nickname: string) => {
+  const bare = nickname.toLowerCase().replace(/[\s._]/g, '');
+  return RESERVED_NICKNAMES.some((r) => bare.includes(r));
+};
+
+export function assertPasswordAcceptable(password: string, pointer: string, context: { email?: string; nickname?: string }): void {
+  const problems = checkPassword(password, context);
+  if (problems.length) throw weakPassword(pointer, problems);
+}
+
+/** Maps the nickname's unique index to 409; anything else propagates. */
+export function rethrowNicknameTaken(err: unknown): never {
+  if (err instanceof UniqueConstraintError && (err.parent as { constraint?: string } | undefined)?.constraint === NICKNAME_INDEX) throw nicknameTaken();
+  throw err;
+}
+
+const userRef = (id: string) => ({ type: 'user', id });
+
+export function accountUseCases(deps: UsersDeps) {
+  const { sequelize, users, accountTokens, hasher, mail, recordEvents, limits } = deps;
+
+  async function throttleEmails(ctx: RequestContext): Promise<void> {
+    const ip = await limits.emailIp.hit(ctx.client.ip);
+    if (!ip.allowed) throw tooManyAttempts(ip.retryAfterSeconds);
+  }
+  // Per address the answer must not differ from an unknown address: over the limit, nothing is sent.
+  const addressAllowsAnotherMail = async (email: string) => (await limits.emailAccount.hit(users.emailIndex(email))).allowed;
+
+  return {
+    /** Creates an unverified account and mails the link; for a taken address, mails its owner instead. Same answer either way. */
+    async register(ctx: RequestContext, input: { email: string; password: string; nickname: string; phone?: string }): Promise<void> {
+      const ip = await limits.registerIp.hit(ctx.client.ip);
+      if (!ip.allowed) throw tooManyAttempts(ip.retryAfterSeconds);
+      if (isReservedNickname(input.nickname)) throw nicknameReserved();
+      assertPasswordAcceptable(input.password, '/password', { email: input.email, nickname: input.nickname });
+      const passwordHash = await hasher.hash(input.password);
+      const email = normaliseEmail(input.email);
+      // Before looking at the address: a taken nickname must be a 409 whether or not the address
+      // has an account, or the pair would tell which addresses do.
+      if (await users.isNicknameTaken(input.nickname)) throw nicknameTaken();
+
+      const existing = await users.findByEmail(email);
+      if (existing) {
+        if (await addressAllowsAnotherMail(email)) await mail.accountExists(existing.email, existing.nickname);
+        return;
+      }
+      const token = newSecret('vt');
+      try {
+        await inTransaction(sequelize, ctx, async (t) => {
+          const user = await users.insert({ id: newId('usr'), email, passwordHash, nickname: input.nickname, phone: input.phone ? normalisePhone(input.phone) : null }, t);
+          await accountTokens.issue(user.id, 'verify_email', token, VERIFY_EMAIL_TTL_SECONDS, t);
+          await recordEvents(t, userRef(user.id), [{ type: 'user.registered', payload: registeredPayload(user) }], metadataFrom(ctx));
+          t.afterCommit(() => void mail.verifyEmail(user.email, user.nickname, token).catch((err) => ctx.log.error({ err }, 'could not queue the verification e-mail')));
+        });
+      } catch (err) {
+        // Two registrations of one address racing: the loser answers like any taken address.
+        if (err instanceof Error && (err as { parent?: { constraint?: string } }).parent?.constraint === 'users_email_bidx_key') return;
+        rethrowNicknameTaken(err);
+      }
+    },
+
+    /** Confirms the address with a single-use token. */
+    async verifyEmail(ctx: RequestContext, token: string): Promise<User> {
+      return inTransaction(sequelize, ctx, async (t) => {
+        const userId = await accountTokens.consume(token, 'verify_email', t);
+        if (!userId) throw invalidToken();
+        const user = await users.markEmailVerified(userId, t);
+        await recordEvents(t, userRef(user.id), [{ type: 'user.email_verified', payload: { user_id: user.id } }], metadataFrom(ctx));
+        return user;
+      });
+    },
+
+    async resendVerification(ctx: RequestContext, email: string): Promise<void> {
+      await throttleEmails(ctx);
+      const user = await users.findByEmail(email);
+      if (!user || user.emailVerifiedAt || !(await addressAllowsAnotherMail(email))) return;
+      const token = newSecret('vt');
+      await inTransaction(sequelize, ctx, async (t) => {
+        await accountTokens.issue(user.id, 'verify_email', token, VERIFY_EMAIL_TTL_SECONDS, t);
+        t.afterCommit(() => void mail.verifyEmail(user.email, user.nickname, token).catch((err) => ctx.log.error({ err }, 'could not queue the verification e-mail')));
+      });
+    },
+
+    async requestPasswordReset(ctx: RequestContext, email: string): Promise<void> {
+      await throttleEmails(ctx);
+      const user = await users.findByEmail(email);
+      if (!user || !(await addressAllowsAnotherMail(email))) return;
+      const token = newSecret('pr');
+      await inTransaction(sequelize, ctx, async (t) => {
+        await accountTokens.issue(user.id, 'reset_password', token, RESET_PASSWORD_TTL_SECONDS, t);
+        await recordEvents(t, userRef(user.id), [{ type: 'user.password_reset_requested', payload: { user_id: user.id, ip_address: ctx.client.ip } }], metadataFrom(ctx));
+        t.afterCommit(() => void mail.resetPassword(user.email, user.nickname, token).catch((err) => ctx.log.error({ err }, 'could not queue the reset e-mail')));
+      });
+    },
+
+    /** Sets a new password from a reset link; every session ends and a sign-in lock is lifted. */
+    async resetPassword(ctx: RequestContext, token: string, newPassword: string): Promise<void> {
+      const passwordHash = await hasher.hash(newPassword);
+      const user = await inTransaction(sequelize, ctx, async (t) => {
+        const userId = await accountTokens.consume(token, 'reset_password', t);
+        if (!userId) throw invalidToken();
+        const user = (await users.findByIdForUpdate(userId, t))!;
+        assertPasswordAcceptable(newPassword, '/new_password', { email: user.email, nickname: user.nickname });
+        await users.setPasswordHash(user.id, passwordHash, t);
+        const ended = await deps.sessions.revoke(user.id, 'password_reset', t);
+        await deps.revocations.revokeSessions(ended);
+        await recordEvents(t, userRef(user.id), [{ type: 'user.password_changed', payload: { user_id: user.id, via: 'reset', sessions_ended: ended.length } }], metadataFrom(ctx));
+        return user;
+      });
+      await limits.loginAccount.reset(users.emailIndex(user.email));
+    },
+
+    /** Changes the password after checking the current one; the caller's session stays, the others end. */
+    async changePassword(ctx: RequestContext, userId: string, sessionId: string, current: string, next: string): Promise<void> {
+      const user = await users.findById(userId);
+      if (!user) throw wrongCurrentPassword();
+      const accountKey = users.emailIndex(user.email);
+      const lock = await limits.loginAccount.check(accountKey);
+      if (!lock.allowed) throw accountLocked(lock.retryAfterSeconds);
+      if (!(await hasher.verify(user.passwordHash, current))) {
+        const after = await limits.loginAccount.hit(accountKey);
+        if (!after.allowed) throw accountLocked(after.retryAfterSeconds);
+        throw wrongCurrentPassword();
+      }
+      assertPasswordAcceptable(next, '/new_password', { email: user.email, nickname: user.nickname });
+      const passwordHash = await hasher.hash(next);
+      await inTransaction(sequelize, ctx, async (t) => {
+        await users.setPasswordHash(user.id, passwordHash, t);
+        const ended = await deps.sessions.revoke(user.id, 'password_changed', t, { except: sessionId });
+        await deps.revocations.revokeSessions(ended);
+        await recordEvents(t, userRef(user.id), [{ type: 'user.password_changed', payload: { user_id: user.id, via: 'change', sessions_ended: ended.length } }], metadataFrom(ctx));
+      });
+    },
+  };
+}
+
+/** Public fields only: events are kept for good and travel to every consumer. */
+export const registeredPayload = (u: User) => ({
+  user_id: u.id,
+  nickname: u.nickname,
+  roles: u.roles,
+  joined_at: u.createdAt.toISOString(),
+});

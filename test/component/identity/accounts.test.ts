@@ -1,0 +1,169 @@
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unwrap } from '../../../sdk';
+import { expectProblem, raw, uniqueIp } from '../../support/http';
+import { newPerson, startIdentityStack, STRONG_PASSWORD, type IdentityStack } from '../../support/identity';
+
+let stack: IdentityStack;
+let db: Client;
+
+beforeAll(async () => {
+  stack = await startIdentityStack();
+  db = new Client({ connectionString: stack.api.config.DATABASE_URL });
+  await db.connect();
+});
+afterAll(async () => {
+  await db.end();
+  await stack.stop();
+});
+
+const post = (path: string, body: unknown, ip = uniqueIp()) =>
+  raw(`${stack.api.url}/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify(body) });
+
+describe('POST /v1/auth/register', () => {
+  it('when a new person registers, then 202, a verification mail carries a single-use link, and the account signs in only after it is followed', async () => {
+    const person = newPerson('reg');
+    const res = await post('/auth/register', person);
+    expect(res.status).toBe(202);
+    expect(res.json).toEqual({ object: 'registration', email: person.email, status: 'verification_sent' });
+
+    expectProblem(await post('/auth/login', { email: person.email, password: person.password }), 403, 'email_not_verified');
+
+    const mail = await stack.mailTo(person.email, 'identity.verify-email');
+    expect(mail.subject).toContain('이메일 주소를 인증해 주세요');
+    expect(mail.token).toMatch(/^vt_/);
+    const verified = await post('/auth/verify-email', { token: mail.token });
+    expect(verified.status).toBe(200);
+    expect(verified.json).toMatchObject({ object: 'email_verification', email: person.email });
+    expectProblem(await post('/auth/verify-email', { token: mail.token }), 422, 'invalid_token');
+
+    const tokens = unwrap(await stack.api.client().POST('/auth/login', { body: { email: person.email, password: person.password } }));
+    expect(tokens).toMatchObject({ object: 'session_tokens', token_type: 'Bearer', expires_in: 3600, user_id: verified.json.user_id });
+  });
+
+  it('when the address already has an account, then the answer is identical, no second account exists, and the owner is told by mail', async () => {
+    const person = newPerson('dup');
+    const first = await post('/auth/register', person);
+    const second = await post('/auth/register', { ...person, nickname: `${person.nickname}x`, email: person.email.toUpperCase() });
+    expect(second.status).toBe(first.status);
+    expect(second.json).toEqual({ ...first.json, email: person.email.toUpperCase() });
+    const notice = await stack.mailTo(person.email, 'identity.account-exists');
+    expect(notice.text).toContain('/reset-password');
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM users WHERE lower(nickname) IN (lower($1), lower($2))`, [person.nickname, `${person.nickname}x`]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('when the nickname is taken in another case, then 409 nickname_taken, whether or not the e-mail has an account', async () => {
+    const owner = newPerson('nick');
+    await post('/auth/register', owner);
+    expectProblem(await post('/auth/register', { ...newPerson('other'), nickname: owner.nickname.toUpperCase() }), 409, 'nickname_taken');
+    // The same e-mail as the owner's with the taken nickname: still 409, so the pair tells nothing about the address.
+    expectProblem(await post('/auth/register', { ...owner, nickname: owner.nickname.toUpperCase() }), 409, 'nickname_taken');
+  });
+
+  it('when the nickname reads as staff, then 422 nickname_reserved', async () => {
+    expectProblem(await post('/auth/register', { ...newPerson('rsv'), nickname: '중고_관리자' }), 422, 'nickname_reserved');
+  });
+
+  it.each([
+    ['Password1', 'too_common'],
+    ['alllowercase1', 'missing_uppercase'],
+    ['NoDigitsHere', 'missing_digit'],
+  ])('when the password is %s, then 422 weak_password naming %s at /password, and nothing is stored', async (password, code) => {
+    const person = { ...newPerson('weak'), password };
+    const res = await post('/auth/register', person);
+    expectProblem(res, 422, 'weak_password');
+    expect(res.json.errors).toContainEqual(expect.objectContaining({ pointer: '/password', code }));
+    expect((await db.query(`SELECT 1 FROM users WHERE nickname = $1`, [person.nickname])).rowCount).toBe(0);
+  });
+
+  it('when the password contains the nickname, then 422 contains_personal_info', async () => {
+    const person = newPerson('pii');
+    const res = await post('/auth/register', { ...person, password: `X1${person.nickname}` });
+    expect(res.json.errors).toContainEqual(expect.objectContaining({ code: 'contains_personal_info' }));
+  });
+
+  it('when a request sets roles or verification flags, then 400 and nothing is stored (no mass assignment)', async () => {
+    const person = newPerson('mass');
+    for (const extra of [{ roles: ['admin'] }, { email_verified: true }, { identity_verified: true }]) {
+      expectProblem(await post('/auth/register', { ...person, ...extra }), 400, 'validation_failed');
+    }
+    expect((await db.query(`SELECT 1 FROM users WHERE nickname = $1`, [person.nickname])).rowCount).toBe(0);
+  });
+
+  it('when one address registers 6 times in an hour, then the 6th is 429 with Retry-After', async () => {
+    const ip = uniqueIp();
+    for (let i = 0; i < 5; i += 1) expect((await post('/auth/register', newPerson('burst'), ip)).status).toBe(202);
+    const res = await post('/auth/register', newPerson('burst'), ip);
+    expectProblem(res, 429, 'rate_limited');
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('stores the e-mail and phone encrypted, with blind indexes, never in plaintext', async () => {
+    const person = { ...newPerson('enc'), phone: '010-2345-6789' };
+    await post('/auth/register', person);
+    const { rows } = await db.query(`SELECT * FROM users WHERE nickname = $1`, [person.nickname]);
+    const row = rows[0];
+    expect(JSON.stringify(row)).not.toContain(person.email);
+    expect(JSON.stringify(row)).not.toContain('2345');
+    expect(row.email_enc).toMatch(/^v1\.[A-Za-z0-9_-]+\./);
+    expect(row.phone_enc).toMatch(/^v1\./);
+    expect(row.email_bidx).toHaveLength(43);
+  });
+});
+
+describe('password reset', () => {
+  it('when a reset is asked for, then the link sets a new password, ends every session, and cannot be used twice', async () => {
+    const user = await stack.signUp('reset');
+    const other = await stack.login(user.email, user.password);
+    expect((await post('/auth/reset-password', { email: user.email })).status).toBe(202);
+    const mail = await stack.mailTo(user.email, 'identity.reset-password');
+    expect(mail.token).toMatch(/^pr_/);
+
+    expectProblem(await post('/auth/reset-password/confirm', { token: mail.token, new_password: 'password' }), 422, 'weak_password');
+    const done = await post('/auth/reset-password/confirm', { token: mail.token, new_password: 'Mangwon-2026!' });
+    expect(done.status).toBe(204);
+    expectProblem(await post('/auth/reset-password/confirm', { token: mail.token, new_password: 'Mangwon-2027!' }), 422, 'invalid_token');
+
+    for (const token of [user.token, other.access_token]) {
+      expectProblem(await raw(`${stack.api.url}/v1/users/profile`, { headers: { authorization: `Bearer ${token}` } }), 401, 'unauthenticated');
+    }
+    expectProblem(await post('/auth/login', { email: user.email, password: user.password }), 401, 'invalid_credentials');
+    expect((await post('/auth/login', { email: user.email, password: 'Mangwon-2026!' })).status).toBe(200);
+  });
+
+  it('when the address has no account, then the answer is the same 202 and no mail is sent', async () => {
+    const ghost = newPerson('ghost').email;
+    const res = await post('/auth/reset-password', { email: ghost });
+    expect(res.status).toBe(202);
+    expect(res.json).toEqual({ object: 'email_message', email: ghost });
+    // Long enough for a queued job to be delivered (a verification mail arrives within ~200 ms here).
+    await expect(stack.mailTo(ghost, undefined, 2_000)).rejects.toThrow(/no matching message/);
+  });
+});
+
+describe('PUT /v1/users/me/password', () => {
+  it('when the password changes, then the other sessions end and this one stays', async () => {
+    const user = await stack.signUp('chg');
+    const other = await stack.login(user.email, user.password);
+    const client = stack.api.client({ token: user.token });
+    const wrong = await client.PUT('/users/me/password', { body: { current_password: 'Wrong-pass1', new_password: 'Mangwon-2026!' } });
+    expect(wrong.response.status).toBe(403);
+    expect(wrong.error).toMatchObject({ code: 'invalid_credentials' });
+    const ok = await client.PUT('/users/me/password', { body: { current_password: STRONG_PASSWORD, new_password: 'Mangwon-2026!' } });
+    expect(ok.response.status).toBe(204);
+    expect((await client.GET('/users/profile')).response.status).toBe(200);
+    const otherClient = stack.api.client({ token: other.access_token });
+    expect((await otherClient.GET('/users/profile')).response.status).toBe(401);
+  });
+});
+
+describe('events', () => {
+  it('records user.registered, user.email_verified and user.logged_in (with address and device), and no personal data', async () => {
+    const user = await stack.signUp('evt');
+    const { rows } = await db.query(`SELECT type, payload FROM events WHERE aggregate_type = 'user' AND aggregate_id = $1 ORDER BY aggregate_version`, [user.id]);
+    expect(rows.map((r) => r.type)).toEqual(['user.registered', 'user.email_verified', 'user.logged_in']);
+    expect(rows[2].payload).toMatchObject({ user_id: user.id, session_id: user.sessionId, method: 'password', ip_address: expect.stringMatching(/^10\./) });
+    expect(JSON.stringify(rows)).not.toContain(user.email);
+  });
+});

@@ -1,0 +1,147 @@
+import jwt from 'jsonwebtoken';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signAccessToken } from '../../../src/platform/http/auth';
+import { expectProblem, raw, uniqueIp } from '../../support/http';
+import { newPerson, startIdentityStack, type IdentityStack } from '../../support/identity';
+
+let stack: IdentityStack;
+let db: Client;
+
+beforeAll(async () => {
+  stack = await startIdentityStack();
+  db = new Client({ connectionString: stack.api.config.DATABASE_URL });
+  await db.connect();
+});
+afterAll(async () => {
+  await db.end();
+  await stack.stop();
+});
+
+const post = (path: string, body: unknown, ip = uniqueIp(), token?: string) =>
+  raw(`${stack.api.url}/v1${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': ip, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+const profileStatus = async (token: string) => (await raw(`${stack.api.url}/v1/users/profile`, { headers: { authorization: `Bearer ${token}` } })).status;
+
+describe('POST /v1/auth/login', () => {
+  it('when the e-mail is unknown or the password wrong, then the same 401 invalid_credentials', async () => {
+    const user = await stack.signUp('login');
+    const wrong = await post('/auth/login', { email: user.email, password: 'Wrong-pass1' });
+    const unknown = await post('/auth/login', { email: newPerson('nobody').email, password: 'Wrong-pass1' });
+    expectProblem(wrong, 401, 'invalid_credentials');
+    expectProblem(unknown, 401, 'invalid_credentials');
+    expect(wrong.json.detail).toBe(unknown.json.detail);
+  });
+
+  it('when an account fails 10 times from changing addresses, then it is locked (423 with Retry-After), even for the right password', async () => {
+    const user = await stack.signUp('lock');
+    for (let i = 0; i < 9; i += 1) expectProblem(await post('/auth/login', { email: user.email, password: `Wrong-pass${i}` }), 401, 'invalid_credentials');
+    const tenth = await post('/auth/login', { email: user.email, password: 'Wrong-pass9' });
+    expectProblem(tenth, 423, 'account_locked');
+    expect(Number(tenth.headers.get('retry-after'))).toBeGreaterThan(800);
+    expectProblem(await post('/auth/login', { email: user.email, password: user.password }), 423, 'account_locked');
+  });
+
+  it('when an unknown address fails 10 times, then it locks too, so a lock does not reveal accounts', async () => {
+    const email = newPerson('ghost').email;
+    for (let i = 0; i < 9; i += 1) await post('/auth/login', { email, password: `Wrong-pass${i}` });
+    expectProblem(await post('/auth/login', { email, password: 'Wrong-pass9' }), 423, 'account_locked');
+  });
+
+  it('when one address tries 21 logins in 15 minutes, then the 21st is 429 whatever the account', async () => {
+    const ip = uniqueIp();
+    for (let i = 0; i < 20; i += 1) await post('/auth/login', { email: newPerson('spray').email, password: 'Wrong-pass1' }, ip);
+    const res = await post('/auth/login', { email: newPerson('spray').email, password: 'Wrong-pass1' }, ip);
+    expectProblem(res, 429, 'rate_limited');
+    expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
+  it('when the account is suspended, then 403 account_suspended after the right password', async () => {
+    const user = await stack.signUp('susp');
+    await db.query(`UPDATE users SET status = 'suspended', suspended_until = now() + interval '1 day' WHERE id = $1`, [user.id]);
+    expectProblem(await post('/auth/login', { email: user.email, password: user.password }), 403, 'account_suspended');
+    expectProblem(await post('/auth/login', { email: user.email, password: 'Wrong-pass1' }), 401, 'invalid_credentials');
+  });
+});
+
+describe('POST /v1/auth/refresh', () => {
+  it('when a refresh token is used, then a new pair comes back and the old refresh token is spent', async () => {
+    const user = await stack.signUp('rot');
+    const next = await post('/auth/refresh', { refresh_token: user.refreshToken });
+    expect(next.status).toBe(200);
+    expect(next.json.refresh_token).not.toBe(user.refreshToken);
+    expect(next.json.session_id).toBe(user.sessionId);
+    expect(await profileStatus(next.json.access_token as string)).toBe(200);
+  });
+
+  it('when a rotated refresh token is reused, then the whole session ends: 401 refresh_token_reused, and the newest tokens stop working', async () => {
+    const user = await stack.signUp('reuse');
+    const next = await post('/auth/refresh', { refresh_token: user.refreshToken });
+    expectProblem(await post('/auth/refresh', { refresh_token: user.refreshToken }), 401, 'refresh_token_reused');
+    expectProblem(await post('/auth/refresh', { refresh_token: next.json.refresh_token }), 401, 'invalid_refresh_token');
+    expect(await profileStatus(next.json.access_token as string)).toBe(401);
+    expect(await profileStatus(user.token)).toBe(401);
+    const { rows } = await db.query(`SELECT revoked_reason FROM sessions WHERE id = $1`, [user.sessionId]);
+    expect(rows[0].revoked_reason).toBe('refresh_token_reused');
+  });
+
+  it('when two refreshes race with one token, then exactly one succeeds', async () => {
+    const user = await stack.signUp('race');
+    const results = await Promise.all([0, 1].map(() => post('/auth/refresh', { refresh_token: user.refreshToken })));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+  });
+
+  it('when the token is unknown, then 401 invalid_refresh_token', async () => {
+    expectProblem(await post('/auth/refresh', { refresh_token: 'rt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }), 401, 'invalid_refresh_token');
+  });
+});
+
+describe('sessions', () => {
+  it('when the user signs out, then the access and refresh tokens of the session stop at once', async () => {
+    const user = await stack.signUp('out');
+    expect((await post('/auth/logout', {}, uniqueIp(), user.token)).status).toBe(204);
+    expect(await profileStatus(user.token)).toBe(401);
+    expectProblem(await post('/auth/refresh', { refresh_token: user.refreshToken }), 401, 'invalid_refresh_token');
+  });
+
+  it('lists the devices with the current one marked, and revoking another device ends only that one', async () => {
+    const user = await stack.signUp('dev');
+    const phone = await stack.login(user.email, user.password);
+    const client = stack.api.client({ token: user.token });
+    const { data } = await client.GET('/users/me/sessions');
+    expect(data!.data.map((s) => s.id).sort()).toEqual([user.sessionId, phone.session_id].sort());
+    expect(data!.data.find((s) => s.current)?.id).toBe(user.sessionId);
+    expect(data!.data[0]!.ip_address).toMatch(/^10\.\d+\.\d+\.\*$/);
+
+    const del = await client.DELETE('/users/me/sessions/{session_id}', { params: { path: { session_id: phone.session_id } } });
+    expect(del.response.status).toBe(204);
+    expect(await profileStatus(phone.access_token)).toBe(401);
+    expect(await profileStatus(user.token)).toBe(200);
+  });
+
+  it("when user B names user A's session, then 404 and A's session lives on (BOLA)", async () => {
+    const a = await stack.signUp('bolaa');
+    const b = await stack.signUp('bolab');
+    const res = await stack.api.client({ token: b.token }).DELETE('/users/me/sessions/{session_id}', { params: { path: { session_id: a.sessionId } } });
+    expect(res.response.status).toBe(404);
+    expect(await profileStatus(a.token)).toBe(200);
+  });
+});
+
+describe('access tokens', () => {
+  it('when a token is tampered with, unsigned (alg none), signed with another key or expired, then 401', async () => {
+    const user = await stack.signUp('jwt');
+    const cfg = { secret: stack.api.config.JWT_SECRET, issuer: stack.api.config.JWT_ISSUER };
+    const [h, p, s] = user.token.split('.');
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    const forged = Buffer.from(JSON.stringify({ ...claims, roles: ['admin'] })).toString('base64url');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${p}.`;
+    const otherKey = jwt.sign({ sid: claims.sid, roles: [] }, 'another-secret-0123456789abcdef0123456789', { algorithm: 'HS256', subject: user.id, issuer: cfg.issuer });
+    const expired = signAccessToken({ sub: user.id, sid: claims.sid, roles: [] }, cfg, -10);
+    for (const token of [`${h}.${forged}.${s}`, none, otherKey, expired]) expect(await profileStatus(token)).toBe(401);
+    expect(await profileStatus(user.token)).toBe(200);
+  });
+});

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { startSmtpSimulator, type CapturedMail, type SmtpSimulator } from '../../src/integrations/email/smtp-simulator';
+import { startWorker, type RunningWorker } from '../../src/worker';
+import { unwrap } from '../../sdk';
+import { startTestApi, type TestApi } from './app';
+import { testConfig } from './env';
+import { uniqueIp } from './http';
+
+export const STRONG_PASSWORD = 'Sangmu-2024!';
+
+/** Unique per call: every test makes its own people. */
+export function newPerson(tag = 'user') {
+  const suffix = randomBytes(5).toString('hex');
+  return { email: `${tag}-${suffix}@example.com`, password: STRONG_PASSWORD, nickname: `${tag.slice(0, 6)}${suffix}` };
+}
+
+export interface IdentityStack {
+  api: TestApi;
+  smtp: SmtpSimulator;
+  worker: RunningWorker;
+  /** The next message to this address (its link token in `token`). */
+  mailTo(address: string, category?: string, timeoutMs?: number): Promise<CapturedMail & { token: string | null }>;
+  /** Registers, follows the e-mailed link and signs in: a ready user with tokens. */
+  signUp(tag?: string): Promise<SignedUpUser>;
+  login(email: string, password: string, ip?: string): Promise<{ access_token: string; refresh_token: string; session_id: string; user_id: string }>;
+  stop(): Promise<void>;
+}
+
+export interface SignedUpUser {
+  id: string;
+  email: string;
+  password: string;
+  nickname: string;
+  token: string;
+  refreshToken: string;
+  sessionId: string;
+}
+
+/** The API, the worker (outbox relay, projections, e-mail jobs) and an SMTP simulator catching the mail. */
+export async function startIdentityStack(overrides: Record<string, string> = {}): Promise<IdentityStack> {
+  const smtp = await startSmtpSimulator({ port: 0 });
+  const env = { SMTP_URL: smtp.url, ...overrides };
+  const api = await startTestApi(env);
+  const worker = await startWorker(testConfig(env));
+
+  const mailTo: IdentityStack['mailTo'] = async (address, category, timeoutMs = 10_000) => {
+    const mail = await smtp.waitFor((m) => m.envelope.to.includes(address) && (!category || m.category === category), timeoutMs);
+    const token = /[?&]token=([A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1] ?? null;
+    return { ...mail, token };
+  };
+  const login: IdentityStack['login'] = async (email, password, ip = uniqueIp()) =>
+    unwrap(await api.client({ ip }).POST('/auth/login', { body: { email, password } }));
+
+  return {
+    api,
+    smtp,
+    worker,
+    mailTo,
+    login,
+    async signUp(tag = 'user') {
+      const person = newPerson(tag);
+      unwrap(await api.client().POST('/auth/register', { body: person }));
+      const { token } = await mailTo(person.email, 'identity.verify-email');
+      unwrap(await api.client().POST('/auth/verify-email', { body: { token: token! } }));
+      const t = await login(person.email, person.password);
+      return { ...person, id: t.user_id, token: t.access_token, refreshToken: t.refresh_token, sessionId: t.session_id };
+    },
+    async stop() {
+      await worker.stop();
+      await api.stop();
+      await smtp.stop();
+    },
+  };
+}
