@@ -89,6 +89,8 @@ export interface paths {
         /**
          * Sign in with e-mail and password
          * @description Signs in and opens a session: an access token (1 hour) and a refresh token (7 days, single use).
+         *     When the account has a second factor (authenticator app or SMS), the answer is a
+         *     `login_challenge` instead, to be completed with `completeLoginChallenge`.
          *
          *     A wrong e-mail or password is the same `401 invalid_credentials` either way. An account whose
          *     address is not confirmed yet gets `403 email_not_verified`, a suspended or banned one
@@ -727,8 +729,8 @@ export interface components {
         /** @description A signed-in session: a short-lived access token and a single-use refresh token. */
         SessionTokens: {
             /**
-             * @description Always `session_tokens`.
-             * @constant
+             * @description Always `session_tokens`. (enum property replaced by openapi-typescript)
+             * @enum {string}
              */
             object: "session_tokens";
             /**
@@ -769,6 +771,33 @@ export interface components {
              */
             user_id: string;
         };
+        /**
+         * @description The password (or social sign-in) was right, and the account has a second factor: complete the
+         *     sign-in with `completeLoginChallenge`, giving `challenge_token` and a code from one of
+         *     `methods`, within 5 minutes.
+         */
+        LoginChallenge: {
+            /**
+             * @description Always `login_challenge`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            object: "login_challenge";
+            /**
+             * @description Single-use token naming this sign-in attempt.
+             * @example lc_Y2hhbGxlbmdlLXRva2VuLWV4YW1wbGUtMDEyMw
+             */
+            challenge_token: string;
+            /** @description The second factors the account can use. */
+            methods: ("totp" | "sms" | "recovery_code")[];
+            /**
+             * Format: date-time
+             * @description When the challenge expires.
+             * @example 2026-11-27T09:35:00Z
+             */
+            expires_at: string;
+        };
+        /** @description Either a signed-in session, or a second-factor challenge to complete first. Branch on `object`. */
+        LoginResult: components["schemas"]["SessionTokens"] | components["schemas"]["LoginChallenge"];
         /** @description A refresh token to exchange. */
         RefreshRequest: {
             /**
@@ -1695,7 +1724,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Signed in. */
+            /** @description Signed in, or a second factor is needed (`object` tells which). */
             200: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
@@ -1705,7 +1734,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SessionTokens"];
+                    "application/json": components["schemas"]["LoginResult"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -48,8 +48,11 @@ export async function startIdentityStack(overrides: Record<string, string> = {})
     const token = /[?&]token=([A-Za-z0-9_-]+)/.exec(mail.text ?? '')?.[1] ?? null;
     return { ...mail, token };
   };
-  const login: IdentityStack['login'] = async (email, password, ip = uniqueIp()) =>
-    unwrap(await api.client({ ip }).POST('/auth/login', { body: { email, password } }));
+  const login: IdentityStack['login'] = async (email, password, ip = uniqueIp()) => {
+    const result = unwrap(await api.client({ ip }).POST('/auth/login', { body: { email, password } }));
+    if (result.object !== 'session_tokens') throw new Error(`expected a session, got ${result.object}`);
+    return result;
+  };
 
   return {
     api,

@@ -7,6 +7,7 @@ import type { TokenRevocations } from '../data/token-revocations';
 import type { UserRepository } from '../data/user-repository';
 import type { AccountMail } from './account-mail';
 import type { PasswordHasher } from './password-hasher';
+import type { SecondFactorGate } from './sessions';
 
 export interface TokenSettings {
   secret: string;
@@ -26,6 +27,8 @@ export interface UsersDeps {
   mail: AccountMail;
   recordEvents: RecordEvents;
   tokens: TokenSettings;
+  /** Set by the two-factor component; absent, sign-ins never need a second factor. */
+  secondFactor?: SecondFactorGate;
   limits: {
     /** Failed sign-ins per account (blind index of the e-mail), with a lock. */
     loginAccount: AttemptLimiter;

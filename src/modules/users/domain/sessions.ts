@@ -17,6 +17,23 @@ import {
 } from './problems';
 import { isBlocked, type Session, type User } from './user';
 
+/** A second-factor challenge standing between a proven first factor and a session. */
+export interface LoginChallenge {
+  challengeToken: string;
+  methods: ('totp' | 'sms' | 'recovery_code')[];
+  expiresAt: Date;
+}
+
+export type SignInResult = { kind: 'session'; tokens: IssuedTokens } | { kind: 'challenge'; challenge: LoginChallenge };
+
+/**
+ * Decides whether a sign-in whose first factor is proven needs a second one. Provided by the
+ * two-factor component; without it every sign-in opens a session.
+ */
+export interface SecondFactorGate {
+  challengeFor(ctx: RequestContext, user: User, method: string, deviceName: string | undefined): Promise<LoginChallenge | null>;
+}
+
 export interface IssuedTokens {
   accessToken: string;
   expiresIn: number;
@@ -107,8 +124,14 @@ export function sessionUseCases(deps: UsersDeps) {
       return user;
     },
 
-    async openSession(ctx: RequestContext, user: User, method: string, deviceName?: string): Promise<IssuedTokens> {
-      return inTransaction(sequelize, ctx, (t) => issueSession(ctx, user, method, deviceName, t));
+    /**
+     * The end of every first factor (password, social login): a session, or a second-factor
+     * challenge when the account has one.
+     */
+    async signIn(ctx: RequestContext, user: User, method: string, deviceName?: string): Promise<SignInResult> {
+      const challenge = (await deps.secondFactor?.challengeFor(ctx, user, method, deviceName)) ?? null;
+      if (challenge) return { kind: 'challenge', challenge };
+      return { kind: 'session', tokens: await inTransaction(sequelize, ctx, (t) => issueSession(ctx, user, method, deviceName, t)) };
     },
 
     /**

@@ -1,5 +1,5 @@
 import type { components } from '../../../../generated/api';
-import type { IssuedTokens } from '../domain/sessions';
+import type { IssuedTokens, SignInResult } from '../domain/sessions';
 import { maskIp } from '../domain/sessions';
 import type { Session, User } from '../domain/user';
 import type { UserProfileDoc } from '../user-profile.projection';
@@ -59,5 +59,15 @@ export function toSession(s: Session, currentSessionId: string): Schemas['Sessio
     current: s.id === currentSessionId,
     created_at: s.createdAt.toISOString(),
     last_used_at: s.lastUsedAt.toISOString(),
+  };
+}
+
+export function toLoginResult(r: SignInResult): Schemas['LoginResult'] {
+  if (r.kind === 'session') return toSessionTokens(r.tokens);
+  return {
+    object: 'login_challenge',
+    challenge_token: r.challenge.challengeToken,
+    methods: r.challenge.methods,
+    expires_at: r.challenge.expiresAt.toISOString(),
   };
 }
