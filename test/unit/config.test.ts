@@ -19,10 +19,20 @@ describe('loadConfig', () => {
     }
   });
 
-  it('when production runs with the development JWT secret, then loading fails naming JWT_SECRET', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
-    const prod = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) });
+  it('when production runs with a development secret or key, then loading fails naming each one', () => {
+    const key = (byte: number) => Buffer.alloc(32, byte).toString('base64');
+    const secrets = { JWT_SECRET: 'p'.repeat(40), FIELD_ENCRYPTION_KEYS: `k1:${key(1)}`, BLIND_INDEX_KEY: key(2) };
+    for (const name of Object.keys(secrets) as (keyof typeof secrets)[]) {
+      const { [name]: _missing, ...others } = secrets;
+      expect(() => loadConfig({ NODE_ENV: 'production', ...others })).toThrow(new RegExp(`${name}: must be set in production`));
+    }
+    const prod = loadConfig({ NODE_ENV: 'production', ...secrets });
     expect(prod.validateResponses).toBe(false);
+  });
+
+  it('when the encryption key ring or index key is malformed, then loading fails naming it', () => {
+    expect(() => loadConfig({ FIELD_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' })).toThrow(/FIELD_ENCRYPTION_KEYS: .*32/);
+    expect(() => loadConfig({ BLIND_INDEX_KEY: 'not base64!' })).toThrow(/BLIND_INDEX_KEY/);
   });
 
   it('when the API process starts with a bad variable, then it exits 78 and says which', () => {
