@@ -69,8 +69,9 @@ test-e2e: install ## The e2e scenarios against a running API at E2E_BASE_URL (do
 coverage: install services ## Tests with coverage (reports/coverage)
 	$(BIN)/vitest run --coverage
 
-bench: build services migrate ## Throughput of the category tree vs bare node:http (docs/performance.md)
+bench: build services migrate ## Category tree and profile reads vs bare node:http(+pg), sign-ins/s (docs/performance.md)
 	$(TSX) bench/categories.ts
+	$(TSX) bench/identity.ts
 
 bench-events: services migrate ## Events/s and commit-to-handler latency through relay + one consumer (docs/performance.md)
 	$(TSX) bench/events.ts

@@ -7,8 +7,8 @@ import { SENS_SIMULATOR_DEFAULTS } from '../../src/integrations/sms/sms-simulato
 type Line = Record<string, unknown> & { msg: string };
 
 /** Starts a simulator entry point as `make start` does (on an ephemeral port) and reads its JSON log. */
-async function startCli(entry: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+async function startCli(entry: string, extraArgs: string[] = []) {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, '--port', '0', ...extraArgs], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: Line[] = [];
   let buffered = '';
   let stderr = '';
@@ -43,10 +43,10 @@ describe('simulator entry points for make start', () => {
     await Promise.all(children.splice(0).map(stop));
   });
 
-  it('when the SMTP simulator runs as a process, then a mail sent to it is logged with its text and SIGTERM exits 0', async () => {
-    const { child, until } = await startCli('src/integrations/email/simulator-cli.ts');
+  it('when the SMTP simulator runs as a process, then a mail sent to it is logged with its text, listed over HTTP, and SIGTERM exits 0', async () => {
+    const { child, until } = await startCli('src/integrations/email/simulator-cli.ts', ['--http-port', '0']);
     children.push(child);
-    const { url } = (await until('smtp simulator listening (SMTP_URL)')) as Line & { url: string };
+    const { url, mailbox } = (await until('smtp simulator listening (SMTP_URL)')) as Line & { url: string; mailbox: string };
     const mailer = createSmtpMailer({ url, from: 'Junggo <no-reply@junggo.test>' });
 
     await mailer.send({ to: 'dev@example.com', subject: '링크', text: '인증 링크: https://junggo.test/v?t=1', category: 'test.cli' });
@@ -54,6 +54,9 @@ describe('simulator entry points for make start', () => {
     const received = await until('smtp simulator: mail received');
 
     expect(received).toMatchObject({ to: ['dev@example.com'], subject: '링크', text: expect.stringContaining('https://junggo.test/v?t=1') });
+    const listed = (await (await fetch(`${mailbox}?to=DEV@example.com`)).json()) as { messages: { subject: string; text: string }[] };
+    expect(listed.messages).toEqual([expect.objectContaining({ subject: '링크', text: expect.stringContaining('https://junggo.test/v?t=1') })]);
+    expect(((await (await fetch(`${mailbox}?to=other@example.com`)).json()) as { messages: unknown[] }).messages).toEqual([]);
     expect(await stop(child)).toBe(0);
   });
 
