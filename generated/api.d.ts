@@ -96,13 +96,76 @@ export interface paths {
          *     address is not confirmed yet gets `403 email_not_verified`, a suspended or banned one
          *     `403 account_suspended` (only after the right password). After 10 failed attempts within 15
          *     minutes the account is locked for 15 minutes: `423 account_locked` with `Retry-After`, whatever the
-         *     caller's IP address. Each IP address may also try at most 20 times in 15 minutes
+         *     caller's IP address. Each IP address may also fail at most 20 times in 15 minutes
          *     (`429 rate_limited`).
          *
          *     Not idempotent by key: the response carries credentials, which are never stored; a retry simply
          *     opens another session.
          */
         post: operations["logIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a sign-in with a second factor
+         * @description Completes the sign-in that `logIn` answered with a `login_challenge`: the challenge token, one of
+         *     its `methods` and a code. Opens the session, as `logIn` does without a second factor. A challenge
+         *     lasts 5 minutes, is single use, and takes 5 codes at most.
+         *
+         *     - `401 invalid_login_challenge`: the challenge is unknown, expired, already completed, or the
+         *       5th wrong code has just ended it. Sign in again.
+         *     - `422 invalid_otp_code`: the code is wrong (or an authenticator code already used).
+         *     - `422 otp_code_expired`: `sms` with no active code (none sent, expired, used or tried 5 times);
+         *       ask for a new one with `sendLoginChallengeSms`.
+         *     - `422 two_factor_method_unavailable`: `method` is not one of the challenge's `methods`.
+         *     - `403 account_suspended`: the account was suspended meanwhile.
+         *
+         *     Wrong codes count per account, whatever the IP address: 10 within an hour lock second-factor
+         *     checks (and sign-in of the account) for an hour: `423 account_locked` with `Retry-After`. Each IP
+         *     address may try 30 codes in 15 minutes: `429 too_many_otp_attempts` with `Retry-After`.
+         *
+         *     Not idempotent by key: the response carries credentials, which are never stored.
+         */
+        post: operations["completeLoginChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login/challenge/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the SMS code for a login challenge
+         * @description Sends a 6-digit code (valid 3 minutes, 5 tries) to the phone of the account signing in, for a
+         *     challenge whose `methods` include `sms`. An unknown, expired, completed or failed challenge is
+         *     `401 invalid_login_challenge` (sign in again); one without `sms` is
+         *     `422 two_factor_method_unavailable`.
+         *
+         *     At most 5 codes per account per hour and 10 per IP address per hour: `429 too_many_sms_requests`
+         *     with `Retry-After`. A new code replaces the previous one. Not idempotent by key: a retry sends
+         *     another code.
+         */
+        post: operations["sendLoginChallengeSms"];
         delete?: never;
         options?: never;
         head?: never;
@@ -191,6 +254,139 @@ export interface paths {
          *     that breaks the rules is `422 weak_password`.
          */
         post: operations["resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/google": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start signing in with Google
+         * @description Starts a sign-in with Google (OpenID Connect with `state`, `nonce` and PKCE): the browser is sent (`302`, `Location`) to
+         *     Google's authorization page. Google then sends it back to the redirect URI (one of the
+         *     deployment's callback pages) with `code` and `state` in the query; that page passes them,
+         *     unchanged, to `completeSocialLogin` within 10 minutes.
+         *
+         *     The client first makes a random `client_verifier` and sends its SHA-256 as `client_challenge`; it
+         *     sends the verifier with the callback. A sign-in started by another browser or app, whose callback
+         *     someone tries to plant here, then fails.
+         *
+         *     A `redirect_uri` that is not one of the configured callback pages is `400
+         *     redirect_uri_not_allowed`. When Google cannot be reached to prepare the sign-in, `503
+         *     provider_unavailable` with `Retry-After`.
+         */
+        get: operations["startGoogleLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/kakao": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start signing in with Kakao
+         * @description Starts a sign-in with Kakao (Kakao Login: OAuth 2.0 with `state` and PKCE): the browser is sent (`302`, `Location`) to
+         *     Kakao's authorization page. Kakao then sends it back to the redirect URI (one of the
+         *     deployment's callback pages) with `code` and `state` in the query; that page passes them,
+         *     unchanged, to `completeSocialLogin` within 10 minutes.
+         *
+         *     The client first makes a random `client_verifier` and sends its SHA-256 as `client_challenge`; it
+         *     sends the verifier with the callback. A sign-in started by another browser or app, whose callback
+         *     someone tries to plant here, then fails.
+         *
+         *     A `redirect_uri` that is not one of the configured callback pages is `400
+         *     redirect_uri_not_allowed`. When Kakao cannot be reached to prepare the sign-in, `503
+         *     provider_unavailable` with `Retry-After`.
+         */
+        get: operations["startKakaoLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/social/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a Google or Kakao sign-in
+         * @description Completes a sign-in started with `startGoogleLogin` or `startKakaoLogin`: redeems the code with
+         *     the provider (PKCE; for Google the ID token's signature, issuer, audience and nonce are checked)
+         *     and then:
+         *
+         *     - a social account already linked to a Junggo account signs that account in: `session_tokens`,
+         *       or a `login_challenge` when it has a second factor;
+         *     - a new social account whose e-mail address the provider has verified, and which no Junggo account
+         *       has, creates an account (e-mail verified, no password, a generated nickname the user can change
+         *       later) and signs it in;
+         *     - a new social account whose verified address already has a Junggo account signs nobody in:
+         *       the answer is `social_link_required`, and the owner confirms with `linkSocialAccount`.
+         *
+         *     An address the provider has not verified (or did not share) is never matched with an account nor
+         *     used for a new one: `422 social_email_unverified`.
+         *
+         *     The `state` is single use and valid for 10 minutes from the start: unknown, expired, used, from
+         *     another provider, or not matching `client_verifier` is `422 invalid_state`. A person who declined
+         *     at the provider is `422 social_login_cancelled`. A code the provider refuses (used, expired) or an
+         *     answer that fails verification is `422 social_login_failed`: start again. A provider that cannot be
+         *     reached is `503 provider_unavailable` with `Retry-After` (start again after it). A suspended or
+         *     banned account is `403 account_suspended`.
+         */
+        post: operations["completeSocialLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/social/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Link a social account to an existing account
+         * @description Confirms a pending link (`social_link_required`) with the existing account's password, links the
+         *     social account to it and signs it in (`session_tokens`, or a `login_challenge` when the account has
+         *     a second factor). From then on the social sign-in opens this account directly.
+         *
+         *     The password check is the sign-in's, with its limits: a wrong password is `401
+         *     invalid_credentials` and counts towards the account's lock (`423 account_locked` with
+         *     `Retry-After`); each IP address may try 20 times in 15 minutes (`429 rate_limited`). An account
+         *     without a password is `422 password_not_set` (set one with `requestPasswordReset` first). An
+         *     unknown, expired or used `link_token` is `422 invalid_link_token`. An account whose address is not
+         *     confirmed is `403 email_not_verified`, a suspended one `403 account_suspended`. A social account
+         *     that meanwhile got linked to an account is `409 social_account_taken`; an account that already has
+         *     another account of this provider linked is `409 provider_already_linked`.
+         */
+        post: operations["linkSocialAccount"];
         delete?: never;
         options?: never;
         head?: never;
@@ -292,6 +488,456 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/me/two-factor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get my second factors
+         * @description Says which second factors the account has (authenticator app, SMS) and how many recovery codes are
+         *     left. Recovery codes themselves are never shown again after they were issued.
+         */
+        get: operations["getMyTwoFactor"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/two-factor/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start adding an authenticator app
+         * @description Creates a new authenticator secret and returns it as base32, as an `otpauth://` URI and as a QR
+         *     code. It guards nothing until confirmed with a code (`confirmTotpEnrolment`) within 15 minutes;
+         *     starting again replaces an unconfirmed secret. An account that already has an authenticator app is
+         *     `409 two_factor_already_enabled` (disable it first).
+         *
+         *     The current password is checked first: a wrong one is `403 invalid_credentials` and counts towards
+         *     the account lock of `logIn` (`423 account_locked` with `Retry-After`).
+         *
+         *     The answer holds the secret: it is never stored for replay, so the operation takes no
+         *     Idempotency-Key.
+         */
+        post: operations["startTotpEnrolment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/two-factor/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the authenticator app
+         * @description Turns the authenticator app on with a current code from it. From then on `logIn` answers with a
+         *     `login_challenge`. When this is the account's first second factor, the answer carries 10 recovery
+         *     codes, shown this once.
+         *
+         *     A wrong code is `422 invalid_otp_code`; no enrolment started, or one older than 15 minutes, is
+         *     `422 totp_enrolment_not_found`; an authenticator already on is `409 two_factor_already_enabled`.
+         *
+         *     Wrong codes count per account, whatever the IP address: 10 within an hour lock second-factor
+         *     checks (and sign-in of the account) for an hour: `423 account_locked` with `Retry-After`. Each IP
+         *     address may try 30 codes in 15 minutes: `429 too_many_otp_attempts` with `Retry-After`.
+         */
+        post: operations["confirmTotpEnrolment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/two-factor/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove the authenticator app
+         * @description Turns the authenticator app off and deletes its secret. When no second factor remains, the
+         *     recovery codes are deleted too. An account without an authenticator app is
+         *     `409 two_factor_not_enabled`.
+         *
+         *     Needs the current password and a second factor in `code`: a code from the authenticator app, a
+         *     code sent with `sendTwoFactorSmsCode`, or a recovery code (used up). A wrong password is
+         *     `403 invalid_credentials` (counts towards the sign-in lock); a wrong code is `422 invalid_otp_code`.
+         *     Wrong codes count per account: 10 within an hour lock second-factor checks for an hour
+         *     (`423 account_locked` with `Retry-After`); each IP address may try 30 codes in 15 minutes
+         *     (`429 too_many_otp_attempts`).
+         */
+        post: operations["disableTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/two-factor/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace my recovery codes
+         * @description Issues 10 new recovery codes, shown this once; the earlier ones stop working. Only for an account
+         *     with a second factor (`409 two_factor_not_enabled` otherwise).
+         *
+         *     Needs the current password and a second factor in `code`: a code from the authenticator app, a
+         *     code sent with `sendTwoFactorSmsCode`, or a recovery code (used up). A wrong password is
+         *     `403 invalid_credentials` (counts towards the sign-in lock); a wrong code is `422 invalid_otp_code`.
+         *     Wrong codes count per account: 10 within an hour lock second-factor checks for an hour
+         *     (`423 account_locked` with `Retry-After`); each IP address may try 30 codes in 15 minutes
+         *     (`429 too_many_otp_attempts`).
+         */
+        post: operations["regenerateRecoveryCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/two-factor/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start SMS sign-in codes
+         * @description Sends a 6-digit code (valid 3 minutes, 5 tries) to the account's phone; confirming it with
+         *     `confirmSmsEnrolment` turns SMS codes on as a second factor. An account without a phone number is
+         *     `422 phone_required`; one with SMS codes on already is `409 two_factor_already_enabled`.
+         *
+         *     The current password is checked first: a wrong one is `403 invalid_credentials` and counts towards
+         *     the account lock of `logIn` (`423 account_locked` with `Retry-After`).
+         *
+         *     At most 5 codes per account per hour and 10 per IP address per hour: `429 too_many_sms_requests`
+         *     with `Retry-After`. A new code replaces the previous one. Not idempotent by key: a retry sends
+         *     another code.
+         */
+        post: operations["startSmsEnrolment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/two-factor/sms/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm SMS sign-in codes
+         * @description Turns SMS codes on with the code sent by `startSmsEnrolment`. When this is the account's first
+         *     second factor, the answer carries 10 recovery codes, shown this once.
+         *
+         *     A wrong code is `422 invalid_otp_code`; no code sent, or one expired, used or tried 5 times, is
+         *     `422 otp_code_expired` (ask for a new one); SMS codes on already is `409 two_factor_already_enabled`.
+         *
+         *     Wrong codes count per account, whatever the IP address: 10 within an hour lock second-factor
+         *     checks (and sign-in of the account) for an hour: `423 account_locked` with `Retry-After`. Each IP
+         *     address may try 30 codes in 15 minutes: `429 too_many_otp_attempts` with `Retry-After`.
+         */
+        post: operations["confirmSmsEnrolment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/two-factor/sms/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send me a code for re-authentication
+         * @description Sends a 6-digit code (valid 3 minutes, 5 tries) to the account's phone, to be given as `code` to
+         *     `disableSmsTwoFactor`, `disableTotp` or `regenerateRecoveryCodes`. Only when SMS codes are on
+         *     (`409 two_factor_not_enabled` otherwise).
+         *
+         *     At most 5 codes per account per hour and 10 per IP address per hour: `429 too_many_sms_requests`
+         *     with `Retry-After`. A new code replaces the previous one. Not idempotent by key: a retry sends
+         *     another code.
+         */
+        post: operations["sendTwoFactorSmsCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/two-factor/sms/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn SMS sign-in codes off
+         * @description Turns SMS codes off as a second factor. When no second factor remains, the recovery codes are
+         *     deleted too. An account without SMS codes on is `409 two_factor_not_enabled`.
+         *
+         *     Needs the current password and a second factor in `code`: a code from the authenticator app, a
+         *     code sent with `sendTwoFactorSmsCode`, or a recovery code (used up). A wrong password is
+         *     `403 invalid_credentials` (counts towards the sign-in lock); a wrong code is `422 invalid_otp_code`.
+         *     Wrong codes count per account: 10 within an hour lock second-factor checks for an hour
+         *     (`423 account_locked` with `Retry-After`); each IP address may try 30 codes in 15 minutes
+         *     (`429 too_many_otp_attempts`).
+         */
+        post: operations["disableSmsTwoFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start identity verification (본인인증)
+         * @description Starts identity verification through the mobile carriers (NICE 본인확인, the standard window).
+         *     Open `auth_url` in a popup or web view; the user proves who they are with their phone. When done,
+         *     the window sends the browser to the web app's return page
+         *     (`{web app}/identity-verification/{id}/return?token_version_id=…&enc_data=…&integrity_value=…`),
+         *     and the client posts those parameters with its access token to `completeIdentityVerification`.
+         *     The verification can be completed until `expires_at` (about 10 minutes).
+         *
+         *     Only what is needed is kept once verified: a keyed hash of the person's CI (so that one person
+         *     has at most one verified account), the birth year and the time of verification. The name, the
+         *     birth date and the CI itself are never stored.
+         *
+         *     Problems: `409 account_already_verified` when this account is already verified;
+         *     `429 rate_limited` after 5 starts within an hour (each costs a provider call);
+         *     `503 identity_provider_unavailable` when NICE cannot be reached.
+         */
+        post: operations["startIdentityVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/verify/{verification_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The identity verification's id, from `startIdentityVerification`. */
+                verification_id: components["parameters"]["VerificationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an identity verification
+         * @description Returns the state of one of the caller's identity verifications, e.g. to learn the outcome after a
+         *     lost response to `completeIdentityVerification`. Another user's verification, or an unknown id, is
+         *     `404 not_found`.
+         */
+        get: operations["getIdentityVerification"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/verify/{verification_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The identity verification's id, from `startIdentityVerification`. */
+                verification_id: components["parameters"]["VerificationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete identity verification
+         * @description Hands over what the provider's window sent to the return page (`token_version_id`, `enc_data`,
+         *     `integrity_value`, unchanged). The result is decrypted and checked server-side; on success the
+         *     account gets the identity badge (`identity_verified: true` on the own profile at once, on the
+         *     public profile shortly after).
+         *
+         *     The result is read through the caller's own access token, not by an anonymous return URL: a
+         *     verification started by one account can only be completed by that account, so somebody who lures
+         *     another person into the window cannot attach that person's identity to their own account.
+         *
+         *     A verification can be completed once: every attempt uses it up, successful or not, so a result
+         *     cannot be replayed; after a failure start a new one. Not idempotent by key for the same reason: a
+         *     client that lost the response reads the outcome with `getIdentityVerification`.
+         *
+         *     Problems:
+         *     - `404 not_found`: no verification of the caller has this id.
+         *     - `409 identity_verification_not_pending`: the verification was already completed (or attempted).
+         *     - `409 identity_already_verified`: this person's identity already verifies another account (one
+         *       verified account per person).
+         *     - `409 account_already_verified`: this account was verified meanwhile.
+         *     - `422 identity_verification_expired`: not completed before `expires_at`.
+         *     - `422 identity_verification_not_completed`: the user closed or gave up in the window.
+         *     - `422 identity_verification_invalid`: the parameters do not belong to this verification, or
+         *       were altered.
+         *     - `422 identity_verification_underage`: the person is under 14 (international age, Korean time);
+         *       nothing about them is stored.
+         */
+        post: operations["completeIdentityVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/location-consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get my location consent
+         * @description Returns the user's agreement to the location-based service terms, or `404 not_found` when the
+         *     user has not agreed (or withdrew).
+         */
+        get: operations["getMyLocationConsent"];
+        /**
+         * Agree to the location terms
+         * @description Records that the user agrees to the location-based service terms (위치기반서비스 이용약관), which
+         *     must happen before any coordinate is sent (`verifyMyNeighbourhood`). Agreeing again to the same
+         *     version changes nothing. Only the current version is accepted: an older one is
+         *     `422 location_terms_outdated`.
+         */
+        put: operations["giveLocationConsent"];
+        post?: never;
+        /**
+         * Withdraw my location consent
+         * @description Withdraws the agreement to the location-based service terms and deletes every neighbourhood
+         *     verification of the user. Posting and chatting stop until the user agrees and verifies again.
+         *     Withdrawing without a consent is `404 not_found`.
+         */
+        delete: operations["withdrawLocationConsent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/neighbourhoods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my neighbourhoods
+         * @description Lists the user's verified neighbourhoods (at most 2), primary first, each with whether it is still
+         *     active (verifications last 30 days) and the dongs within its range.
+         */
+        get: operations["listMyNeighbourhoods"];
+        put?: never;
+        /**
+         * Verify my neighbourhood (동네인증)
+         * @description Verifies that the user is in a dong (행정동) now, from the device's GPS position: the position is
+         *     resolved to the dong whose representative point is nearest and is not stored (only the dong code
+         *     is). The verification lasts 30 days; verifying the same dong again renews it. The first
+         *     neighbourhood becomes the primary one.
+         *
+         *     A user may have at most 2 active neighbourhoods. A lapsed one is replaced by a new dong; a third
+         *     dong while two are active is `409 neighbourhood_limit_reached` (delete one first).
+         *
+         *     Problems: `403 location_consent_required` when the user has not agreed to the current
+         *     location-based service terms (`giveLocationConsent`); `422 location_outside_service_area` when the
+         *     position is not within 20 km of any Korean dong (at sea, abroad); `409 neighbourhood_limit_reached`.
+         */
+        post: operations["verifyMyNeighbourhood"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/neighbourhoods/{dong_code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The 행정동 code of one of the user's neighbourhoods. */
+                dong_code: components["parameters"]["DongCode"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a neighbourhood
+         * @description Removes one of the user's neighbourhoods; if it was the primary one, the other (if any) becomes
+         *     primary. A dong that is not one of the user's neighbourhoods is `404 not_found`.
+         */
+        delete: operations["deleteMyNeighbourhood"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a neighbourhood's settings
+         * @description Makes the neighbourhood the primary one and/or sets its range (`near` 1.5 km, `medium` 3 km,
+         *     `far` 6 km). A dong that is not one of the user's neighbourhoods is `404 not_found`.
+         */
+        patch: operations["updateMyNeighbourhood"];
+        trace?: never;
+    };
     "/users/{user_id}": {
         parameters: {
             query?: never;
@@ -309,6 +955,145 @@ export interface paths {
          */
         get: operations["getUser"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List and search accounts
+         * @description Lists accounts, newest first, with their private e-mail address, status, roles and suspension.
+         *     **Staff only**: needs the `users:read` permission (roles `moderator` and `admin`); others get
+         *     `403 forbidden`.
+         *
+         *     Search by exact e-mail address (`email`, matched through the address's blind index: the
+         *     stored addresses are encrypted, so there is no partial e-mail search) or by nickname prefix
+         *     (`nickname_prefix`, case-insensitive). Filter by the status in force (`status`; a suspension
+         *     whose end has passed counts as `active`) and by `role`. Filters combine with AND.
+         *
+         *     Cursor pagination: `limit` 1–100 (default 20), `cursor` from the previous page's
+         *     `next_cursor`. A cursor sent with other filters than the ones it came from, or altered, is
+         *     `400 invalid_cursor`.
+         */
+        get: operations["listUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an account's staff view
+         * @description Returns one account as staff see it: private e-mail address, status, roles and suspension.
+         *     **Staff only**: needs the `users:read` permission (roles `moderator` and `admin`); others get
+         *     `403 forbidden`. Suspended and banned accounts are returned too (unlike the public `getUser`).
+         */
+        get: operations["getUserAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user_id}/suspension": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suspend or ban an account
+         * @description Suspends an account until a set time (`kind: suspend` with `until`) or bans it
+         *     (`kind: ban`), with a reason, replacing any suspension or ban in force. The user's access
+         *     tokens stop working at once (`401`), and signing in or refreshing is refused with
+         *     `403 account_suspended` until the end; the public profile (`getUser`) answers `404`. A ban
+         *     also ends every session of the user. A suspension ends by itself at `until`: the account is
+         *     then reinstated (event `user.reinstated`, reason `expired`) and the user signs in or refreshes
+         *     as before. Records the audited event `user.suspended` with the acting staff member.
+         *
+         *     **Staff only**, by permission (roles in brackets):
+         *     - `users:suspend` (moderator, admin): suspend for up to 30 days;
+         *     - `users:suspend_long` (admin): suspend for longer, up to 365 days;
+         *     - `users:ban` (admin): ban, or replace a ban with a suspension;
+         *     - `users:manage_staff` (admin): suspend or ban a moderator or an admin.
+         *
+         *     A missing one is `403 forbidden`, its detail naming the permission. Problems of the request:
+         *     `422 until_required` (a suspension without `until`), `422 until_not_allowed` (a ban with
+         *     `until`), `422 until_too_soon` (less than one hour from now, the access-token lifetime),
+         *     `422 until_too_far` (more than 365 days: ban instead), `422 cannot_target_self` (staff cannot
+         *     suspend themselves), `409 last_admin` (the account is the last active admin).
+         */
+        post: operations["suspendUser"];
+        /**
+         * Lift a suspension or ban
+         * @description Reinstates a suspended or banned account: the user can sign in again at once (the sessions a
+         *     ban ended stay ended). The public profile shows again. Records the audited event
+         *     `user.reinstated` with the acting staff member. Reinstating an account that is already active
+         *     changes nothing, records nothing and answers `200`.
+         *
+         *     **Staff only**: `users:suspend` (moderator, admin) lifts a suspension; lifting a ban needs
+         *     `users:ban` (admin), and reinstating a moderator or an admin needs `users:manage_staff`
+         *     (admin). A missing one is `403 forbidden`, its detail naming the permission.
+         */
+        delete: operations["reinstateUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{user_id}/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set an account's roles
+         * @description Replaces the roles of an account with the set given (`user` is always kept). The user's access
+         *     tokens issued before the change stop working at once (`401`): the client refreshes its session
+         *     and the new token carries the new roles. Records the audited event `user.roles_changed`
+         *     (previous and new roles) with the acting admin; a set equal to the current one changes
+         *     nothing and records nothing.
+         *
+         *     **Admins only**: needs the `users:assign_roles` permission (role `admin`); others get
+         *     `403 forbidden`. Admins may change their own roles (to step down), but the last active admin
+         *     cannot lose the role: `409 last_admin`.
+         */
+        put: operations["replaceUserRoles"];
         post?: never;
         delete?: never;
         options?: never;
@@ -798,6 +1583,52 @@ export interface components {
         };
         /** @description Either a signed-in session, or a second-factor challenge to complete first. Branch on `object`. */
         LoginResult: components["schemas"]["SessionTokens"] | components["schemas"]["LoginChallenge"];
+        /** @description A second factor for a login challenge. */
+        LoginChallengeCompletion: {
+            /**
+             * @description The `challenge_token` of the `login_challenge` that `logIn` returned.
+             * @example lc_Y2hhbGxlbmdlLXRva2VuLWV4YW1wbGUtMDEyMw
+             */
+            challenge_token: string;
+            /**
+             * @description One of the `methods` of the challenge.
+             * @enum {string}
+             */
+            method: "totp" | "sms" | "recovery_code";
+            /**
+             * @description The 6-digit code (`totp`, `sms`) or a recovery code `XXXX-XXXX-XXXX` (`recovery_code`).
+             * @example 492039
+             * @example K7QD-4TBV-3N1P
+             */
+            code: string;
+        };
+        /** @description The challenge to send an SMS code for. */
+        LoginChallengeSmsRequest: {
+            /**
+             * @description The `challenge_token` of the `login_challenge` that `logIn` returned.
+             * @example lc_Y2hhbGxlbmdlLXRva2VuLWV4YW1wbGUtMDEyMw
+             */
+            challenge_token: string;
+        };
+        /** @description A code is on its way by SMS. */
+        SmsCodeSent: {
+            /**
+             * @description Always `sms_code`.
+             * @constant
+             */
+            object: "sms_code";
+            /**
+             * @description The number it was sent to, masked.
+             * @example 010-****-5678
+             */
+            phone: string;
+            /**
+             * Format: date-time
+             * @description The code works until this time (3 minutes) and for 5 tries.
+             * @example 2026-11-27T09:33:00Z
+             */
+            expires_at: string;
+        };
         /** @description A refresh token to exchange. */
         RefreshRequest: {
             /**
@@ -819,6 +1650,146 @@ export interface components {
              * @example Sangmu-2024!
              */
             new_password: string;
+        };
+        /** @description Where to send the browser to sign in with the provider (the `json` mode of the start operations). */
+        SocialLoginStart: {
+            /**
+             * @description Always `social_login_start`.
+             * @constant
+             */
+            object: "social_login_start";
+            /**
+             * @description The provider.
+             * @enum {string}
+             */
+            provider: "google" | "kakao";
+            /**
+             * Format: uri
+             * @description The provider's authorization page, to open in the browser.
+             * @example https://accounts.google.com/o/oauth2/v2/auth?client_id=junggo.apps.googleusercontent.com&response_type=code&scope=openid%20email%20profile&state=Zr3q-7bV9aX1kQ0sYp4LmN8cR5wZt2Hj6Uo0Ee9Ii1W
+             */
+            authorization_url: string;
+            /**
+             * Format: date-time
+             * @description The callback must reach `completeSocialLogin` before this time.
+             * @example 2026-11-27T09:40:00Z
+             */
+            expires_at: string;
+        };
+        /**
+         * @description The query parameters the provider appended to the redirect URI, copied unchanged: `code`,
+         *     `state` and, from Google, `iss`; or `error` and `error_description` when the person declined.
+         *     Copy only these: the others Google adds (`scope`, `authuser`, `prompt`, `hd`) are not fields
+         *     of this request. Plus the provider and the `client_verifier` whose challenge started the sign-in.
+         */
+        SocialCallbackRequest: {
+            /**
+             * @description The provider the sign-in was started with.
+             * @enum {string}
+             */
+            provider: "google" | "kakao";
+            /**
+             * @description The `state` of the callback, unchanged.
+             * @example Zr3q-7bV9aX1kQ0sYp4LmN8cR5wZt2Hj6Uo0Ee9Ii1W
+             */
+            state: string;
+            /**
+             * @description The authorization `code` of the callback, unchanged.
+             * @example 4/0AeanS0b7Xq1v2mN8cR5wZ-example-code
+             */
+            code?: string;
+            /**
+             * Format: uri
+             * @description The `iss` of the callback (RFC 9207), when the provider sent one. Google does.
+             * @example https://accounts.google.com
+             */
+            iss?: string;
+            /**
+             * @description The `error` of the callback, when the provider sent one instead of a code.
+             * @example access_denied
+             */
+            error?: string;
+            /**
+             * @description The `error_description` of the callback, if any.
+             * @example User denied access
+             */
+            error_description?: string;
+            /**
+             * Format: password
+             * @description The secret whose SHA-256 was sent as `client_challenge` when the sign-in started.
+             * @example dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk
+             */
+            client_verifier: string;
+            /**
+             * @description A name for this device shown in the session list, e.g. `Galaxy S24`. Defaults to one derived from the user agent.
+             * @example Galaxy S24
+             */
+            device_name?: string;
+        };
+        /**
+         * @description The provider vouched for an e-mail address that already has a Junggo account, and this
+         *     social account is not linked to it yet. Nobody is signed in: the owner of that account must
+         *     confirm the link with `linkSocialAccount` (its password) within 10 minutes.
+         */
+        SocialLinkRequired: {
+            /**
+             * @description Always `social_link_required`. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            object: "social_link_required";
+            /**
+             * @description The provider whose account would be linked.
+             * @enum {string}
+             */
+            provider: "google" | "kakao";
+            /**
+             * Format: email
+             * @description The address the provider vouched for, which the existing account has.
+             * @example minji@example.com
+             */
+            email: string;
+            /**
+             * @description Names this pending link; send it to `linkSocialAccount`. Valid for 10 minutes, single use.
+             * @example sl_bGluay10b2tlbi1leGFtcGxlLTAxMjM0NTY3ODlhYg
+             */
+            link_token: string;
+            /**
+             * @description `password`: ask for the existing account's password. `password_reset`: the account has no password
+             *     (it was created by another social sign-in); it must first set one with `requestPasswordReset`,
+             *     which proves control of the mailbox, then link with it.
+             * @enum {string}
+             */
+            confirm_with: "password" | "password_reset";
+            /**
+             * Format: date-time
+             * @description When `link_token` expires.
+             * @example 2026-11-27T09:40:00Z
+             */
+            expires_at: string;
+        };
+        /**
+         * @description A signed-in session, a second-factor challenge to complete first, or an existing account
+         *     whose owner must confirm the link. Branch on `object`.
+         */
+        SocialLoginResult: components["schemas"]["SessionTokens"] | components["schemas"]["LoginChallenge"] | components["schemas"]["SocialLinkRequired"];
+        /** @description Confirms a pending link with the existing account's password. */
+        SocialLinkRequest: {
+            /**
+             * @description The `link_token` of the `social_link_required` answer.
+             * @example sl_bGluay10b2tlbi1leGFtcGxlLTAxMjM0NTY3ODlhYg
+             */
+            link_token: string;
+            /**
+             * Format: password
+             * @description The password of the existing account.
+             * @example Sangmu-2024!
+             */
+            password: string;
+            /**
+             * @description A name for this device shown in the session list, e.g. `Galaxy S24`. Defaults to one derived from the user agent.
+             * @example Galaxy S24
+             */
+            device_name?: string;
         };
         /** @description The signed-in user's own profile, private fields included. */
         MyProfile: {
@@ -993,6 +1964,299 @@ export interface components {
             /** @description Always `null`. */
             next_cursor: string | null;
         };
+        /** @description The account's second factors. */
+        TwoFactorStatus: {
+            /**
+             * @description Always `two_factor`.
+             * @constant
+             */
+            object: "two_factor";
+            /** @description Whether sign-in accepts a code from an authenticator app. */
+            totp: boolean;
+            /** @description Whether sign-in accepts a code sent by SMS to the account's phone. */
+            sms: boolean;
+            /**
+             * Format: int32
+             * @description Unused recovery codes; 0 while no second factor is enabled.
+             * @example 10
+             */
+            recovery_codes_remaining: number;
+            /** @description New recovery codes, shown this once: each signs in once when the other factors are lost. Earlier codes no longer work. */
+            recovery_codes?: string[];
+        };
+        /** @description Re-authentication with the current password. */
+        TwoFactorPasswordRequest: {
+            /**
+             * Format: password
+             * @description The current password of the account (re-authentication).
+             * @example Sangmu-2024!
+             */
+            password: string;
+        };
+        /** @description A started authenticator-app enrolment: add the secret to the app (scan the QR code), then confirm with a code. */
+        TotpEnrolment: {
+            /**
+             * @description Always `totp_enrolment`.
+             * @constant
+             */
+            object: "totp_enrolment";
+            /**
+             * @description The shared secret in base32, for typing into the app by hand. Shown only here.
+             * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            secret: string;
+            /**
+             * Format: uri
+             * @description The `otpauth://totp/...` URI (SHA1, 6 digits, 30 seconds), for apps opened by link.
+             * @example otpauth://totp/Junggo:minji%40example.com?issuer=Junggo&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&period=30
+             */
+            otpauth_uri: string;
+            /**
+             * @description The same URI as a PNG QR code, as a data URL for an `<img>`.
+             * @example data:image/png;base64,iVBORw0KGgo=
+             */
+            qr_code_data_url: string;
+            /**
+             * Format: date-time
+             * @description Confirm before this (15 minutes); later, start again.
+             * @example 2026-11-27T09:45:00Z
+             */
+            expires_at: string;
+        };
+        /** @description The code that proves the new factor works. */
+        TwoFactorCodeRequest: {
+            /**
+             * @description The 6-digit code.
+             * @example 492039
+             */
+            code: string;
+        };
+        /** @description Re-authentication with the current password and a second factor. */
+        TwoFactorReauthRequest: {
+            /**
+             * Format: password
+             * @description The current password of the account (re-authentication).
+             * @example Sangmu-2024!
+             */
+            password: string;
+            /**
+             * @description A second factor of the account: a 6-digit code from the authenticator app, a 6-digit code sent by SMS (`sendTwoFactorSmsCode`), or one of the recovery codes (`XXXX-XXXX-XXXX`, which it uses up).
+             * @example 492039
+             * @example K7QD-4TBV-3N1P
+             */
+            code: string;
+        };
+        /** @description An identity verification (본인인증) of the signed-in user through the mobile-carrier window. Neither the name, the birth date, the phone number nor the CI are ever returned. */
+        IdentityVerification: {
+            /**
+             * @description Always `identity_verification`.
+             * @constant
+             */
+            object: "identity_verification";
+            /**
+             * @description Opaque identifier of the identity verification.
+             * @example idv_3N1PX8ZRA7M2K9QD4TBV
+             */
+            id: string;
+            /**
+             * @description `pending`: waiting for the user in the window (open `auth_url`); `verified`: done, the account carries the badge; `failed`: completed without success (see `failure_code`), start a new one; `expired`: not completed in time, start a new one.
+             * @enum {string}
+             */
+            status: "pending" | "verified" | "failed" | "expired";
+            /**
+             * Format: uri
+             * @description The provider's verification window to open (in a popup or web view) while `pending`. When the user is done the window sends the browser to our web app's return page with `token_version_id`, `enc_data` and `integrity_value`, which the client posts to `completeIdentityVerification`.
+             * @example https://nice.checkplus.co.kr/CheckPlusSafeModel/service.cb?m=service&token_version_id=20261127093000ab12-NCABC123-0123456789AB&enc_data=...&integrity_value=...
+             */
+            auth_url?: string;
+            /**
+             * @description When `failed`: the problem code the completion got.
+             * @enum {string}
+             */
+            failure_code?: "identity_verification_not_completed" | "identity_verification_invalid" | "identity_verification_expired" | "identity_verification_underage" | "identity_already_verified" | "account_already_verified";
+            /**
+             * Format: date-time
+             * @description After this the verification can no longer be completed.
+             * @example 2026-11-27T09:40:00Z
+             */
+            expires_at: string;
+            /**
+             * Format: date-time
+             * @description When the result was received (absent while pending).
+             * @example 2026-11-27T09:32:00Z
+             */
+            completed_at?: string;
+            /**
+             * Format: date-time
+             * @description When the verification was started.
+             * @example 2026-11-27T09:30:00Z
+             */
+            created_at: string;
+        };
+        /** @description What the provider's window sent to the return page, passed on unchanged. */
+        IdentityVerificationCompletion: {
+            /**
+             * @description NICE `token_version_id`, as received.
+             * @example 20261127093000ab12-NCABC123-0123456789AB
+             */
+            token_version_id?: string;
+            /**
+             * @description NICE `enc_data` (the encrypted result), as received.
+             * @example q2Rz0f4l3Yx0Q==
+             */
+            enc_data: string;
+            /**
+             * @description NICE `integrity_value`, as received.
+             * @example b5cBz9yQ0n8uT0xH8r7F3wq3dP1W0o2Zl7X1l0g3yZ4=
+             */
+            integrity_value?: string;
+        };
+        /** @description The user's agreement to the location-based service terms. */
+        LocationConsent: {
+            /**
+             * @description Always `location_consent`.
+             * @constant
+             */
+            object: "location_consent";
+            /**
+             * @description Version (effective date) of the location-based service terms (위치기반서비스 이용약관) the user agreed to. Only the current version, `2026-11-01`, is accepted.
+             * @example 2026-11-01
+             */
+            terms_version: string;
+            /**
+             * Format: date-time
+             * @description When the user agreed.
+             * @example 2026-11-27T09:30:00Z
+             */
+            agreed_at: string;
+        };
+        /** @description Agreement to the location-based service terms (위치기반서비스 이용약관 동의), needed before any coordinate is sent. */
+        LocationConsentRequest: {
+            /**
+             * @description Version (effective date) of the location-based service terms (위치기반서비스 이용약관) the user agreed to. Only the current version, `2026-11-01`, is accepted.
+             * @example 2026-11-01
+             */
+            terms_version: string;
+        };
+        /** @description A dong within the neighbourhood's range. */
+        NeighbourDong: {
+            /**
+             * @description The 행정동 code (행정표준코드, 10 digits).
+             * @example 1144069000
+             */
+            dong_code: string;
+            /**
+             * @description Name of the dong.
+             * @example 망원제2동
+             */
+            name: string;
+            /**
+             * Format: int32
+             * @description Distance between the two dongs' representative points, in metres.
+             * @example 620
+             */
+            distance_meters: number;
+        };
+        /** @description A dong the user verified being in (동네인증). A verification lasts 30 days; verify again to renew it. */
+        Neighbourhood: {
+            /**
+             * @description Always `neighbourhood`.
+             * @constant
+             */
+            object: "neighbourhood";
+            /**
+             * @description Same as `dong_code`: a user has at most one verification per dong.
+             * @example 1144069000
+             */
+            id: string;
+            /**
+             * @description The 행정동 code (행정표준코드, 10 digits).
+             * @example 1144069000
+             */
+            dong_code: string;
+            /**
+             * @description Name of the dong (행정동).
+             * @example 망원제1동
+             */
+            name: string;
+            /**
+             * @description 시·군·구.
+             * @example 마포구
+             */
+            sigungu: string;
+            /**
+             * @description 시·도.
+             * @example 서울특별시
+             */
+            sido: string;
+            /** @description Whether this is the primary neighbourhood (where new listings are posted by default). */
+            primary: boolean;
+            /** @description Whether the verification is still valid (`expires_at` is in the future). Posting and chatting need an active one. */
+            active: boolean;
+            /**
+             * @description How far around the dong "my neighbourhood" reaches for feeds and searches: `near` 1.5 km, `medium` 3 km (the default), `far` 6 km, between the dongs' representative points.
+             * @example medium
+             * @enum {string}
+             */
+            range: "near" | "medium" | "far";
+            /**
+             * Format: date-time
+             * @description When the user last verified being here.
+             * @example 2026-11-27T09:30:00Z
+             */
+            verified_at: string;
+            /**
+             * Format: date-time
+             * @description When the verification lapses (30 days after `verified_at`).
+             * @example 2026-12-27T09:30:00Z
+             */
+            expires_at: string;
+            /** @description The other dongs within `range`, nearest first: what "my neighbourhood" covers in feeds. */
+            neighbours: components["schemas"]["NeighbourDong"][];
+        };
+        /** @description The user's verified neighbourhoods (at most 2), primary first. */
+        NeighbourhoodList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The neighbourhoods, active or lapsed. */
+            data: components["schemas"]["Neighbourhood"][];
+            /** @description Always `false`: a user has at most 2. */
+            has_more: boolean;
+            /** @description Always `null`. */
+            next_cursor: string | null;
+        };
+        /** @description The device's GPS position, to verify the dong the user is in (동네인증). It is resolved to a dong and not stored. */
+        NeighbourhoodVerificationRequest: {
+            /**
+             * Format: double
+             * @description Latitude (WGS 84).
+             * @example 37.5556
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description Longitude (WGS 84).
+             * @example 126.9055
+             */
+            lng: number;
+        };
+        /** @description Settings of one verified neighbourhood; send at least one. */
+        NeighbourhoodUpdate: {
+            /**
+             * @description Make this the primary neighbourhood (the other one stops being primary). Only `true` can be sent.
+             * @constant
+             */
+            primary?: true;
+            /**
+             * @description How far around the dong "my neighbourhood" reaches for feeds and searches: `near` 1.5 km, `medium` 3 km (the default), `far` 6 km, between the dongs' representative points.
+             * @example medium
+             * @enum {string}
+             */
+            range?: "near" | "medium" | "far";
+        };
         /** @description What anyone may see of a user. */
         PublicUser: {
             /**
@@ -1029,6 +2293,121 @@ export interface components {
              * @example 2026-11-27T09:30:00Z
              */
             joined_at: string;
+        };
+        /** @description The suspension or ban in force. Present only while the account is suspended or banned. */
+        AccountSuspension: {
+            /**
+             * @description `suspend`: until a set time; `ban`: for good, until an admin lifts it.
+             * @enum {string}
+             */
+            kind: "suspend" | "ban";
+            /**
+             * @description Why, as staff wrote it. Kept in the audit trail.
+             * @example 거래 사기 신고 3건 확인
+             */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description When a suspension ends. Absent for a ban.
+             * @example 2026-12-04T09:30:00Z
+             */
+            until?: string;
+        };
+        /**
+         * @description A user's account as staff see it (moderators and admins): the private e-mail address, the
+         *     status, roles and any suspension. Never the password hash, the phone number or second-factor
+         *     secrets.
+         */
+        UserAccount: {
+            /**
+             * @description Always `user_account`.
+             * @constant
+             */
+            object: "user_account";
+            /**
+             * @description Opaque identifier of the user.
+             * @example usr_7M2K9QD4TBV3N1PX8ZRA
+             */
+            id: string;
+            /**
+             * Format: email
+             * @description E-mail address (decrypted for staff).
+             * @example minji@example.com
+             */
+            email: string;
+            /** @description Whether the e-mail address is confirmed. */
+            email_verified: boolean;
+            /**
+             * @description Public display name.
+             * @example 당근러버
+             */
+            nickname: string;
+            /** @description Roles held; every account holds `user`. */
+            roles: ("user" | "moderator" | "admin")[];
+            /**
+             * @description The status in force now: a suspension whose end has passed reads `active` (the account is
+             *     reinstated automatically when it ends).
+             * @enum {string}
+             */
+            status: "active" | "suspended" | "banned";
+            suspension?: components["schemas"]["AccountSuspension"];
+            /** @description Whether the user passed identity verification (본인인증). */
+            identity_verified: boolean;
+            /**
+             * Format: date-time
+             * @description When the account was created.
+             * @example 2026-11-20T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the account last changed.
+             * @example 2026-11-27T09:30:00Z
+             */
+            updated_at: string;
+        };
+        /** @description One page of accounts, newest first. */
+        UserAccountList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The accounts on this page. */
+            data: components["schemas"]["UserAccount"][];
+            /** @description Whether another page follows. */
+            has_more: boolean;
+            /** @description Pass as `cursor` (with the same filters) for the next page; `null` on the last page. */
+            next_cursor: string | null;
+        };
+        /**
+         * @description Suspend an account until a set time (`kind: suspend`, `until` required) or ban it
+         *     (`kind: ban`, no `until`). Replaces any suspension or ban in force.
+         */
+        UserSuspensionRequest: {
+            /**
+             * @description `suspend` needs `until`; `ban` is indefinite and needs the `users:ban` permission.
+             * @enum {string}
+             */
+            kind: "suspend" | "ban";
+            /**
+             * @description Why, for the audit trail and for support (1–500 characters, not blank; line breaks allowed).
+             * @example 거래 사기 신고 3건 확인
+             */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description When the suspension ends (RFC 3339). At least one hour (the access-token lifetime) and at
+             *     most 365 days from now; more than 30 days needs the `users:suspend_long` permission. Not
+             *     allowed with `kind: ban`.
+             * @example 2026-12-04T09:30:00Z
+             */
+            until?: string;
+        };
+        /** @description The complete set of roles the account should hold. `user` is always kept, listed or not. */
+        UserRolesUpdate: {
+            /** @description The roles, e.g. `[user, moderator]`. */
+            roles: ("user" | "moderator" | "admin")[];
         };
         /** @description A node of the category tree. */
         Category: {
@@ -1380,6 +2759,31 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The identity provider is unreachable, timed out or answered with an error of its own (`provider_unavailable`). Start the sign-in again after `Retry-After` seconds. */
+        ServiceUnavailable: {
+            headers: {
+                "Request-Id": components["headers"]["RequestId"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                RateLimit: components["headers"]["RateLimit"];
+                "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://docs.junggo.example/problems/provider-unavailable",
+                 *       "title": "The identity provider is unavailable",
+                 *       "status": 503,
+                 *       "detail": "Google did not answer. Try signing in again in a minute.",
+                 *       "instance": "/v1/auth/social/callback",
+                 *       "code": "provider_unavailable",
+                 *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The `If-Match` ETag no longer matches the resource (`precondition_failed`). */
         PreconditionFailed: {
             headers: {
@@ -1535,14 +2939,35 @@ export interface components {
          *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
          */
         IdempotencyKey: string;
+        /**
+         * @description BASE64URL(SHA-256(`client_verifier`)) of a random secret the client keeps (43 to 128 characters
+         *     of `A-Z a-z 0-9 - . _ ~`, e.g. 32 random bytes in base64url) and sends as `client_verifier` with the
+         *     callback. It ties the sign-in to the client that started it, so a callback planted by someone
+         *     else (login CSRF) is refused.
+         */
+        ClientChallenge: string;
+        /**
+         * @description Where the provider sends the browser back: one of the callback pages configured for this
+         *     deployment (web, app), exactly. Absent, the default one. Any other value is a `400
+         *     redirect_uri_not_allowed`: this is never an open redirect.
+         */
+        SocialRedirectUri: string;
         /** @description An `ETag` from an earlier response (one or more entity tags, strong or weak, comma-separated, or `*`; any other value is a `400`); the server answers `304 Not Modified` while it still matches. */
         IfNoneMatch: string;
         /** @description The `ETag` of the version being changed (one or more entity tags, comma-separated, or `*`; any other value is a `400`). When it no longer matches, the change is refused with `412 precondition_failed`, so two editors cannot overwrite each other. */
         IfMatch: string;
         /** @description The session's id, from `listMySessions`. */
         SessionId: string;
+        /** @description The identity verification's id, from `startIdentityVerification`. */
+        VerificationId: string;
+        /** @description The 행정동 code of one of the user's neighbourhoods. */
+        DongCode: string;
         /** @description The user's id. */
         UserId: string;
+        /** @description How many items to return, from 1 to 100. */
+        Limit: number;
+        /** @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and sort, otherwise `400 invalid_cursor`. */
+        Cursor: string;
         /** @description The deepest level to include, from 0 (top-level categories only) to 5. Deeper categories are left out, and the `children` of the last level included are empty. */
         MaxDepth: number;
         /** @description The category's id. */
@@ -1564,10 +2989,12 @@ export interface components {
         WWWAuthenticate: "Bearer";
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
-        /** @description A strong validator of the returned representation; send it in `If-None-Match` to revalidate. */
-        ETag: string;
         /** @description How clients and proxies may cache the response. */
         CacheControl: string;
+        /** @description Where to go next: here, the provider's authorization page, with `state`, `nonce` (Google) and an S256 `code_challenge` in its query. */
+        Location: string;
+        /** @description A strong validator of the returned representation; send it in `If-None-Match` to revalidate. */
+        ETag: string;
     };
     pathItems: never;
 }
@@ -1748,6 +3175,82 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    completeLoginChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginChallengeCompletion"];
+            };
+        };
+        responses: {
+            /** @description Signed in. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionTokens"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The challenge is unknown, expired, completed or failed (`invalid_login_challenge`: sign in again), or a bearer token was sent that is not valid (`unauthenticated`). */
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            423: components["responses"]["Locked"];
+            /** @description Too many codes tried from this IP address (`too_many_otp_attempts`), or the general rate limit (`rate_limited`); retry after `Retry-After` seconds. */
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sendLoginChallengeSms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginChallengeSmsRequest"];
+            };
+        };
+        responses: {
+            /** @description The code is on its way. */
+            202: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SmsCodeSent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The challenge is unknown, expired, completed or failed (`invalid_login_challenge`: sign in again), or a bearer token was sent that is not valid (`unauthenticated`). */
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            /** @description Too many codes asked for, per account or IP address (`too_many_sms_requests`), or the general rate limit (`rate_limited`); retry after `Retry-After` seconds. */
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     refreshSession: {
         parameters: {
             query?: never;
@@ -1894,6 +3397,211 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    startGoogleLogin: {
+        parameters: {
+            query: {
+                /**
+                 * @description BASE64URL(SHA-256(`client_verifier`)) of a random secret the client keeps (43 to 128 characters
+                 *     of `A-Z a-z 0-9 - . _ ~`, e.g. 32 random bytes in base64url) and sends as `client_verifier` with the
+                 *     callback. It ties the sign-in to the client that started it, so a callback planted by someone
+                 *     else (login CSRF) is refused.
+                 */
+                client_challenge: components["parameters"]["ClientChallenge"];
+                /**
+                 * @description Where the provider sends the browser back: one of the callback pages configured for this
+                 *     deployment (web, app), exactly. Absent, the default one. Any other value is a `400
+                 *     redirect_uri_not_allowed`: this is never an open redirect.
+                 */
+                redirect_uri?: components["parameters"]["SocialRedirectUri"];
+                /**
+                 * @description `redirect` (default): answer `302` to the provider, for a browser navigating here. `json`: answer
+                 *     `200` with the URL instead, for a client that wants to show a problem (say `503`) in its own
+                 *     page rather than in the browser tab.
+                 */
+                mode?: "redirect" | "json";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description With `mode=json`: the authorization page to open. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SocialLoginStart"];
+                };
+            };
+            /** @description Go to Google's authorization page. */
+            302: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation needs no token. */
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    startKakaoLogin: {
+        parameters: {
+            query: {
+                /**
+                 * @description BASE64URL(SHA-256(`client_verifier`)) of a random secret the client keeps (43 to 128 characters
+                 *     of `A-Z a-z 0-9 - . _ ~`, e.g. 32 random bytes in base64url) and sends as `client_verifier` with the
+                 *     callback. It ties the sign-in to the client that started it, so a callback planted by someone
+                 *     else (login CSRF) is refused.
+                 */
+                client_challenge: components["parameters"]["ClientChallenge"];
+                /**
+                 * @description Where the provider sends the browser back: one of the callback pages configured for this
+                 *     deployment (web, app), exactly. Absent, the default one. Any other value is a `400
+                 *     redirect_uri_not_allowed`: this is never an open redirect.
+                 */
+                redirect_uri?: components["parameters"]["SocialRedirectUri"];
+                /**
+                 * @description `redirect` (default): answer `302` to the provider, for a browser navigating here. `json`: answer
+                 *     `200` with the URL instead, for a client that wants to show a problem (say `503`) in its own
+                 *     page rather than in the browser tab.
+                 */
+                mode?: "redirect" | "json";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description With `mode=json`: the authorization page to open. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SocialLoginStart"];
+                };
+            };
+            /** @description Go to Kakao's authorization page. */
+            302: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation needs no token. */
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    completeSocialLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SocialCallbackRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in, a second factor is needed, or a link must be confirmed (`object` tells which). */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SocialLoginResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation needs no token. */
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    linkSocialAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SocialLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description Linked; signed in, or a second factor is needed (`object` tells which). */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Wrong password (`invalid_credentials`), or a bearer token was sent that is not valid (`unauthenticated`). */
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            423: components["responses"]["Locked"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -2075,6 +3783,680 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    getMyTwoFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account's second factors. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    startTotpEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TwoFactorPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description The secret to add to the app. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    confirmTotpEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TwoFactorCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description The authenticator app is on. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            423: components["responses"]["Locked"];
+            /** @description Too many codes tried from this IP address (`too_many_otp_attempts`), or the general rate limit (`rate_limited`); retry after `Retry-After` seconds. */
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    disableTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TwoFactorReauthRequest"];
+            };
+        };
+        responses: {
+            /** @description The account's second factors now. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            423: components["responses"]["Locked"];
+            /** @description Too many codes tried from this IP address (`too_many_otp_attempts`), or the general rate limit (`rate_limited`); retry after `Retry-After` seconds. */
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    regenerateRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TwoFactorReauthRequest"];
+            };
+        };
+        responses: {
+            /** @description The new recovery codes. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            423: components["responses"]["Locked"];
+            /** @description Too many codes tried from this IP address (`too_many_otp_attempts`), or the general rate limit (`rate_limited`); retry after `Retry-After` seconds. */
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    startSmsEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TwoFactorPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description The code is on its way. */
+            202: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SmsCodeSent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            423: components["responses"]["Locked"];
+            /** @description Too many codes asked for, per account or IP address (`too_many_sms_requests`), or the general rate limit (`rate_limited`); retry after `Retry-After` seconds. */
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    confirmSmsEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TwoFactorCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description SMS codes are on. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            423: components["responses"]["Locked"];
+            /** @description Too many codes tried from this IP address (`too_many_otp_attempts`), or the general rate limit (`rate_limited`); retry after `Retry-After` seconds. */
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    sendTwoFactorSmsCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code is on its way. */
+            202: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SmsCodeSent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            /** @description Too many codes asked for, per account or IP address (`too_many_sms_requests`), or the general rate limit (`rate_limited`); retry after `Retry-After` seconds. */
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    disableSmsTwoFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TwoFactorReauthRequest"];
+            };
+        };
+        responses: {
+            /** @description The account's second factors now. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            423: components["responses"]["Locked"];
+            /** @description Too many codes tried from this IP address (`too_many_otp_attempts`), or the general rate limit (`rate_limited`); retry after `Retry-After` seconds. */
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    startIdentityVerification: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
+                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
+                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
+                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Started: open `auth_url`. */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityVerification"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            /** @description NICE could not be reached or answered with an error (`identity_provider_unavailable`); try again after `Retry-After` seconds. */
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getIdentityVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The identity verification's id, from `startIdentityVerification`. */
+                verification_id: components["parameters"]["VerificationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verification. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityVerification"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    completeIdentityVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The identity verification's id, from `startIdentityVerification`. */
+                verification_id: components["parameters"]["VerificationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityVerificationCompletion"];
+            };
+        };
+        responses: {
+            /** @description Verified: the account carries the badge. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityVerification"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getMyLocationConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consent. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocationConsent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    giveLocationConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LocationConsentRequest"];
+            };
+        };
+        responses: {
+            /** @description The consent as recorded. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocationConsent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    withdrawLocationConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Withdrawn; the neighbourhoods are deleted. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listMyNeighbourhoods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The neighbourhoods. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NeighbourhoodList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    verifyMyNeighbourhood: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
+                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
+                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
+                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NeighbourhoodVerificationRequest"];
+            };
+        };
+        responses: {
+            /** @description Verified (or renewed): the neighbourhood. */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Neighbourhood"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteMyNeighbourhood: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The 행정동 code of one of the user's neighbourhoods. */
+                dong_code: components["parameters"]["DongCode"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateMyNeighbourhood: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The 행정동 code of one of the user's neighbourhoods. */
+                dong_code: components["parameters"]["DongCode"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NeighbourhoodUpdate"];
+            };
+        };
+        responses: {
+            /** @description The neighbourhood. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Neighbourhood"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getUser: {
         parameters: {
             query?: never;
@@ -2104,6 +4486,218 @@ export interface operations {
             /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation is public. */
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description Only the account with exactly this e-mail address (case-insensitive). */
+                email?: string;
+                /** @description Only accounts whose nickname starts with this (case-insensitive). */
+                nickname_prefix?: string;
+                /** @description Only accounts with this status in force. */
+                status?: "active" | "suspended" | "banned";
+                /** @description Only accounts holding this role. */
+                role?: "user" | "moderator" | "admin";
+                /** @description How many items to return, from 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and sort, otherwise `400 invalid_cursor`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of accounts. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAccountList"];
+                };
+            };
+            /** @description A parameter is not valid (`validation_failed`), or the cursor is altered or belongs to other filters (`invalid_cursor`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller lacks the permission this needs (`forbidden`, the detail names it: `users:read`). */
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getUserAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller lacks the permission this needs (`forbidden`, the detail names it: `users:read`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No account has this id (`not_found`). */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    suspendUser: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
+                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
+                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
+                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserSuspensionRequest"];
+            };
+        };
+        responses: {
+            /** @description The account, suspended or banned. */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller lacks the permission this needs (`forbidden`, the detail names it: `users:suspend`, `users:suspend_long`, `users:ban` or `users:manage_staff`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No account has this id (`not_found`). */
+            404: components["responses"]["NotFound"];
+            /** @description The account is the last active admin (`last_admin`), or a request with this Idempotency-Key is still in flight (`idempotency_request_in_progress`). */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `until_required`, `until_not_allowed`, `until_too_soon`, `until_too_far`, `cannot_target_self`, or an Idempotency-Key reused with other content (`idempotency_key_reused`). */
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    reinstateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account, active. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller lacks the permission this needs (`forbidden`, the detail names it: `users:suspend`, `users:ban` or `users:manage_staff`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No account has this id (`not_found`). */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    replaceUserRoles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserRolesUpdate"];
+            };
+        };
+        responses: {
+            /** @description The account with its new roles. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller lacks the permission this needs (`forbidden`, the detail names it: `users:assign_roles`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No account has this id (`not_found`). */
+            404: components["responses"]["NotFound"];
+            /** @description The change would leave no active admin (`last_admin`). */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

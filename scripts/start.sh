@@ -16,8 +16,15 @@ pids=()
 stop() { trap - INT TERM EXIT; kill -TERM "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; }
 trap stop INT TERM EXIT
 # The providers' local simulators (mail, SMS), unless .env points at real ones.
-if [ -z "${SMTP_URL:-}" ]; then node_modules/.bin/tsx src/integrations/email/simulator-cli.ts --port 1025 & pids+=($!); fi
+if [ -z "${SMTP_URL:-}" ]; then node_modules/.bin/tsx src/integrations/email/simulator-cli.ts --port 1025 --http-port 8025 & pids+=($!); fi
 if [ -z "${SMS_PROVIDER_URL:-}" ]; then node_modules/.bin/tsx src/integrations/sms/simulator-cli.ts --port 4030 & pids+=($!); fi
+# Google and Kakao stand-ins, registered with each callback of SOCIAL_REDIRECT_URIS (docs/social-login.md).
+if [ -z "${GOOGLE_ISSUER:-}" ]; then
+  social=(); IFS=',' read -ra bases <<< "${SOCIAL_REDIRECT_URIS:-http://localhost:3000/v1/auth/social}"
+  for b in "${bases[@]}"; do b=$(echo "$b" | xargs); b=${b%/}; social+=(--google-redirect-uri "$b/google/callback" --kakao-redirect-uri "$b/kakao/callback"); done
+  node_modules/.bin/tsx src/integrations/social/simulator-cli.ts --google-port 4040 --kakao-port 4041 "${social[@]}" & pids+=($!)
+fi
+if [ -z "${NICE_API_URL:-}" ]; then node_modules/.bin/tsx src/integrations/identity/simulator-cli.ts --port 4050 & pids+=($!); fi
 node_modules/.bin/tsx src/server.ts & pids+=($!)
 node_modules/.bin/tsx src/worker.ts & pids+=($!)
 

@@ -4,16 +4,18 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import type { Queue } from 'bull';
 import type Redis from 'ioredis';
+import type { Sequelize } from 'sequelize';
 import type { Config } from './config';
 import type { HealthCheck } from './platform/health';
 import { queueBoardRouter } from './platform/jobs/board';
 import { requireAdmin } from './platform/jobs/require-admin';
 import { accessLog } from './platform/http/access-log';
 import { jsonBody } from './platform/http/json-body';
-import { authenticate } from './platform/http/auth';
+import { authenticate, type TokenGuard } from './platform/http/auth';
 import type { Metrics } from './platform/http/metrics';
 import type { HandlerMap } from './platform/http/operations';
 import { opsRouter } from './platform/http/ops';
+import { idempotencyKeyUse, requireIdempotencyKeys } from './platform/http/idempotency';
 import { errorHandler, notFoundHandler } from './platform/http/problem';
 import { rateLimiter } from './platform/http/rate-limit';
 import { requestId } from './platform/http/request-id';
@@ -32,12 +34,16 @@ export interface AppDeps {
   handlers: HandlerMap;
   /** The Bull queues the job board shows. */
   queues: Queue[];
+  /** Where Idempotency-Key responses are stored, in the request's transaction. Without it keys are ignored. */
+  idempotency?: Sequelize;
+  /** Refuses well-signed tokens whose session has ended or whose user is blocked. */
+  tokenGuard?: TokenGuard;
 }
 
 export const EXPOSED_HEADERS = ['Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'ETag', 'Idempotent-Replayed'];
 
 /** Builds the HTTP app from the bundled spec and the handler map; the middleware order is deliberate. */
-export function buildApp({ config, log, spec, redis, metrics, checks, handlers, queues }: AppDeps): Express {
+export function buildApp({ config, log, spec, redis, metrics, checks, handlers, queues, idempotency, tokenGuard }: AppDeps): Express {
   const app = express();
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('etag', false); // handlers set their own strong ETags
@@ -49,9 +55,12 @@ export function buildApp({ config, log, spec, redis, metrics, checks, handlers, 
   app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }));
   app.use(jsonBody(config.BODY_LIMIT));
   const tokens = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER };
-  app.use(opsRouter(spec, metrics, checks, queueBoardRouter(queues, { basePath: '/admin/queues', authorize: requireAdmin(tokens) })));
-  app.use(authenticate(tokens));
+  app.use(opsRouter(spec, metrics, checks, queueBoardRouter(queues, { basePath: '/admin/queues', authorize: requireAdmin(tokens, 'admin', tokenGuard) })));
+  app.use(authenticate(tokens, tokenGuard));
   app.use(rateLimiter(redis, { name: 'default', windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, limit: config.RATE_LIMIT_MAX }));
+  const basePath = spec.document.servers?.[0]?.url ?? '/v1';
+  if (!idempotency && idempotencyKeyUse(spec.document).size > 0) log.warn('no idempotency store: Idempotency-Key headers are ignored');
+  app.use(basePath, requireIdempotencyKeys(spec.document));
   memoiseValidatorRouteMatchers();
   app.use(
     OpenApiValidator.middleware({
@@ -64,7 +73,7 @@ export function buildApp({ config, log, spec, redis, metrics, checks, handlers, 
       fileUploader: false,
     }),
   );
-  app.use(spec.document.servers?.[0]?.url ?? '/v1', operationsRouter(spec.document, handlers, { validateResponses: config.validateResponses }));
+  app.use(basePath, operationsRouter(spec.document, handlers, { validateResponses: config.validateResponses, idempotency }));
   app.use(notFoundHandler);
   app.use(errorHandler(log));
   return app;

@@ -63,6 +63,29 @@ const schema = z.object({
   SMS_SECRET_KEY: z.string().min(1).default('local-sens-secret-key'),
   SMS_SERVICE_ID: z.string().min(1).default('ncp:sms:kr:000000000000:junggo-local'),
   SMS_SENDER: z.string().regex(/^\d{8,11}$/, 'must be the digits of a registered calling number').default('0212345678'),
+  // Social sign-in. The defaults are the local simulators' (src/integrations/social/simulator-cli.ts,
+  // *_SIMULATOR_DEFAULTS there); never real credentials.
+  GOOGLE_ISSUER: url(['http:', 'https:']).default('http://127.0.0.1:4040'),
+  GOOGLE_CLIENT_ID: z.string().min(1).default('junggo-local.apps.googleusercontent.test'),
+  GOOGLE_CLIENT_SECRET: z.string().min(1).default('local-google-client-secret'),
+  KAKAO_AUTH_URL: url(['http:', 'https:']).default('http://127.0.0.1:4041'),
+  KAKAO_API_URL: url(['http:', 'https:']).default('http://127.0.0.1:4041'),
+  KAKAO_CLIENT_ID: z.string().min(1).default('local-kakao-rest-api-key'),
+  KAKAO_CLIENT_SECRET: z.string().min(1).default('local-kakao-client-secret'),
+  // Callback page bases, the first the default; each provider's redirect URI is `<base>/<provider>/callback`
+  // and must be registered with it. Clients may pick only among these (no open redirect).
+  SOCIAL_REDIRECT_URIS: list
+    .default(['http://localhost:3000/v1/auth/social'])
+    .refine((bases) => bases.length > 0 && bases.every((b) => /^https?:\/\/[^?#\s]+$/.test(b)), 'must be http(s) URLs without a query or fragment'),
+  // Identity verification (NICE 본인확인). The defaults are the local simulator's
+  // (src/integrations/identity/simulator-cli.ts --port 4050, NICE_SIMULATOR_DEFAULTS); never real credentials.
+  NICE_API_URL: url(['http:', 'https:']).default('http://127.0.0.1:4050'),
+  NICE_WINDOW_URL: url(['http:', 'https:']).default('http://127.0.0.1:4050'),
+  NICE_CLIENT_ID: z.string().min(1).default('local-nice-client-id'),
+  NICE_CLIENT_SECRET: z.string().min(1).default('local-nice-client-secret'),
+  NICE_PRODUCT_ID: z.string().min(1).default('2101979031'),
+  // Namespaces the Bull queues in Redis: deployments (or test runs) sharing one Redis keep apart.
+  QUEUE_PREFIX: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lower-case letters, digits and -').default('junggo'),
   WORKER_PORT: port.default(3001),
   MONGODB_URL: url(['mongodb:', 'mongodb+srv:']).optional(),
   OUTBOX_LAG_DEGRADED_SECONDS: z.coerce.number().int().min(1).max(86400).default(30),

@@ -1,10 +1,18 @@
 import type { categoriesModule } from './modules/categories';
 import type { UsersModule } from './modules/users';
+import type { SocialModule } from './modules/users/social';
+import type { AccountAdminModule } from './modules/users/admin';
+import type { IdentityVerificationModule } from './modules/users/identity-verification';
+import type { NeighbourhoodsModule } from './modules/neighbourhoods';
 import type { HandlerMap } from './platform/http/operations';
 
 interface Modules {
   categories: Pick<ReturnType<typeof categoriesModule>, 'handlers'>;
   users: Pick<UsersModule, 'handlers'>;
+  social: Pick<SocialModule, 'handlers'>;
+  accountAdmin: Pick<AccountAdminModule, 'handlers'>;
+  identityVerification: Pick<IdentityVerificationModule, 'handlers'>;
+  neighbourhoods: Pick<NeighbourhoodsModule, 'handlers'>;
 }
 
 /**
@@ -15,5 +23,9 @@ export function handlerMap(modules: Modules): HandlerMap {
   return {
     ...modules.categories.handlers,
     ...modules.users.handlers,
+    ...modules.social.handlers,
+    ...modules.accountAdmin.handlers,
+    ...modules.identityVerification.handlers,
+    ...modules.neighbourhoods.handlers,
   } satisfies HandlerMap;
 }

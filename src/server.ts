@@ -4,6 +4,13 @@ import { buildApp } from './app';
 import { databaseOptions, loadConfigOrExit, type Config } from './config';
 import { handlerMap } from './handlers';
 import { categoriesModule } from './modules/categories';
+import { usersModule } from './modules/users';
+import { socialModule } from './modules/users/social';
+import { accountAdminModule } from './modules/users/admin';
+import { identityVerificationModule } from './modules/users/identity-verification';
+import { neighbourhoodsModule } from './modules/neighbourhoods';
+import { createDocumentStore } from './platform/documents';
+import { JobQueues } from './platform/jobs/job-queues';
 import { QUEUE_NAMES } from './modules/queues';
 import { QueueFactory } from './platform/queues';
 import { RabbitConnection } from './platform/bus/rabbitmq';
@@ -32,10 +39,18 @@ export async function startApi(config: Config, log: Logger = createLogger(config
   const listener = new PgListener(config.DATABASE_URL, log);
 
   // Only for the job board: the API enqueues through these but never processes them.
-  const queueFactory = new QueueFactory(config.REDIS_URL, 'junggo', { log });
+  const queueFactory = new QueueFactory(config.REDIS_URL, config.QUEUE_PREFIX, { log });
   const queues = QUEUE_NAMES.map((name) => queueFactory.get(name));
 
+  const store = await createDocumentStore({ databaseUrl: config.DATABASE_URL, mongodbUrl: config.MONGODB_URL, log });
+  const jobs = new JobQueues(queueFactory, log);
+
   const categories = categoriesModule({ sequelize, redis, listener, cacheTtlSeconds: config.CATEGORY_CACHE_TTL_SECONDS, log });
+  const users = await usersModule({ config, sequelize, redis, store, jobs, log });
+  const social = socialModule({ config, redis, users });
+  const accountAdmin = accountAdminModule({ config, sequelize, users, jobs });
+  const identityVerification = identityVerificationModule({ config, redis, log, users });
+  const neighbourhoods = neighbourhoodsModule({ sequelize });
   await listener.start();
 
   const app = buildApp({
@@ -44,7 +59,9 @@ export async function startApi(config: Config, log: Logger = createLogger(config
     spec: loadSpec(),
     redis,
     metrics: createMetrics(),
-    handlers: handlerMap({ categories }),
+    handlers: handlerMap({ categories, users, social, accountAdmin, identityVerification, neighbourhoods }),
+    tokenGuard: users.tokenGuard,
+    idempotency: sequelize,
     queues,
     checks: [
       { name: 'postgres', check: async () => void (await sequelize.query('SELECT 1')) },
@@ -82,6 +99,7 @@ export async function startApi(config: Config, log: Logger = createLogger(config
       });
       await listener.stop();
       await queueFactory.close();
+      await store.close();
       await rabbit.stop();
       await closeRedis(redis);
       await sequelize.close();

@@ -5,6 +5,7 @@ import { createSmtpMailer, sendEmailJob } from './integrations/email';
 import { createSensSmsSender, sendSmsJob } from './integrations/sms';
 import { INBOX_RETENTION_DAYS, pruneInboxJob } from './modules/maintenance/jobs';
 import { projections } from './modules/projections';
+import { endSuspensionJobFor } from './modules/users/admin';
 import { RabbitConnection } from './platform/bus/rabbitmq';
 import { createSequelize } from './platform/db/sequelize';
 import { createDocumentStore } from './platform/documents';
@@ -35,7 +36,7 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   const sequelize = createSequelize(databaseOptions(config), log);
   await sequelize.authenticate();
   const store = await createDocumentStore({ databaseUrl: config.DATABASE_URL, mongodbUrl: config.MONGODB_URL, log });
-  const factory = new QueueFactory(config.REDIS_URL, 'junggo', { log });
+  const factory = new QueueFactory(config.REDIS_URL, config.QUEUE_PREFIX, { log });
   await factory.ping();
   const jobs = new JobQueues(factory, log);
   const rabbit = new RabbitConnection(config.RABBITMQ_URL, log);
@@ -64,6 +65,7 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
     from: config.SMS_SENDER,
   });
   await jobs.process([sendSmsJob(sms)], { concurrency: 4 });
+  await jobs.process([endSuspensionJobFor(config, sequelize)], { concurrency: 2 });
   // Daily; the day is the cause, so every worker asking on the same day adds one job.
   const schedulePrune = () =>
     jobs

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config';
 
 /** The test environment: its own database and Redis database, never the development ones. */
@@ -13,6 +14,9 @@ export const TEST_ENV = {
   // buckets do not leak between tests.
   TRUST_PROXY: 'loopback',
   WORKER_PORT: '0',
+  // Each test file (and each concurrent run) gets its own Bull queues: a worker started by one file
+  // never takes the jobs (e-mails, SMS) of another.
+  QUEUE_PREFIX: `test-${randomBytes(4).toString('hex')}`,
   JWT_SECRET: 'test-secret-0123456789abcdef0123456789abcdef',
 };
 

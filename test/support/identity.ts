@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { startSmtpSimulator, type CapturedMail, type SmtpSimulator } from '../../src/integrations/email/smtp-simulator';
+import { connectRedis } from '../../src/platform/redis';
 import { startWorker, type RunningWorker } from '../../src/worker';
 import { unwrap } from '../../sdk';
 import { startTestApi, type TestApi } from './app';
@@ -12,6 +13,20 @@ export const STRONG_PASSWORD = 'Sangmu-2024!';
 export function newPerson(tag = 'user') {
   const suffix = randomBytes(5).toString('hex');
   return { email: `${tag}-${suffix}@example.com`, password: STRONG_PASSWORD, nickname: `${tag.slice(0, 6)}${suffix}` };
+}
+
+/** Removes this stack's Bull queues (their prefix is the test file's own). */
+async function dropQueues(redisUrl: string, prefix: string): Promise<void> {
+  const redis = await connectRedis(redisUrl);
+  try {
+    for (let cursor = '0'; ; ) {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      if ((cursor = next) === '0') break;
+    }
+  } finally {
+    await redis.quit();
+  }
 }
 
 export interface IdentityStack {
@@ -72,6 +87,7 @@ export async function startIdentityStack(overrides: Record<string, string> = {})
       await worker.stop();
       await api.stop();
       await smtp.stop();
+      await dropQueues(api.config.REDIS_URL, api.config.QUEUE_PREFIX);
     },
   };
 }

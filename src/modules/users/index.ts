@@ -30,6 +30,7 @@ import { revokeMySession } from './http/revokeMySession';
 import { updateMyProfile } from './http/updateMyProfile';
 import { verifyEmail } from './http/verifyEmail';
 import { createUsersService } from './service';
+import { twoFactorModule } from './two-factor';
 import { USER_PROFILES, type UserProfileDoc } from './user-profile.projection';
 
 export function personalDataCipher(config: Config): PersonalDataCipher {
@@ -69,6 +70,8 @@ export async function usersModule(d: { config: Config; sequelize: Sequelize; red
   };
   let profiles: Promise<Collection<UserProfileDoc>> | undefined;
   const service = createUsersService(deps, () => (profiles ??= d.store.collection<UserProfileDoc>(USER_PROFILES)));
+  const twoFactor = twoFactorModule({ sequelize, redis, jobs: d.jobs, log, cipher: personalDataCipher(config), users: deps, sessions: service.sessions });
+  deps.secondFactor = twoFactor.gate;
   return {
     service,
     deps,
@@ -89,6 +92,7 @@ export async function usersModule(d: { config: Config; sequelize: Sequelize; red
       getMyProfile: getMyProfile(service),
       updateMyProfile: updateMyProfile(service),
       getUser: getUser(service),
+      ...twoFactor.handlers,
     },
   };
 }

@@ -18,7 +18,8 @@ type PlatformHeader = 'Request-Id' | 'RateLimit-Policy' | 'RateLimit' | 'Retry-A
 
 type JsonOf<C> = C extends { content: { 'application/json': infer B } } ? B : never;
 type HeadersOf<R> = R extends { headers: infer H } ? Omit<Known<H>, PlatformHeader> : Record<string, never>;
-type SuccessStatus = 200 | 201 | 202 | 204 | 304;
+// 302: a redirect a handler answers on purpose (e.g. to an identity provider's login page).
+type SuccessStatus = 200 | 201 | 202 | 204 | 302 | 304;
 
 type ResultFor<S, R> = { status: S } & (keyof HeadersOf<R> extends never ? { headers?: Record<string, never> } : { headers: { [H in keyof HeadersOf<R>]: string } }) &
   ([JsonOf<R>] extends [never] ? { body?: never } : { body: JsonOf<R> | JsonBytes<JsonOf<R>> });

@@ -95,7 +95,10 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     let problem: AppError | null = null;
     if (err instanceof AppError) problem = err;
     else if (isValidatorError(err)) problem = fromValidator(err);
-    if (!problem || problem.status >= 500) {
+    // An AppError of 502-504 is deliberate (an upstream provider is down): its code, detail and
+    // Retry-After were written for the client. Every other 5xx is hidden behind a generic 500.
+    const deliberate = err instanceof AppError && err.status > 500 && err.status < 505;
+    if (!problem || (problem.status >= 500 && !deliberate)) {
       // Full detail goes to the log only; the client gets a generic problem and the request id.
       const responseMismatch = isValidatorError(err) && err.status === 500;
       const requestLog = (res.locals.ctx as RequestContext | undefined)?.log ?? log;

@@ -26,7 +26,8 @@ interface UserRow {
 export interface NewUser {
   id: string;
   email: string;
-  passwordHash: string;
+  // Null for an account created by a social sign-in: it has no password until one is set by reset.
+  passwordHash: string | null;
   nickname: string;
   phone: string | null;
 }

@@ -32,7 +32,7 @@ export interface UsersDeps {
   limits: {
     /** Failed sign-ins per account (blind index of the e-mail), with a lock. */
     loginAccount: AttemptLimiter;
-    /** Sign-in attempts per IP address. */
+    /** Failed sign-ins per IP address. */
     loginIp: AttemptLimiter;
     /** E-mails asked for (reset, resend) per address and per IP. */
     emailAccount: AttemptLimiter;

@@ -101,7 +101,9 @@ export function sessionUseCases(deps: UsersDeps) {
      * right; what follows (a session, or a second-factor challenge) is the caller's.
      */
     async checkPassword(ctx: RequestContext, email: string, password: string): Promise<User> {
-      const ip = await limits.loginIp.hit(ctx.client.ip);
+      // Failures are what is counted per address: people behind one carrier NAT sign in freely,
+      // while a password spray across many accounts from one address is stopped.
+      const ip = await limits.loginIp.check(ctx.client.ip);
       if (!ip.allowed) throw tooManyAttempts(ip.retryAfterSeconds);
       const accountKey = users.emailIndex(email);
       const lock = await limits.loginAccount.check(accountKey);
@@ -111,6 +113,7 @@ export function sessionUseCases(deps: UsersDeps) {
       if (!(await hasher.verify(user?.passwordHash ?? null, password)) || !user) {
         // Counted for unknown addresses too: a lock must not tell which addresses have accounts.
         const after = await limits.loginAccount.hit(accountKey);
+        await limits.loginIp.hit(ctx.client.ip);
         if (user) {
           await inTransaction(sequelize, ctx, (t) =>
             recordEvents(t, { type: 'user', id: user.id }, [{ type: 'user.login_failed', payload: { user_id: user.id, ip_address: ctx.client.ip, user_agent: ctx.client.userAgent } }], metadataFrom(ctx)),

@@ -1,0 +1,11 @@
+import { requireActor } from '../../../../platform/http/auth';
+import type { Handler } from '../../../../platform/http/operations';
+import type { TwoFactorService } from '../index';
+import { toTwoFactorStatus } from './mapper';
+
+export const confirmTotpEnrolment =
+  (twoFactor: TwoFactorService): Handler<'confirmTotpEnrolment'> =>
+  async ({ ctx, body }) => {
+    const actor = requireActor(ctx.actor, false);
+    return { status: 200, body: toTwoFactorStatus(await twoFactor.enrolment.confirmTotp(ctx, actor.userId, body.code)) };
+  };

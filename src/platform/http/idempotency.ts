@@ -1,0 +1,229 @@
+import { createHash } from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import { QueryTypes, type Sequelize } from 'sequelize';
+import type { RequestContext } from '../context';
+import { inTransaction } from '../db/transaction';
+import { AppError } from '../errors';
+import { sendProblem } from './problem';
+import { HTTP_METHODS, type OpenApiDocument, type OpenApiOperation } from './spec';
+
+// Idempotency-Key, as API-CONVENTIONS.md (Idempotency) defines it: the first completed response
+// to a (principal, key) is stored in the transaction of the request's own writes and replayed.
+
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+export const IDEMPOTENCY_RETENTION_HOURS = 24;
+
+/** A response as stored and replayed: status, the headers the handler set (and Content-Type), the body's bytes. */
+export interface StoredResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface IdempotentRequest {
+  /** The actor's user id, or `anonymous`. */
+  principal: string;
+  key: string;
+  method: string;
+  /** The spec's path template, e.g. `/orders/{order_id}/confirm`. */
+  route: string;
+  fingerprint: string;
+}
+
+export const principalOf = (ctx: RequestContext): string => ctx.actor?.userId ?? 'anonymous';
+
+const keyRequired = () =>
+  new AppError(400, 'idempotency_key_required', 'Idempotency key required', 'This operation requires an Idempotency-Key header: send a new unique key (a UUID) and reuse it when retrying.', [
+    { parameter: IDEMPOTENCY_KEY_HEADER, in: 'header', code: 'missing_field', detail: 'Idempotency-Key is required' },
+  ]);
+const inProgress = () =>
+  new AppError(409, 'idempotency_request_in_progress', 'Request in progress', 'A request with this Idempotency-Key is still being processed; retry after Retry-After seconds.', [], {
+    'Retry-After': '1',
+  });
+const reused = () => new AppError(422, 'idempotency_key_reused', 'Idempotency key reused', 'This Idempotency-Key was used with a different request.');
+
+type Parameter = { name: string; in: string; required?: boolean; $ref?: string };
+
+/**
+ * How each operation declares Idempotency-Key, by `method path`: `required` or `optional`. An
+ * operation that does not declare it ignores the header.
+ */
+export function idempotencyKeyUse(doc: OpenApiDocument): Map<string, 'required' | 'optional'> {
+  const components = (doc.components?.parameters ?? {}) as Record<string, Parameter>;
+  const resolve = (p: Parameter): Parameter => (p.$ref ? components[p.$ref.split('/').pop()!] ?? p : p);
+  const use = new Map<string, 'required' | 'optional'>();
+  for (const [route, item] of Object.entries(doc.paths)) {
+    const shared = ((item as { parameters?: Parameter[] }).parameters ?? []).map(resolve);
+    for (const method of HTTP_METHODS) {
+      const op = item[method] as (OpenApiOperation & { parameters?: Parameter[] }) | undefined;
+      if (!op) continue;
+      // An operation's own parameter overrides a path-level one of the same name and location.
+      const declared = [...(op.parameters ?? []).map(resolve), ...shared].find(
+        (p) => p.in === 'header' && p.name.toLowerCase() === IDEMPOTENCY_KEY_HEADER.toLowerCase(),
+      );
+      if (declared) use.set(`${method} ${route}`, declared.required ? 'required' : 'optional');
+    }
+  }
+  return use;
+}
+
+/**
+ * 400 idempotency_key_required for an operation whose spec requires the key, when it is missing
+ * or empty. Mounted under the base path before the validator, which would otherwise answer a
+ * generic validation_failed.
+ */
+export function requireIdempotencyKeys(doc: OpenApiDocument): Router {
+  const router = Router();
+  for (const [op, use] of idempotencyKeyUse(doc)) {
+    if (use !== 'required') continue;
+    const [method, route] = op.split(' ') as [(typeof HTTP_METHODS)[number], string];
+    router[method](route.replace(/\{([^}]+)\}/g, ':$1'), (req, _res, next) => next(req.get(IDEMPOTENCY_KEY_HEADER) ? undefined : keyRequired()));
+  }
+  return router;
+}
+
+/** JSON with object keys sorted at every level, so that key order does not change a fingerprint. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const entries = Object.keys(record)
+      .filter((k) => record[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * sha256 of the canonical request: path parameters (the route template alone would let one key
+ * confirm two different orders), the query as name/value pairs in name order (values of one name
+ * keep their order), and the body with sorted keys.
+ */
+export function requestFingerprint(pathParams: Record<string, string>, originalUrl: string, body: unknown): string {
+  const search = originalUrl.includes('?') ? originalUrl.slice(originalUrl.indexOf('?') + 1) : '';
+  const query = [...new URLSearchParams(search)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256')
+    .update(canonicalJson({ path: { ...pathParams }, query, body: body ?? null }))
+    .digest('hex');
+}
+
+/** The problem response exactly as the error middleware writes it (sendProblem), captured so that it can be stored. */
+export function renderProblem(req: Request, res: Response, e: AppError): StoredResponse {
+  const out: StoredResponse = { status: e.status, headers: {}, body: Buffer.alloc(0) };
+  const sink = {
+    locals: res.locals,
+    setHeader: (name: string, value: string) => ((out.headers[name] = String(value)), sink),
+    status: (code: number) => ((out.status = code), sink),
+    type: (type: string) => ((out.headers['Content-Type'] = type), sink),
+    send: (body: string | Buffer) => ((out.body = Buffer.from(body)), sink),
+  };
+  sendProblem(req, sink as unknown as Response, e);
+  return out;
+}
+
+interface Row {
+  method: string;
+  route: string;
+  fingerprint: string;
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** Thrown out of the transaction to roll it back while still answering with the response. */
+class NotStored {
+  constructor(readonly response: StoredResponse) {}
+}
+
+export interface IdempotencyOutcome {
+  replayed: boolean;
+  response: StoredResponse;
+}
+
+/**
+ * Runs `handle` at most once per (principal, key) within the retention:
+ * - the request's transaction takes a transaction-scoped advisory lock on (principal, key); if
+ *   another request holds it: 409 idempotency_request_in_progress, Retry-After: 1;
+ * - a stored response for the same method, route and fingerprint is replayed; for another one:
+ *   422 idempotency_key_reused;
+ * - otherwise `handle` runs in a savepoint of that transaction (`ctx.transaction`). A 2xx-4xx
+ *   result is stored with its writes and committed; an AppError 4xx rolls back the savepoint,
+ *   and the problem is stored and committed (a retry gets the same 4xx); anything else (5xx,
+ *   unexpected errors) rolls back everything and stores nothing.
+ */
+export async function executeIdempotently(
+  sequelize: Sequelize,
+  ctx: RequestContext,
+  request: IdempotentRequest,
+  handle: () => Promise<StoredResponse>,
+  onClientError: (e: AppError) => StoredResponse,
+): Promise<IdempotencyOutcome> {
+  const { principal, key } = request;
+  try {
+    return await sequelize.transaction(async (t): Promise<IdempotencyOutcome> => {
+      // The key has no spaces (its pattern), so `principal key` is unambiguous.
+      const [lock] = await sequelize.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked', {
+        bind: [`${principal} ${key}`],
+        type: QueryTypes.SELECT,
+        transaction: t,
+      });
+      if (!lock?.locked) throw inProgress();
+      const [stored] = await sequelize.query<Row>(
+        'SELECT method, route, fingerprint, status, headers, body FROM idempotency_keys WHERE principal = $1 AND key = $2 AND expires_at > now()',
+        { bind: [principal, key], type: QueryTypes.SELECT, transaction: t },
+      );
+      if (stored) {
+        if (stored.method !== request.method || stored.route !== request.route || stored.fingerprint !== request.fingerprint) throw reused();
+        return { replayed: true, response: { status: stored.status, headers: stored.headers, body: stored.body } };
+      }
+
+      let response: StoredResponse;
+      try {
+        response = await inTransaction(sequelize, { transaction: t }, (savepoint) => {
+          ctx.transaction = savepoint;
+          return handle();
+        });
+      } catch (err) {
+        if (!(err instanceof AppError) || err.status < 400 || err.status >= 500) throw err;
+        response = onClientError(err);
+      } finally {
+        ctx.transaction = undefined;
+      }
+      if (response.status >= 500) throw new NotStored(response);
+
+      // An expired row may still be there (pruning is periodic): it is replaced.
+      await sequelize.query(
+        `INSERT INTO idempotency_keys (principal, key, method, route, fingerprint, status, headers, body, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, now() + make_interval(hours => $9))
+         ON CONFLICT (principal, key) DO UPDATE
+           SET method = EXCLUDED.method, route = EXCLUDED.route, fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status,
+               headers = EXCLUDED.headers, body = EXCLUDED.body, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at`,
+        {
+          bind: [principal, key, request.method, request.route, request.fingerprint, response.status, JSON.stringify(response.headers), response.body, IDEMPOTENCY_RETENTION_HOURS],
+          transaction: t,
+        },
+      );
+      return { replayed: false, response };
+    });
+  } catch (err) {
+    if (err instanceof NotStored) return { replayed: false, response: err.response };
+    throw err;
+  }
+}
+
+/** Deletes expired keys, in bounded slices so a backlog never holds one long transaction; returns how many. For the worker's maintenance queue. */
+export async function pruneIdempotencyKeys(sequelize: Sequelize, sliceSize = 5000): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const rows = await sequelize.query(
+      `DELETE FROM idempotency_keys WHERE ctid IN (
+         SELECT ctid FROM idempotency_keys WHERE expires_at <= now() LIMIT $1)
+       RETURNING 1`,
+      { bind: [sliceSize], type: QueryTypes.SELECT },
+    );
+    deleted += rows.length;
+    if (rows.length < sliceSize) return deleted;
+  }
+}
