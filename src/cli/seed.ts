@@ -2,6 +2,7 @@ import { QueryTypes } from 'sequelize';
 import { databaseOptions, loadConfigOrExit, type Config } from '../config';
 import { createSequelize } from '../platform/db/sequelize';
 import { createLogger } from '../platform/logger';
+import { DEMO_ACCOUNTS, seedDemoAccounts } from '../modules/users/demo-accounts';
 
 /**
  * Demo data for `make start`. Reference data (the category tree, the dongs) comes with the
@@ -16,7 +17,9 @@ export async function seed(config: Config): Promise<string> {
       { type: QueryTypes.SELECT },
     );
     if (!counts || Number(counts.top) === 0) throw new Error('the category tree is empty: run `make migrate` first');
-    return `demo data ready: ${counts.top} top-level categories, ${counts.total} in all`;
+    const created = await seedDemoAccounts(sequelize, config);
+    const accounts = DEMO_ACCOUNTS.map((a) => `${a.email} / ${a.password}${a.roles.includes('admin') ? ' (admin)' : ''}`).join(', ');
+    return `demo data ready: ${counts.top} top-level categories, ${counts.total} in all; demo accounts (${created} new): ${accounts}`;
   } finally {
     await sequelize.close();
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { startSmtpSimulator, type CapturedMail, type SmtpSimulator } from '../../src/integrations/email/smtp-simulator';
 import { connectRedis } from '../../src/platform/redis';
 import { startWorker, type RunningWorker } from '../../src/worker';
@@ -31,6 +32,8 @@ async function dropQueues(redisUrl: string, prefix: string): Promise<void> {
 
 export interface IdentityStack {
   api: TestApi;
+  /** A connection to the test database, for asserting stored state. */
+  db: Client;
   smtp: SmtpSimulator;
   worker: RunningWorker;
   /** The next message to this address (its link token in `token`). */
@@ -57,6 +60,8 @@ export async function startIdentityStack(overrides: Record<string, string> = {})
   const env = { SMTP_URL: smtp.url, ...overrides };
   const api = await startTestApi(env);
   const worker = await startWorker(testConfig(env));
+  const db = new Client({ connectionString: api.config.DATABASE_URL });
+  await db.connect();
 
   const mailTo: IdentityStack['mailTo'] = async (address, category, timeoutMs = 10_000) => {
     const mail = await smtp.waitFor((m) => m.envelope.to.includes(address) && (!category || m.category === category), timeoutMs);
@@ -71,6 +76,7 @@ export async function startIdentityStack(overrides: Record<string, string> = {})
 
   return {
     api,
+    db,
     smtp,
     worker,
     mailTo,
@@ -84,6 +90,7 @@ export async function startIdentityStack(overrides: Record<string, string> = {})
       return { ...person, id: t.user_id, token: t.access_token, refreshToken: t.refresh_token, sessionId: t.session_id };
     },
     async stop() {
+      await db.end();
       await worker.stop();
       await api.stop();
       await smtp.stop();

@@ -5,6 +5,8 @@ import { devToken } from '../../src/cli/dev-token';
 import { dlqReplay } from '../../src/cli/dlq-replay';
 import { replay } from '../../src/cli/replay';
 import { seed } from '../../src/cli/seed';
+import { DEMO_ACCOUNTS } from '../../src/modules/users/demo-accounts';
+import { Client } from 'pg';
 import { RabbitConnection } from '../../src/platform/bus/rabbitmq';
 import { declareSubscriberQueue, DEAD_LETTER_EXCHANGE, dlqFor, queueFor } from '../../src/platform/events/topology';
 import { createLogger } from '../../src/platform/logger';
@@ -13,8 +15,23 @@ import { testConfig } from '../support/env';
 const config = testConfig();
 
 describe('make seed', () => {
-  it('when the tree is migrated, then it reports it; in production it refuses', async () => {
-    expect(await seed(config)).toMatch(/^demo data ready: \d+ top-level categories, \d+ in all$/);
+  it('when the tree is migrated, then it reports it and the demo accounts exist once, verified, the admin with its role; in production it refuses', async () => {
+    const first = await seed(config);
+    expect(first).toMatch(/^demo data ready: \d+ top-level categories, \d+ in all; demo accounts \(\d new\): demo@junggo\.example \/ /);
+    expect(await seed(config)).toContain('demo accounts (0 new)');
+    const db = new Client({ connectionString: config.DATABASE_URL });
+    await db.connect();
+    try {
+      const { rows } = await db.query(
+        `SELECT u.roles, u.email_verified_at IS NOT NULL AS verified FROM users u JOIN events e ON e.aggregate_id = u.id
+          WHERE e.type = 'user.registered' AND e.payload->>'method' = 'seed'`,
+      );
+      expect(rows).toHaveLength(DEMO_ACCOUNTS.length);
+      expect(rows.every((r) => r.verified)).toBe(true);
+      expect(rows.filter((r) => r.roles.includes('admin'))).toHaveLength(1);
+    } finally {
+      await db.end();
+    }
     await expect(seed({ ...config, NODE_ENV: 'production' })).rejects.toThrow(/production/);
   });
 });

@@ -1,5 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { listenSimulator, type ListeningSimulator } from '../simulator-server';
 import type { SmtpSimulator } from './smtp-simulator';
 
 /**
@@ -8,7 +8,7 @@ import type { SmtpSimulator } from './smtp-simulator';
  * `GET /api/messages?to=<address>` → `{ messages: [{ to, subject, category, text, received_at }] }`,
  * newest last. Local use only: it binds to loopback unless told otherwise.
  */
-export async function startMailboxHttp(simulator: SmtpSimulator, port: number, host = '127.0.0.1'): Promise<{ url: string; server: Server }> {
+export async function startMailboxHttp(simulator: SmtpSimulator, port: number, host = '127.0.0.1'): Promise<ListeningSimulator> {
   const received = new WeakMap<object, string>();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://mailbox');
@@ -26,6 +26,5 @@ export async function startMailboxHttp(simulator: SmtpSimulator, port: number, h
       });
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ messages }));
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve()));
-  return { url: `http://${host}:${(server.address() as AddressInfo).port}`, server };
+  return listenSimulator(server, port, host);
 }

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const simulator = await startSmtpSimulator({ port: Number(values.port), host: values.host, log });
   const mailbox = await startMailboxHttp(simulator, Number(values['http-port']), values.host);
   log.info({ url: simulator.url, mailbox: `${mailbox.url}/api/messages` }, 'smtp simulator listening (SMTP_URL)');
-  const stop = () => void simulator.stop().then(() => mailbox.server.close(() => process.exit(0)));
+  const stop = () => void Promise.all([simulator.stop(), mailbox.stop()]).then(() => process.exit(0));
   process.once('SIGTERM', stop).once('SIGINT', stop);
 }
 

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { listenSimulator } from '../simulator-server';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../platform/logger';
 import type { Gender, MobileCarrier, Nationality } from './identity-verifier';
 
@@ -259,18 +259,10 @@ export async function startNiceSimulator(options: NiceSimulatorOptions = {}): Pr
         else res.writeHead(reply.status, { 'Content-Type': 'application/json;charset=UTF-8' }).end(JSON.stringify(reply.json ?? {}));
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let stopping: Promise<void> | undefined;
+  const { url, stop } = await listenSimulator(server, options.port, host);
 
   return {
-    url: `http://${host}:${port}`,
+    url,
     ...config,
     requests: () => [...log],
     failNext(count, status = 500) {
@@ -283,12 +275,7 @@ export async function startNiceSimulator(options: NiceSimulatorOptions = {}): Pr
       if (typeof fields === 'string') throw new Error(fields);
       return ciOf(fields);
     },
-    stop: () =>
-      (stopping ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // fetch keeps connections alive; they would hold close() open until they time out.
-        server.closeAllConnections();
-      })),
+    stop,
   };
 }
 

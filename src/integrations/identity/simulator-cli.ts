@@ -2,13 +2,13 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../../platform/logger';
 import { NICE_SIMULATOR_DEFAULTS, startNiceSimulator } from './nice-simulator';
 
-// `tsx src/integrations/identity/simulator-cli.ts --port 4040`: the NICE stand-in of `make start`,
+// `tsx src/integrations/identity/simulator-cli.ts --port 4050`: the NICE stand-in of `make start`,
 // both the API gateway and the standard window. Open an authUrl in a browser to get a form that
 // "verifies" whoever is typed in and sends the browser back to the return URL.
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      port: { type: 'string', default: '4040' },
+      port: { type: 'string', default: '4050' },
       host: { type: 'string', default: '127.0.0.1' },
       'client-id': { type: 'string', default: NICE_SIMULATOR_DEFAULTS.clientId },
       'client-secret': { type: 'string', default: NICE_SIMULATOR_DEFAULTS.clientSecret },

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { listenSimulator } from '../simulator-server';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../platform/logger';
 
 /** The credentials `make start` and the config defaults share with the simulator. Never real keys. */
@@ -112,18 +112,10 @@ export async function startSmsSimulator(options: SmsSimulatorOptions = {}): Prom
         res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8' }).end(JSON.stringify(body));
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let stopping: Promise<void> | undefined;
+  const { url, stop } = await listenSimulator(server, options.port, host);
 
   return {
-    url: `http://${host}:${port}`,
+    url,
     ...keys,
     messages: () => [...received],
     requests: () => [...log],
@@ -147,12 +139,7 @@ export async function startSmsSimulator(options: SmsSimulatorOptions = {}): Prom
     failNext(count, status = 500) {
       failures = { remaining: count, status };
     },
-    stop: () =>
-      (stopping ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // fetch keeps connections alive; they would hold close() open until they time out.
-        server.closeAllConnections();
-      })),
+    stop,
   };
 }
 

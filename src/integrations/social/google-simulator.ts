@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenSimulator } from '../simulator-server';
 import Provider, { type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
 import type { Logger } from '../../platform/logger';
 
@@ -89,15 +89,7 @@ export async function startGoogleSimulator(options: GoogleSimulatorOptions = {})
     if (handler) handler(req, res);
     else res.writeHead(503).end();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const issuer = `http://${host}:${port}`;
+  const { url: issuer, stop } = await listenSimulator(server, options.port, host);
 
   const signingKey = signingJwk();
   const provider = new Provider(issuer, configuration(client, signingKey, (id) => accounts.get(id)));
@@ -145,7 +137,6 @@ export async function startGoogleSimulator(options: GoogleSimulatorOptions = {})
     oidc(req, res);
   };
 
-  let stopping: Promise<void> | undefined;
   return {
     url: issuer,
     issuer,
@@ -163,12 +154,7 @@ export async function startGoogleSimulator(options: GoogleSimulatorOptions = {})
     publishForeignKeys(on = true) {
       foreignKeys = on;
     },
-    stop: () =>
-      (stopping ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // fetch keeps connections alive; they would hold close() open until they time out.
-        server.closeAllConnections();
-      })),
+    stop,
   };
 }
 

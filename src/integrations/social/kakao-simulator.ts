@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenSimulator } from '../simulator-server';
 import type { Logger } from '../../platform/logger';
 
 /** The app `make start` and the config defaults share with the simulator. Never real keys. */
@@ -214,18 +214,10 @@ export async function startKakaoSimulator(options: KakaoSimulatorOptions = {}): 
         res.writeHead(status, { 'Content-Type': typeof body === 'string' ? 'text/html;charset=UTF-8' : 'application/json;charset=UTF-8', ...headers }).end(text);
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let stopping: Promise<void> | undefined;
+  const { url, stop } = await listenSimulator(server, options.port, host);
 
   return {
-    url: `http://${host}:${port}`,
+    url,
     ...app,
     setNextUser(user) {
       nextUser = user;
@@ -237,12 +229,7 @@ export async function startKakaoSimulator(options: KakaoSimulatorOptions = {}): 
     failNext(count, status = 500, endpoint = 'token') {
       failures[endpoint] = { remaining: count, status };
     },
-    stop: () =>
-      (stopping ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // fetch keeps connections alive; they would hold close() open until they time out.
-        server.closeAllConnections();
-      })),
+    stop,
   };
 }
 

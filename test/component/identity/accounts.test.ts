@@ -1,21 +1,14 @@
-import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../../sdk';
 import { expectProblem, raw, uniqueIp } from '../../support/http';
 import { newPerson, startIdentityStack, STRONG_PASSWORD, type IdentityStack } from '../../support/identity';
 
 let stack: IdentityStack;
-let db: Client;
 
 beforeAll(async () => {
   stack = await startIdentityStack();
-  db = new Client({ connectionString: stack.api.config.DATABASE_URL });
-  await db.connect();
 });
-afterAll(async () => {
-  await db.end();
-  await stack.stop();
-});
+afterAll(() => stack.stop());
 
 const post = (path: string, body: unknown, ip = uniqueIp()) =>
   raw(`${stack.api.url}/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify(body) });
@@ -49,7 +42,7 @@ describe('POST /v1/auth/register', () => {
     expect(second.json).toEqual({ ...first.json, email: person.email.toUpperCase() });
     const notice = await stack.mailTo(person.email, 'identity.account-exists');
     expect(notice.text).toContain('/reset-password');
-    const { rows } = await db.query(`SELECT count(*)::int AS n FROM users WHERE lower(nickname) IN (lower($1), lower($2))`, [person.nickname, `${person.nickname}x`]);
+    const { rows } = await stack.db.query(`SELECT count(*)::int AS n FROM users WHERE lower(nickname) IN (lower($1), lower($2))`, [person.nickname, `${person.nickname}x`]);
     expect(rows[0].n).toBe(1);
   });
 
@@ -74,7 +67,7 @@ describe('POST /v1/auth/register', () => {
     const res = await post('/auth/register', person);
     expectProblem(res, 422, 'weak_password');
     expect(res.json.errors).toContainEqual(expect.objectContaining({ pointer: '/password', code }));
-    expect((await db.query(`SELECT 1 FROM users WHERE nickname = $1`, [person.nickname])).rowCount).toBe(0);
+    expect((await stack.db.query(`SELECT 1 FROM users WHERE nickname = $1`, [person.nickname])).rowCount).toBe(0);
   });
 
   it('when the password contains the nickname, then 422 contains_personal_info', async () => {
@@ -88,7 +81,7 @@ describe('POST /v1/auth/register', () => {
     for (const extra of [{ roles: ['admin'] }, { email_verified: true }, { identity_verified: true }]) {
       expectProblem(await post('/auth/register', { ...person, ...extra }), 400, 'validation_failed');
     }
-    expect((await db.query(`SELECT 1 FROM users WHERE nickname = $1`, [person.nickname])).rowCount).toBe(0);
+    expect((await stack.db.query(`SELECT 1 FROM users WHERE nickname = $1`, [person.nickname])).rowCount).toBe(0);
   });
 
   it('when one address registers 6 times in an hour, then the 6th is 429 with Retry-After', async () => {
@@ -102,7 +95,7 @@ describe('POST /v1/auth/register', () => {
   it('stores the e-mail and phone encrypted, with blind indexes, never in plaintext', async () => {
     const person = { ...newPerson('enc'), phone: '010-2345-6789' };
     await post('/auth/register', person);
-    const { rows } = await db.query(`SELECT * FROM users WHERE nickname = $1`, [person.nickname]);
+    const { rows } = await stack.db.query(`SELECT * FROM users WHERE nickname = $1`, [person.nickname]);
     const row = rows[0];
     expect(JSON.stringify(row)).not.toContain(person.email);
     expect(JSON.stringify(row)).not.toContain('2345');
@@ -161,7 +154,7 @@ describe('PUT /v1/users/me/password', () => {
 describe('events', () => {
   it('records user.registered, user.email_verified and user.logged_in (with address and device), and no personal data', async () => {
     const user = await stack.signUp('evt');
-    const { rows } = await db.query(`SELECT type, payload FROM events WHERE aggregate_type = 'user' AND aggregate_id = $1 ORDER BY aggregate_version`, [user.id]);
+    const { rows } = await stack.db.query(`SELECT type, payload FROM events WHERE aggregate_type = 'user' AND aggregate_id = $1 ORDER BY aggregate_version`, [user.id]);
     expect(rows.map((r) => r.type)).toEqual(['user.registered', 'user.email_verified', 'user.logged_in']);
     expect(rows[2].payload).toMatchObject({ user_id: user.id, session_id: user.sessionId, method: 'password', ip_address: expect.stringMatching(/^10\./) });
     expect(JSON.stringify(rows)).not.toContain(user.email);

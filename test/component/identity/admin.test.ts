@@ -19,6 +19,7 @@ import type { Collection, DocumentStore } from '../../../src/platform/documents/
 import { createLogger } from '../../../src/platform/logger';
 import { expectProblem, raw } from '../../support/http';
 import { STRONG_PASSWORD, startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
+import { waitFor } from '../../support/wait';
 
 let stack: IdentityStack;
 let db: Client;
@@ -64,16 +65,6 @@ const setRoles = (token: string, userId: string, roles: unknown) => call('PUT', 
 const profileStatus = async (token: string) => (await call('GET', '/users/profile', token)).status;
 const publicStatus = async (userId: string) => (await call('GET', `/users/${userId}`)).status;
 const loginStatus = async (u: SignedUpUser) => call('POST', '/auth/login', undefined, { email: u.email, password: u.password });
-
-async function eventually<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // Token issue times have one-second resolution, and a token from the very second of a role
 // change still passes (TokenRevocations.isValid): tests of "old tokens stop" start a second later.
@@ -205,7 +196,7 @@ describe('GET /v1/admin/users/{user_id}', () => {
 describe('POST /v1/admin/users/{user_id}/suspension', () => {
   it('when a user is suspended, then their access token is 401 at once, refresh and sign-in are 403 account_suspended, and the public profile is 404; reinstated, they sign in again', async () => {
     const user = await stack.signUp('susp');
-    await eventually('the public profile', async () => ((await publicStatus(user.id)) === 200 ? true : undefined));
+    await waitFor('the public profile', async () => ((await publicStatus(user.id)) === 200 ? true : undefined));
     expect(await profileStatus(user.token)).toBe(200);
     const until = inFuture(7 * DAY);
     const res = await suspend(admin.token, user.id, { kind: 'suspend', reason: '  거래 사기 신고 3건 확인 ', until });
@@ -215,12 +206,12 @@ describe('POST /v1/admin/users/{user_id}/suspension', () => {
     expect(await profileStatus(user.token)).toBe(401);
     expectProblem(await call('POST', '/auth/refresh', undefined, { refresh_token: user.refreshToken }), 403, 'account_suspended');
     expectProblem(await loginStatus(user), 403, 'account_suspended');
-    await eventually('the profile to be hidden', async () => ((await publicStatus(user.id)) === 404 ? true : undefined));
+    await waitFor('the profile to be hidden', async () => ((await publicStatus(user.id)) === 404 ? true : undefined));
 
     const [event] = await eventsOf(user.id, 'user.suspended');
     expect(event!.payload).toEqual({ user_id: user.id, kind: 'suspend', reason: '거래 사기 신고 3건 확인', until: new Date(until).toISOString(), by: admin.id, previous_status: 'active', sessions_ended: 0 });
     expect(event!.metadata).toMatchObject({ actor_id: admin.id, request_id: res.headers.get('request-id') });
-    const logged = await eventually('the activity log entry', async () => (await activity.get(event!.id)) ?? undefined);
+    const logged = await waitFor('the activity log entry', async () => (await activity.get(event!.id)) ?? undefined);
     expect(logged).toMatchObject({ actor_id: admin.id, event_type: 'user.suspended', aggregate_id: user.id });
 
     const back = await reinstate(admin.token, user.id);
@@ -230,11 +221,11 @@ describe('POST /v1/admin/users/{user_id}/suspension', () => {
     expect((await loginStatus(user)).status).toBe(200);
     // The session survived the suspension: its refresh token works again.
     expect((await call('POST', '/auth/refresh', undefined, { refresh_token: user.refreshToken })).status).toBe(200);
-    await eventually('the profile to show again', async () => ((await publicStatus(user.id)) === 200 ? true : undefined));
+    await waitFor('the profile to show again', async () => ((await publicStatus(user.id)) === 200 ? true : undefined));
     const [lifted] = await eventsOf(user.id, 'user.reinstated');
     expect(lifted!.payload).toEqual({ user_id: user.id, reason: 'lifted', by: admin.id, previous_status: 'suspended' });
     expect(lifted!.metadata).toMatchObject({ actor_id: admin.id });
-    expect(await eventually('the reinstatement in the activity log', async () => (await activity.get(lifted!.id)) ?? undefined)).toMatchObject({ actor_id: admin.id });
+    expect(await waitFor('the reinstatement in the activity log', async () => (await activity.get(lifted!.id)) ?? undefined)).toMatchObject({ actor_id: admin.id });
 
     const again = await reinstate(admin.token, user.id);
     expect(again.status).toBe(200);
@@ -298,7 +289,7 @@ describe('POST /v1/admin/users/{user_id}/suspension', () => {
     const user = await stack.signUp('expire');
     const res = await suspend(admin.token, user.id, { kind: 'suspend', reason: '잠시 정지', until: inFuture(2 * HOUR) });
     expect(res.status).toBe(200);
-    await eventually('the profile to be hidden', async () => ((await publicStatus(user.id)) === 404 ? true : undefined));
+    await waitFor('the profile to be hidden', async () => ((await publicStatus(user.id)) === 404 ? true : undefined));
     const [event] = await eventsOf(user.id, 'user.suspended');
     // Let the two hours pass: end the suspension in the row, then run the delayed job now.
     await db.query(`UPDATE users SET suspended_until = now() - interval '1 second' WHERE id = $1`, [user.id]);
@@ -306,12 +297,12 @@ describe('POST /v1/admin/users/{user_id}/suspension', () => {
     const job = await queue.getJob(`users.end-suspension|${event!.id}`);
     expect(job?.opts.delay).toBeGreaterThan(HOUR);
     await job!.promote();
-    const lifted = await eventually('user.reinstated', async () => (await eventsOf(user.id, 'user.reinstated'))[0]);
+    const lifted = await waitFor('user.reinstated', async () => (await eventsOf(user.id, 'user.reinstated'))[0]);
     expect(lifted.payload).toEqual({ user_id: user.id, reason: 'expired', by: null, previous_status: 'suspended' });
     expect(lifted.metadata).toMatchObject({ causation_id: event!.id });
     const { rows } = await db.query(`SELECT status, suspended_until, suspension_reason FROM users WHERE id = $1`, [user.id]);
     expect(rows[0]).toEqual({ status: 'active', suspended_until: null, suspension_reason: null });
-    await eventually('the profile to show again', async () => ((await publicStatus(user.id)) === 200 ? true : undefined));
+    await waitFor('the profile to show again', async () => ((await publicStatus(user.id)) === 200 ? true : undefined));
     expect((await loginStatus(user)).status).toBe(200);
   });
 });
@@ -331,7 +322,7 @@ describe('PUT /v1/admin/users/{user_id}/roles', () => {
     const [event] = await eventsOf(user.id, 'user.roles_changed');
     expect(event!.payload).toEqual({ user_id: user.id, previous: ['user'], roles: ['user', 'moderator'], by: admin.id });
     expect(event!.metadata).toMatchObject({ actor_id: admin.id });
-    expect(await eventually('the activity log entry', async () => (await activity.get(event!.id)) ?? undefined)).toMatchObject({ actor_id: admin.id, event_type: 'user.roles_changed' });
+    expect(await waitFor('the activity log entry', async () => (await activity.get(event!.id)) ?? undefined)).toMatchObject({ actor_id: admin.id, event_type: 'user.roles_changed' });
 
     const same = await setRoles(admin.token, user.id, ['user', 'moderator']);
     expect(same.status).toBe(200);

@@ -6,6 +6,7 @@ import { createBlindIndexer, decodeKey } from '../../../src/platform/crypto/fiel
 import { koreanDate } from '../../../src/modules/users/identity-verification/domain/age';
 import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
+import { waitFor } from '../../support/wait';
 
 let nice: NiceSimulator;
 let stack: IdentityStack;
@@ -35,16 +36,6 @@ function bornYearsAgo(years: number, days = 0): string {
   const [y, m, d] = koreanDate(new Date()).split('-').map(Number) as [number, number, number];
   const date = new Date(Date.UTC(y - years, m - 1, d + days));
   return date.toISOString().slice(0, 10).replace(/-/g, '');
-}
-
-async function eventually<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const client = (user: SignedUpUser) => stack.api.client({ token: user.token });
@@ -106,7 +97,7 @@ describe('POST /v1/users/verify and /complete', () => {
     expect(event).toEqual({ user_id: user.id, verified_at: expect.any(String) });
 
     const viewer = stack.api.client();
-    const publicView = await eventually('the badge on the public profile', async () => {
+    const publicView = await waitFor('the badge on the public profile', async () => {
       const r = await viewer.GET('/users/{user_id}', { params: { path: { user_id: user.id } } });
       return r.data?.identity_verified ? r.data : undefined;
     });

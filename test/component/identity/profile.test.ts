@@ -1,32 +1,16 @@
-import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack } from '../../support/identity';
+import { waitFor } from '../../support/wait';
 
 let stack: IdentityStack;
-let db: Client;
 
 beforeAll(async () => {
   stack = await startIdentityStack();
-  db = new Client({ connectionString: stack.api.config.DATABASE_URL });
-  await db.connect();
 });
-afterAll(async () => {
-  await db.end();
-  await stack.stop();
-});
+afterAll(() => stack.stop());
 
 const prefs = { chat: true, keyword_alerts: false, transactions: true, marketing: false };
-
-async function eventually<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('GET and PUT /v1/users/profile', () => {
   it('returns the own profile with a strong ETag, and 304 for If-None-Match with it', async () => {
@@ -66,7 +50,7 @@ describe('GET and PUT /v1/users/profile', () => {
       });
       expectProblem(res, 400, 'validation_failed');
     }
-    const { rows } = await db.query(`SELECT roles, identity_verified_at, version FROM users WHERE id = $1`, [user.id]);
+    const { rows } = await stack.db.query(`SELECT roles, identity_verified_at, version FROM users WHERE id = $1`, [user.id]);
     expect(rows[0]).toMatchObject({ roles: ['user'], identity_verified_at: null, version: 2 });
   });
 
@@ -88,7 +72,7 @@ describe('GET /v1/users/{user_id}', () => {
     const a = await stack.signUp('puba');
     const b = await stack.signUp('pubb');
     const viewer = stack.api.client({ token: b.token });
-    const first = await eventually('the projection of a', async () => {
+    const first = await waitFor('the projection of a', async () => {
       const r = await viewer.GET('/users/{user_id}', { params: { path: { user_id: a.id } } });
       return r.response.status === 200 ? r.data : undefined;
     });
@@ -96,7 +80,7 @@ describe('GET /v1/users/{user_id}', () => {
     expect(JSON.stringify(first)).not.toContain(a.email);
 
     await stack.api.client({ token: a.token }).PUT('/users/profile', { body: { nickname: a.nickname, bio: '안녕하세요', notification_preferences: prefs } });
-    const edited = await eventually('the edit to be projected', async () => {
+    const edited = await waitFor('the edit to be projected', async () => {
       const r = await viewer.GET('/users/{user_id}', { params: { path: { user_id: a.id } } });
       return r.data?.bio === '안녕하세요' ? r.data : undefined;
     });

@@ -1,22 +1,15 @@
 import jwt from 'jsonwebtoken';
-import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../../../src/platform/http/auth';
 import { expectProblem, raw, uniqueIp } from '../../support/http';
 import { newPerson, startIdentityStack, type IdentityStack } from '../../support/identity';
 
 let stack: IdentityStack;
-let db: Client;
 
 beforeAll(async () => {
   stack = await startIdentityStack();
-  db = new Client({ connectionString: stack.api.config.DATABASE_URL });
-  await db.connect();
 });
-afterAll(async () => {
-  await db.end();
-  await stack.stop();
-});
+afterAll(() => stack.stop());
 
 const post = (path: string, body: unknown, ip = uniqueIp(), token?: string) =>
   raw(`${stack.api.url}/v1${path}`, {
@@ -63,7 +56,7 @@ describe('POST /v1/auth/login', () => {
 
   it('when the account is suspended, then 403 account_suspended after the right password', async () => {
     const user = await stack.signUp('susp');
-    await db.query(`UPDATE users SET status = 'suspended', suspended_until = now() + interval '1 day' WHERE id = $1`, [user.id]);
+    await stack.db.query(`UPDATE users SET status = 'suspended', suspended_until = now() + interval '1 day' WHERE id = $1`, [user.id]);
     expectProblem(await post('/auth/login', { email: user.email, password: user.password }), 403, 'account_suspended');
     expectProblem(await post('/auth/login', { email: user.email, password: 'Wrong-pass1' }), 401, 'invalid_credentials');
   });
@@ -86,7 +79,7 @@ describe('POST /v1/auth/refresh', () => {
     expectProblem(await post('/auth/refresh', { refresh_token: next.json.refresh_token }), 401, 'invalid_refresh_token');
     expect(await profileStatus(next.json.access_token as string)).toBe(401);
     expect(await profileStatus(user.token)).toBe(401);
-    const { rows } = await db.query(`SELECT revoked_reason FROM sessions WHERE id = $1`, [user.sessionId]);
+    const { rows } = await stack.db.query(`SELECT revoked_reason FROM sessions WHERE id = $1`, [user.sessionId]);
     expect(rows[0].revoked_reason).toBe('refresh_token_reused');
   });
 

@@ -1,4 +1,3 @@
-import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../../sdk';
 import { expectProblem, raw, uniqueIp } from '../../support/http';
@@ -6,17 +5,11 @@ import type { SignedUpUser } from '../../support/identity';
 import { startTwoFactorStack, totpCode, type TwoFactorStack } from '../../support/two-factor';
 
 let stack: TwoFactorStack;
-let db: Client;
 
 beforeAll(async () => {
   stack = await startTwoFactorStack();
-  db = new Client({ connectionString: stack.api.config.DATABASE_URL });
-  await db.connect();
 });
-afterAll(async () => {
-  await db.end();
-  await stack.stop();
-});
+afterAll(() => stack.stop());
 
 const call = (method: string, path: string, body?: unknown, { token, ip = uniqueIp() }: { token?: string; ip?: string } = {}) =>
   raw(`${stack.api.url}/v1${path}`, {
@@ -43,7 +36,7 @@ async function enableTotp(user: SignedUpUser) {
 }
 
 const eventsOf = async (userId: string, type: string) =>
-  (await db.query(`SELECT payload FROM events WHERE aggregate_type = 'user' AND aggregate_id = $1 AND type = $2 ORDER BY aggregate_version`, [userId, type])).rows.map(
+  (await stack.db.query(`SELECT payload FROM events WHERE aggregate_type = 'user' AND aggregate_id = $1 AND type = $2 ORDER BY aggregate_version`, [userId, type])).rows.map(
     (r) => r.payload as Record<string, unknown>,
   );
 
@@ -60,7 +53,7 @@ describe('authenticator app (TOTP)', () => {
     expect(uri.searchParams.get('issuer')).toBe('Junggo');
     expect(Buffer.from(enrolment.qr_code_data_url.replace(/^data:image\/png;base64,/, ''), 'base64').subarray(1, 4).toString()).toBe('PNG');
 
-    const stored = await db.query(`SELECT secret_enc, confirmed_at FROM totp_credentials WHERE user_id = $1`, [user.id]);
+    const stored = await stack.db.query(`SELECT secret_enc, confirmed_at FROM totp_credentials WHERE user_id = $1`, [user.id]);
     expect(stored.rows[0].confirmed_at).toBeNull();
     expect(stored.rows[0].secret_enc).not.toContain(enrolment.secret);
     // A pending enrolment guards nothing yet.
@@ -75,7 +68,7 @@ describe('authenticator app (TOTP)', () => {
     expect(status).toEqual({ object: 'two_factor', totp: true, sms: false, recovery_codes_remaining: 10 });
     expect(unwrap(await client.GET('/users/profile')).two_factor).toEqual({ totp: true, sms: false });
     expect(await eventsOf(user.id, 'user.two_factor_enabled')).toEqual([{ user_id: user.id, method: 'totp' }]);
-    const hashes = await db.query(`SELECT code_hash FROM recovery_codes WHERE user_id = $1`, [user.id]);
+    const hashes = await stack.db.query(`SELECT code_hash FROM recovery_codes WHERE user_id = $1`, [user.id]);
     expect(hashes.rows).toHaveLength(10);
     expect(JSON.stringify(hashes.rows)).not.toContain(enabled.recovery_codes![0]!.replace(/-/g, ''));
   });
@@ -83,7 +76,7 @@ describe('authenticator app (TOTP)', () => {
   it('when enrolment is started with a wrong password, then 403 invalid_credentials and no secret is stored', async () => {
     const user = await stack.signUp('totpw');
     expectProblem(await post('/users/me/two-factor/totp', { password: 'Wrong-pass1' }, { token: user.token }), 403, 'invalid_credentials');
-    expect((await db.query(`SELECT 1 FROM totp_credentials WHERE user_id = $1`, [user.id])).rowCount).toBe(0);
+    expect((await stack.db.query(`SELECT 1 FROM totp_credentials WHERE user_id = $1`, [user.id])).rowCount).toBe(0);
   });
 
   it('when the confirmation code is wrong, or the body carries a field it should not, then TOTP stays off', async () => {
@@ -94,7 +87,7 @@ describe('authenticator app (TOTP)', () => {
     expectProblem(res, 422, 'invalid_otp_code');
     expect(res.json.errors).toEqual([expect.objectContaining({ pointer: '/code', code: 'invalid_otp_code' })]);
     expectProblem(await post('/users/me/two-factor/totp/confirm', { code: totpCode(json.secret as string), totp: true, user_id: 'usr_7M2K9QD4TBV3N1PX8ZRA' }, { token: user.token }), 400, 'validation_failed');
-    expect((await db.query(`SELECT totp_enabled FROM users WHERE id = $1`, [user.id])).rows[0].totp_enabled).toBe(false);
+    expect((await stack.db.query(`SELECT totp_enabled FROM users WHERE id = $1`, [user.id])).rows[0].totp_enabled).toBe(false);
   });
 
   it('when TOTP is already on, then starting another enrolment is 409 two_factor_already_enabled and the secret is kept', async () => {
@@ -119,7 +112,7 @@ describe('authenticator app (TOTP)', () => {
     expect(ok.status).toBe(200);
     expect(ok.json).toMatchObject({ object: 'session_tokens', user_id: user.id });
     expect((await call('GET', '/users/profile', undefined, { token: ok.json.access_token as string })).status).toBe(200);
-    const sessions = await db.query(`SELECT device_name FROM sessions WHERE id = $1`, [ok.json.session_id]);
+    const sessions = await stack.db.query(`SELECT device_name FROM sessions WHERE id = $1`, [ok.json.session_id]);
     expect(sessions.rows[0].device_name).toBe('Test phone');
     const logins = await eventsOf(user.id, 'user.logged_in');
     expect(logins.at(-1)).toMatchObject({ session_id: ok.json.session_id, method: 'password+totp' });
@@ -180,8 +173,8 @@ describe('authenticator app (TOTP)', () => {
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ object: 'two_factor', totp: false, sms: false, recovery_codes_remaining: 0 });
     expect((await post('/auth/login', { email: user.email, password: user.password })).json.object).toBe('session_tokens');
-    expect((await db.query(`SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = $1`, [user.id])).rows[0].n).toBe(0);
-    expect((await db.query(`SELECT count(*)::int AS n FROM totp_credentials WHERE user_id = $1`, [user.id])).rows[0].n).toBe(0);
+    expect((await stack.db.query(`SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = $1`, [user.id])).rows[0].n).toBe(0);
+    expect((await stack.db.query(`SELECT count(*)::int AS n FROM totp_credentials WHERE user_id = $1`, [user.id])).rows[0].n).toBe(0);
     expect(await eventsOf(user.id, 'user.two_factor_disabled')).toEqual([{ user_id: user.id, method: 'totp' }]);
     expectProblem(await post('/users/me/two-factor/totp/disable', { password: user.password, code: '123456' }, { token: user.token }), 409, 'two_factor_not_enabled');
   });
@@ -231,7 +224,7 @@ describe('authenticator app (TOTP)', () => {
     const user = await stack.signUp('chexp');
     const { secret } = await enableTotp(user);
     const { challenge_token } = await challengeFor(user);
-    await db.query(`UPDATE login_challenges SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [user.id]);
+    await stack.db.query(`UPDATE login_challenges SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [user.id]);
     expectProblem(await complete(challenge_token, 'totp', totpCode(secret, 1)), 401, 'invalid_login_challenge');
   });
 
@@ -254,7 +247,7 @@ describe('SMS codes', () => {
     const enabled = unwrap(await client.POST('/users/me/two-factor/sms/confirm', { body: { code } }));
     expect(enabled).toMatchObject({ totp: false, sms: true, recovery_codes_remaining: 10 });
     expect(enabled.recovery_codes).toHaveLength(10);
-    expect((await db.query(`SELECT sms_2fa_enabled FROM users WHERE id = $1`, [user.id])).rows[0].sms_2fa_enabled).toBe(true);
+    expect((await stack.db.query(`SELECT sms_2fa_enabled FROM users WHERE id = $1`, [user.id])).rows[0].sms_2fa_enabled).toBe(true);
 
     const challenge = await challengeFor(user);
     expect(challenge.methods).toEqual(['sms', 'recovery_code']);
@@ -267,14 +260,14 @@ describe('SMS codes', () => {
     const ok = await complete(challenge.challenge_token, 'sms', loginCode);
     expect(ok.status).toBe(200);
     expect((await eventsOf(user.id, 'user.logged_in')).at(-1)).toMatchObject({ method: 'password+sms', session_id: ok.json.session_id });
-    const stored = await db.query(`SELECT code_hash FROM sms_codes WHERE user_id = $1`, [user.id]);
+    const stored = await stack.db.query(`SELECT code_hash FROM sms_codes WHERE user_id = $1`, [user.id]);
     expect(JSON.stringify(stored.rows)).not.toContain(loginCode);
   });
 
   it('when the account has no phone number, then 422 phone_required and nothing is sent', async () => {
     const user = await stack.signUp('nophone');
     expectProblem(await post('/users/me/two-factor/sms', { password: user.password }, { token: user.token }), 422, 'phone_required');
-    expect((await db.query(`SELECT count(*)::int AS n FROM sms_codes WHERE user_id = $1`, [user.id])).rows[0].n).toBe(0);
+    expect((await stack.db.query(`SELECT count(*)::int AS n FROM sms_codes WHERE user_id = $1`, [user.id])).rows[0].n).toBe(0);
   });
 
   it('when a code is tried 5 times wrongly, then the 6th try is refused even with the right code (422 otp_code_expired)', async () => {
@@ -284,14 +277,14 @@ describe('SMS codes', () => {
     const wrong = code === '000000' ? '111111' : '000000';
     for (let i = 0; i < 5; i += 1) expectProblem(await post('/users/me/two-factor/sms/confirm', { code: wrong }, { token: user.token }), 422, 'invalid_otp_code');
     expectProblem(await post('/users/me/two-factor/sms/confirm', { code }, { token: user.token }), 422, 'otp_code_expired');
-    expect((await db.query(`SELECT sms_2fa_enabled FROM users WHERE id = $1`, [user.id])).rows[0].sms_2fa_enabled).toBe(false);
+    expect((await stack.db.query(`SELECT sms_2fa_enabled FROM users WHERE id = $1`, [user.id])).rows[0].sms_2fa_enabled).toBe(false);
   });
 
   it('when the code has expired, then it is refused (422 otp_code_expired)', async () => {
     const user = await stack.signUpWithPhone('smsexp');
     expect((await post('/users/me/two-factor/sms', { password: user.password }, { token: user.token })).status).toBe(202);
     const code = await stack.smsCode(user.phone);
-    await db.query(`UPDATE sms_codes SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [user.id]);
+    await stack.db.query(`UPDATE sms_codes SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [user.id]);
     expectProblem(await post('/users/me/two-factor/sms/confirm', { code }, { token: user.token }), 422, 'otp_code_expired');
   });
 
