@@ -62,6 +62,8 @@ export const oddString = (where: Where, minLength = 0, maxLength = 40, allowed?:
 
 /** `^[class]*$` / `^[class]+$`: a pattern that only says which characters are allowed. */
 const CHARACTER_CLASS_PATTERN = /^\^(\[(?:\\.|[^\]\\])+\])[*+]\$$/;
+/** `^prefix[class]+$`: a literal prefix (possibly empty) and one repeated class, as tokens have. */
+const TOKEN_PATTERN = /^\^([A-Za-z0-9_]*)(\[(?:\\.|[^\]\\])+\])([*+])\$$/;
 
 // ---------------------------------------------------------------------------------------------
 // JSON that JSON.stringify cannot write: huge arrays, deep nesting, out-of-range number literals.
@@ -148,7 +150,6 @@ const FORMATS: Record<string, () => fc.Arbitrary<string>> = {
   hostname: () => fc.domain(),
   ipv4: () => fc.ipV4(),
   ipv6: () => fc.ipV6(),
-  password: () => oddString('json', 1, 40),
 };
 const INT_FORMATS: Record<string, [number, number]> = { int32: [-(2 ** 31), 2 ** 31 - 1], int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] };
 
@@ -250,7 +251,9 @@ function validString(schema: Schema, opts: ValueOptions, at: string): fc.Arbitra
   const minLength = num(schema.minLength) ?? 0;
   const maxLength = Math.max(minLength, Math.min(num(schema.maxLength) ?? opts.maxStringLength ?? 60, minLength + 2_000));
   const inBounds = (s: string) => codePoints(s) >= minLength && codePoints(s) <= maxLength && fits(opts.where, s);
-  if (schema.format !== undefined && !(String(schema.format) in INT_FORMATS)) {
+  // `password` only tells a UI to mask the value (OpenAPI data types); it constrains nothing, so
+  // the length and pattern decide, as they do for the validator.
+  if (schema.format !== undefined && schema.format !== 'password' && !(String(schema.format) in INT_FORMATS)) {
     const make = FORMATS[String(schema.format)];
     if (!make) throw new Error(`fuzz: string format '${String(schema.format)}' at ${at} has no generator in test/fuzz/values.ts`);
     return make().filter(inBounds);
@@ -265,7 +268,20 @@ function validString(schema: Schema, opts: ValueOptions, at: string): fc.Arbitra
   );
   if (pattern === undefined) return free;
   const re = new RegExp(pattern, 'u');
-  const matching = fc.stringMatching(re, { maxLength }).filter((s) => inBounds(s) && re.test(s));
+  // A token pattern (`^rt_[A-Za-z0-9_-]+$`, a literal prefix and one repeated class) with a minimum
+  // length is built from single matching characters: the regex generator rarely reaches the
+  // minimum, and a filter waiting for it spins for ever.
+  const token = TOKEN_PATTERN.exec(pattern);
+  const matching = token
+    ? fc
+        .string({
+          unit: fc.stringMatching(new RegExp(`^${token[2]!}$`, 'u')),
+          minLength: Math.max(token[3] === '+' ? 1 : 0, minLength - token[1]!.length),
+          maxLength: Math.max(1, maxLength - token[1]!.length),
+        })
+        .map((rest) => `${token[1]!}${rest}`)
+        .filter((s) => inBounds(s) && re.test(s))
+    : fc.stringMatching(re, { maxLength }).filter((s) => inBounds(s) && re.test(s));
   // Odd strings that happen to match a permissive pattern keep Korean, emoji and marks in play;
   // for a strict pattern (an id) almost none match, and only the regex generator is used.
   const hits = fc.sample(free, { numRuns: 200, seed: 7 }).filter((s) => re.test(s)).length;
