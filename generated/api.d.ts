@@ -938,6 +938,191 @@ export interface paths {
         patch: operations["updateMyNeighbourhood"];
         trace?: never;
     };
+    "/users/me/likes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my liked listings
+         * @description The caller's liked listings (관심목록), most recently liked first. Listings deleted or hidden by
+         *     their seller since are left out (the like itself stays until removed); sold ones are kept.
+         *
+         *     Cursor pagination: `limit` 1–100 (default 20), `cursor` from the previous page's `next_cursor`;
+         *     an altered cursor, or one of another list, is `400 invalid_cursor`.
+         */
+        get: operations["listMyLikes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/keyword-alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my keyword alerts
+         * @description The caller's saved keywords (키워드 알림), newest first, all on one page (there are at most 30).
+         */
+        get: operations["listMyKeywordAlerts"];
+        put?: never;
+        /**
+         * Save a keyword alert
+         * @description Saves a keyword: from now on, each new listing (and each bumped one) whose title contains every
+         *     word of the keyword is announced once in the caller's notifications (`listMyNotifications`),
+         *     never more than once per listing, never for the caller's own listings, and not while keyword
+         *     notifications are switched off in the profile's `notification_preferences`. Korean partial
+         *     words match (`자전거` matches `미니벨로 자전거 팝니다`); case, width and punctuation do not matter.
+         *     Optionally only in a category (and its sub-categories, `category_id`) and/or within 3 km of a
+         *     dong (`dong_code`).
+         *
+         *     At most 30 keywords per user: one more is `409 keyword_alert_limit_reached`. The same keyword
+         *     with the same scope again is `409 keyword_alert_exists`. A keyword with no letter or digit is
+         *     `422 invalid_keyword`; an unknown category `422 unknown_category`, an unknown dong
+         *     `422 unknown_dong`.
+         */
+        post: operations["createKeywordAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/keyword-alerts/{alert_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The keyword alert's id. */
+                alert_id: components["parameters"]["KeywordAlertId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a keyword alert
+         * @description Deletes one of the caller's keyword alerts. Notifications it produced stay. An id that is not one
+         *     of the caller's alerts is `404 not_found`.
+         */
+        delete: operations["deleteKeywordAlert"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my notifications
+         * @description The caller's notifications, newest first. Today they are keyword alerts: a new or bumped listing
+         *     matched one of the caller's saved keywords (one notification per listing, ever). This in-app
+         *     list is where they are delivered until push notifications exist.
+         *
+         *     Cursor pagination: `limit` 1–100 (default 20), `cursor` from the previous page's `next_cursor`;
+         *     an altered cursor, or one of another list, is `400 invalid_cursor`.
+         */
+        get: operations["listMyNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/recommendations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List listings recommended for me
+         * @description Listings picked for the caller: the nearest neighbours (item-to-item collaborative filtering over
+         *     co-likes, co-views and purchases) of what the caller recently liked, viewed or bought, leaving
+         *     out what they already liked or bought and their own listings. When that yields too few (a new
+         *     user), the rest is popular listings (likes and views) of the last 30 days in the caller's usual
+         *     top-level categories, then in any category, within the caller's verified neighbourhood and the
+         *     dongs its range covers (anywhere without a verified neighbourhood). Only listings on sale or
+         *     reserved.
+         *
+         *     Not paginated: at most `limit` (1–50, default 20) listings; `has_more` is always `false`.
+         */
+        get: operations["listMyRecommendations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/search-history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List my recent searches
+         * @description The caller's recent searches (each distinct query once, with when it was last made), most
+         *     recent first. Only the last 50 distinct queries are kept. Only ever the caller's own.
+         */
+        get: operations["listMySearchHistory"];
+        put?: never;
+        post?: never;
+        /**
+         * Clear my search history
+         * @description Deletes every entry of the caller's search history. Searches already counted for suggestions
+         *     stay counted (they are anonymous counts). Clearing an empty history is not an error.
+         */
+        delete: operations["clearMySearchHistory"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/search/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Suggest searches as the user types
+         * @description Autocomplete for the search box: popular searches that start with `q` (counted once per user
+         *     and day, from signed-in users' searches that found something), then titles of listings for sale
+         *     that start with `q` or have a word starting with it, most liked first. Case and full-width
+         *     characters do not matter. Cached for a short while and dropped whenever a listing changes.
+         */
+        get: operations["getSearchSuggestions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{user_id}": {
         parameters: {
             query?: never;
@@ -1160,6 +1345,408 @@ export interface paths {
         patch: operations["updateProductCategory"];
         trace?: never;
     };
+    "/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search and browse listings
+         * @description The feed and the search: listings that are on sale, reserved or sold, filtered and sorted as
+         *     asked. Hidden, deleted and flagged listings never appear. Results come from the search index,
+         *     which follows changes within moments (it is fed by events); ranking and matching are explained
+         *     in docs/search.md.
+         *
+         *     **Where.** At most one of `near` (+ `radius`), `neighbourhood=me` and `dong_code` (+ `range`);
+         *     more than one is `400 conflicting_location_filters`. `neighbourhood=me` needs a token and a
+         *     verified neighbourhood (`401 unauthenticated`, `403 neighbourhood_verification_required`);
+         *     its range is the one the user chose for it. An unknown `dong_code` is `400 unknown_dong`, an
+         *     unknown `category_id` `400 unknown_category`. `sort=distance` without a location is
+         *     `400 location_required`; `min_price` above `max_price` is `400 invalid_price_range`. Listings
+         *     found by location carry `distance_m`.
+         *
+         *     **Pages.** Keyset pagination: pass `next_cursor` back as `cursor` with the same filters and
+         *     sort; a cursor used with other filters or sort, or altered, is `400 invalid_cursor`. Listings
+         *     posted while paging never push others onto a page twice.
+         *
+         *     **History.** A signed-in user's searches with `q` are kept in their search history
+         *     (`listMySearchHistory`) and, de-duplicated per user and day, counted for suggestions.
+         *
+         *     The first page of a feed without `q` and without `near` (a category and/or neighbourhood feed)
+         *     is cached briefly and dropped whenever a listing changes.
+         */
+        get: operations["listProducts"];
+        put?: never;
+        /**
+         * Post a listing
+         * @description Posts a listing for sale. The seller needs a verified neighbourhood (동네인증): without one the
+         *     answer is `403 neighbourhood_verification_required`. The listing is placed in the seller's
+         *     primary verified dong, at the dong's representative point (never the seller's position).
+         *
+         *     Rules: `category_id` must exist (`422 invalid_category`) and be a leaf of the tree
+         *     (`422 category_not_leaf`); `shipping_fee` only with `parcel` or `convenience_store`
+         *     (`422 shipping_fee_not_applicable`). Sending the seller, status, location, counters, timestamps
+         *     or any unknown field is a `400`.
+         *
+         *     **Moderation.** Title and description are checked (after Unicode normalisation, so full-width or
+         *     spaced-out characters do not slip through) and the listing is either refused with
+         *     `422 listing_prohibited`, every finding in `errors[]` (`pointer` `/title` or `/description`,
+         *     `code` the rule), or accepted and flagged for a moderator (`moderation: flagged`, seen only by
+         *     the seller; the listing stays visible). Refused (`errors[].code`): `prohibited_weapons`,
+         *     `prohibited_drugs`, `prohibited_alcohol` (alcohol may not be sold between individuals),
+         *     `prohibited_tobacco`, `prohibited_medicine`, `counterfeit` (replica/짝퉁 wording),
+         *     `personal_data_sale` (accounts, 명의, 개인정보), `phone_number`, `bank_account` and
+         *     `off_platform_link` (open.kakao.com, t.me and the like: deals must stay on the platform). Flagged:
+         *     other web links and mentions of a messenger id (카톡 아이디, 오픈채팅, 텔레그램). The lists are in
+         *     docs/listings.md.
+         *
+         *     **Limits.** At most 30 new listings per seller in 24 hours (`429 listing_limit_reached` with
+         *     `Retry-After`). The same title with a near-identical description (normalised, trigram similarity
+         *     of 0.9 or more) as one of the seller's live listings of the last 24 hours is
+         *     `409 duplicate_listing`: edit or bump that one instead.
+         *
+         *     Accepts `Idempotency-Key`: a retried request with the same key returns the first listing instead
+         *     of refusing it as a duplicate. Records `product.created`.
+         */
+        post: operations["createProduct"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/products/{product_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a listing
+         * @description Returns a listing. Anyone may read an `on_sale`, `reserved` or `sold` listing; a `hidden` one
+         *     only its seller, and a deleted one nobody (`404 not_found` for the others, so ids cannot be
+         *     probed). With an access token, `liked_by_me` is included; the seller also sees `buyer_id` and
+         *     `moderation`.
+         *
+         *     Carries a strong `ETag` over the returned representation: send it in `If-None-Match` to get
+         *     `304` while nothing changed. Served from a cache that every change of the listing clears, so the
+         *     seller's edit shows on the very next read.
+         */
+        get: operations["getProduct"];
+        /**
+         * Edit a listing
+         * @description Replaces the editable fields of the seller's own listing (title, description, category, price,
+         *     offers, condition, trade methods, shipping fee, quantity). Send the listing's `ETag` in
+         *     `If-Match`: when the listing was edited, re-priced, bumped or changed status meanwhile, the edit
+         *     is refused with `412 precondition_failed` (likes, views, chats and photos do not count as changes
+         *     of the listing here, so they never cause a `412`).
+         *
+         *     Only the seller edits: another user gets `403 not_seller` (or `404 not_found` when the listing
+         *     is hidden or deleted). A sold listing keeps its price: a different `price` is
+         *     `409 price_locked`. Validation and moderation are those of `createProduct`
+         *     (`422 listing_prohibited`, `invalid_category`, `category_not_leaf`,
+         *     `shipping_fee_not_applicable`). Records `product.updated` with the whole new state.
+         */
+        put: operations["updateProduct"];
+        post?: never;
+        /**
+         * Delete a listing
+         * @description Deletes the seller's own listing. The delete is soft: the listing disappears from every read
+         *     (`404` afterwards, also for the seller) while orders and reviews that point at it keep their
+         *     history. Another user gets `403 not_seller` (or `404` for a hidden listing). Records
+         *     `product.deleted`.
+         */
+        delete: operations["deleteProduct"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/products/{product_id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the sale status
+         * @description Moves the seller's own listing between 판매중 (`on_sale`), 예약중 (`reserved`), 거래완료 (`sold`)
+         *     and 숨김 (`hidden`). Allowed moves: `on_sale` → `reserved` | `sold` | `hidden`; `reserved` →
+         *     `on_sale` | `sold` | `hidden`; `hidden` → `on_sale`; `sold` is final. Another move is
+         *     `409 invalid_status_transition`; asking for the current status (and buyer) again changes nothing.
+         *
+         *     `reserved` and `sold` may name the buyer (`buyer_id`, a chat partner), which later lets the two
+         *     review each other; it must be another existing user (`422 invalid_buyer`). `buyer_id` with
+         *     `on_sale` or `hidden` is `422 buyer_not_applicable`; leaving `reserved` for `on_sale` or `hidden`
+         *     forgets the buyer. Only the seller changes the status: another user gets `403 not_seller`
+         *     (`404` for a hidden listing). Records `product.status_changed`.
+         */
+        post: operations["changeProductStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/products/{product_id}/bump": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bump a listing to the top
+         * @description 끌어올리기: moves the seller's own `on_sale` listing to the top of recency sorts (`bumped_at`
+         *     becomes now), optionally with a lower price (`price`; not lower is `422 price_not_lower`). At
+         *     most once per 24 hours per listing, counted from the last bump or, before the first, from
+         *     posting: sooner is `429 bump_too_soon` with `Retry-After` (seconds until the next bump is
+         *     allowed). A listing that is not on sale is `409 product_not_on_sale`. Only the seller bumps:
+         *     another user gets `403 not_seller` (`404` for a hidden listing). Records `product.bumped`.
+         */
+        post: operations["bumpProduct"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/products/{product_id}/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the photos of my listing
+         * @description The seller's view of a listing's photos, in order, with each one's processing state
+         *     (`processing`, `ready`, `failed`). Buyers see the `ready` ones as the listing's `images`
+         *     (`getProduct`). Only the seller may call this; for anyone else the listing does not exist
+         *     (`404 not_found`).
+         */
+        get: operations["listProductImages"];
+        put?: never;
+        /**
+         * Upload photos to my listing
+         * @description Adds photos to a listing, after the ones it has. Send `multipart/form-data` with one file part
+         *     named `images` per photo (up to 10 per request, and at most 10 per listing in all). Only the
+         *     seller may upload.
+         *
+         *     Each file must be a JPEG, PNG, WebP or HEIC image of at most 10 MB and at most 50 megapixels.
+         *     The format is read from the file's first bytes: its name and declared Content-Type are ignored
+         *     (a PNG named `photo.jpg` is taken as the PNG it is; a text file named `photo.jpg` is refused).
+         *     The pixel count is read from the image header without decoding, so a small file that declares
+         *     enormous dimensions (a decompression bomb) is refused at once. The service never downloads a
+         *     photo from a URL: only file bodies are accepted.
+         *
+         *     The answer is `202` with the new photos in state `processing`. In the background each is
+         *     rotated upright, stripped of all metadata (EXIF, including the GPS position a phone records),
+         *     and re-encoded as a WebP display version (at most 1600 px) and a WebP thumbnail (400 × 400);
+         *     the original is then deleted. A photo becomes `ready`, and appears in the listing's `images`,
+         *     once both exist, usually within seconds; poll `listProductImages` or `getProduct`. A photo that
+         *     cannot be processed becomes `failed` with a `failure_reason`.
+         *
+         *     The request is all or nothing: if any file is refused, none is kept. It is not idempotent (it
+         *     takes no Idempotency-Key): after a lost response, list the photos before sending again.
+         *
+         *     Problem codes:
+         *     - `400 validation_failed`: the path is malformed.
+         *     - `400 malformed_multipart`: the body is not well-formed multipart/form-data.
+         *     - `400 unexpected_field`: a part other than a file named `images` (a text field, a URL, a file
+         *       under another name); `errors[].pointer` names it.
+         *     - `400 no_images`: the body holds no file.
+         *     - `404 not_found`: no such listing, or it is not yours.
+         *     - `409 image_limit_reached`: the listing would have more than 10 photos; the detail says how
+         *       many more it can take.
+         *     - `413 image_too_large`: a file is over 10 MB; `errors[].pointer` is `/images/<index>` (0-based).
+         *     - `415 unsupported_image_type`: a file is not a JPEG, PNG, WebP or HEIC image (by its bytes).
+         *     - `415 unsupported_media_type`: the request is not `multipart/form-data`.
+         *     - `422 image_pixel_limit_exceeded`: a file declares more than 50 megapixels.
+         *     - `422 image_unreadable`: a file's header (dimensions) cannot be read.
+         */
+        post: operations["uploadProductImages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/products/{product_id}/images/order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Reorder the photos of my listing
+         * @description Sets the order of a listing's photos: send every photo id (any status), each once, in the
+         *     wanted order; the first `ready` one becomes the cover. The listing's `images` follow at once.
+         *     Only the seller may reorder.
+         *
+         *     Problem codes:
+         *     - `400 validation_failed`: the body or path is malformed (e.g. a repeated id).
+         *     - `404 not_found`: no such listing, or it is not yours.
+         *     - `422 image_order_mismatch`: the ids are not exactly the listing's photos (one is missing,
+         *       unknown or deleted); the detail says which.
+         */
+        put: operations["reorderProductImages"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/products/{product_id}/images/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+                /** @description The photo's id. */
+                image_id: components["parameters"]["ImageId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a photo of my listing
+         * @description Removes a photo (in any state) from a listing; the photos after it move up. It leaves the
+         *     listing's `images` at once and its files are deleted from storage. Only the seller may delete.
+         *
+         *     Problem codes:
+         *     - `400 validation_failed`: the path is malformed.
+         *     - `404 not_found`: no such listing or photo (or already deleted), or the listing is not yours.
+         */
+        delete: operations["deleteProductImage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/products/{product_id}/like": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Like a listing
+         * @description 찜: adds the listing to the caller's likes and answers with its like count. Idempotent: liking a
+         *     listing already liked changes nothing and answers the same. The count is exact under concurrent
+         *     likes (kept in the same transaction as the like). Records `product.liked`.
+         *
+         *     Only for other people's listings that are public: a hidden (unless it is the caller's) or deleted
+         *     listing, or an unknown id, is `404 not_found`; the seller liking their own listing is
+         *     `422 cannot_like_own_listing`.
+         */
+        put: operations["likeProduct"];
+        post?: never;
+        /**
+         * Remove a like
+         * @description Removes the listing from the caller's likes and answers with its like count. Idempotent: without
+         *     a like it changes nothing. A like can be removed even after the listing was hidden or deleted;
+         *     without a like, such a listing (or an unknown id) is `404 not_found`. Records `product.unliked`.
+         */
+        delete: operations["unlikeProduct"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/products/{product_id}/similar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List listings similar to one
+         * @description Listings people who liked, viewed or bought this one also liked, viewed or bought (item-to-item
+         *     collaborative filtering, recomputed within a minute of new activity; see the recommendations
+         *     guide), best first; when there are too few, topped up with popular listings of the same
+         *     category around the listing's dong. Only listings on sale or reserved, never the caller's own.
+         *
+         *     Not paginated: at most `limit` (1–50, default 20) listings; `has_more` is always `false`. A hidden
+         *     (unless it is the caller's) or deleted listing, or an unknown id, is `404 not_found`.
+         */
+        get: operations["listSimilarProducts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a seller's listings
+         * @description A seller's listings (their 판매내역), newest first, optionally by `status`. Public: anyone sees the
+         *     `on_sale`, `reserved` and `sold` ones; `hidden` listings are listed only for the seller
+         *     themself (for others `status=hidden` gives an empty page). Deleted listings are never listed. An
+         *     unknown user is `404 not_found`.
+         *
+         *     Cursor pagination: `limit` 1–100 (default 20), `cursor` from the previous page's `next_cursor`;
+         *     a cursor sent with another `status` than the one it came from, or altered, is
+         *     `400 invalid_cursor`. New listings posted while paging do not shift the pages.
+         */
+        get: operations["listUserProducts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -1308,6 +1895,36 @@ export interface paths {
          *     authenticating proxy that adds the header. Not rate limited.
          */
         get: operations["getQueueBoard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/media/products/{product_id}/{file_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+                /** @description The derivative: `<image_id>.webp` (display) or `<image_id>-thumb.webp` (thumbnail). */
+                file_name: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a processed listing photo
+         * @description Serves a processed photo from the storage (local disk or the S3 bucket) when no CDN is
+         *     configured; the `url` and `thumbnail_url` of listing photos point here then. Only processed
+         *     derivatives are served (originals never are). Anonymous, not rate limited (a page shows many
+         *     thumbnails), cacheable for a year (`Cache-Control: public, max-age=31536000, immutable`), and
+         *     sent with `Cross-Origin-Resource-Policy: cross-origin` so other origins may embed it. Query
+         *     parameters are ignored (CDNs add cache-busting ones).
+         */
+        get: operations["getMediaObject"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2257,6 +2874,326 @@ export interface components {
              */
             range?: "near" | "medium" | "far";
         };
+        /**
+         * @description A listing as a feed or search result shows it: enough for a card, nothing private. The
+         *     location is the seller's verified dong, never a position. Hidden, deleted and flagged listings
+         *     never appear in lists.
+         */
+        ProductSummary: {
+            /**
+             * @description Opaque identifier of the listing.
+             * @example prd_3N1PX8ZRA7M2K9QD4TBV
+             */
+            id: string;
+            /**
+             * @description Always `product`.
+             * @constant
+             */
+            object: "product";
+            /**
+             * @description Title.
+             * @example 아이폰 14 프로 256GB 딥퍼플
+             */
+            title: string;
+            /**
+             * Format: int32
+             * @description Price in KRW; `0` is a free giveaway (나눔).
+             * @example 850000
+             */
+            price: number;
+            /** @description A free giveaway (나눔), i.e. `price` is 0. */
+            free: boolean;
+            /**
+             * @description Sale status (판매중, 예약중, 거래완료).
+             * @enum {string}
+             */
+            status: "on_sale" | "reserved" | "sold";
+            /**
+             * @description Condition of the item.
+             * @enum {string}
+             */
+            condition: "new" | "like_new" | "used" | "for_parts";
+            /**
+             * @description The listing's (leaf) category.
+             * @example cat_8ZQ3V4K1D2M7XG5A
+             */
+            category_id?: string;
+            /**
+             * Format: uri
+             * @description The first photo's thumbnail (WebP). Absent until a photo has been processed.
+             * @example https://media.junggo.example/products/prd_3N1PX8ZRA7M2K9QD4TBV/img_1-thumb.webp
+             */
+            thumbnail_url?: string;
+            /** @description The seller's verified dong. */
+            location: {
+                /**
+                 * @description The 행정동 code.
+                 * @example 1144070000
+                 */
+                dong_code: string;
+                /**
+                 * @description Name of the dong.
+                 * @example 망원제2동
+                 */
+                dong_name: string;
+            };
+            /**
+             * Format: int32
+             * @description Likes (찜).
+             */
+            like_count: number;
+            /**
+             * Format: int32
+             * @description Chats about the listing.
+             */
+            chat_count: number;
+            /**
+             * Format: date-time
+             * @description When the listing was posted or last bumped (끌어올리기); what `sort=recent` orders by.
+             * @example 2026-11-27T09:30:00.000Z
+             */
+            bumped_at: string;
+            /**
+             * Format: int32
+             * @description Metres between the listing's dong and the point searched from (`near`, or the centre of
+             *     the neighbourhood for `neighbourhood=me` and `dong_code`); absent otherwise.
+             * @example 1280
+             */
+            distance_m?: number;
+        };
+        /** @description One page of the user's liked listings, most recently liked first. */
+        LikedProductList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The listings. */
+            data: components["schemas"]["ProductSummary"][];
+            /** @description Whether another page follows. */
+            has_more: boolean;
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description A saved keyword (키워드 알림). New or bumped listings that match it are announced in the user's notifications, once per listing. */
+        KeywordAlert: {
+            /**
+             * @description Always `keyword_alert`.
+             * @constant
+             */
+            object: "keyword_alert";
+            /**
+             * @description Opaque identifier of the keyword alert.
+             * @example kwa_9QD4TBV3N1PX8ZRA7M2K
+             */
+            id: string;
+            /**
+             * @description The keyword as matched (normalised).
+             * @example 자전거
+             */
+            keyword: string;
+            /**
+             * @description Present when the alert is limited to a category (and its sub-categories).
+             * @example cat_N8M5V0WJ79PP4JA0
+             */
+            category_id?: string;
+            /**
+             * @description Present when the alert is limited to listings within 3 km of this dong.
+             * @example 1144070000
+             */
+            dong_code?: string;
+            /**
+             * Format: date-time
+             * @description When the keyword was saved.
+             * @example 2026-11-27T09:30:00Z
+             */
+            created_at: string;
+        };
+        /** @description All of the user's keyword alerts (at most 30), newest first, on one page. */
+        KeywordAlertList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The alerts. */
+            data: components["schemas"]["KeywordAlert"][];
+            /** @description Always `false`: the list is never longer than one page. */
+            has_more: boolean;
+            /** @description Always `null`. */
+            next_cursor: null;
+        };
+        /** @description A keyword to be told about (키워드 알림), optionally only within a category and/or around a dong. */
+        KeywordAlertCreate: {
+            /**
+             * @description One or more words; a listing matches when its title contains every word (Korean partial words too: `자전거` matches `미니벨로 자전거`). Stored normalised: lower case, NFKC, punctuation as spaces; at most 30 characters after that, and at least one letter or digit.
+             * @example 자전거
+             */
+            keyword: string;
+            /**
+             * @description Only listings in this category or one of its sub-categories.
+             * @example cat_N8M5V0WJ79PP4JA0
+             */
+            category_id?: string;
+            /**
+             * @description Only listings within 3 km of this 행정동 (usually one of the user's neighbourhoods).
+             * @example 1144070000
+             */
+            dong_code?: string;
+        };
+        /** @description Something the user was told about. Today only `keyword_alert`: a new or bumped listing matched a saved keyword. */
+        Notification: {
+            /**
+             * @description Always `notification`.
+             * @constant
+             */
+            object: "notification";
+            /**
+             * @description Opaque identifier of the notification.
+             * @example ntf_PX8ZRA7M2K9QD4TBV3N1
+             */
+            id: string;
+            /**
+             * @description What happened. More kinds will be added: ignore those you do not know.
+             * @enum {string}
+             */
+            kind: "keyword_alert";
+            /** @description For `keyword_alert`: the keyword and the listing as it was when it matched. */
+            keyword_alert?: {
+                /**
+                 * @description The saved keyword that matched.
+                 * @example 자전거
+                 */
+                keyword: string;
+                /**
+                 * @description The keyword alert that matched (it may have been deleted since).
+                 * @example kwa_9QD4TBV3N1PX8ZRA7M2K
+                 */
+                alert_id?: string;
+                /**
+                 * @description The listing's id.
+                 * @example prd_3N1PX8ZRA7M2K9QD4TBV
+                 */
+                product_id: string;
+                /**
+                 * @description The listing's title.
+                 * @example 미니벨로 자전거 팝니다
+                 */
+                title: string;
+                /**
+                 * Format: int32
+                 * @description The listing's price in KRW.
+                 * @example 120000
+                 */
+                price: number;
+            };
+            /** @description Whether the user has read it. */
+            read: boolean;
+            /**
+             * Format: date-time
+             * @description When the notification was made.
+             * @example 2026-11-27T09:30:00Z
+             */
+            created_at: string;
+        };
+        /** @description One page of the user's notifications, newest first. */
+        NotificationList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The notifications on this page. */
+            data: components["schemas"]["Notification"][];
+            /** @description Whether another page follows. */
+            has_more: boolean;
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description Recommended listings, best first, on one page. */
+        RecommendedProductList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The listings. */
+            data: components["schemas"]["ProductSummary"][];
+            /** @description Always `false`: not paginated. */
+            has_more: boolean;
+            /** @description Always `null`. */
+            next_cursor: null;
+        };
+        /** @description A search the user made (with `q`), once per distinct query, with when it was last made. */
+        SearchHistoryEntry: {
+            /**
+             * @description Always `search_history_entry`.
+             * @constant
+             */
+            object: "search_history_entry";
+            /**
+             * @description Opaque identifier of the entry.
+             * @example shq_Hk3L0c9mZpQ2vR7tXy1aBw
+             */
+            id: string;
+            /**
+             * @description The query, normalised (lower case, single spaces).
+             * @example 아이폰 14
+             */
+            query: string;
+            /**
+             * Format: date-time
+             * @description When the user last searched for it.
+             * @example 2026-11-27T09:30:00.000Z
+             */
+            searched_at: string;
+        };
+        /** @description The user's recent searches, most recent first (at most the last 50 distinct queries are kept). */
+        SearchHistoryList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The entries on this page. */
+            data: components["schemas"]["SearchHistoryEntry"][];
+            /** @description Whether another page follows. */
+            has_more: boolean;
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description One autocomplete suggestion. */
+        SearchSuggestion: {
+            /**
+             * @description Always `search_suggestion`.
+             * @constant
+             */
+            object: "search_suggestion";
+            /**
+             * @description What to put in the search box.
+             * @example 아이폰 14 프로
+             */
+            text: string;
+            /**
+             * @description `query`: something people often search for; `title`: the title of a listing for sale.
+             * @enum {string}
+             */
+            kind: "query" | "title";
+        };
+        /** @description Suggestions for what was typed, popular searches first, then listing titles. */
+        SearchSuggestionList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The suggestions, at most `limit`. */
+            data: components["schemas"]["SearchSuggestion"][];
+            /** @description Always `false`; ask with a longer prefix to narrow. */
+            has_more: boolean;
+            /** @description Always `null`. */
+            next_cursor: string | null;
+        };
         /** @description What anyone may see of a user. */
         PublicUser: {
             /**
@@ -2486,6 +3423,498 @@ export interface components {
              * @example 2
              */
             sort_order?: number;
+        };
+        /** @description One page of listings from a feed or a search. */
+        ProductSummaryList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The listings on this page, in the requested order. */
+            data: components["schemas"]["ProductSummary"][];
+            /** @description Whether another page follows. */
+            has_more: boolean;
+            /** @description Pass as `cursor` (with the same filters and sort) for the next page; `null` on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description A new listing. The seller, location, status and counters are set by the server; sending them (or any other field) is a `400`. */
+        ProductCreate: {
+            /**
+             * @description Title, 2–100 characters on one line. Checked against the prohibited-items list and for contact details (see the operation).
+             * @example 아이폰 14 프로 256GB 딥퍼플
+             */
+            title: string;
+            /**
+             * @description Free text up to 4,000 characters; line breaks allowed. Checked like the title.
+             * @example 배터리 성능 89%, 기스 없이 깨끗합니다. 망원역 근처 직거래 선호합니다.
+             */
+            description?: string;
+            /**
+             * @description A leaf of the category tree (`listProductCategories`); a category with sub-categories is `422 category_not_leaf`.
+             * @example cat_8ZQ3V4K1D2M7XG5A
+             */
+            category_id: string;
+            /**
+             * Format: int32
+             * @description Price in KRW (integer won). `0` is a free giveaway (나눔).
+             * @example 850000
+             */
+            price: number;
+            /**
+             * @description Whether buyers may propose a price (가격 제안).
+             * @default true
+             */
+            offers_allowed: boolean;
+            /**
+             * @description Item condition: `new` (새상품), `like_new` (거의 새것), `used` (사용감 있음), `for_parts` (고장/부품용).
+             * @enum {string}
+             */
+            condition: "new" | "like_new" | "used" | "for_parts";
+            /** @description How the item can change hands: `meet_up` (직거래), `parcel` (택배), `convenience_store` (편의점 택배). At least one, no repeats. */
+            trade_methods: ("meet_up" | "parcel" | "convenience_store")[];
+            /**
+             * Format: int32
+             * @description Shipping fee in KRW the buyer pays on top (0 = included). Only with `parcel` or `convenience_store`; a fee without either is `422 shipping_fee_not_applicable`.
+             * @default 0
+             * @example 3500
+             */
+            shipping_fee: number;
+            /**
+             * Format: int32
+             * @description How many identical items are for sale.
+             * @default 1
+             * @example 1
+             */
+            quantity: number;
+        };
+        /** @description A processed photo of a listing (originals are never served; EXIF is stripped). */
+        ProductImage: {
+            /**
+             * @description Opaque identifier of the image.
+             * @example img_9QD4TBV3N1PX8ZRA7M2K
+             */
+            id: string;
+            /**
+             * Format: uri
+             * @description The display-size image (WebP).
+             * @example https://img.junggo.example/products/prd_3N1PX8ZRA7M2K9QD4TBV/img_9QD4TBV3N1PX8ZRA7M2K.webp
+             */
+            url: string;
+            /**
+             * Format: uri
+             * @description A small square thumbnail (WebP).
+             * @example https://img.junggo.example/products/prd_3N1PX8ZRA7M2K9QD4TBV/img_9QD4TBV3N1PX8ZRA7M2K-thumb.webp
+             */
+            thumbnail_url: string;
+            /**
+             * Format: int32
+             * @description Width of `url` in pixels.
+             * @example 1280
+             */
+            width: number;
+            /**
+             * Format: int32
+             * @description Height of `url` in pixels.
+             * @example 960
+             */
+            height: number;
+            /**
+             * Format: int32
+             * @description Display order, from 0 (the cover photo).
+             * @example 0
+             */
+            position: number;
+        };
+        /** @description A listing as buyers see it. The location is the representative point of the seller's verified dong (rounded), never the seller's own position. `buyer_id` and `moderation` appear only to the seller. */
+        Product: {
+            /**
+             * @description Opaque identifier of the listing.
+             * @example prd_3N1PX8ZRA7M2K9QD4TBV
+             */
+            id: string;
+            /**
+             * @description Always `product`.
+             * @constant
+             */
+            object: "product";
+            /** @description The seller's public face. */
+            seller: {
+                /**
+                 * @description The seller's user id.
+                 * @example usr_7M2K9QD4TBV3N1PX8ZRA
+                 */
+                id: string;
+                /**
+                 * @description The seller's public nickname.
+                 * @example 당근러버
+                 */
+                nickname: string;
+                /** @description Identity verified (본인인증 badge). */
+                identity_verified: boolean;
+            };
+            /**
+             * @description Title.
+             * @example 아이폰 14 프로 256GB 딥퍼플
+             */
+            title: string;
+            /**
+             * @description Free text; line breaks kept.
+             * @example 배터리 성능 89%, 기스 없이 깨끗합니다. 망원역 근처 직거래 선호합니다.
+             */
+            description: string;
+            /** @description The (leaf) category. */
+            category: {
+                /**
+                 * @description Category id.
+                 * @example cat_8ZQ3V4K1D2M7XG5A
+                 */
+                id: string;
+                /**
+                 * @description Display name, in Korean.
+                 * @example 휴대폰
+                 */
+                name: string;
+                /**
+                 * @description Slugs from the top-level category down, joined by `/`.
+                 * @example digital/phones
+                 */
+                path: string;
+            };
+            /**
+             * Format: int32
+             * @description Price in KRW; `0` is a free giveaway (나눔).
+             * @example 850000
+             */
+            price: number;
+            /** @description Whether buyers may propose a price (가격 제안). */
+            offers_allowed: boolean;
+            /** @description `true` when the price is 0 (나눔). */
+            free: boolean;
+            /**
+             * @description Item condition: `new` (새상품), `like_new` (거의 새것), `used` (사용감 있음), `for_parts` (고장/부품용).
+             * @enum {string}
+             */
+            condition: "new" | "like_new" | "used" | "for_parts";
+            /** @description Accepted ways to hand over the item. */
+            trade_methods: ("meet_up" | "parcel" | "convenience_store")[];
+            /**
+             * Format: int32
+             * @description Shipping fee in KRW on top of the price (0 when included or not shipped).
+             * @example 3500
+             */
+            shipping_fee: number;
+            /** @description Where the listing is: the seller's verified dong at posting time, as its representative point rounded to 3 decimals (about 100 m). */
+            location: {
+                /**
+                 * @description The 행정동 code.
+                 * @example 1144070000
+                 */
+                dong_code: string;
+                /**
+                 * @description Name of the dong.
+                 * @example 망원제2동
+                 */
+                dong_name: string;
+                /**
+                 * @description 시·군·구.
+                 * @example 마포구
+                 */
+                sigungu: string;
+                /**
+                 * Format: double
+                 * @description Latitude of the dong's point, 3 decimals.
+                 * @example 37.558
+                 */
+                lat: number;
+                /**
+                 * Format: double
+                 * @description Longitude of the dong's point, 3 decimals.
+                 * @example 126.904
+                 */
+                lng: number;
+            };
+            /**
+             * Format: int32
+             * @description Items for sale.
+             * @example 1
+             */
+            quantity: number;
+            /**
+             * @description Sale status: `on_sale` (판매중), `reserved` (예약중), `sold` (거래완료), `hidden` (숨김, seen only by the seller).
+             * @enum {string}
+             */
+            status: "on_sale" | "reserved" | "sold" | "hidden";
+            /**
+             * @description Only for the seller: the buyer named when reserving or selling.
+             * @example usr_4TBV3N1PX8ZRA7M2K9QD
+             */
+            buyer_id?: string;
+            /**
+             * @description Only for the seller: `flagged` when the text awaits a moderator's review (it stays visible meanwhile).
+             * @enum {string}
+             */
+            moderation?: "ok" | "flagged";
+            /** @description Processed photos in display order; empty until the first one is processed. */
+            images: components["schemas"]["ProductImage"][];
+            /**
+             * Format: int32
+             * @description Likes (찜).
+             * @example 12
+             */
+            like_count: number;
+            /**
+             * Format: int32
+             * @description Views (one per viewer per day; updated in batches).
+             * @example 340
+             */
+            view_count: number;
+            /**
+             * Format: int32
+             * @description Chats opened about the listing.
+             * @example 3
+             */
+            chat_count: number;
+            /** @description Present when the request carries an access token: whether the caller liked the listing. */
+            liked_by_me?: boolean;
+            /**
+             * Format: date-time
+             * @description When the listing was posted or last bumped (끌어올리기); recency sorts use it.
+             * @example 2026-11-27T09:30:00Z
+             */
+            bumped_at: string;
+            /**
+             * Format: date-time
+             * @description When the listing was posted.
+             * @example 2026-11-27T09:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Last change by the seller.
+             * @example 2026-11-27T09:30:00Z
+             */
+            updated_at: string;
+        };
+        /** @description The whole editable listing (PUT: every field is sent). Status, seller, location and counters are not editable here (a `400` if sent); change the status with `changeProductStatus`. */
+        ProductUpdate: {
+            /**
+             * @description Title, 2–100 characters on one line. Checked against the prohibited-items list and for contact details (see the operation).
+             * @example 아이폰 14 프로 256GB 딥퍼플
+             */
+            title: string;
+            /**
+             * @description Free text up to 4,000 characters; line breaks allowed. Checked like the title.
+             * @example 배터리 성능 89%, 기스 없이 깨끗합니다. 망원역 근처 직거래 선호합니다.
+             */
+            description: string;
+            /**
+             * @description A leaf of the category tree (`listProductCategories`); a category with sub-categories is `422 category_not_leaf`.
+             * @example cat_8ZQ3V4K1D2M7XG5A
+             */
+            category_id: string;
+            /**
+             * Format: int32
+             * @description Price in KRW (integer won). `0` is a free giveaway (나눔).
+             * @example 850000
+             */
+            price: number;
+            /** @description Whether buyers may propose a price (가격 제안). */
+            offers_allowed: boolean;
+            /**
+             * @description Item condition: `new` (새상품), `like_new` (거의 새것), `used` (사용감 있음), `for_parts` (고장/부품용).
+             * @enum {string}
+             */
+            condition: "new" | "like_new" | "used" | "for_parts";
+            /** @description How the item can change hands: `meet_up` (직거래), `parcel` (택배), `convenience_store` (편의점 택배). At least one, no repeats. */
+            trade_methods: ("meet_up" | "parcel" | "convenience_store")[];
+            /**
+             * Format: int32
+             * @description Shipping fee in KRW the buyer pays on top (0 = included). Only with `parcel` or `convenience_store`; a fee without either is `422 shipping_fee_not_applicable`.
+             * @example 3500
+             */
+            shipping_fee: number;
+            /**
+             * Format: int32
+             * @description How many identical items are for sale.
+             * @example 1
+             */
+            quantity: number;
+        };
+        /** @description The new sale status, optionally naming the buyer. */
+        ProductStatusChange: {
+            /**
+             * @description The new status.
+             * @enum {string}
+             */
+            status: "on_sale" | "reserved" | "sold" | "hidden";
+            /**
+             * @description With `reserved` or `sold`: the buyer (a chat partner). Another existing user, never the seller.
+             * @example usr_4TBV3N1PX8ZRA7M2K9QD
+             */
+            buyer_id?: string;
+        };
+        /** @description Optional price cut made with the bump. */
+        ProductBump: {
+            /**
+             * Format: int32
+             * @description A new price in KRW, lower than the current one (0 makes it a giveaway).
+             * @example 800000
+             */
+            price?: number;
+        };
+        /**
+         * @description A photo of a listing as its seller manages it, with its processing state. Buyers see only
+         *     the `ready` ones, in order, as the listing's `images` (ProductImage).
+         */
+        ListingPhoto: {
+            /**
+             * @description Opaque identifier of the image.
+             * @example img_9QD4TBV3N1PX8ZRA7M2K
+             */
+            id: string;
+            /**
+             * @description Always `product_image`.
+             * @example product_image
+             * @constant
+             */
+            object: "product_image";
+            /**
+             * @description `processing` until the display and thumbnail versions exist (usually a few seconds),
+             *     then `ready`, or `failed` (see `failure_reason`) when the file could not be made into them.
+             * @example ready
+             * @enum {string}
+             */
+            status: "processing" | "ready" | "failed";
+            /**
+             * Format: int32
+             * @description Order among all the listing's photos, from 0. The listing shows its `ready` photos in this order, the first as the cover.
+             * @example 0
+             */
+            position: number;
+            /**
+             * @description The format of the uploaded file as its bytes show it (not as its name or declared type said).
+             * @example image/jpeg
+             * @enum {string}
+             */
+            content_type: "image/jpeg" | "image/png" | "image/webp" | "image/heic";
+            /**
+             * Format: int32
+             * @description Size of the uploaded file.
+             * @example 3481022
+             */
+            bytes: number;
+            /**
+             * Format: uri
+             * @description The display version (WebP, at most 1600 px on its longer side, no EXIF). Only when `ready`.
+             * @example https://img.junggo.example/products/prd_3N1PX8ZRA7M2K9QD4TBV/img_9QD4TBV3N1PX8ZRA7M2K.webp
+             */
+            url?: string;
+            /**
+             * Format: uri
+             * @description The thumbnail (WebP, 400 × 400, cropped to fill). Only when `ready`.
+             * @example https://img.junggo.example/products/prd_3N1PX8ZRA7M2K9QD4TBV/img_9QD4TBV3N1PX8ZRA7M2K-thumb.webp
+             */
+            thumbnail_url?: string;
+            /**
+             * Format: int32
+             * @description Width of `url` in pixels. Only when `ready`.
+             * @example 1600
+             */
+            width?: number;
+            /**
+             * Format: int32
+             * @description Height of `url` in pixels. Only when `ready`.
+             * @example 1200
+             */
+            height?: number;
+            /**
+             * @description Only when `failed`: `image_undecodable` (the file is damaged or not the image its header
+             *     claims), `heic_codec_unsupported` (an HEVC-coded HEIC photo, which this service cannot decode
+             *     yet: export it as JPEG, e.g. iOS Settings → Camera → Formats → Most Compatible), or
+             *     `processing_failed` (retries were exhausted). Delete the photo and upload another.
+             * @example heic_codec_unsupported
+             * @enum {string}
+             */
+            failure_reason?: "image_undecodable" | "heic_codec_unsupported" | "processing_failed";
+            /**
+             * Format: date-time
+             * @description When it was uploaded.
+             * @example 2026-11-27T09:12:44Z
+             */
+            created_at: string;
+        };
+        /** @description Photos of a listing, in `position` order. A listing has at most 10, so the list is never paginated: `has_more` is always `false`. */
+        ListingPhotoList: {
+            /**
+             * @description Always `list`.
+             * @example list
+             * @constant
+             */
+            object: "list";
+            /** @description The photos. */
+            data: components["schemas"]["ListingPhoto"][];
+            /**
+             * @description Always `false`.
+             * @example false
+             */
+            has_more: boolean;
+            /** @description Always `null`. */
+            next_cursor: null;
+        };
+        /**
+         * @description The photos, as file parts named `images` (repeat the part for each file). No other part is
+         *     accepted: in particular there is no way to have the service fetch a photo from a URL.
+         */
+        ListingPhotoUpload: {
+            /** @description One to ten photos, in the order they should appear after the existing ones. */
+            images?: string[];
+        };
+        /** @description The new order of a listing's photos. */
+        ListingPhotoOrder: {
+            /**
+             * @description Every photo of the listing (any status), each once, in the wanted order; the first becomes the cover.
+             * @example [
+             *       "img_4TBV3N1PX8ZRA7M2K9QD",
+             *       "img_9QD4TBV3N1PX8ZRA7M2K"
+             *     ]
+             */
+            image_ids: string[];
+        };
+        /** @description Whether the caller likes (찜) a listing, and its like count after the request. */
+        ProductLike: {
+            /**
+             * @description Always `product_like`.
+             * @constant
+             */
+            object: "product_like";
+            /**
+             * @description The listing's id.
+             * @example prd_3N1PX8ZRA7M2K9QD4TBV
+             */
+            product_id: string;
+            /** @description Whether the caller now likes the listing. */
+            liked: boolean;
+            /**
+             * Format: int32
+             * @description Likes of the listing, this one included.
+             * @example 13
+             */
+            like_count: number;
+        };
+        /** @description One page of a seller's listings, newest first. */
+        ProductList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The listings on this page. */
+            data: components["schemas"]["Product"][];
+            /** @description Whether another page follows. */
+            has_more: boolean;
+            /** @description Pass as `cursor` (with the same filters) for the next page; `null` on the last page. */
+            next_cursor: string | null;
         };
         /** @description The result of checking one dependency. */
         HealthCheck: {
@@ -2933,10 +4362,14 @@ export interface components {
     parameters: {
         /**
          * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
-         *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
-         *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
-         *     different content is a `422 idempotency_key_reused`; while the first request is still in
-         *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+         *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+         *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+         *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+         *     query and body; the order of JSON object keys does not matter). The same key with different
+         *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+         *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+         *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+         *     the same key can be retried after those.
          */
         IdempotencyKey: string;
         /**
@@ -2962,16 +4395,22 @@ export interface components {
         VerificationId: string;
         /** @description The 행정동 code of one of the user's neighbourhoods. */
         DongCode: string;
-        /** @description The user's id. */
-        UserId: string;
         /** @description How many items to return, from 1 to 100. */
         Limit: number;
         /** @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and sort, otherwise `400 invalid_cursor`. */
         Cursor: string;
+        /** @description The keyword alert's id. */
+        KeywordAlertId: string;
+        /** @description The user's id. */
+        UserId: string;
         /** @description The deepest level to include, from 0 (top-level categories only) to 5. Deeper categories are left out, and the `children` of the last level included are empty. */
         MaxDepth: number;
         /** @description The category's id. */
         CategoryId: string;
+        /** @description The listing's id. */
+        ProductId: string;
+        /** @description The photo's id. */
+        ImageId: string;
     };
     requestBodies: never;
     headers: {
@@ -3006,10 +4445,14 @@ export interface operations {
             header?: {
                 /**
                  * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
-                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
-                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
-                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
-                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -3053,10 +4496,14 @@ export interface operations {
             header?: {
                 /**
                  * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
-                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
-                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
-                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
-                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -3086,8 +4533,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation needs no token. */
             401: components["responses"]["Unauthorized"];
+            /** @description A request with this Idempotency-Key is still in flight (`idempotency_request_in_progress`); retry after `Retry-After` seconds. */
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            /** @description The token is unknown, used or expired (`invalid_token`), or the Idempotency-Key was used with other content (`idempotency_key_reused`). */
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3099,10 +4549,14 @@ export interface operations {
             header?: {
                 /**
                  * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
-                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
-                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
-                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
-                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -3132,8 +4586,12 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation needs no token. */
             401: components["responses"]["Unauthorized"];
+            /** @description A request with this Idempotency-Key is still in flight (`idempotency_request_in_progress`); retry after `Retry-After` seconds. */
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            /** @description The Idempotency-Key was used with other content (`idempotency_key_reused`). */
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -3319,10 +4777,14 @@ export interface operations {
             header?: {
                 /**
                  * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
-                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
-                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
-                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
-                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -3352,8 +4814,12 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation needs no token. */
             401: components["responses"]["Unauthorized"];
+            /** @description A request with this Idempotency-Key is still in flight (`idempotency_request_in_progress`); retry after `Retry-After` seconds. */
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            /** @description The Idempotency-Key was used with other content (`idempotency_key_reused`). */
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -3364,10 +4830,14 @@ export interface operations {
             header?: {
                 /**
                  * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
-                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
-                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
-                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
-                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -3394,8 +4864,11 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). This operation needs no token. */
             401: components["responses"]["Unauthorized"];
+            /** @description A request with this Idempotency-Key is still in flight (`idempotency_request_in_progress`); retry after `Retry-After` seconds. */
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            /** @description The token is unknown, used or expired (`invalid_token`), the new password breaks the rules (`weak_password`), or the Idempotency-Key was used with other content (`idempotency_key_reused`). */
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -4116,10 +5589,14 @@ export interface operations {
             header?: {
                 /**
                  * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
-                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
-                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
-                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
-                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4144,7 +5621,10 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            /** @description This account is already verified (`account_already_verified`), or a request with this Idempotency-Key is still in flight (`idempotency_request_in_progress`). */
             409: components["responses"]["Conflict"];
+            /** @description The Idempotency-Key was used with other content (`idempotency_key_reused`). */
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             /** @description NICE could not be reached or answered with an error (`identity_provider_unavailable`); try again after `Retry-After` seconds. */
@@ -4348,10 +5828,14 @@ export interface operations {
             header?: {
                 /**
                  * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
-                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
-                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
-                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
-                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4453,6 +5937,309 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listMyLikes: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, from 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and sort, otherwise `400 invalid_cursor`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of liked listings. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LikedProductList"];
+                };
+            };
+            /** @description A parameter is not valid (`validation_failed`), or the cursor is altered or belongs to another list (`invalid_cursor`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listMyKeywordAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keyword alerts. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeywordAlertList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createKeywordAlert: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KeywordAlertCreate"];
+            };
+        };
+        responses: {
+            /** @description The saved keyword alert. */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeywordAlert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description Already 30 keywords (`keyword_alert_limit_reached`), or this keyword with this scope is saved (`keyword_alert_exists`). */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description No letter or digit in the keyword (`invalid_keyword`), or an unknown `category_id` (`unknown_category`) or `dong_code` (`unknown_dong`). */
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteKeywordAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The keyword alert's id. */
+                alert_id: components["parameters"]["KeywordAlertId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller has no keyword alert with this id (`not_found`). */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listMyNotifications: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, from 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and sort, otherwise `400 invalid_cursor`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of notifications. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationList"];
+                };
+            };
+            /** @description A parameter is not valid (`validation_failed`), or the cursor is altered or belongs to another list (`invalid_cursor`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listMyRecommendations: {
+        parameters: {
+            query?: {
+                /** @description How many listings to return, from 1 to 50. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Recommended listings, best first. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecommendedProductList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listMySearchHistory: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, from 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and sort, otherwise `400 invalid_cursor`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The searches. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchHistoryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    clearMySearchHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cleared. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getSearchSuggestions: {
+        parameters: {
+            query: {
+                /** @description What has been typed so far. */
+                q: string;
+                /** @description How many suggestions, from 1 to 20. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The suggestions. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchSuggestionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The bearer token sent is malformed, expired or not one this API issued (`unauthenticated`). This operation is public and answers anonymously when no `Authorization` header is sent, but a token that is sent must be valid. */
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -4575,10 +6362,14 @@ export interface operations {
             header?: {
                 /**
                  * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
-                 *     makes a retried request safe. The first completed response is stored for 24 hours and replayed, with
-                 *     `Idempotent-Replayed: true`, for a retry with the same key and content. The same key with
-                 *     different content is a `422 idempotency_key_reused`; while the first request is still in
-                 *     flight, a retry gets `409 idempotency_request_in_progress` with `Retry-After`.
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4845,6 +6636,669 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    listProducts: {
+        parameters: {
+            query?: {
+                /** @description Words to search for in titles and descriptions (Korean or English, any case). Every word must match: a word of 3 or more characters anywhere, even inside a longer word (`자전거` finds `미니벨로자전거`); a shorter one at the start of a word (`가방` finds `가방끈`). At most 8 words count. */
+                q?: string;
+                /** @description Only this category and the categories under it. */
+                category_id?: string;
+                /** @description Lowest price in KRW, inclusive. */
+                min_price?: number;
+                /** @description Highest price in KRW, inclusive. */
+                max_price?: number;
+                /** @description `true`: only free giveaways (나눔); `false`: none of them. */
+                free?: boolean;
+                /** @description Only listings with this sale status. Without it, listings on sale, reserved and sold are all listed. */
+                status?: "on_sale" | "reserved" | "sold";
+                /** @description Only listings in this condition. */
+                condition?: "new" | "like_new" | "used" | "for_parts";
+                /** @description Only listings offering this way of trading. */
+                trade_method?: "meet_up" | "parcel" | "convenience_store";
+                /** @description Only listings within `radius` metres of this point, given as `lat,lng` (WGS 84). Distances are between dong representative points, so they are approximate by design. */
+                near?: string;
+                /** @description With `near`: the radius in metres. */
+                radius?: number;
+                /** @description `me`: listings in the caller's primary verified neighbourhood and the dongs within its chosen range (`near` 1.5 km, `medium` 3 km, `far` 6 km). Needs a token. */
+                neighbourhood?: "me";
+                /** @description Listings in this dong and the dongs within `range` of it. */
+                dong_code?: string;
+                /** @description With `dong_code`: how far around the dong (`near` 1.5 km, `medium` 3 km, `far` 6 km). */
+                range?: "near" | "medium" | "far";
+                /** @description `recent` (posted or bumped most recently first), `price_asc`, `price_desc`, `popular` (most liked first) or `distance` (nearest first; needs `near`, `neighbourhood` or `dong_code`). Ties are broken by id, so pages never overlap. */
+                sort?: "recent" | "price_asc" | "price_desc" | "popular" | "distance";
+                /** @description How many items to return, from 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and sort, otherwise `400 invalid_cursor`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of listings. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductSummaryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The bearer token sent is malformed, expired or not one this API issued (`unauthenticated`). This operation is public and answers anonymously when no `Authorization` header is sent, but a token that is sent must be valid. */
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createProduct: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductCreate"];
+            };
+        };
+        responses: {
+            /** @description The listing, as its seller sees it. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Product"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No verified neighbourhood (`neighbourhood_verification_required`). */
+            403: components["responses"]["Forbidden"];
+            /** @description A near-identical listing of the last 24 hours exists (`duplicate_listing`), or the same `Idempotency-Key` is in flight. */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Refused by a rule: `listing_prohibited`, `invalid_category`, `category_not_leaf`, `shipping_fee_not_applicable`, or `idempotency_key_reused`. */
+            422: components["responses"]["UnprocessableContent"];
+            /** @description Too many requests (`rate_limited`) or more than 30 new listings in 24 hours (`listing_limit_reached`); see `Retry-After`. */
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getProduct: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An `ETag` from an earlier response (one or more entity tags, strong or weak, comma-separated, or `*`; any other value is a `400`); the server answers `304 Not Modified` while it still matches. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The listing. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Product"];
+                };
+            };
+            /** @description Unchanged since the `ETag` given in `If-None-Match`. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). The token is optional here. */
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateProduct: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` of the version being changed (one or more entity tags, comma-separated, or `*`; any other value is a `400`). When it no longer matches, the change is refused with `412 precondition_failed`, so two editors cannot overwrite each other. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductUpdate"];
+            };
+        };
+        responses: {
+            /** @description The listing after the edit. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Product"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description Not the seller (`not_seller`). */
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The listing is sold and the price differs (`price_locked`). */
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Refused by a rule: `listing_prohibited`, `invalid_category`, `category_not_leaf` or `shipping_fee_not_applicable`. */
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteProduct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description Not the seller (`not_seller`). */
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    changeProductStatus: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductStatusChange"];
+            };
+        };
+        responses: {
+            /** @description The listing with its new status. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Product"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description Not the seller (`not_seller`). */
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description Not an allowed move (`invalid_status_transition`), or the same `Idempotency-Key` is in flight. */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `invalid_buyer`, `buyer_not_applicable` or `idempotency_key_reused`. */
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    bumpProduct: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ProductBump"];
+            };
+        };
+        responses: {
+            /** @description The bumped listing. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Product"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description Not the seller (`not_seller`). */
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The listing is not on sale (`product_not_on_sale`), or the same `Idempotency-Key` is in flight. */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `price_not_lower` or `idempotency_key_reused`. */
+            422: components["responses"]["UnprocessableContent"];
+            /** @description Too many requests (`rate_limited`) or bumped less than 24 hours ago (`bump_too_soon`); see `Retry-After`. */
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listProductImages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The photos, in order. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListingPhotoList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such listing, or it is deleted, or it is not yours (`not_found`): only the seller manages its photos, and nobody else can tell whether the listing exists. */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    uploadProductImages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ListingPhotoUpload"];
+            };
+        };
+        responses: {
+            /** @description The photos are accepted and being processed. */
+            202: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListingPhotoList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such listing, or it is deleted, or it is not yours (`not_found`): only the seller manages its photos, and nobody else can tell whether the listing exists. */
+            404: components["responses"]["NotFound"];
+            /** @description The listing would have more than 10 photos (`image_limit_reached`). */
+            409: components["responses"]["Conflict"];
+            /** @description A file is over 10 MB (`image_too_large`, with `errors[].pointer` `/images/<index>`), or the whole body is far larger than ten such files (`payload_too_large`). */
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description A file is not a JPEG, PNG, WebP or HEIC image by its content (`unsupported_image_type`), or the body is not `multipart/form-data` (`unsupported_media_type`). */
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A file declares more than 50 megapixels (`image_pixel_limit_exceeded`) or its header cannot be read (`image_unreadable`). */
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    reorderProductImages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListingPhotoOrder"];
+            };
+        };
+        responses: {
+            /** @description The photos in their new order. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListingPhotoList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such listing, or it is deleted, or it is not yours (`not_found`): only the seller manages its photos, and nobody else can tell whether the listing exists. */
+            404: components["responses"]["NotFound"];
+            /** @description The ids are not exactly the listing's photos (`image_order_mismatch`). */
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteProductImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+                /** @description The photo's id. */
+                image_id: components["parameters"]["ImageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such listing or photo, or the photo is already deleted, or the listing is not yours (`not_found`). */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    likeProduct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller likes the listing. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductLike"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No listing has this id, or it is hidden or deleted (`not_found`). */
+            404: components["responses"]["NotFound"];
+            /** @description The caller is the seller (`cannot_like_own_listing`). */
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    unlikeProduct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller does not like the listing (any more). */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductLike"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No listing has this id, or it is hidden or deleted (`not_found`). */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listSimilarProducts: {
+        parameters: {
+            query?: {
+                /** @description How many listings to return, from 1 to 50. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Similar listings, most similar first. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecommendedProductList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description A bearer token was sent but is malformed, expired or revoked (`unauthenticated`). This operation needs no token. */
+            401: components["responses"]["Unauthorized"];
+            /** @description No listing has this id, or it is hidden or deleted (`not_found`). */
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listUserProducts: {
+        parameters: {
+            query?: {
+                /** @description Only listings with this sale status. */
+                status?: "on_sale" | "reserved" | "sold" | "hidden";
+                /** @description How many items to return, from 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and sort, otherwise `400 invalid_cursor`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of listings. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description A bearer token was sent but is malformed, expired or not one this API issued (`unauthenticated`). The token is optional here. */
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getLiveness: {
         parameters: {
             query?: never;
@@ -5094,6 +7548,57 @@ export interface operations {
             };
             401: components["responses"]["OpsUnauthorized"];
             403: components["responses"]["OpsForbidden"];
+            500: components["responses"]["OpsInternalError"];
+        };
+    };
+    getMediaObject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+                /** @description The derivative: `<image_id>.webp` (display) or `<image_id>-thumb.webp` (thumbnail). */
+                file_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/webp": string;
+                };
+            };
+            /** @description No processed photo has this name (deleted, never processed, or not a public derivative). */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://docs.junggo.example/problems/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "No media object has this key.",
+                     *       "instance": "/media/products/prd_3N1PX8ZRA7M2K9QD4TBV/img_9QD4TBV3N1PX8ZRA7M2K.webp",
+                     *       "code": "not_found",
+                     *       "request_id": "req_01JDQ8Y3N6W4G5T2K9X7B1C0MZ"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             500: components["responses"]["OpsInternalError"];
         };
     };

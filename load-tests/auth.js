@@ -10,14 +10,13 @@
 // Where no mailbox is reachable (staging), give existing accounts instead: USERS_FILE, a JSON
 // array of { "email", "password" } objects (k6's open() reads it at init).
 import { check, fail, sleep } from 'k6';
+import { provisionAccount } from './lib/accounts.js';
 import exec from 'k6/execution';
 import http from 'k6/http';
 import { BASE_URL, PROFILE, VUS, scenario, thinkTime, thresholdsFor, userHeaders } from './lib/config.js';
 
-const MAILBOX_URL = (__ENV.MAILBOX_URL || 'http://127.0.0.1:8025').replace(/\/$/, '');
-/** How many accounts setup() registers; VUs share them round-robin. Login is rate limited per account only on failures. */
+/** How many accounts setup() registers; VUs share them round-robin. */
 const ACCOUNTS = Number(__ENV.ACCOUNTS || Math.min(PROFILE === 'peak' ? 200 : VUS, 200));
-const PASSWORD = __ENV.USER_PASSWORD || 'K6-load-test-2026!';
 const GIVEN_USERS = __ENV.USERS_FILE ? /** @type {{ email: string, password: string }[]} */ (JSON.parse(open(__ENV.USERS_FILE))) : null;
 
 export const options = {
@@ -33,37 +32,13 @@ export const options = {
 
 const json = { 'Content-Type': 'application/json' };
 
-/** Registers one account and follows its verification link from the mailbox. */
-function provision(i) {
-  const stamp = `${Date.now().toString(36)}${i}`;
-  const email = `k6-${stamp}@loadtest.junggo.example`;
-  const headers = { ...json, 'X-Forwarded-For': `10.250.${(i >> 8) & 255}.${i & 255}` };
-  const reg = http.post(`${BASE_URL}/v1/auth/register`, JSON.stringify({ email, password: PASSWORD, nickname: `k6${stamp}`.slice(0, 20) }), {
-    headers,
-    tags: { name: 'registerUser' },
-  });
-  if (reg.status !== 202) fail(`setup: register answered ${reg.status}: ${reg.body}`);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const box = http.get(`${MAILBOX_URL}/api/messages?to=${encodeURIComponent(email)}`, { tags: { name: 'mailbox' } });
-    const messages = box.status === 200 ? /** @type {{ messages: { text: string }[] }} */ (box.json()).messages : [];
-    const token = messages.map((m) => /[?&]token=([A-Za-z0-9_-]+)/.exec(m.text || '')).find(Boolean)?.[1];
-    if (token) {
-      const ok = http.post(`${BASE_URL}/v1/auth/verify-email`, JSON.stringify({ token }), { headers, tags: { name: 'verifyEmail' } });
-      if (ok.status !== 200) fail(`setup: verify-email answered ${ok.status}`);
-      return { email, password: PASSWORD };
-    }
-    sleep(0.2);
-  }
-  fail(`setup: no verification mail for ${email} at ${MAILBOX_URL} (is the worker running?)`);
-}
-
 export function setup() {
   if (GIVEN_USERS) {
     if (GIVEN_USERS.length === 0) fail('setup: USERS_FILE holds no accounts');
     return { users: GIVEN_USERS };
   }
   const users = [];
-  for (let i = 0; i < ACCOUNTS; i++) users.push(provision(i));
+  for (let i = 0; i < ACCOUNTS; i++) users.push(provisionAccount(i));
   return { users };
 }
 

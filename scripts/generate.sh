@@ -15,7 +15,8 @@ quiet "$bin/redocly" bundle junggo-public --ext json -o "$out/openapi.public.jso
 # openapi-typescript reads a redocly.yaml in its working directory; run it where there is none.
 (cd "$out" && quiet "$OLDPWD/$bin/openapi-typescript" openapi.yaml -o api.d.ts)
 quiet "$bin/redocly" build-docs "$out/openapi.public.yaml" -o "$out/docs/index.html" --title "Junggo API reference"
-quiet "$bin/openapi2postmanv2" -s "$out/openapi.public.json" -o "$out/postman.collection.json" -p \
+# Seeded Math.random: values the converter makes up (no example in the spec) are the same each run.
+NODE_OPTIONS="--require $PWD/scripts/seeded-random.cjs" quiet "$bin/openapi2postmanv2" -s "$out/openapi.public.json" -o "$out/postman.collection.json" -p \
   -O folderStrategy=Tags,parametersResolution=Example,includeAuthInfoInExample=false
 node scripts/normalize-postman.mjs "$out/postman.collection.json"
 rm -f "$out/.stderr"

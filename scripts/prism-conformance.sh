@@ -17,6 +17,9 @@
 #   ops-bad            full spec   -> <app>/
 # With --errors Prism answers a broken request itself (422/401) without asking the app, so broken
 # requests go to the proxies without it: they forward everything and still validate the response.
+# The identity scenarios read mail and SMS and walk provider windows through the test app's sandbox
+# (E2E_SANDBOX_URL). Prism follows redirects upstream, so the one 302 under test (the social sign-in
+# start) is fetched from the app directly (E2E_DIRECT_BASE_URL) and checked by the scenario itself.
 # A run fails when a scenario fails (a response violation with --errors is a 500 from Prism; any
 # violation is named in `sl-violations`, which the suite checks), or when a proxy log shows a
 # violation: any at all for api/ops, a response violation for api-bad/ops-bad.
@@ -47,12 +50,12 @@ trap stop EXIT INT TERM
 node --import tsx scripts/start-test-app.ts "$out/app.json" >"$out/app.log" 2>&1 &
 app_pid=$!
 pids+=("$app_pid")
-for _ in $(seq 1 240); do
+for _ in $(seq 1 480); do
   [ -f "$out/app.json" ] && break
   kill -0 "$app_pid" 2>/dev/null || { cat "$out/app.log" >&2; echo "✗ the test app did not start" >&2; exit 1; }
   sleep 0.25
 done
-[ -f "$out/app.json" ] || { cat "$out/app.log" >&2; echo "✗ the test app did not start within 60 s" >&2; exit 1; }
+[ -f "$out/app.json" ] || { cat "$out/app.log" >&2; echo "✗ the test app did not start within 120 s" >&2; exit 1; }
 state() { node -p "require('$root/$out/app.json').$1"; }
 app_url=$(state opsBaseUrl)
 
@@ -98,6 +101,7 @@ run_e2e() { # api-proxy junit-file [vitest filters...]
   E2E_INVALID_BASE_URL="http://127.0.0.1:${port[api-bad]}" \
   E2E_INVALID_OPS_URL="http://127.0.0.1:${port[ops-bad]}" \
   E2E_ADMIN_TOKEN=$(state adminToken) E2E_USER_TOKEN=$(state userToken) E2E_CATEGORY_ID=$(state ownCategoryId) \
+  E2E_SANDBOX_URL=$(state sandboxUrl) E2E_DIRECT_BASE_URL=$(state baseUrl) \
   E2E_JUNIT_FILE=$junit \
     "$bin/vitest" run -c contract/vitest.e2e.config.mts "$@"
 }

@@ -9,6 +9,9 @@
 #                                             collection built from a spec copy where
 #                                             Category.sort_order is a string must fail
 #
+# The app comes with its worker, provider simulators and the sandbox (scripts/start-test-app.ts),
+# and provisions the accounts, sessions and codes the collection uses (contract/newman.env.json).
+#
 # Writes reports/contract/: newman-junit.xml, junggo.postman.json (the collection), app.log,
 # portman.log. Exits non-zero when any assertion fails.
 set -euo pipefail
@@ -36,25 +39,6 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-# The app, migrated and seeded (a category of its own under `other`); it writes app.json when ready.
-node --import tsx scripts/start-test-app.ts "$out/app.json" >"$out/app.log" 2>&1 &
-app_pid=$!
-for _ in $(seq 1 240); do
-  [ -f "$out/app.json" ] && break
-  kill -0 "$app_pid" 2>/dev/null || { cat "$out/app.log" >&2; echo "✗ the test app did not start" >&2; exit 1; }
-  sleep 0.25
-done
-[ -f "$out/app.json" ] || { cat "$out/app.log" >&2; echo "✗ the test app did not start within 60 s" >&2; exit 1; }
-
-# The newman environment: where the app is, who calls it, which category the admin flow may rename.
-node -e '
-  const s = require(process.argv[1]);
-  const vars = { baseUrl: s.baseUrl, opsBaseUrl: s.opsBaseUrl, bearerToken: s.adminToken, adminToken: s.adminToken,
-    userToken: s.userToken, invalidToken: s.invalidToken, ownCategoryId: s.ownCategoryId };
-  const env = { name: "junggo-contract", values: Object.entries(vars).map(([key, value]) => ({ key, value, type: "default", enabled: true })) };
-  require("fs").writeFileSync(process.argv[2], JSON.stringify(env, null, 2) + "\n");
-' "$root/$out/app.json" contract/newman.env.json
-
 # Portman keeps its scratch files in ./tmp of its working directory: give it one under reports/,
 # where the relative paths of the CLI options resolve as from the repository root.
 ln -sfn "$root/contract" "$out/portman-cwd/contract"
@@ -71,9 +55,31 @@ build_collection() { # spec dir: writes <dir>/junggo.postman.json
   fi
 }
 
+# The app, migrated, seeded (a category of its own under `other`) and provisioned (accounts,
+# sessions, codes); it writes app.json when ready. The collection is built meanwhile.
+node --import tsx scripts/start-test-app.ts "$out/app.json" >"$out/app.log" 2>&1 &
+app_pid=$!
 build_collection "$spec" "$out"
+for _ in $(seq 1 480); do
+  [ -f "$out/app.json" ] && break
+  kill -0 "$app_pid" 2>/dev/null || { cat "$out/app.log" >&2; echo "✗ the test app did not start" >&2; exit 1; }
+  sleep 0.25
+done
+[ -f "$out/app.json" ] || { cat "$out/app.log" >&2; echo "✗ the test app did not start within 120 s" >&2; exit 1; }
+
+# The newman environment: where the app and the sandbox are, who calls it (real sessions), which
+# category the admin flow may rename, and the accounts, tokens and codes provisioned for this run.
+node -e '
+  const s = require(process.argv[1]);
+  const vars = { baseUrl: s.baseUrl, opsBaseUrl: s.opsBaseUrl, sandboxUrl: s.sandboxUrl, bearerToken: s.adminToken,
+    adminToken: s.adminToken, userToken: s.userToken, invalidToken: s.invalidToken, ownCategoryId: s.ownCategoryId, ...s.vars };
+  const env = { name: "junggo-contract", values: Object.entries(vars).map(([key, value]) => ({ key, value, type: "default", enabled: true })) };
+  require("fs").writeFileSync(process.argv[2], JSON.stringify(env, null, 2) + "\n");
+' "$root/$out/app.json" contract/newman.env.json
+
 status=0
-"$bin/newman" run "$out/junggo.postman.json" -e contract/newman.env.json \
+# Redirects are not followed: a 302 (social sign-in start) is the response under test.
+"$bin/newman" run "$out/junggo.postman.json" -e contract/newman.env.json --ignore-redirects \
   --reporters cli,junitfull --reporter-junitfull-export "$out/newman-junit.xml" || status=$?
 
 if $prove_drift; then
@@ -86,7 +92,7 @@ if $prove_drift; then
     fs.writeFileSync(process.argv[2], JSON.stringify(doc));
   ' "$spec" "$out/drift/openapi.drifted.json"
   build_collection "$out/drift/openapi.drifted.json" "$out/drift"
-  if "$bin/newman" run "$out/drift/junggo.postman.json" -e contract/newman.env.json --reporters cli >"$out/drift/newman.log" 2>&1; then
+  if "$bin/newman" run "$out/drift/junggo.postman.json" -e contract/newman.env.json --ignore-redirects --reporters cli >"$out/drift/newman.log" 2>&1; then
     echo "✗ drift NOT caught: the collection passed against a spec the app does not follow" >&2
     status=1
   elif ! grep -q 'sort_order should be string' "$out/drift/newman.log"; then

@@ -1,5 +1,5 @@
 import cors from 'cors';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import helmet from 'helmet';
 import type { Queue } from 'bull';
@@ -38,12 +38,14 @@ export interface AppDeps {
   idempotency?: Sequelize;
   /** Refuses well-signed tokens whose session has ended or whose user is blocked. */
   tokenGuard?: TokenGuard;
+  /** Serves stored listing photos at /media (platform/storage/media-route.ts), like the ops routes outside /v1 and the rate limiter. */
+  media?: RequestHandler;
 }
 
 export const EXPOSED_HEADERS = ['Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'ETag', 'Idempotent-Replayed'];
 
 /** Builds the HTTP app from the bundled spec and the handler map; the middleware order is deliberate. */
-export function buildApp({ config, log, spec, redis, metrics, checks, handlers, queues, idempotency, tokenGuard }: AppDeps): Express {
+export function buildApp({ config, log, spec, redis, metrics, checks, handlers, queues, idempotency, tokenGuard, media }: AppDeps): Express {
   const app = express();
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('etag', false); // handlers set their own strong ETags
@@ -56,6 +58,7 @@ export function buildApp({ config, log, spec, redis, metrics, checks, handlers, 
   app.use(jsonBody(config.BODY_LIMIT));
   const tokens = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER };
   app.use(opsRouter(spec, metrics, checks, queueBoardRouter(queues, { basePath: '/admin/queues', authorize: requireAdmin(tokens, 'admin', tokenGuard) })));
+  if (media) app.use(media);
   app.use(authenticate(tokens, tokenGuard));
   app.use(rateLimiter(redis, { name: 'default', windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, limit: config.RATE_LIMIT_MAX }));
   const basePath = spec.document.servers?.[0]?.url ?? '/v1';

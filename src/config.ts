@@ -86,6 +86,28 @@ const schema = z.object({
   NICE_PRODUCT_ID: z.string().min(1).default('2101979031'),
   // Namespaces the Bull queues in Redis: deployments (or test runs) sharing one Redis keep apart.
   QUEUE_PREFIX: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lower-case letters, digits and -').default('junggo'),
+  // Search (docs/search.md): Elasticsearch (with the analysis-nori plugin) when set, else PostgreSQL.
+  ELASTICSEARCH_URL: url(['http:', 'https:']).optional(),
+  ELASTICSEARCH_INDEX: z.string().regex(/^[a-z][a-z0-9_-]{0,100}$/, 'must be a lower-case index alias').default('junggo-listings'),
+  SEARCH_FEED_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  // Listing detail cache: edits clear it at once; the TTL only bounds batched counters (views).
+  PRODUCT_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
+  // Engagement (docs/recommendations.md): how often the worker moves counted views from Redis to
+  // products.view_count, and how often it recomputes item similarity for items with new activity.
+  ENGAGEMENT_VIEW_FLUSH_INTERVAL_MS: z.coerce.number().int().min(500).max(3_600_000).default(10_000),
+  ENGAGEMENT_SIMILARITY_INTERVAL_MS: z.coerce.number().int().min(500).max(86_400_000).default(60_000),
+  // Listing photos (docs/photos.md): local disk under STORAGE_DIR, or an S3-compatible bucket
+  // when S3_BUCKET is set (credentials from the SDK's default chain unless both keys are given).
+  // Photo URLs start with MEDIA_BASE_URL (a CDN in front of the storage), by default the API's
+  // own /media route at PUBLIC_BASE_URL.
+  STORAGE_DIR: z.string().min(1).default('./var/uploads'),
+  MEDIA_BASE_URL: url(['http:', 'https:']).optional(),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').optional(),
+  S3_ENDPOINT: url(['http:', 'https:']).optional(),
+  S3_REGION: z.string().min(1).default('ap-northeast-2'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: bool.default(false),
   WORKER_PORT: port.default(3001),
   MONGODB_URL: url(['mongodb:', 'mongodb+srv:']).optional(),
   OUTBOX_LAG_DEGRADED_SECONDS: z.coerce.number().int().min(1).max(86400).default(30),

@@ -4,6 +4,10 @@ import type { SocialModule } from './modules/users/social';
 import type { AccountAdminModule } from './modules/users/admin';
 import type { IdentityVerificationModule } from './modules/users/identity-verification';
 import type { NeighbourhoodsModule } from './modules/neighbourhoods';
+import type { ProductsModule } from './modules/products';
+import type { EngagementModule } from './modules/engagement';
+import type { ProductImagesModule } from './modules/products/images';
+import type { SearchModule } from './modules/search';
 import type { HandlerMap } from './platform/http/operations';
 
 interface Modules {
@@ -13,6 +17,10 @@ interface Modules {
   accountAdmin: Pick<AccountAdminModule, 'handlers'>;
   identityVerification: Pick<IdentityVerificationModule, 'handlers'>;
   neighbourhoods: Pick<NeighbourhoodsModule, 'handlers'>;
+  products: Pick<ProductsModule, 'handlers'>;
+  engagement: Pick<EngagementModule, 'handlers'>;
+  productImages: Pick<ProductImagesModule, 'handlers'>;
+  search: Pick<SearchModule, 'handlers'>;
 }
 
 /**
@@ -27,5 +35,9 @@ export function handlerMap(modules: Modules): HandlerMap {
     ...modules.accountAdmin.handlers,
     ...modules.identityVerification.handlers,
     ...modules.neighbourhoods.handlers,
+    ...modules.products.handlers,
+    ...modules.engagement.handlers,
+    ...modules.productImages.handlers,
+    ...modules.search.handlers,
   } satisfies HandlerMap;
 }

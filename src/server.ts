@@ -9,7 +9,12 @@ import { socialModule } from './modules/users/social';
 import { accountAdminModule } from './modules/users/admin';
 import { identityVerificationModule } from './modules/users/identity-verification';
 import { neighbourhoodsModule } from './modules/neighbourhoods';
+import { productsModule } from './modules/products';
+import { mediaUrlFor, productImagesModule } from './modules/products/images';
+import { engagementModule } from './modules/engagement';
+import { searchModule } from './modules/search';
 import { createDocumentStore } from './platform/documents';
+import { createObjectStorage } from './platform/storage';
 import { JobQueues } from './platform/jobs/job-queues';
 import { QUEUE_NAMES } from './modules/queues';
 import { QueueFactory } from './platform/queues';
@@ -51,6 +56,11 @@ export async function startApi(config: Config, log: Logger = createLogger(config
   const accountAdmin = accountAdminModule({ config, sequelize, users, jobs });
   const identityVerification = identityVerificationModule({ config, redis, log, users });
   const neighbourhoods = neighbourhoodsModule({ sequelize });
+  const engagement = engagementModule({ sequelize, redis, namespace: config.QUEUE_PREFIX, mediaUrl: mediaUrlFor(config) });
+  const products = productsModule({ sequelize, redis, store, log, cacheTtlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, likedBy: engagement.likedBy, recordView: engagement.recordView });
+  const storage = createObjectStorage(config);
+  const productImages = productImagesModule({ sequelize, storage, jobs, mediaUrl: mediaUrlFor(config) });
+  const search = searchModule({ config, sequelize, redis, listener, store, log, neighbourhoods });
   await listener.start();
 
   const app = buildApp({
@@ -59,7 +69,8 @@ export async function startApi(config: Config, log: Logger = createLogger(config
     spec: loadSpec(),
     redis,
     metrics: createMetrics(),
-    handlers: handlerMap({ categories, users, social, accountAdmin, identityVerification, neighbourhoods }),
+    handlers: handlerMap({ categories, users, social, accountAdmin, identityVerification, neighbourhoods, products, engagement, productImages, search }),
+    media: productImages.media,
     tokenGuard: users.tokenGuard,
     idempotency: sequelize,
     queues,
@@ -100,6 +111,8 @@ export async function startApi(config: Config, log: Logger = createLogger(config
       await listener.stop();
       await queueFactory.close();
       await store.close();
+      await storage.close();
+      await search.close();
       await rabbit.stop();
       await closeRedis(redis);
       await sequelize.close();

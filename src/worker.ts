@@ -5,10 +5,15 @@ import { createSmtpMailer, sendEmailJob } from './integrations/email';
 import { createSensSmsSender, sendSmsJob } from './integrations/sms';
 import { INBOX_RETENTION_DAYS, pruneInboxJob } from './modules/maintenance/jobs';
 import { projections } from './modules/projections';
+import { engagementWorker } from './modules/engagement';
+import { productDetailCacheSubscription } from './modules/products';
+import { searchIndexFor, searchIndexSubscription } from './modules/search';
+import { mediaUrlFor, productImageJobs } from './modules/products/images';
 import { endSuspensionJobFor } from './modules/users/admin';
 import { RabbitConnection } from './platform/bus/rabbitmq';
 import { createSequelize } from './platform/db/sequelize';
 import { createDocumentStore } from './platform/documents';
+import { createObjectStorage } from './platform/storage';
 import { registerEventMetrics } from './platform/events/event-metrics';
 import { OutboxRelay } from './platform/events/outbox-relay';
 import { projectionSubscription } from './platform/events/projection';
@@ -18,6 +23,7 @@ import { registerQueueMetrics } from './platform/jobs/queue-metrics';
 import { createLogger, type Logger } from './platform/logger';
 import { startOpsServer } from './platform/ops-server';
 import { QueueFactory } from './platform/queues';
+import { closeRedis, connectRedis } from './platform/redis';
 import { runProcess } from './runtime';
 
 export interface RunningWorker {
@@ -45,6 +51,23 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const subscriptions = projections.map((p) => projectionSubscription(p, store));
+  // Listing details cached by the API are cleared when photos, likes or the seller's profile change.
+  const cacheRedis = await connectRedis(config.REDIS_URL);
+  subscriptions.push(productDetailCacheSubscription({ sequelize, redis: cacheRedis, store, log, cacheTtlSeconds: config.PRODUCT_CACHE_TTL_SECONDS }));
+  // Likes, views, keyword alerts and recommendations: jobs, subscriptions and their schedules.
+  const engagementRedis = await connectRedis(config.REDIS_URL);
+  const engagement = engagementWorker({
+    sequelize,
+    redis: engagementRedis,
+    namespace: config.QUEUE_PREFIX,
+    jobs,
+    viewFlushIntervalMs: config.ENGAGEMENT_VIEW_FLUSH_INTERVAL_MS,
+    similarityIntervalMs: config.ENGAGEMENT_SIMILARITY_INTERVAL_MS,
+  });
+  subscriptions.push(...engagement.subscriptions);
+  // Keeps the search index (PostgreSQL or Elasticsearch) from product events.
+  const searchIndex = searchIndexFor(config, sequelize, log);
+  subscriptions.push(searchIndexSubscription({ sequelize, index: searchIndex }));
   const eventMetrics = registerEventMetrics(registry, { sequelize, rabbit, subscribers: () => subscriptions.map((s) => s.name) });
   registerQueueMetrics(registry, () => factory.all());
 
@@ -66,6 +89,10 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   });
   await jobs.process([sendSmsJob(sms)], { concurrency: 4 });
   await jobs.process([endSuspensionJobFor(config, sequelize)], { concurrency: 2 });
+  // Photo processing decodes images of up to 50 MP: two at a time bounds the memory it takes.
+  const storage = createObjectStorage(config);
+  await jobs.process(productImageJobs({ sequelize, storage, jobs, mediaUrl: mediaUrlFor(config) }), { concurrency: 2 });
+  await engagement.start(log);
   // Daily; the day is the cause, so every worker asking on the same day adds one job.
   const schedulePrune = () =>
     jobs
@@ -85,13 +112,18 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
     stop: async () => {
       // Take no new work, let work in progress finish, then close the connections.
       clearInterval(pruneTimer);
+      engagement.stop();
       await new Promise<void>((resolve) => opsServer.close(() => resolve()));
       await relay.stop();
       await subscribers.stop();
+      await searchIndex.close();
       await jobs.close(); // closes the factory's queues and connections too
+      await closeRedis(engagementRedis);
       await mailer.close();
       await rabbit.stop();
       await store.close();
+      await storage.close();
+      await closeRedis(cacheRedis);
       await sequelize.close();
       log.info('worker stopped');
     },

@@ -27,11 +27,22 @@ export const E2E = {
    * that forwards them and still checks the app's answer against the spec.
    */
   invalidBaseUrl: env('E2E_INVALID_BASE_URL', baseUrl),
+  /**
+   * The API itself, bypassing any proxy, for the one kind of response a validating proxy cannot
+   * pass through: Prism follows redirects upstream (stoplightio/prism#1977), so a 302 under test
+   * must be fetched here and checked against the spec by the scenario.
+   */
+  directBaseUrl: env('E2E_DIRECT_BASE_URL', baseUrl),
   invalidOpsUrl: env('E2E_INVALID_OPS_URL', opsUrl),
   adminToken: env('E2E_ADMIN_TOKEN'),
   userToken: env('E2E_USER_TOKEN'),
   /** A category the suite may rename: never one of the shared reference tree. */
   categoryId: env('E2E_CATEGORY_ID'),
+  /**
+   * Optional: where the identity scenarios read mail and SMS and walk provider windows
+   * (test/e2e/sandbox-server.ts). Without it those scenarios are skipped.
+   */
+  sandboxUrl: process.env.E2E_SANDBOX_URL?.replace(/\/+$/, ''),
 };
 
 /** Well-formed, signed with a key the API does not know. */

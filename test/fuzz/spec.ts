@@ -114,6 +114,7 @@ export function listFuzzOperations(doc: OpenApiDoc): FuzzOperation[] {
         const content = (rb.content ?? {}) as Record<string, { schema?: Schema }>;
         const mediaTypes = Object.keys(content);
         const json = mediaTypes.find((m) => /^application\/([a-z0-9.+-]*\+)?json$/i.test(m));
+        if (!json) continue;
         if (!json) throw new Error(`fuzz: ${operationId} takes only ${mediaTypes.join(', ')}; only JSON bodies are supported`);
         body = { required: rb.required === true, mediaTypes: mediaTypes.map((m) => m.toLowerCase()), schema: content[json]!.schema ?? {} };
       }

@@ -1,13 +1,16 @@
 import type { operations } from '../../../generated/api';
 import type { RequestContext } from '../context';
 import type { JsonBytes } from './json-bytes';
+import type { MultipartBody } from './multipart';
 
 // Types that tie handlers to the generated spec: a spec operation without a handler, or a
 // handler that reads or returns the wrong shapes, does not compile.
 
 /** Operational routes: served outside /v1 and outside the validator, by the ops router. */
 export type OpsOperationId = 'getLiveness' | 'getReadiness' | 'getMetrics' | 'getApiDocs' | 'getOpenApiJson' | 'getOpenApiYaml' | 'getQueueBoard';
-export type ApiOperationId = Exclude<keyof operations, OpsOperationId>;
+/** Served outside /v1 by the storage's media router (platform/storage/media-route.ts). */
+export type MediaOperationId = 'getMediaObject';
+export type ApiOperationId = Exclude<keyof operations, OpsOperationId | MediaOperationId>;
 
 type Op<K extends keyof operations> = operations[K];
 type Present<T> = [NonNullable<T>] extends [never] ? Record<string, never> : NonNullable<T>;
@@ -29,11 +32,13 @@ export type HandlerResult<K extends keyof operations> = {
   [S in Extract<keyof Responses<K>, SuccessStatus>]: ResultFor<S, Responses<K>[S]>;
 }[Extract<keyof Responses<K>, SuccessStatus>];
 
-type BodyOf<K extends keyof operations> = Op<K> extends { requestBody: { content: { 'application/json': infer B } } }
-  ? B
-  : Op<K> extends { requestBody?: { content: { 'application/json': infer B } } }
-    ? B | undefined
-    : undefined;
+type BodyOf<K extends keyof operations> = Op<K> extends { requestBody: { content: { 'multipart/form-data': unknown } } }
+  ? MultipartBody
+  : Op<K> extends { requestBody: { content: { 'application/json': infer B } } }
+    ? B
+    : Op<K> extends { requestBody?: { content: { 'application/json': infer B } } }
+      ? B | undefined
+      : undefined;
 
 export interface HandlerInput<K extends keyof operations> {
   ctx: RequestContext;

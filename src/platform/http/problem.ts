@@ -66,7 +66,7 @@ function fromValidator(err: ValidatorError): AppError {
     case 413:
       return new AppError(413, 'payload_too_large', 'Payload too large', 'The request body is too large.');
     case 415:
-      return new AppError(415, 'unsupported_media_type', 'Unsupported media type', 'Send the body as application/json.');
+      return new AppError(415, 'unsupported_media_type', 'Unsupported media type', 'Send the body as the operation documents: application/json, or multipart/form-data for file uploads.');
     case 406:
       return new AppError(406, 'not_acceptable', 'Not acceptable', 'This operation cannot answer in a media type the Accept header allows.');
     default:

@@ -4,6 +4,7 @@ import type { RequestContext } from '../context';
 import { AppError, type FieldError } from '../errors';
 import { requireActor } from './auth';
 import { executeIdempotently, IDEMPOTENCY_KEY_HEADER, idempotencyKeyUse, principalOf, renderProblem, requestFingerprint, type StoredResponse } from './idempotency';
+import { multipartBody } from './multipart';
 import type { Handler, HandlerMap } from './operations';
 import { listOperations, type OpenApiDocument } from './spec';
 
@@ -67,7 +68,8 @@ export function operationsRouter(doc: OpenApiDocument, handlers: HandlerMap, opt
         const value = req.get(name);
         if (value !== undefined) headers[name] = value;
       }
-      const run = async () => (await handler({ ctx, path: req.params, query: req.query, headers, body: req.body } as never)) as HandlerOutput;
+      const body = op.multipart ? multipartBody(req) : req.body;
+      const run = async () => (await handler({ ctx, path: req.params, query: req.query, headers, body } as never)) as HandlerOutput;
       const key = idempotency && req.get(IDEMPOTENCY_KEY_HEADER);
       if (key) {
         const { replayed, response } = await executeIdempotently(

@@ -8,6 +8,7 @@ export interface OpenApiOperation {
   operationId?: string;
   parameters?: { name: string; in: string; $ref?: string; schema?: { type?: string | string[] } }[];
   security?: Record<string, string[]>[];
+  requestBody?: { content?: Record<string, unknown> };
 }
 export interface OpenApiDocument {
   servers?: { url: string }[];
@@ -39,7 +40,7 @@ export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'o
 export function listOperations(doc: OpenApiDocument) {
   const resolve = (p: NonNullable<OpenApiOperation['parameters']>[number]) =>
     p.$ref ? doc.components?.parameters?.[p.$ref.split('/').pop()!] ?? p : p;
-  const ops: { method: (typeof HTTP_METHODS)[number]; path: string; operationId: string; headerParams: string[]; queryParams: string[]; integerQueryParams: string[]; secured: boolean }[] = [];
+  const ops: { method: (typeof HTTP_METHODS)[number]; path: string; operationId: string; headerParams: string[]; queryParams: string[]; integerQueryParams: string[]; secured: boolean; multipart: boolean }[] = [];
   for (const [route, item] of Object.entries(doc.paths)) {
     const shared = ((item as { parameters?: OpenApiOperation['parameters'] }).parameters ?? []).map(resolve);
     for (const method of HTTP_METHODS) {
@@ -56,6 +57,8 @@ export function listOperations(doc: OpenApiDocument) {
         integerQueryParams: params.filter((p) => p.in === 'query' && [p.schema?.type].flat().includes('integer')).map((p) => p.name),
         // Secured when no alternative in the requirement list is the empty (anonymous) one.
         secured: security.length > 0 && security.every((req) => Object.keys(req).length > 0),
+        // Its body is streamed by the handler (multipart.ts), not parsed before it.
+        multipart: op.requestBody?.content?.['multipart/form-data'] !== undefined,
       });
     }
   }

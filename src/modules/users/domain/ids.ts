@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** `prefix_` + 20 Crockford base32 characters (100 random bits): opaque, URL-safe, unguessable. */
-export function newId(prefix: 'usr' | 'ses'): string {
+export function newId(prefix: 'usr' | 'ses' | 'prd'): string {
   const bytes = randomBytes(20);
   let out = '';
   for (const b of bytes) out += CROCKFORD[b & 31];

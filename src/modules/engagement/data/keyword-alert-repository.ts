@@ -1,0 +1,140 @@
+import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
+
+export interface KeywordAlert {
+  id: string;
+  userId: string;
+  keyword: string;
+  categoryId: string | null;
+  dongCode: string | null;
+  createdAt: Date;
+}
+
+interface AlertRow {
+  id: string;
+  user_id: string;
+  keyword: string;
+  category_id: string | null;
+  dong_code: string | null;
+  created_at: Date;
+}
+
+const toAlert = (r: AlertRow): KeywordAlert => ({ id: r.id, userId: r.user_id, keyword: r.keyword, categoryId: r.category_id, dongCode: r.dong_code, createdAt: r.created_at });
+
+/** A listing as matching needs it: current state, its category and its ancestors, the dongs around it. */
+export interface MatchableListing {
+  id: string;
+  sellerId: string;
+  title: string;
+  price: number;
+  categoryIds: string[];
+  nearbyDongCodes: string[];
+}
+
+/** Radius around a listing's dong within which a neighbourhood-scoped alert matches (a "medium" neighbourhood). */
+export const ALERT_RADIUS_METERS = 3_000;
+
+export class DuplicateKeywordAlert extends Error {}
+
+/**
+ * The candidate lookup: the alerts anchored at one of the title's grams (B-tree probes of
+ * keyword_alerts_anchor, never a scan of all alerts) whose grams all occur in the title, narrowed
+ * by scope, minus the seller and users who switched keyword notifications off. Exported for the
+ * EXPLAIN proof in the tests.
+ */
+export const CANDIDATES_SQL = `
+  SELECT a.id, a.user_id, a.keyword
+    FROM keyword_alerts a
+    JOIN users u ON u.id = a.user_id
+   WHERE a.anchor = ANY($1::text[])
+     AND a.grams <@ $1::text[]
+     AND a.user_id <> $2
+     AND (a.category_id IS NULL OR a.category_id = ANY($3::text[]))
+     AND (a.dong_code IS NULL OR a.dong_code = ANY($4::text[]))
+     AND u.status = 'active'
+     AND coalesce((u.notification_prefs ->> 'keyword_alerts')::boolean, true)`;
+
+export function createKeywordAlertRepository(sequelize: Sequelize) {
+  return {
+    async list(userId: string): Promise<KeywordAlert[]> {
+      const rows = await sequelize.query<AlertRow>(
+        'SELECT id, user_id, keyword, category_id, dong_code, created_at FROM keyword_alerts WHERE user_id = $1 ORDER BY created_at DESC, id DESC',
+        { bind: [userId], type: QueryTypes.SELECT },
+      );
+      return rows.map(toAlert);
+    },
+
+    /** Serialises one user's alert changes, so the limit holds under concurrent creates. */
+    async lockUser(userId: string, transaction: Transaction): Promise<void> {
+      await sequelize.query("SELECT pg_advisory_xact_lock(hashtextextended('keyword_alerts:' || $1, 0))", { bind: [userId], transaction });
+    },
+
+    async count(userId: string, transaction: Transaction): Promise<number> {
+      const [row] = await sequelize.query<{ n: number }>('SELECT count(*)::int AS n FROM keyword_alerts WHERE user_id = $1', { bind: [userId], type: QueryTypes.SELECT, transaction });
+      return row!.n;
+    },
+
+    async categoryExists(id: string): Promise<boolean> {
+      return (await sequelize.query('SELECT 1 FROM categories WHERE id = $1', { bind: [id], type: QueryTypes.SELECT })).length > 0;
+    },
+
+    async dongExists(code: string): Promise<boolean> {
+      return (await sequelize.query('SELECT 1 FROM dongs WHERE code = $1', { bind: [code], type: QueryTypes.SELECT })).length > 0;
+    },
+
+    /** Throws DuplicateKeywordAlert when the user has this keyword with the same scope. */
+    async insert(a: Omit<KeywordAlert, 'createdAt'> & { grams: string[]; anchor: string }, transaction: Transaction): Promise<KeywordAlert> {
+      try {
+        const [row] = await sequelize.query<AlertRow>(
+          `INSERT INTO keyword_alerts (id, user_id, keyword, grams, anchor, category_id, dong_code) VALUES ($1, $2, $3, $4, $7, $5, $6)
+           RETURNING id, user_id, keyword, category_id, dong_code, created_at`,
+          { bind: [a.id, a.userId, a.keyword, a.grams, a.categoryId, a.dongCode, a.anchor], type: QueryTypes.SELECT, transaction },
+        );
+        return toAlert(row!);
+      } catch (err) {
+        if (err instanceof UniqueConstraintError) throw new DuplicateKeywordAlert();
+        throw err;
+      }
+    },
+
+    async remove(userId: string, id: string): Promise<boolean> {
+      const rows = await sequelize.query('DELETE FROM keyword_alerts WHERE id = $1 AND user_id = $2 RETURNING 1', { bind: [id, userId], type: QueryTypes.SELECT });
+      return rows.length > 0;
+    },
+
+    /** The listing if it is worth notifying about now (for sale, public, not under review), else null. */
+    async matchable(productId: string, transaction?: Transaction): Promise<MatchableListing | null> {
+      const [row] = await sequelize.query<{ id: string; seller_id: string; title: string; price: number; category_ids: string[]; dong_codes: string[] }>(
+        `SELECT p.id, p.seller_id, p.title, p.price,
+                ARRAY(SELECT a.id FROM categories c JOIN categories a ON c.path = a.path OR c.path LIKE a.path || '/%' WHERE c.id = p.category_id) AS category_ids,
+                ARRAY(SELECT d.code FROM dongs c JOIN dongs d ON earth_box(ll_to_earth(c.lat, c.lng), $2) @> ll_to_earth(d.lat, d.lng)
+                       WHERE c.code = p.dong_code AND earth_distance(ll_to_earth(c.lat, c.lng), ll_to_earth(d.lat, d.lng)) <= $2) AS dong_codes
+           FROM products p
+          WHERE p.id = $1 AND p.deleted_at IS NULL AND p.status = 'on_sale' AND p.moderation = 'ok'`,
+        { bind: [productId, ALERT_RADIUS_METERS], type: QueryTypes.SELECT, transaction },
+      );
+      return row ? { id: row.id, sellerId: row.seller_id, title: row.title, price: row.price, categoryIds: row.category_ids, nearbyDongCodes: row.dong_codes } : null;
+    },
+
+    async candidates(titleGrams: string[], listing: MatchableListing, transaction?: Transaction): Promise<{ id: string; userId: string; keyword: string }[]> {
+      const rows = await sequelize.query<{ id: string; user_id: string; keyword: string }>(CANDIDATES_SQL, {
+        bind: [titleGrams, listing.sellerId, listing.categoryIds, listing.nearbyDongCodes],
+        type: QueryTypes.SELECT,
+        transaction,
+      });
+      return rows.map((r) => ({ id: r.id, userId: r.user_id, keyword: r.keyword }));
+    },
+
+    /** Records the matches not recorded before (one per listing and user, ever) and returns those. */
+    async recordMatches(productId: string, matches: { userId: string; alertId: string }[], transaction: Transaction): Promise<{ userId: string; alertId: string }[]> {
+      if (matches.length === 0) return [];
+      const rows = await sequelize.query<{ user_id: string; alert_id: string }>(
+        `INSERT INTO keyword_alert_matches (product_id, user_id, alert_id)
+         SELECT $1, m.user_id, m.alert_id FROM unnest($2::text[], $3::text[]) AS m(user_id, alert_id) ORDER BY m.user_id
+         ON CONFLICT DO NOTHING RETURNING user_id, alert_id`,
+        { bind: [productId, matches.map((m) => m.userId), matches.map((m) => m.alertId)], type: QueryTypes.SELECT, transaction },
+      );
+      return rows.map((r) => ({ userId: r.user_id, alertId: r.alert_id }));
+    },
+  };
+}
+export type KeywordAlertRepository = ReturnType<typeof createKeywordAlertRepository>;

@@ -1,0 +1,52 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+
+export interface Notification {
+  id: string;
+  kind: 'keyword_alert';
+  productId: string | null;
+  data: { keyword?: string; alert_id?: string; title?: string; price?: number };
+  createdAt: Date;
+  createdAtMicros: string;
+  readAt: Date | null;
+}
+
+interface Row {
+  id: string;
+  kind: 'keyword_alert';
+  product_id: string | null;
+  data: Notification['data'];
+  created_at: Date;
+  at: string;
+  read_at: Date | null;
+}
+
+/** The in-app inbox (the delivery target until a push provider exists). */
+export function createNotificationRepository(sequelize: Sequelize) {
+  return {
+    /** Stores the notification unless one with the same dedup key exists; true when stored. */
+    async insert(n: { id: string; userId: string; kind: Notification['kind']; dedupKey: string; productId: string; data: Notification['data'] }): Promise<boolean> {
+      const rows = await sequelize.query(
+        `INSERT INTO notifications (id, user_id, kind, dedup_key, product_id, data)
+         SELECT $1, $2, $3, $4, $5, $6::jsonb WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
+         ON CONFLICT (user_id, dedup_key) DO NOTHING RETURNING 1`,
+        { bind: [n.id, n.userId, n.kind, n.dedupKey, n.productId, JSON.stringify(n.data)], type: QueryTypes.SELECT },
+      );
+      return rows.length > 0;
+    },
+
+    /** Newest first, strictly after `after`; `limit + 1` rows. */
+    async page(userId: string, limit: number, after?: { atMicros: string; id: string }): Promise<Notification[]> {
+      const rows = await sequelize.query<Row>(
+        `SELECT id, kind, product_id, data, created_at, read_at, (extract(epoch FROM created_at) * 1000000)::bigint::text AS at
+           FROM notifications
+          WHERE user_id = $1
+            ${after ? `AND (created_at, id) < (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4)` : ''}
+          ORDER BY created_at DESC, id DESC
+          LIMIT $2`,
+        { bind: after ? [userId, limit + 1, after.atMicros, after.id] : [userId, limit + 1], type: QueryTypes.SELECT },
+      );
+      return rows.map((r) => ({ id: r.id, kind: r.kind, productId: r.product_id, data: r.data, createdAt: r.created_at, createdAtMicros: r.at, readAt: r.read_at }));
+    },
+  };
+}
+export type NotificationRepository = ReturnType<typeof createNotificationRepository>;

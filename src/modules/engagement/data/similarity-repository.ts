@@ -1,0 +1,181 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import { RECOMMENDABLE } from './listing-reader';
+
+/** Tuning of the item-to-item model (docs/recommendations.md). */
+export const SIMILARITY = {
+  /** Neighbours kept per item. */
+  topN: 30,
+  /** Most recent users of an item looked at. */
+  usersPerItem: 1_000,
+  /** Most recent items of each of those users looked at. */
+  itemsPerUser: 200,
+  /** Shrinks scores resting on few common users: cosine × c / (c + λ). */
+  shrinkage: 2,
+  /** Dirty items recomputed per transaction. */
+  batch: 100,
+} as const;
+
+// The scoring of one batch of items against everything they co-occur with. `product_interactions`
+// is a grouped view over likes, views and purchases; the equality quals on its grouping columns
+// (product_id, user_id) are pushed down to the tables' indexes inside each LATERAL.
+const SCORE_BATCH = `
+  INSERT INTO similarity_batch (i, j, score, co_users)
+  WITH d AS (SELECT DISTINCT unnest($1::text[]) AS i),
+  iu AS (
+    SELECT d.i, x.user_id, x.weight
+      FROM d CROSS JOIN LATERAL (
+        SELECT user_id, weight FROM product_interactions WHERE product_id = d.i ORDER BY at DESC LIMIT $2) x
+  ),
+  co AS (
+    SELECT iu.i, y.product_id AS j, sum(iu.weight * y.weight) AS dot, count(*)::int AS co_users
+      FROM iu CROSS JOIN LATERAL (
+        SELECT product_id, weight FROM product_interactions WHERE user_id = iu.user_id AND product_id <> iu.i ORDER BY at DESC LIMIT $3) y
+     GROUP BY iu.i, y.product_id
+  ),
+  items AS (SELECT i AS p FROM d UNION SELECT j FROM co),
+  norms AS (
+    SELECT items.p, (SELECT sqrt(sum(x.weight * x.weight)) FROM product_interactions x WHERE x.product_id = items.p) AS n FROM items
+  )
+  SELECT co.i, co.j, (co.dot / (ni.n * nj.n) * co.co_users / (co.co_users + $4))::real AS score, co.co_users
+    FROM co JOIN norms ni ON ni.p = co.i JOIN norms nj ON nj.p = co.j
+   WHERE ni.n > 0 AND nj.n > 0`;
+
+/** The item_similarity table: its incremental maintenance and the reads that rank with it. */
+export function createSimilarityRepository(sequelize: Sequelize) {
+  return {
+    /** Takes up to `limit` dirty items off the list (committed at once, so likes never wait on a recompute). */
+    async claimDirty(limit: number): Promise<string[]> {
+      const rows = await sequelize.query<{ product_id: string }>(
+        `DELETE FROM similarity_dirty_items WHERE product_id IN (
+           SELECT product_id FROM similarity_dirty_items ORDER BY marked_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING product_id`,
+        { bind: [limit], type: QueryTypes.SELECT },
+      );
+      return rows.map((r) => r.product_id);
+    },
+
+    /** Puts items back on the dirty list (a recompute that failed). */
+    async remarkDirty(ids: string[]): Promise<void> {
+      await sequelize.query('INSERT INTO similarity_dirty_items (product_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', { bind: [ids] });
+    },
+
+    /**
+     * Recomputes the neighbours of these items from scratch and, since similarity is symmetric,
+     * their pair with each co-occurring item j in j's list too (then trims j's list to the top N).
+     * One recompute at a time across workers (advisory lock): false when another is running.
+     */
+    async recompute(ids: string[]): Promise<boolean> {
+      return sequelize.transaction(async (t) => {
+        const [lock] = await sequelize.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock(hashtextextended('engagement.similarity', 0)) AS ok", {
+          type: QueryTypes.SELECT,
+          transaction: t,
+        });
+        if (!lock?.ok) return false;
+        await sequelize.query('CREATE TEMP TABLE similarity_batch (i text, j text, score real, co_users integer) ON COMMIT DROP', { transaction: t });
+        await sequelize.query(SCORE_BATCH, { bind: [ids, SIMILARITY.usersPerItem, SIMILARITY.itemsPerUser, SIMILARITY.shrinkage], transaction: t });
+        await sequelize.query('DELETE FROM item_similarity WHERE product_id = ANY($1::text[]) OR similar_id = ANY($1::text[])', { bind: [ids], transaction: t });
+        await sequelize.query(
+          `INSERT INTO item_similarity (product_id, similar_id, score, co_users)
+           SELECT i, j, score, co_users FROM (
+             SELECT *, row_number() OVER (PARTITION BY i ORDER BY score DESC, j) AS rank FROM similarity_batch WHERE score > 0) r
+            WHERE rank <= $1
+            ORDER BY i, j`,
+          { bind: [SIMILARITY.topN], transaction: t },
+        );
+        const reverse = await sequelize.query<{ j: string }>(
+          `INSERT INTO item_similarity (product_id, similar_id, score, co_users)
+           SELECT j, i, score, co_users FROM similarity_batch WHERE score > 0 AND j <> ALL($1::text[]) ORDER BY j, i
+           ON CONFLICT (product_id, similar_id) DO UPDATE SET score = excluded.score, co_users = excluded.co_users, computed_at = now()
+           RETURNING product_id AS j`,
+          { bind: [ids], type: QueryTypes.SELECT, transaction: t },
+        );
+        const touched = [...new Set(reverse.map((r) => r.j))];
+        if (touched.length) {
+          await sequelize.query(
+            `DELETE FROM item_similarity s USING (
+               SELECT product_id, similar_id, row_number() OVER (PARTITION BY product_id ORDER BY score DESC, similar_id) AS rank
+                 FROM item_similarity WHERE product_id = ANY($1::text[])) r
+              WHERE s.product_id = r.product_id AND s.similar_id = r.similar_id AND r.rank > $2`,
+            { bind: [touched, SIMILARITY.topN], transaction: t },
+          );
+        }
+        return true;
+      });
+    },
+
+    /** The item's neighbours that are recommendable to `viewerId`, best first. */
+    async neighbours(productId: string, limit: number, viewerId: string | undefined): Promise<string[]> {
+      const rows = await sequelize.query<{ id: string }>(
+        `SELECT s.similar_id AS id
+           FROM item_similarity s JOIN products p ON p.id = s.similar_id
+          WHERE s.product_id = $1 AND ${RECOMMENDABLE} AND p.seller_id IS DISTINCT FROM $3
+          ORDER BY s.score DESC, s.similar_id
+          LIMIT $2`,
+        { bind: [productId, limit, viewerId ?? null], type: QueryTypes.SELECT },
+      );
+      return rows.map((r) => r.id);
+    },
+
+    /**
+     * Item-based CF for a user: the neighbours of what they interacted with lately, each scored by
+     * Σ similarity × the strength of the interaction, minus what they already liked, bought or
+     * recently viewed and their own listings.
+     */
+    async forUser(userId: string, limit: number): Promise<string[]> {
+      const rows = await sequelize.query<{ id: string }>(
+        `WITH seeds AS (SELECT product_id, weight FROM product_interactions WHERE user_id = $1 ORDER BY at DESC LIMIT 30)
+         SELECT s.similar_id AS id
+           FROM seeds JOIN item_similarity s ON s.product_id = seeds.product_id
+           JOIN products p ON p.id = s.similar_id
+          WHERE ${RECOMMENDABLE} AND p.seller_id <> $1
+            AND s.similar_id NOT IN (SELECT product_id FROM seeds)
+            AND NOT EXISTS (SELECT 1 FROM product_likes l WHERE l.user_id = $1 AND l.product_id = s.similar_id)
+            AND NOT EXISTS (SELECT 1 FROM product_purchases b WHERE b.user_id = $1 AND b.product_id = s.similar_id)
+          GROUP BY s.similar_id
+          ORDER BY sum(s.score * seeds.weight) DESC, s.similar_id
+          LIMIT $2`,
+        { bind: [userId, limit], type: QueryTypes.SELECT },
+      );
+      return rows.map((r) => r.id);
+    },
+
+    /** The top-level categories of what the user interacted with lately, most frequent first. */
+    async userCategories(userId: string): Promise<string[]> {
+      const rows = await sequelize.query<{ id: string }>(
+        `WITH seeds AS (SELECT product_id FROM product_interactions WHERE user_id = $1 ORDER BY at DESC LIMIT 50)
+         SELECT top.id FROM seeds
+           JOIN products p ON p.id = seeds.product_id
+           JOIN categories c ON c.id = p.category_id
+           JOIN categories top ON top.depth = 0 AND (c.path = top.path OR c.path LIKE top.path || '/%')
+          GROUP BY top.id ORDER BY count(*) DESC, top.id LIMIT 3`,
+        { bind: [userId], type: QueryTypes.SELECT },
+      );
+      return rows.map((r) => r.id);
+    },
+
+    /**
+     * Popular (likes weigh three views) listings bumped in the last 30 days, optionally within
+     * categories (and their sub-categories) and dongs, minus `exclude` and what the viewer sells,
+     * liked or bought.
+     */
+    async popular(opts: { categoryIds?: string[]; dongCodes?: string[]; exclude: string[]; viewerId: string | undefined; limit: number }): Promise<string[]> {
+      const rows = await sequelize.query<{ id: string }>(
+        `SELECT p.id FROM products p
+          WHERE ${RECOMMENDABLE} AND p.status = 'on_sale'
+            AND p.bumped_at > now() - interval '30 days'
+            AND p.seller_id IS DISTINCT FROM $1
+            AND p.id <> ALL($2::text[])
+            AND NOT EXISTS (SELECT 1 FROM product_likes l WHERE l.user_id = $1 AND l.product_id = p.id)
+            AND NOT EXISTS (SELECT 1 FROM product_purchases b WHERE b.user_id = $1 AND b.product_id = p.id)
+            AND ($3::text[] IS NULL OR p.dong_code = ANY($3::text[]))
+            AND ($4::text[] IS NULL OR p.category_id IN (
+                  SELECT c.id FROM categories c JOIN categories a ON c.path = a.path OR c.path LIKE a.path || '/%' WHERE a.id = ANY($4::text[])))
+          ORDER BY p.like_count * 3 + p.view_count DESC, p.bumped_at DESC, p.id
+          LIMIT $5`,
+        { bind: [opts.viewerId ?? null, opts.exclude, opts.dongCodes ?? null, opts.categoryIds ?? null, opts.limit], type: QueryTypes.SELECT },
+      );
+      return rows.map((r) => r.id);
+    },
+  };
+}
+export type SimilarityRepository = ReturnType<typeof createSimilarityRepository>;

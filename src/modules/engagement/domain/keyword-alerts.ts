@@ -1,0 +1,78 @@
+import type { Sequelize, Transaction } from 'sequelize';
+import type { RequestContext } from '../../../platform/context';
+import { inTransaction } from '../../../platform/db/transaction';
+import type { Logger } from '../../../platform/logger';
+import { DuplicateKeywordAlert, type KeywordAlert, type KeywordAlertRepository } from '../data/keyword-alert-repository';
+import { newEngagementId } from './ids';
+import { KEYWORD_MAX_LENGTH, MAX_KEYWORD_ALERTS, keywordAnchor, keywordGrams, keywordMatches, normaliseForMatch, titleGrams } from './keywords';
+import { invalidKeyword, keywordAlertExists, keywordAlertLimitReached, keywordAlertNotFound, unknownCategory, unknownDong } from './problems';
+
+export interface KeywordMatch {
+  userId: string;
+  alertId: string;
+  keyword: string;
+  productId: string;
+  title: string;
+  price: number;
+}
+
+export interface KeywordAlertsDeps {
+  sequelize: Sequelize;
+  alerts: KeywordAlertRepository;
+  /** Queues the notification of one match; the same (listing, user) twice queues one job. */
+  notify: (match: KeywordMatch, causationId: string) => Promise<void>;
+}
+
+export function keywordAlertUseCases(deps: KeywordAlertsDeps) {
+  const { sequelize, alerts, notify } = deps;
+
+  return {
+    list: (userId: string): Promise<KeywordAlert[]> => alerts.list(userId),
+
+    /** Saves a keyword (normalised), optionally only within a category (and its sub-categories) and/or around a dong. */
+    async create(ctx: RequestContext, userId: string, input: { keyword: string; categoryId?: string; dongCode?: string }): Promise<KeywordAlert> {
+      const keyword = normaliseForMatch(input.keyword);
+      if (!keyword || Array.from(keyword).length > KEYWORD_MAX_LENGTH) throw invalidKeyword();
+      if (input.categoryId && !(await alerts.categoryExists(input.categoryId))) throw unknownCategory();
+      if (input.dongCode && !(await alerts.dongExists(input.dongCode))) throw unknownDong();
+      return inTransaction(sequelize, ctx, async (t) => {
+        await alerts.lockUser(userId, t);
+        if ((await alerts.count(userId, t)) >= MAX_KEYWORD_ALERTS) throw keywordAlertLimitReached(MAX_KEYWORD_ALERTS);
+        try {
+          return await alerts.insert(
+            { id: newEngagementId('kwa'), userId, keyword, grams: keywordGrams(keyword), anchor: keywordAnchor(keyword), categoryId: input.categoryId ?? null, dongCode: input.dongCode ?? null },
+            t,
+          );
+        } catch (err) {
+          if (err instanceof DuplicateKeywordAlert) throw keywordAlertExists();
+          throw err;
+        }
+      });
+    },
+
+    async remove(userId: string, alertId: string): Promise<void> {
+      if (!(await alerts.remove(userId, alertId))) throw keywordAlertNotFound();
+    },
+
+    /**
+     * For a new or bumped listing: finds the subscribers through the gram index, verifies each
+     * candidate, records one match per user (never again for this listing) and queues one
+     * notification each. Runs in the event's inbox transaction.
+     */
+    async matchListing(productId: string, transaction: Transaction, log: Logger): Promise<number> {
+      const listing = await alerts.matchable(productId, transaction);
+      if (!listing) return 0;
+      const title = normaliseForMatch(listing.title);
+      const candidates = await alerts.candidates(titleGrams(title), listing, transaction);
+      const perUser = new Map<string, { alertId: string; keyword: string }>();
+      for (const c of candidates) if (!perUser.has(c.userId) && keywordMatches(c.keyword, title)) perUser.set(c.userId, { alertId: c.id, keyword: c.keyword });
+      const fresh = await alerts.recordMatches(productId, [...perUser].map(([userId, m]) => ({ userId, alertId: m.alertId })), transaction);
+      for (const m of fresh) {
+        await notify({ userId: m.userId, alertId: m.alertId, keyword: perUser.get(m.userId)!.keyword, productId, title: listing.title, price: listing.price }, `${productId}:${m.userId}`);
+      }
+      if (candidates.length) log.debug({ product_id: productId, candidates: candidates.length, matched: perUser.size, notified: fresh.length }, 'keyword alerts matched');
+      return fresh.length;
+    },
+  };
+}
+export type KeywordAlertUseCases = ReturnType<typeof keywordAlertUseCases>;

@@ -1,0 +1,61 @@
+// Keyword alerts (키워드 알림) match a listing when every word of the keyword occurs in its title
+// as a substring, so `자전거` matches `미니벨로 자전거 팝니다` and `아이폰` matches `아이폰14`. Korean
+// has no word stems to index, so both sides are broken into character n-grams. Every real match
+// has all of the alert's grams among the title's grams, so in particular its anchor gram: alerts
+// are found by an index lookup of the title's grams against the anchors, filtered by the full
+// gram containment, then verified as substrings.
+
+/** At most this many characters after normalisation. */
+export const KEYWORD_MAX_LENGTH = 30;
+/** Saved keywords per user. */
+export const MAX_KEYWORD_ALERTS = 30;
+
+/**
+ * NFKC (full-width letters and compatibility jamo fold), lower case, anything but letters and
+ * digits becomes a space, spaces collapse: `iPhone-14 Pro!` → `iphone 14 pro`.
+ */
+export const normaliseForMatch = (s: string): string =>
+  s
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+
+const chars = (word: string) => Array.from(word);
+
+/** A word's bigrams, or the word itself when it is one character long. */
+function wordGrams(word: string): string[] {
+  const c = chars(word);
+  if (c.length <= 1) return c;
+  const out: string[] = [];
+  for (let i = 0; i + 1 < c.length; i++) out.push(c[i]! + c[i + 1]!);
+  return out;
+}
+
+/** What an alert is indexed by: the grams of each of its words. */
+export const keywordGrams = (normalisedKeyword: string): string[] => [...new Set(normalisedKeyword.split(' ').filter(Boolean).flatMap(wordGrams))];
+
+/**
+ * The one gram an alert is looked up by: the first gram of its longest word (a longer word's
+ * grams are rarer in titles, so fewer listings probe it).
+ */
+export function keywordAnchor(normalisedKeyword: string): string {
+  const words = normalisedKeyword.split(' ').filter(Boolean);
+  const longest = words.reduce((a, b) => (chars(b).length > chars(a).length ? b : a), words[0] ?? '');
+  return wordGrams(longest)[0] ?? longest;
+}
+
+/** What a title offers to match against: every unigram and bigram of each of its words. */
+export function titleGrams(normalisedTitle: string): string[] {
+  const out = new Set<string>();
+  for (const word of normalisedTitle.split(' ')) {
+    if (!word) continue;
+    for (const ch of chars(word)) out.add(ch);
+    for (const g of wordGrams(word)) out.add(g);
+  }
+  return [...out];
+}
+
+/** The verification of a candidate: every keyword word is a substring of the title. */
+export const keywordMatches = (normalisedKeyword: string, normalisedTitle: string): boolean =>
+  normalisedKeyword.split(' ').every((word) => word.length > 0 && normalisedTitle.includes(word));

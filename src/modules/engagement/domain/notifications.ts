@@ -1,0 +1,34 @@
+import type { NotificationRepository, Notification } from '../data/notification-repository';
+import type { ListingReader } from '../data/listing-reader';
+import { decodeCursor, pageOf } from './cursor';
+import { newEngagementId } from './ids';
+import type { KeywordMatch } from './keyword-alerts';
+
+export function notificationUseCases(deps: { notifications: NotificationRepository; listings: ListingReader }) {
+  const { notifications, listings } = deps;
+  return {
+    /**
+     * Delivers a keyword match to the user's inbox, once per listing whatever the retries; a
+     * listing sold, hidden or deleted before delivery is not announced any more.
+     */
+    async deliverKeywordMatch(m: KeywordMatch): Promise<boolean> {
+      const state = await listings.state(m.productId);
+      if (!state || state.deleted || state.status !== 'on_sale') return false;
+      return notifications.insert({
+        id: newEngagementId('ntf'),
+        userId: m.userId,
+        kind: 'keyword_alert',
+        dedupKey: `keyword_alert:${m.productId}`,
+        productId: m.productId,
+        data: { keyword: m.keyword, alert_id: m.alertId, title: m.title, price: m.price },
+      });
+    },
+
+    async list(userId: string, opts: { limit: number; cursor?: string }): Promise<{ items: Notification[]; nextCursor: string | null }> {
+      const list = `notifications:${userId}`;
+      const rows = await notifications.page(userId, opts.limit, opts.cursor ? decodeCursor(list, opts.cursor) : undefined);
+      return pageOf(list, rows, opts.limit, (n) => ({ atMicros: n.createdAtMicros, id: n.id }));
+    },
+  };
+}
+export type NotificationUseCases = ReturnType<typeof notificationUseCases>;

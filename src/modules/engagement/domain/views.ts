@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import type { RequestContext } from '../../../platform/context';
+import type { Logger } from '../../../platform/logger';
+import type { ViewFlushRepository } from '../data/view-flush-repository';
+import type { ViewStore } from '../data/view-store';
+
+/** The calendar day in Korea (KST, UTC+9, no daylight saving): a viewer counts once per day there. */
+export const koreanDay = (at = new Date()): string => new Date(at.getTime() + 9 * 3_600_000).toISOString().slice(0, 10);
+
+/**
+ * Who is viewing, for de-duplication: the signed-in user, else a hash of the address and user
+ * agent (neither is kept, and the hash only lives in Redis for a day and a half).
+ */
+export function viewerKey(ctx: Pick<RequestContext, 'actor' | 'client'>): string {
+  if (ctx.actor) return `u:${ctx.actor.userId}`;
+  return `a:${createHash('sha256').update(`${ctx.client.ip}\n${ctx.client.userAgent}`).digest('base64url').slice(0, 22)}`;
+}
+
+export function viewUseCases(deps: { store: ViewStore; flushes: ViewFlushRepository }) {
+  const { store, flushes } = deps;
+  return {
+    /**
+     * Counts a view of a listing detail (once per viewer per day; the seller's own views never).
+     * Never throws: a Redis failure loses the view, not the request.
+     */
+    async recordView(ctx: Pick<RequestContext, 'actor' | 'client' | 'log'>, productId: string, opts: { sellerId?: string } = {}): Promise<void> {
+      if (opts.sellerId && ctx.actor?.userId === opts.sellerId) return;
+      try {
+        await store.record(koreanDay(), productId, viewerKey(ctx), ctx.actor?.userId);
+      } catch (err) {
+        ctx.log.warn({ err, product_id: productId }, 'could not count a view');
+      }
+    },
+
+    /**
+     * Moves the counted views to products.view_count: claims what is pending as a batch, then
+     * applies every claimed batch (this one and any a crashed run left) exactly once.
+     */
+    async flush(log: Logger): Promise<{ batches: number; applied: number }> {
+      await store.claim();
+      let applied = 0;
+      const ids = await store.batches();
+      for (const id of ids) {
+        const batch = await store.read(id);
+        if (await flushes.apply(batch)) applied++;
+        await store.drop(id);
+      }
+      if (ids.length) log.debug({ batches: ids.length, applied }, 'views flushed');
+      return { batches: ids.length, applied };
+    },
+  };
+}
+export type ViewUseCases = ReturnType<typeof viewUseCases>;

@@ -1,0 +1,8 @@
+import { requireActor } from '../../../platform/http/auth';
+import type { Handler } from '../../../platform/http/operations';
+import type { LikeUseCases } from '../domain/likes';
+import { toProductLike } from './engagement-mapper';
+
+export const likeProduct =
+  (likes: LikeUseCases): Handler<'likeProduct'> =>
+  async ({ ctx, path }) => ({ status: 200, body: toProductLike(await likes.like(ctx, requireActor(ctx.actor, false).userId, path.product_id)) });

@@ -1,0 +1,142 @@
+import type Redis from 'ioredis';
+import type { Sequelize } from 'sequelize';
+import { AppError } from '../../platform/errors';
+import { eventRecorder } from '../../platform/events/event-store';
+import type { Subscription } from '../../platform/events/subscriber';
+import type { JobQueues } from '../../platform/jobs/job-queues';
+import { createRequireVerifiedNeighbourhood, RANGE_METERS } from '../neighbourhoods';
+import { createDongRepository } from '../neighbourhoods/data/dong-repository';
+import { createKeywordAlertRepository } from './data/keyword-alert-repository';
+import { createLikeRepository } from './data/like-repository';
+import { createListingReader } from './data/listing-reader';
+import { createNotificationRepository } from './data/notification-repository';
+import { createSimilarityRepository } from './data/similarity-repository';
+import { createViewFlushRepository } from './data/view-flush-repository';
+import { createViewStore } from './data/view-store';
+import { keywordAlertUseCases } from './domain/keyword-alerts';
+import { likeUseCases } from './domain/likes';
+import { notificationUseCases } from './domain/notifications';
+import { recommendationUseCases } from './domain/recommendations';
+import { viewUseCases } from './domain/views';
+import { createKeywordAlert } from './http/createKeywordAlert';
+import { deleteKeywordAlert } from './http/deleteKeywordAlert';
+import { likeProduct } from './http/likeProduct';
+import { listMyKeywordAlerts } from './http/listMyKeywordAlerts';
+import { listMyLikes } from './http/listMyLikes';
+import { listMyNotifications } from './http/listMyNotifications';
+import { listMyRecommendations } from './http/listMyRecommendations';
+import { listSimilarProducts } from './http/listSimilarProducts';
+import { unlikeProduct } from './http/unlikeProduct';
+import { computeSimilarityJob, flushViewsJob, notifyKeywordMatchJob } from './jobs';
+import { keywordAlertSubscription, purchaseSignalSubscription } from './subscribers';
+
+export { koreanDay, viewerKey } from './domain/views';
+export type { ViewUseCases } from './domain/views';
+
+interface EngagementDeps {
+  sequelize: Sequelize;
+  redis: Redis;
+  /** Namespaces the Redis view counters like the Bull queues (QUEUE_PREFIX): deployments sharing a Redis keep apart. */
+  namespace: string;
+  /** Public URL of a stored photo derivative (the photos component's mediaUrlFor), for thumbnails in lists. */
+  mediaUrl?: (key: string) => string;
+}
+
+const views = (d: EngagementDeps) => viewUseCases({ store: createViewStore(d.redis, d.namespace), flushes: createViewFlushRepository(d.sequelize) });
+
+function recommendations(sequelize: Sequelize, mediaUrl?: (key: string) => string) {
+  const dongs = createDongRepository(sequelize);
+  const requireNeighbourhood = createRequireVerifiedNeighbourhood(sequelize);
+  const around = async (code: string, radius: number) => (await dongs.within(code, radius)).map((d) => d.code);
+  return recommendationUseCases({
+    similarity: createSimilarityRepository(sequelize),
+    listings: createListingReader(sequelize, mediaUrl),
+    neighbourhoodOf: async (userId) => {
+      try {
+        const n = await requireNeighbourhood(userId);
+        return around(n.dongCode, RANGE_METERS[n.range]);
+      } catch (err) {
+        if (err instanceof AppError && err.status === 403) return null;
+        throw err;
+      }
+    },
+    dongsAround: (code) => around(code, RANGE_METERS.medium),
+  });
+}
+
+/** Wires likes, views, keyword alerts, notifications and recommendations for the API. */
+export function engagementModule(d: EngagementDeps) {
+  const listings = createListingReader(d.sequelize, d.mediaUrl);
+  const likeRepository = createLikeRepository(d.sequelize);
+  const likes = likeUseCases({ sequelize: d.sequelize, likes: likeRepository, listings, recordEvents: eventRecorder(d.sequelize) });
+  // The API never matches listings (the worker does): its alert use cases only read and write alerts.
+  const alerts = keywordAlertUseCases({
+    sequelize: d.sequelize,
+    alerts: createKeywordAlertRepository(d.sequelize),
+    notify: () => Promise.reject(new Error('keyword matching runs in the worker')),
+  });
+  const notifications = notificationUseCases({ notifications: createNotificationRepository(d.sequelize), listings });
+  const recs = recommendations(d.sequelize, d.mediaUrl);
+  const counted = views(d);
+  return {
+    /**
+     * For getProduct: counts a view of a listing detail, once per viewer per Korean day, never
+     * the seller's own (pass `sellerId`). Never throws and need not be awaited.
+     */
+    recordView: counted.recordView,
+    /** For getProduct's `liked_by_me`. */
+    likedBy: (userId: string, productId: string): Promise<boolean> => likeRepository.exists(userId, productId),
+    handlers: {
+      likeProduct: likeProduct(likes),
+      unlikeProduct: unlikeProduct(likes),
+      listMyLikes: listMyLikes(likes),
+      listSimilarProducts: listSimilarProducts(recs),
+      listMyRecommendations: listMyRecommendations(recs),
+      listMyKeywordAlerts: listMyKeywordAlerts(alerts),
+      createKeywordAlert: createKeywordAlert(alerts),
+      deleteKeywordAlert: deleteKeywordAlert(alerts),
+      listMyNotifications: listMyNotifications(notifications),
+    },
+  };
+}
+export type EngagementModule = ReturnType<typeof engagementModule>;
+
+/** The engagement side of the worker: its jobs, its event subscriptions and the timers that schedule the periodic jobs. */
+export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlushIntervalMs: number; similarityIntervalMs: number }) {
+  const listings = createListingReader(d.sequelize);
+  const notify = notifyKeywordMatchJob(notificationUseCases({ notifications: createNotificationRepository(d.sequelize), listings }));
+  const alerts = keywordAlertUseCases({
+    sequelize: d.sequelize,
+    alerts: createKeywordAlertRepository(d.sequelize),
+    notify: async (match, causationId) => void (await d.jobs.enqueue(notify, match, { causationId })),
+  });
+  const flush = flushViewsJob(views(d));
+  const similarity = computeSimilarityJob(createSimilarityRepository(d.sequelize));
+  const subscriptions: Subscription[] = [keywordAlertSubscription(alerts), purchaseSignalSubscription(d.sequelize)];
+  const timers: NodeJS.Timeout[] = [];
+
+  return {
+    flush,
+    similarity,
+    notify,
+    subscriptions,
+    /** Starts the job processors and the schedules; the slot number is the cause, so workers running side by side add one job per slot. */
+    async start(log: { warn: (obj: object, msg: string) => void }): Promise<void> {
+      await d.jobs.process([flush, similarity], { concurrency: 1 });
+      await d.jobs.process([notify], { concurrency: 4 });
+      const every = (ms: number, def: typeof flush) => {
+        const tick = () =>
+          d.jobs.enqueue(def, {}, { causationId: `${def.name}:${Math.floor(Date.now() / ms)}` }).catch((err: unknown) => log.warn({ err, job: def.name }, 'could not schedule a job'));
+        const timer = setInterval(tick, ms);
+        timer.unref();
+        timers.push(timer);
+      };
+      every(d.viewFlushIntervalMs, flush);
+      every(d.similarityIntervalMs, similarity);
+    },
+    stop(): void {
+      for (const t of timers) clearInterval(t);
+    },
+  };
+}
+export type EngagementWorker = ReturnType<typeof engagementWorker>;

@@ -1,0 +1,61 @@
+import { defineJob } from '../../platform/jobs/job-definitions';
+import type { SimilarityRepository } from './data/similarity-repository';
+import { SIMILARITY } from './data/similarity-repository';
+import type { KeywordMatch } from './domain/keyword-alerts';
+import type { NotificationUseCases } from './domain/notifications';
+import type { ViewUseCases } from './domain/views';
+
+/** Moves counted views from Redis to products.view_count; scheduled every few seconds by the worker. */
+export const flushViewsJob = (views: Pick<ViewUseCases, 'flush'>) =>
+  defineJob<Record<string, never>>({
+    queue: 'engagement',
+    name: 'engagement.flush-views',
+    attempts: 3,
+    backoffMs: 1_000,
+    timeoutMs: 60_000,
+    async handle(_payload, { log }) {
+      // Every claimed batch is applied once (ledger) and only then dropped: a retry, or a second
+      // worker running at the same time, never adds a batch twice.
+      await views.flush(log);
+    },
+  });
+
+/** Recomputes the neighbours of items whose likes, views or purchases changed (incremental item-to-item CF). */
+export const computeSimilarityJob = (similarity: SimilarityRepository) =>
+  defineJob<Record<string, never>>({
+    queue: 'engagement',
+    name: 'engagement.compute-similarity',
+    attempts: 3,
+    timeoutMs: 5 * 60_000,
+    async handle(_payload, { log, signal }) {
+      let items = 0;
+      // Bounded, so one run never starves the flush behind it; the rest waits for the next run.
+      for (let round = 0; round < 50 && !signal.aborted; round++) {
+        const ids = await similarity.claimDirty(SIMILARITY.batch);
+        if (ids.length === 0) break;
+        try {
+          if (!(await similarity.recompute(ids))) {
+            await similarity.remarkDirty(ids);
+            return void log.debug('another similarity run holds the lock');
+          }
+        } catch (err) {
+          await similarity.remarkDirty(ids).catch(() => undefined);
+          throw err;
+        }
+        items += ids.length;
+      }
+      if (items) log.info({ items }, 'item similarity recomputed');
+    },
+  });
+
+/** Delivers one keyword-alert match (one per listing and user: the job id and the inbox's unique key). */
+export const notifyKeywordMatchJob = (notifications: Pick<NotificationUseCases, 'deliverKeywordMatch'>) =>
+  defineJob<KeywordMatch>({
+    queue: 'notifications',
+    name: 'engagement.notify-keyword-match',
+    attempts: 5,
+    backoffMs: 2_000,
+    async handle(match, { log }) {
+      if (await notifications.deliverKeywordMatch(match)) log.debug({ product_id: match.productId, user_id: match.userId }, 'keyword alert delivered');
+    },
+  });

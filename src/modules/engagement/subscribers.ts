@@ -1,0 +1,38 @@
+import type { Sequelize } from 'sequelize';
+import type { Subscription } from '../../platform/events/subscriber';
+import { markDirty } from './data/like-repository';
+import type { KeywordAlertUseCases } from './domain/keyword-alerts';
+
+interface ProductEventPayload {
+  product_id: string;
+  status?: string;
+  buyer_id?: string | null;
+}
+
+/** New and bumped listings against saved keywords (키워드 알림). */
+export const keywordAlertSubscription = (alerts: Pick<KeywordAlertUseCases, 'matchListing'>): Subscription => ({
+  name: 'engagement.keyword-alerts',
+  events: ['product.created', 'product.bumped'],
+  // Matching reads the listing's current row: a bump of a listing sold meanwhile notifies nobody.
+  handle: async (event, { transaction, log }) => void (await alerts.matchListing((event.payload as unknown as ProductEventPayload).product_id, transaction, log)),
+});
+
+/**
+ * Purchases for the recommender: a listing sold to a named buyer counts as that user's purchase
+ * until orders exist (the orders component will write product_purchases itself).
+ */
+export const purchaseSignalSubscription = (sequelize: Sequelize): Subscription => ({
+  name: 'engagement.purchases',
+  events: ['product.status_changed'],
+  handle: async (event, { transaction }) => {
+    const p = event.payload as unknown as ProductEventPayload;
+    if (p.status !== 'sold' || !p.buyer_id) return;
+    await sequelize.query(
+      `INSERT INTO product_purchases (user_id, product_id, purchased_at) SELECT $1, $2, $3
+        WHERE EXISTS (SELECT 1 FROM users WHERE id = $1) AND EXISTS (SELECT 1 FROM products WHERE id = $2)
+       ON CONFLICT DO NOTHING`,
+      { bind: [p.buyer_id, p.product_id, event.occurred_at], transaction },
+    );
+    await markDirty(sequelize, [p.product_id], transaction);
+  },
+});

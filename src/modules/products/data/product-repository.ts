@@ -1,0 +1,245 @@
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import type { ListingFields, Product, ProductStatus, ProductView } from '../domain/product';
+
+interface ProductRow {
+  id: string;
+  seller_id: string;
+  title: string;
+  description: string;
+  category_id: string;
+  price: number;
+  offers_allowed: boolean;
+  condition: Product['condition'];
+  trade_methods: Product['tradeMethods'];
+  shipping_fee: number;
+  dong_code: string;
+  lat: number;
+  lng: number;
+  quantity: number;
+  status: ProductStatus;
+  buyer_id: string | null;
+  moderation: Product['moderation'];
+  like_count: number;
+  view_count: number;
+  chat_count: number;
+  bumped_at: Date;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+  version: number;
+}
+
+interface ViewRow extends ProductRow {
+  category_name: string;
+  category_path: string;
+  dong_name: string;
+  sigungu: string;
+  nickname: string;
+  identity_verified: boolean;
+}
+
+const toProduct = (r: ProductRow): Product => ({
+  id: r.id,
+  sellerId: r.seller_id,
+  title: r.title,
+  description: r.description,
+  categoryId: r.category_id,
+  price: r.price,
+  offersAllowed: r.offers_allowed,
+  condition: r.condition,
+  tradeMethods: r.trade_methods,
+  shippingFee: r.shipping_fee,
+  dongCode: r.dong_code,
+  lat: r.lat,
+  lng: r.lng,
+  quantity: r.quantity,
+  status: r.status,
+  buyerId: r.buyer_id,
+  moderation: r.moderation,
+  likeCount: r.like_count,
+  viewCount: r.view_count,
+  chatCount: r.chat_count,
+  bumpedAt: new Date(r.bumped_at),
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+  deletedAt: r.deleted_at ? new Date(r.deleted_at) : null,
+  version: r.version,
+});
+
+const toView = (r: ViewRow): ProductView => ({
+  ...toProduct(r),
+  category: { id: r.category_id, name: r.category_name, path: r.category_path },
+  dong: { code: r.dong_code, name: r.dong_name, sigungu: r.sigungu },
+  seller: { id: r.seller_id, nickname: r.nickname, identityVerified: r.identity_verified },
+  images: [],
+});
+
+const VIEW_SELECT = `
+  SELECT p.*, c.name AS category_name, c.path AS category_path, d.name AS dong_name, d.sigungu,
+         u.nickname, u.identity_verified_at IS NOT NULL AS identity_verified
+    FROM products p
+    JOIN categories c ON c.id = p.category_id
+    JOIN dongs d ON d.code = p.dong_code
+    JOIN users u ON u.id = p.seller_id`;
+
+export interface CategoryRef {
+  id: string;
+  name: string;
+  path: string;
+  leaf: boolean;
+}
+
+export interface DongPoint {
+  code: string;
+  lat: number;
+  lng: number;
+}
+
+export interface NewProduct extends ListingFields {
+  id: string;
+  sellerId: string;
+  dongCode: string;
+  lat: number;
+  lng: number;
+  moderation: Product['moderation'];
+}
+
+/** Plain-object access to `products` (SQL: the reads join three tables and use pg_trgm). */
+export function createProductRepository(sequelize: Sequelize) {
+  const select = <T extends object>(sql: string, bind: unknown[], transaction?: Transaction) =>
+    sequelize.query<T>(sql, { bind, type: QueryTypes.SELECT, ...(transaction ? { transaction } : {}) });
+
+  return {
+    async findCategory(id: string, transaction?: Transaction): Promise<CategoryRef | null> {
+      const [row] = await select<CategoryRef>(
+        `SELECT c.id, c.name, c.path, NOT EXISTS (SELECT 1 FROM categories k WHERE k.parent_id = c.id) AS leaf FROM categories c WHERE c.id = $1`,
+        [id],
+        transaction,
+      );
+      return row ?? null;
+    },
+
+    async findDong(code: string, transaction?: Transaction): Promise<DongPoint | null> {
+      const [row] = await select<DongPoint>('SELECT code, lat, lng FROM dongs WHERE code = $1', [code], transaction);
+      return row ?? null;
+    },
+
+    async userExists(id: string, transaction?: Transaction): Promise<boolean> {
+      const rows = await select<{ one: number }>('SELECT 1 AS one FROM users WHERE id = $1', [id], transaction);
+      return rows.length > 0;
+    },
+
+    /** Serialises one seller's posting, so the daily limit and the duplicate check cannot be raced. */
+    async lockSeller(sellerId: string, transaction: Transaction): Promise<void> {
+      await sequelize.query(`SELECT pg_advisory_xact_lock(hashtextextended('products.seller:' || $1, 0))`, { bind: [sellerId], transaction });
+    },
+
+    /** Listings posted (deleted ones too) since `since`, and the oldest of them. */
+    async postedSince(sellerId: string, since: Date, transaction: Transaction): Promise<{ count: number; oldest: Date | null }> {
+      const [row] = await select<{ count: string; oldest: Date | null }>(
+        'SELECT count(*) AS count, min(created_at) AS oldest FROM products WHERE seller_id = $1 AND created_at > $2',
+        [sellerId, since],
+        transaction,
+      );
+      return { count: Number(row?.count ?? 0), oldest: row?.oldest ? new Date(row.oldest) : null };
+    },
+
+    /** A live listing of the seller since `since` with the same normalised title and a description at least `threshold` similar. */
+    async findDuplicate(sellerId: string, title: string, description: string, since: Date, threshold: number, transaction: Transaction): Promise<string | null> {
+      const [row] = await select<{ id: string }>(
+        `WITH mine AS (
+           SELECT id, lower(regexp_replace(normalize(description, NFKC), '\\s+', ' ', 'g')) AS d
+             FROM products
+            WHERE seller_id = $1 AND created_at > $4 AND deleted_at IS NULL
+              AND btrim(lower(regexp_replace(normalize(title, NFKC), '\\s+', ' ', 'g'))) = $2
+         )
+         SELECT id FROM mine WHERE btrim(d) = $3 OR similarity(d, $3) >= $5 LIMIT 1`,
+        [sellerId, title, description, since, threshold],
+        transaction,
+      );
+      return row?.id ?? null;
+    },
+
+    async insert(p: NewProduct, transaction: Transaction): Promise<Product> {
+      const [row] = await select<ProductRow>(
+        `INSERT INTO products (id, seller_id, title, description, category_id, price, offers_allowed, condition, trade_methods,
+                               shipping_fee, dong_code, lat, lng, quantity, moderation)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         RETURNING *`,
+        [p.id, p.sellerId, p.title, p.description, p.categoryId, p.price, p.offersAllowed, p.condition, p.tradeMethods, p.shippingFee, p.dongCode, p.lat, p.lng, p.quantity, p.moderation],
+        transaction,
+      );
+      return toProduct(row!);
+    },
+
+    /** The row, locked for the rest of the transaction; deleted ones included (the caller decides). */
+    async findForUpdate(id: string, transaction: Transaction): Promise<Product | null> {
+      const [row] = await select<ProductRow>('SELECT * FROM products WHERE id = $1 FOR UPDATE', [id], transaction);
+      return row ? toProduct(row) : null;
+    },
+
+    async updateListing(id: string, f: ListingFields & { moderation: Product['moderation'] }, transaction: Transaction): Promise<Product> {
+      const [row] = await select<ProductRow>(
+        `UPDATE products SET title = $2, description = $3, category_id = $4, price = $5, offers_allowed = $6, condition = $7,
+                trade_methods = $8, shipping_fee = $9, quantity = $10, moderation = $11, updated_at = now(), version = version + 1
+          WHERE id = $1 RETURNING *`,
+        [id, f.title, f.description, f.categoryId, f.price, f.offersAllowed, f.condition, f.tradeMethods, f.shippingFee, f.quantity, f.moderation],
+        transaction,
+      );
+      return toProduct(row!);
+    },
+
+    async updateStatus(id: string, status: ProductStatus, buyerId: string | null, transaction: Transaction): Promise<Product> {
+      const [row] = await select<ProductRow>(
+        'UPDATE products SET status = $2, buyer_id = $3, updated_at = now(), version = version + 1 WHERE id = $1 RETURNING *',
+        [id, status, buyerId],
+        transaction,
+      );
+      return toProduct(row!);
+    },
+
+    async bump(id: string, price: number, transaction: Transaction): Promise<Product> {
+      const [row] = await select<ProductRow>(
+        'UPDATE products SET bumped_at = now(), price = $2, updated_at = now(), version = version + 1 WHERE id = $1 RETURNING *',
+        [id, price],
+        transaction,
+      );
+      return toProduct(row!);
+    },
+
+    async softDelete(id: string, transaction: Transaction): Promise<void> {
+      await sequelize.query('UPDATE products SET deleted_at = now(), updated_at = now(), version = version + 1 WHERE id = $1', { bind: [id], transaction });
+    },
+
+    /** With category, dong and seller; deleted ones included (the caller decides). */
+    async findView(id: string, transaction?: Transaction): Promise<ProductView | null> {
+      const [row] = await select<ViewRow>(`${VIEW_SELECT} WHERE p.id = $1`, [id], transaction);
+      return row ? toView(row) : null;
+    },
+
+    async categoryPath(categoryId: string, transaction?: Transaction): Promise<string> {
+      const [row] = await select<{ path: string }>('SELECT path FROM categories WHERE id = $1', [categoryId], transaction);
+      return row?.path ?? '';
+    },
+
+    /** A seller's live listings, newest first, strictly after the keyset `after`. */
+    async listBySeller(sellerId: string, statuses: ProductStatus[], after: { createdAt: string; id: string } | null, limit: number): Promise<{ view: ProductView; key: string }[]> {
+      // The keyset carries created_at as PostgreSQL prints it: a JS Date would drop the microseconds.
+      const rows = await select<ViewRow & { created_key: string }>(
+        `${VIEW_SELECT.replace('SELECT p.*,', 'SELECT p.*, p.created_at::text AS created_key,')}
+          WHERE p.seller_id = $1 AND p.deleted_at IS NULL AND p.status = ANY($2)
+            ${after ? 'AND (p.created_at, p.id) < ($4::timestamptz, $5)' : ''}
+          ORDER BY p.created_at DESC, p.id DESC
+          LIMIT $3`,
+        after ? [sellerId, statuses, limit, after.createdAt, after.id] : [sellerId, statuses, limit],
+      );
+      return rows.map((r) => ({ view: toView(r), key: r.created_key }));
+    },
+
+    async idsBySeller(sellerId: string): Promise<string[]> {
+      const rows = await select<{ id: string }>('SELECT id FROM products WHERE seller_id = $1 AND deleted_at IS NULL', [sellerId]);
+      return rows.map((r) => r.id);
+    },
+  };
+}
+export type ProductRepository = ReturnType<typeof createProductRepository>;

@@ -1,0 +1,227 @@
+import type { FieldError } from '../../../platform/errors';
+
+// Posting rules for listing text (docs/listings.md lists every term and why). Korean has no
+// spaces inside words and glues particles onto them, so a Korean term only counts at the start
+// of a word (`기술` is not `술`), and each term lists the compounds that are legitimate goods
+// (`와인잔` is a glass, `마약베개` a pillow). English terms count as whole words.
+
+export type BlockRule =
+  | 'prohibited_weapons'
+  | 'prohibited_drugs'
+  | 'prohibited_alcohol'
+  | 'prohibited_tobacco'
+  | 'prohibited_medicine'
+  | 'counterfeit'
+  | 'personal_data_sale'
+  | 'phone_number'
+  | 'bank_account'
+  | 'off_platform_link';
+export type FlagRule = 'off_platform_contact' | 'external_link';
+
+export interface Finding {
+  field: 'title' | 'description';
+  rule: BlockRule | FlagRule;
+  action: 'block' | 'flag';
+  /** The text that matched, as normalised. */
+  match: string;
+}
+
+interface Term {
+  /** Korean (matched at a word start) or English (whole word). */
+  term: string;
+  /** Continuations that make it a legitimate item (`잔` after `와인`). */
+  except?: string[];
+  /** Single-syllable words: also must end there (or take a particle), so `술술` and `술래` pass. */
+  whole?: boolean;
+}
+
+interface ItemRule {
+  rule: BlockRule;
+  why: string;
+  terms: (string | Term)[];
+  /** Phrases rather than words (`계정 판매`). */
+  patterns?: RegExp[];
+}
+
+// "가품 아닙니다" (it is not a fake) is what honest sellers write.
+const DENIAL = ['아님', '아닙', '아니', ' 아님', ' 아닙', ' 아니', 'x', ' x', ' 절대'];
+const DRINKWARE = ['잔', '글라스', '컵', '셀러', '오프너', '랙', '냉장고', '병따개', '디캔터', '거치대', '색', '빛', ' 잔', ' 글라스', ' 컵', ' 셀러', ' 오프너', ' 냉장고'];
+
+export const PROHIBITED_ITEMS: ItemRule[] = [
+  {
+    rule: 'prohibited_weapons',
+    why: 'weapons cannot be sold',
+    terms: ['총기', '권총', '소총', '엽총', '공기총', '가스총', '실탄', '탄약', '도검', '일본도', '장검', '석궁', '전기충격기', '테이저건', '수류탄', 'firearm', 'handgun', 'pistol', 'rifle', 'shotgun', 'ammunition', 'ammo', 'taser', 'crossbow'],
+  },
+  {
+    rule: 'prohibited_drugs',
+    why: 'narcotics cannot be sold',
+    terms: [
+      // 마약 is also marketing slang for "addictive" (마약베개, 마약김밥).
+      { term: '마약', except: ['베개', '김밥', '쿠션', '방석', '토스트', '떡볶이', '옥수수', '빵', '매트', '이불', '젤리', '소스'] },
+      { term: '대마', except: ['도'] },
+      '필로폰', '히로뽕', '엑스터시', '케타민', '코카인', '헤로인', '아편', '환각제',
+      'cocaine', 'heroin', 'marijuana', 'cannabis', 'methamphetamine', 'meth', 'mdma', 'lsd', 'ketamine',
+    ],
+  },
+  {
+    rule: 'prohibited_alcohol',
+    why: 'alcohol may not be sold between individuals',
+    terms: [
+      { term: '술', whole: true },
+      { term: '소주', except: DRINKWARE },
+      { term: '맥주', except: DRINKWARE },
+      { term: '양주', except: [...DRINKWARE, '시', '역'] },
+      { term: '와인', except: DRINKWARE },
+      { term: '위스키', except: DRINKWARE },
+      { term: '막걸리', except: DRINKWARE },
+      { term: '샴페인', except: DRINKWARE },
+      '보드카', '데킬라', '사케', '전통주', '주류', '고량주', '청주',
+      { term: 'wine', except: [' glass', ' rack', ' opener', ' cellar', ' fridge', ' cooler'] },
+      { term: 'whisky', except: [' glass'] },
+      { term: 'whiskey', except: [' glass'] },
+      'vodka', 'liquor', 'soju', 'tequila',
+    ],
+  },
+  {
+    rule: 'prohibited_tobacco',
+    why: 'tobacco cannot be sold',
+    terms: [{ term: '담배', except: ['케이스', '곽'] }, '전자담배', '궐련', '연초', '니코틴', '액상담배', '아이코스', 'cigarette', 'cigarettes', 'tobacco', 'nicotine', 'vape', 'iqos'],
+  },
+  {
+    rule: 'prohibited_medicine',
+    why: 'medicines cannot be sold',
+    terms: ['처방약', '처방전', '의약품', '전문의약품', '수면제', '비아그라', '시알리스', '졸피뎀', '다이어트약', '식욕억제제', '항생제', '마취제', 'prescription', 'viagra', 'cialis', 'xanax', 'zolpidem', 'oxycodone', 'adderall'],
+  },
+  {
+    rule: 'counterfeit',
+    why: 'counterfeit goods cannot be sold',
+    terms: [
+      { term: '레플리카', except: DENIAL },
+      { term: '레플', except: DENIAL },
+      { term: '짝퉁', except: DENIAL },
+      { term: '이미테이션', except: DENIAL },
+      { term: '가품', except: DENIAL },
+      '미러급', '정품급',
+      { term: 'replica', except: [' x'] },
+      'counterfeit', 'knockoff', 'imitation',
+    ],
+  },
+  {
+    rule: 'personal_data_sale',
+    why: 'accounts and personal data cannot be sold',
+    terms: ['대포폰', '대포통장', '대포차', '주민등록증', '주민번호', '신분증'],
+    patterns: [
+      /개인\s?정보\s?(판매|팝니다|양도|삽니다|db|디비)/u,
+      /(계정|아이디|id)\s?(판매|팝니다|팔아요|양도|거래)/u,
+      /명의\s?(판매|대여|양도|빌려)/u,
+      /통장\s?(판매|대여|양도|삽니다|임대)/u,
+      /\b(account|accounts)\s+for\s+sale\b/u,
+      /\bselling\s+(my\s+)?(account|accounts|id)\b/u,
+    ],
+  },
+];
+
+// Separators people put between characters to dodge filters ("마.약", "0 1 0").
+const SEP = '[.·_\\-*/]?';
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const isHangul = (s: string) => /[가-힣]/.test(s);
+
+function termPattern(t: Term): RegExp {
+  const body = [...t.term].map(escape).join(SEP);
+  const except = t.except?.length ? `(?!${t.except.map(escape).join('|')})` : '';
+  if (isHangul(t.term)) {
+    const end = t.whole ? '(?=$|[^가-힣]|(을|이|은|도|과|와|로|만)(?![가-힣]))' : '';
+    return new RegExp(`(?<![가-힣])${body}${except}${end}`, 'u');
+  }
+  return new RegExp(`(?<![a-z0-9])${body}(?![a-z0-9])${except}`, 'u');
+}
+
+const ITEM_MATCHERS = PROHIBITED_ITEMS.map((r) => ({
+  rule: r.rule,
+  why: r.why,
+  patterns: [...r.terms.map((t) => termPattern(typeof t === 'string' ? { term: t } : t)), ...(r.patterns ?? [])],
+}));
+
+// Digits written with separators between them, or with o/O and 공 standing in for zero.
+const D = '[\\s\\-.·_/~()]{0,2}';
+const PHONE_PATTERNS = [
+  new RegExp(`(?<!\\d)0${D}1${D}[016789](?:${D}\\d){7,8}(?!\\d)`, 'u'),
+  new RegExp(`(?<!\\d)\\+?82${D}1${D}[016789](?:${D}\\d){7,8}(?!\\d)`, 'u'),
+  new RegExp(`(?<!\\d)0${D}(?:2|[3-6]${D}[1-5])(?:${D}\\d){7,8}(?!\\d)`, 'u'),
+];
+const BANKS =
+  '국민은행|국민|kb|신한|우리은행|우리|하나은행|하나|농협|nh|기업은행|ibk|카카오뱅크|카뱅|토스뱅크|토스|케이뱅크|새마을금고|새마을|우체국|sc제일|제일은행|씨티|수협|신협|부산은행|대구은행|경남은행|광주은행|전북은행|제주은행|산업은행|계좌번호|계좌|입금|송금|예금주';
+const BANK_ACCOUNT = new RegExp(`(?:${BANKS})[^\\d]{0,15}\\d(?:[\\s\\-]?\\d){9,15}(?!\\d)`, 'u');
+const OFF_PLATFORM_LINK = /(open\.?kakao|openkakao|pf\.kakao\.com|qr\.kakao\.com|(?<![a-z])t\.me\/|telegram\.me|line\.me\/|band\.us\/)/u;
+const OFF_PLATFORM_CONTACT =
+  /(카톡|카카오톡|카카오)\s?(아이디|아디|id|주세요|으로|로\s?연락|친추|추가)|오픈\s?채팅|오픈톡|텔레그램|(?<![가-힣])라인\s?(아이디|id)|\bkakao\s?(id|talk)\b|\btelegram\b|\bwhatsapp\b|\bwechat\b|위챗/u;
+const EXTERNAL_LINK = /(https?:\/\/\S+|www\.\S+|(?<![a-z0-9@])[a-z0-9-]{2,}\.(com|net|org|kr|co\.kr|io|me|ly|gl)(?![a-z]))/u;
+
+/** Lower case, compatibility forms folded (full-width, circled digits), invisible characters gone. */
+export function normaliseText(text: string): string {
+  return text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\u200B-\u200D\u2060\uFEFF\u00AD]/g, '');
+}
+
+/** For the contact detectors only: letters and words that stand in for digits, dots spelled out. */
+function digitsAndDots(text: string): string {
+  return text
+    .replace(/공일공/g, '010')
+    .replace(/(?<=[\d\s\-.])[o](?=[\d\s\-.])|(?<=\d)[o]|[o](?=\d)/g, '0')
+    .replace(/(?<=\d)[l|i](?=\d)/g, '1')
+    .replace(/\s*(\.|닷|dot)\s*(?=(com|kakao|me\/|kr|net)\b)/g, '.')
+    .replace(/\s*\.\s*/g, '.');
+}
+
+function inspect(field: Finding['field'], raw: string): Finding[] {
+  const text = normaliseText(raw);
+  const findings: Finding[] = [];
+  for (const matcher of ITEM_MATCHERS) {
+    for (const pattern of matcher.patterns) {
+      const m = pattern.exec(text);
+      if (m) {
+        findings.push({ field, rule: matcher.rule, action: 'block', match: m[0] });
+        break;
+      }
+    }
+  }
+  const contact = digitsAndDots(text);
+  const phone = PHONE_PATTERNS.map((p) => p.exec(contact)).find(Boolean);
+  if (phone) findings.push({ field, rule: 'phone_number', action: 'block', match: phone[0] });
+  const account = BANK_ACCOUNT.exec(contact);
+  if (account) findings.push({ field, rule: 'bank_account', action: 'block', match: account[0] });
+  const link = OFF_PLATFORM_LINK.exec(contact);
+  if (link) findings.push({ field, rule: 'off_platform_link', action: 'block', match: link[0] });
+  const messenger = OFF_PLATFORM_CONTACT.exec(text);
+  if (messenger) findings.push({ field, rule: 'off_platform_contact', action: 'flag', match: messenger[0] });
+  const url = !link && EXTERNAL_LINK.exec(contact);
+  if (url) findings.push({ field, rule: 'external_link', action: 'flag', match: url[0] });
+  return findings;
+}
+
+const WHY: Record<BlockRule, string> = {
+  ...(Object.fromEntries(PROHIBITED_ITEMS.map((r) => [r.rule, r.why])) as Record<BlockRule, string>),
+  phone_number: 'contact details are exchanged in the chat, not in listings',
+  bank_account: 'payments go through the platform, never to an account in a listing',
+  off_platform_link: 'deals stay on the platform (no open-chat or messenger links)',
+};
+
+export interface ModerationResult {
+  /** Refusals, as problem field errors (`pointer`, `code` = rule). Empty when the text may be posted. */
+  blocked: FieldError[];
+  /** The listing may be posted but goes to a moderator's queue. */
+  flagged: boolean;
+  findings: Finding[];
+}
+
+/** Checks a listing's title and description against the posting rules. */
+export function moderateListing(texts: { title: string; description: string }): ModerationResult {
+  const findings = [...inspect('title', texts.title), ...inspect('description', texts.description)];
+  const blocked = findings
+    .filter((f) => f.action === 'block')
+    .map((f): FieldError => ({ pointer: `/${f.field}`, code: f.rule, detail: `"${f.match.trim()}" in the ${f.field}: ${WHY[f.rule as BlockRule]}.` }));
+  return { blocked, flagged: blocked.length === 0 && findings.some((f) => f.action === 'flag'), findings };
+}

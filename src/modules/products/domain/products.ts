@@ -1,0 +1,282 @@
+import type { Sequelize, Transaction } from 'sequelize';
+import type { RequestContext } from '../../../platform/context';
+import { inTransaction } from '../../../platform/db/transaction';
+import type { Collection } from '../../../platform/documents/document-store';
+import { InvalidCursorError } from '../../../platform/documents/document-store';
+import { AppError } from '../../../platform/errors';
+import { metadataFrom, type RecordEvents } from '../../../platform/events/event-store';
+import { newId } from '../../users/domain/ids';
+import type { ProductDetailCache } from '../data/detail-cache';
+import type { ProductRepository } from '../data/product-repository';
+import type { ProductDetailDoc } from '../product-detail.projection';
+import { moderateListing } from './moderation';
+import {
+  BUMP_INTERVAL_SECONDS,
+  canMove,
+  DAILY_LISTING_LIMIT,
+  DUPLICATE_SIMILARITY,
+  DUPLICATE_WINDOW_HOURS,
+  normaliseForDuplicate,
+  takesBuyer,
+  type ListingFields,
+  type Product,
+  type ProductStatus,
+  type ProductView,
+} from './product';
+import {
+  bumpTooSoon,
+  buyerNotApplicable,
+  categoryNotLeaf,
+  duplicateListing,
+  invalidBuyer,
+  invalidCategory,
+  invalidStatusTransition,
+  listingLimitReached,
+  listingProhibited,
+  notSeller,
+  priceLocked,
+  priceNotLower,
+  productNotFound,
+  productNotOnSale,
+  shippingFeeNotApplicable,
+} from './problems';
+import { cursorFingerprint, decodeSellerCursor, encodeSellerCursor } from './seller-cursor';
+
+export interface ProductsDeps {
+  sequelize: Sequelize;
+  products: ProductRepository;
+  requireVerifiedNeighbourhood: (userId: string) => Promise<{ dongCode: string }>;
+  recordEvents: RecordEvents;
+  cache: ProductDetailCache;
+  details: () => Promise<Collection<ProductDetailDoc>>;
+  /** Whether the user liked the listing (the engagement component plugs this in). */
+  likedBy?: (userId: string, productId: string) => Promise<boolean>;
+}
+
+/** What a reader gets: the listing and, with a token, whether they liked it. */
+export interface ProductRead {
+  product: ProductView;
+  likedByMe?: boolean;
+}
+
+const ALL_STATUSES: ProductStatus[] = ['on_sale', 'reserved', 'sold', 'hidden'];
+const PUBLIC_STATUSES: ProductStatus[] = ['on_sale', 'reserved', 'sold'];
+
+/** The full state every `product.created`/`product.updated` carries, so consumers never read the table. */
+const snapshot = (p: Product, categoryPath: string) => ({
+  product_id: p.id,
+  seller_id: p.sellerId,
+  title: p.title,
+  description: p.description,
+  category_id: p.categoryId,
+  category_path: categoryPath,
+  price: p.price,
+  offers_allowed: p.offersAllowed,
+  condition: p.condition,
+  trade_methods: p.tradeMethods,
+  shipping_fee: p.shippingFee,
+  dong_code: p.dongCode,
+  lat: p.lat,
+  lng: p.lng,
+  quantity: p.quantity,
+  status: p.status,
+  moderation: p.moderation,
+  bumped_at: p.bumpedAt.toISOString(),
+  created_at: p.createdAt.toISOString(),
+  updated_at: p.updatedAt.toISOString(),
+});
+
+/**
+ * If-Match on a listing compares its version (carried in the ETag as `"v<version>-…"`), not the
+ * whole representation: likes, views and photos change the representation but are not edits, and
+ * must not make a seller's save fail with 412.
+ */
+export function assertVersionMatches(ifMatch: string | undefined, version: number): void {
+  if (ifMatch === undefined || ifMatch.trim() === '*') return;
+  const versions = ifMatch.split(',').map((t) => /^"v(\d+)-/.exec(t.trim())?.[1]);
+  if (!versions.includes(String(version))) {
+    throw new AppError(412, 'precondition_failed', 'Precondition failed', 'The listing was changed meanwhile; fetch it again.');
+  }
+}
+
+export function productUseCases(deps: ProductsDeps) {
+  const { sequelize, products, recordEvents, cache } = deps;
+
+  const record = (ctx: RequestContext, t: Transaction, p: Product, type: string, payload: Record<string, unknown>) =>
+    recordEvents(t, { type: 'product', id: p.id }, [{ type, payload }], metadataFrom(ctx));
+
+  // Every change clears the cached detail once it is durable (inside an Idempotency-Key request,
+  // when the request's transaction commits).
+  const invalidateAfterCommit = (t: Transaction, id: string) => t.afterCommit(() => cache.invalidate(id));
+
+  async function withImages(view: ProductView): Promise<ProductView> {
+    const doc = await (await deps.details()).get(view.id);
+    return { ...view, images: doc?.images ?? [] };
+  }
+
+  /** The listing the actor is about to change: 404 when others may not see it, 403 when it is not theirs. */
+  function assertSellerOf(p: Product | null, actorId: string): asserts p is Product {
+    if (!p || p.deletedAt) throw productNotFound();
+    if (p.sellerId !== actorId) throw p.status === 'hidden' ? productNotFound() : notSeller();
+  }
+
+  function assertTradeRules(f: ListingFields) {
+    if (f.shippingFee > 0 && !f.tradeMethods.some((m) => m === 'parcel' || m === 'convenience_store')) throw shippingFeeNotApplicable();
+  }
+
+  async function assertLeafCategory(categoryId: string, t?: Transaction) {
+    const category = await products.findCategory(categoryId, t);
+    if (!category) throw invalidCategory();
+    if (!category.leaf) throw categoryNotLeaf();
+    return category;
+  }
+
+  /** Refuses what the posting rules block; tells whether a moderator should look at it. */
+  function moderate(f: Pick<ListingFields, 'title' | 'description'>): boolean {
+    const result = moderateListing(f);
+    if (result.blocked.length) throw listingProhibited(result.blocked);
+    return result.flagged;
+  }
+
+  async function assertWithinDailyLimit(sellerId: string, t: Transaction) {
+    const since = new Date(Date.now() - 24 * 3600_000);
+    const { count, oldest } = await products.postedSince(sellerId, since, t);
+    if (count >= DAILY_LISTING_LIMIT) {
+      const retryAfter = Math.max(1, Math.ceil(((oldest?.getTime() ?? Date.now()) + 24 * 3600_000 - Date.now()) / 1000));
+      throw listingLimitReached(DAILY_LISTING_LIMIT, retryAfter);
+    }
+  }
+
+  async function assertNotDuplicate(sellerId: string, f: ListingFields, t: Transaction) {
+    const since = new Date(Date.now() - DUPLICATE_WINDOW_HOURS * 3600_000);
+    const existing = await products.findDuplicate(sellerId, normaliseForDuplicate(f.title), normaliseForDuplicate(f.description), since, DUPLICATE_SIMILARITY, t);
+    if (existing) throw duplicateListing(existing);
+  }
+
+  return {
+    /** Posts a listing in the seller's verified dong; records `product.created`. */
+    async create(ctx: RequestContext, sellerId: string, f: ListingFields): Promise<ProductView> {
+      const { dongCode } = await deps.requireVerifiedNeighbourhood(sellerId);
+      assertTradeRules(f);
+      const category = await assertLeafCategory(f.categoryId);
+      const flagged = moderate(f);
+      const dong = (await products.findDong(dongCode))!;
+      return inTransaction(sequelize, ctx, async (t) => {
+        await products.lockSeller(sellerId, t);
+        await assertWithinDailyLimit(sellerId, t);
+        await assertNotDuplicate(sellerId, f, t);
+        const product = await products.insert({ ...f, id: newId('prd'), sellerId, dongCode, lat: dong.lat, lng: dong.lng, moderation: flagged ? 'flagged' : 'ok' }, t);
+        await record(ctx, t, product, 'product.created', snapshot(product, category.path));
+        if (flagged) ctx.log.info({ product_id: product.id }, 'listing flagged for review');
+        return (await products.findView(product.id, t))!;
+      });
+    },
+
+    /** A listing as the reader may see it: hidden ones only to their seller, deleted ones to nobody. */
+    async get(viewerId: string | undefined, id: string): Promise<ProductRead> {
+      const view = await cache.get(id, async (key) => {
+        const loaded = await products.findView(key);
+        return loaded && withImages(loaded);
+      });
+      if (!view || view.deletedAt || (view.status === 'hidden' && view.sellerId !== viewerId)) throw productNotFound();
+      if (!viewerId) return { product: view };
+      return { product: view, likedByMe: deps.likedBy ? await deps.likedBy(viewerId, id) : false };
+    },
+
+    /** Replaces the editable fields (If-Match on the version); a sold listing keeps its price. Records `product.updated`. */
+    async update(ctx: RequestContext, actorId: string, id: string, f: ListingFields, ifMatch: string | undefined): Promise<ProductView> {
+      assertTradeRules(f);
+      const flagged = moderate(f);
+      const view = await inTransaction(sequelize, ctx, async (t) => {
+        const current = await products.findForUpdate(id, t);
+        assertSellerOf(current, actorId);
+        assertVersionMatches(ifMatch, current.version);
+        if (current.status === 'sold' && f.price !== current.price) throw priceLocked();
+        const category = await assertLeafCategory(f.categoryId, t);
+        // A flag stays until a moderator clears it: rewording must not wash it out.
+        const product = await products.updateListing(id, { ...f, moderation: flagged ? 'flagged' : current.moderation }, t);
+        await record(ctx, t, product, 'product.updated', snapshot(product, category.path));
+        invalidateAfterCommit(t, id);
+        return (await products.findView(id, t))!;
+      });
+      return withImages(view);
+    },
+
+    /** Moves the listing along 판매중/예약중/거래완료/숨김. Records `product.status_changed`. */
+    async changeStatus(ctx: RequestContext, actorId: string, id: string, status: ProductStatus, buyerId: string | undefined): Promise<ProductView> {
+      if (buyerId !== undefined && !takesBuyer(status)) throw buyerNotApplicable();
+      const view = await inTransaction(sequelize, ctx, async (t) => {
+        const current = await products.findForUpdate(id, t);
+        assertSellerOf(current, actorId);
+        // Reserving for someone else, or selling to whom it was reserved for, keeps the buyer unless a new one is named.
+        const nextBuyer = takesBuyer(status) ? (buyerId ?? current.buyerId) : null;
+        if (current.status === status && current.buyerId === nextBuyer) return (await products.findView(id, t))!;
+        if (current.status !== status ? !canMove(current.status, status) : status !== 'reserved') throw invalidStatusTransition(current.status, status);
+        if (buyerId !== undefined && (buyerId === current.sellerId || !(await products.userExists(buyerId, t)))) throw invalidBuyer();
+        const product = await products.updateStatus(id, status, nextBuyer, t);
+        await record(ctx, t, product, 'product.status_changed', { product_id: id, seller_id: product.sellerId, status, previous: current.status, buyer_id: nextBuyer });
+        invalidateAfterCommit(t, id);
+        return (await products.findView(id, t))!;
+      });
+      return withImages(view);
+    },
+
+    /** 끌어올리기: once per 24 hours, optionally cutting the price. Records `product.bumped`. */
+    async bump(ctx: RequestContext, actorId: string, id: string, newPrice: number | undefined): Promise<ProductView> {
+      const view = await inTransaction(sequelize, ctx, async (t) => {
+        const current = await products.findForUpdate(id, t);
+        assertSellerOf(current, actorId);
+        if (current.status !== 'on_sale') throw productNotOnSale();
+        const nextAllowed = current.bumpedAt.getTime() + BUMP_INTERVAL_SECONDS * 1000;
+        if (nextAllowed > Date.now()) throw bumpTooSoon(Math.ceil((nextAllowed - Date.now()) / 1000));
+        if (newPrice !== undefined && newPrice >= current.price) throw priceNotLower();
+        const product = await products.bump(id, newPrice ?? current.price, t);
+        await record(ctx, t, product, 'product.bumped', {
+          product_id: id,
+          seller_id: product.sellerId,
+          bumped_at: product.bumpedAt.toISOString(),
+          price: product.price,
+          previous_price: current.price,
+        });
+        invalidateAfterCommit(t, id);
+        return (await products.findView(id, t))!;
+      });
+      return withImages(view);
+    },
+
+    /** Soft delete: gone from every read, still there for the orders and reviews pointing at it. Records `product.deleted`. */
+    async remove(ctx: RequestContext, actorId: string, id: string): Promise<void> {
+      await inTransaction(sequelize, ctx, async (t) => {
+        const current = await products.findForUpdate(id, t);
+        assertSellerOf(current, actorId);
+        await products.softDelete(id, t);
+        await record(ctx, t, current, 'product.deleted', { product_id: id, seller_id: current.sellerId });
+        invalidateAfterCommit(t, id);
+      });
+    },
+
+    /** A seller's listings, newest first; hidden ones only for the seller. */
+    async listBySeller(viewerId: string | undefined, sellerId: string, q: { status?: ProductStatus; limit: number; cursor?: string }) {
+      if (!(await products.userExists(sellerId))) throw new AppError(404, 'not_found', 'Not found', 'No user has this id.');
+      const own = viewerId === sellerId;
+      const visible = own ? ALL_STATUSES : PUBLIC_STATUSES;
+      const statuses = q.status ? visible.filter((s) => s === q.status) : visible;
+      const fingerprint = cursorFingerprint([sellerId, q.status ?? '', own]);
+      const after = q.cursor ? decodeSellerCursor(q.cursor, fingerprint) : null;
+      if (statuses.length === 0) return { items: [] as ProductView[], nextCursor: null };
+      const rows = await products.listBySeller(sellerId, statuses, after, q.limit + 1);
+      const page = rows.slice(0, q.limit);
+      const last = page.at(-1);
+      const items = await Promise.all(page.map((r) => withImages(r.view)));
+      return { items, nextCursor: rows.length > q.limit && last ? encodeSellerCursor(last.key, last.view.id, fingerprint) : null };
+    },
+
+    /** Drops the cached details of a seller's listings (their nickname or badge changed). */
+    async forgetSeller(sellerId: string): Promise<void> {
+      for (const id of await products.idsBySeller(sellerId)) await cache.invalidate(id);
+    },
+  };
+}
+export type ProductUseCases = ReturnType<typeof productUseCases>;
+
+export { InvalidCursorError };

@@ -1,0 +1,19 @@
+import { etagMatches } from '../../../platform/http/conditional';
+import type { RequestContext } from '../../../platform/context';
+import type { Handler } from '../../../platform/http/operations';
+import type { ProductUseCases } from '../domain/products';
+import { readResponse } from './product-mapper';
+
+/** Counts a view (engagement); never throws, and is not awaited: counting must not slow the read. */
+export type RecordView = (ctx: RequestContext, productId: string, opts: { sellerId: string }) => Promise<void>;
+
+export const getProduct =
+  (products: ProductUseCases, recordView?: RecordView): Handler<'getProduct'> =>
+  async ({ ctx, path, headers }) => {
+    const viewerId = ctx.actor?.userId;
+    const read = await products.get(viewerId, path.product_id);
+    void recordView?.(ctx, read.product.id, { sellerId: read.product.sellerId });
+    const { body, etag } = readResponse(read, viewerId);
+    if (etagMatches(headers['If-None-Match'], etag)) return { status: 304, headers: { ETag: etag } };
+    return { status: 200, headers: { ETag: etag }, body };
+  };

@@ -1,0 +1,260 @@
+import type { Sequelize, Transaction } from 'sequelize';
+import { Transform, type Readable } from 'node:stream';
+import type { RequestContext } from '../../../../platform/context';
+import { inTransaction } from '../../../../platform/db/transaction';
+import { notFound } from '../../../../platform/errors';
+import type { EventMetadata } from '../../../../platform/events/event';
+import { metadataFrom, type RecordEvents } from '../../../../platform/events/event-store';
+import type { MultipartBody } from '../../../../platform/http/multipart';
+import type { Logger } from '../../../../platform/logger';
+import type { ObjectStorage } from '../../../../platform/storage';
+import type { PhotoRepository } from '../data/photo-repository';
+import { SNIFF_BYTES, sniffImageType, type ImageType } from './image-format';
+import { makeDerivatives, readHeader, UnprocessableImage } from './imaging';
+import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_IMAGES_PER_LISTING, newImageId, storageKeys, type Photo } from './photo';
+import { imageLimitReached, imageOrderMismatch, imagePixelLimitExceeded, imageTooLarge, imageUnreadable, noImages, unsupportedImageType } from './problems';
+
+export interface PhotosDeps {
+  sequelize: Sequelize;
+  photos: PhotoRepository;
+  storage: ObjectStorage;
+  recordEvents: RecordEvents;
+  /** Queues the processing of one uploaded photo; the same photo twice is one job. */
+  enqueueProcessing: (imageId: string, requestId: string) => Promise<unknown>;
+  /** The public URL of a stored derivative. */
+  mediaUrl: (key: string) => string;
+}
+
+/** What the worker tells `process` about the run. */
+export interface ProcessingRun {
+  jobId: string;
+  /** No retry follows this run if it fails. */
+  finalAttempt: boolean;
+  /** The upload's request id, to correlate the event with it. */
+  requestId?: string;
+  log: Logger;
+}
+
+/** Headers of every accepted format fit well within this (a JPEG's EXIF and ICC segments come first). */
+const HEAD_BYTES = 256 * 1024;
+/** A photo still `processing` after this long may have lost its job (Redis was down at upload). */
+const STALE_PROCESSING_MS = 60_000;
+
+const productRef = (id: string) => ({ type: 'product', id });
+
+/**
+ * Passes a file's bytes through, keeping the first HEAD_BYTES for the header check, and fails
+ * the stream as soon as the first bytes show no accepted image type, so a wrong file is not
+ * even stored whole.
+ */
+function inspectHead(index: number) {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  let type: ImageType | null | undefined;
+  const sniff = () => (type = sniffImageType(Buffer.concat(chunks)));
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (kept < HEAD_BYTES) {
+        const part = chunk.subarray(0, HEAD_BYTES - kept);
+        chunks.push(part);
+        kept += part.length;
+      }
+      if (type === undefined && kept >= SNIFF_BYTES && !sniff()) return callback(unsupportedImageType(index));
+      callback(null, chunk);
+    },
+    flush(callback) {
+      if (type === undefined && !sniff()) return callback(unsupportedImageType(index));
+      callback();
+    },
+  });
+  return { stream, head: () => Buffer.concat(chunks), type: () => type ?? null };
+}
+
+export function photoUseCases(deps: PhotosDeps) {
+  const { sequelize, photos, storage, recordEvents, enqueueProcessing, mediaUrl } = deps;
+
+  /** Only the seller manages photos; to anyone else the listing does not exist. */
+  const requireOwnListing = async (ctx: RequestContext, productId: string, t?: Transaction) => {
+    const listing = await photos.listing(productId, t);
+    if (!listing || listing.deleted || listing.sellerId !== ctx.actor?.userId) throw notFound('No listing of yours has this id.');
+  };
+
+  /** `product.images_changed` with the ready photos in order: what buyers see from now on. */
+  const recordImagesChanged = async (t: Transaction, productId: string, metadata: EventMetadata) => {
+    const ready = (await photos.live(productId, t)).filter((p) => p.status === 'ready');
+    const images = ready.map((p, position) => ({ id: p.id, url: mediaUrl(p.displayKey!), thumbnail_url: mediaUrl(p.thumbKey!), width: p.width!, height: p.height!, position }));
+    await recordEvents(t, productRef(productId), [{ type: 'product.images_changed', payload: { product_id: productId, images } }], metadata);
+  };
+
+  const readyIds = (list: Photo[]) => list.filter((p) => p.status === 'ready').map((p) => p.id).join(',');
+
+  const discard = (log: Logger, keys: (string | null)[]) =>
+    storage.delete(keys.filter((k): k is string => k !== null)).catch((err: unknown) => log.warn({ err, keys }, 'could not delete stored photo files'));
+
+  /** Streams one file to storage as a private original, then checks its header. */
+  const storeOriginal = async (ctx: RequestContext, productId: string, file: { index: number; stream: Readable }, stored: string[]) => {
+    const id = newImageId();
+    const key = storageKeys(productId, id).original;
+    const inspected = inspectHead(file.index);
+    // The file's own failure (over the size limit) or the inspection's (not an image) can come
+    // before the storage starts reading; kept here, it is what the upload answers with.
+    let failure: unknown;
+    inspected.stream.on('error', (err) => (failure ??= err));
+    file.stream.once('error', (err) => inspected.stream.destroy(err));
+    const type = () => inspected.type()!;
+    const { bytes } = await storage.put(key, file.stream.pipe(inspected.stream), 'application/octet-stream').catch((err: unknown) => {
+      throw failure ?? err;
+    });
+    stored.push(key);
+    const head = inspected.head();
+    // A header longer than HEAD_BYTES (rare: huge embedded previews) is read from the stored file.
+    const header = (await readHeader(head, type())) ?? (bytes > head.length ? await readHeader((await storage.get(key)) ?? head, type()) : null);
+    if (!header) throw imageUnreadable(file.index);
+    if (header.width * header.height > MAX_IMAGE_PIXELS) throw imagePixelLimitExceeded(file.index, header.width, header.height);
+    ctx.log.debug({ image_id: id, type: type(), bytes }, 'photo original stored');
+    return { id, key, contentType: type(), bytes };
+  };
+
+  return {
+    /** The seller's view of a listing's photos, in order, processing state included. */
+    async list(ctx: RequestContext, productId: string): Promise<Photo[]> {
+      await requireOwnListing(ctx, productId);
+      const list = await photos.live(productId);
+      // Self-healing for a job lost at upload: queueing is idempotent per photo.
+      const stale = list.filter((p) => p.status === 'processing' && Date.now() - p.createdAt.getTime() > STALE_PROCESSING_MS);
+      for (const p of stale) await enqueueProcessing(p.id, ctx.requestId).catch((err: unknown) => ctx.log.warn({ err, image_id: p.id }, 'could not requeue photo processing'));
+      return list;
+    },
+
+    /**
+     * Stores the uploaded files as private originals (all or nothing), records them as
+     * `processing` after the listing's photos and queues their processing.
+     */
+    async upload(ctx: RequestContext, productId: string, body: MultipartBody): Promise<Photo[]> {
+      await requireOwnListing(ctx, productId);
+      const room = MAX_IMAGES_PER_LISTING - (await photos.live(productId)).length;
+      if (room <= 0) throw imageLimitReached(0);
+
+      const stored: string[] = [];
+      try {
+        const files = await body.files(
+          { field: 'images', maxFiles: room, maxFileBytes: MAX_IMAGE_BYTES, tooMany: () => imageLimitReached(room), tooLarge: imageTooLarge },
+          (file) => storeOriginal(ctx, productId, file, stored),
+        );
+        if (files.length === 0) throw noImages();
+        const created = await inTransaction(sequelize, ctx, async (t) => {
+          await requireOwnListing(ctx, productId, t);
+          // Checked again under the listing's lock: two uploads at once cannot pass ten together.
+          const live = await photos.live(productId, t);
+          if (live.length + files.length > MAX_IMAGES_PER_LISTING) throw imageLimitReached(MAX_IMAGES_PER_LISTING - live.length);
+          const rows: Photo[] = files.map((f, i) => ({
+            id: f.id,
+            productId,
+            sellerId: ctx.actor!.userId,
+            originalKey: f.key,
+            displayKey: null,
+            thumbKey: null,
+            contentType: f.contentType,
+            bytes: f.bytes,
+            width: null,
+            height: null,
+            position: live.length + i,
+            status: 'processing',
+            failureReason: null,
+            createdAt: new Date(),
+            deletedAt: null,
+          }));
+          await photos.insert(rows, t);
+          return rows;
+        });
+        await Promise.all(created.map((p) => enqueueProcessing(p.id, ctx.requestId)));
+        return created;
+      } catch (err) {
+        await discard(ctx.log, stored);
+        throw err;
+      }
+    },
+
+    /** Sets the order of all the listing's photos; `product.images_changed` when buyers' order changes. */
+    async reorder(ctx: RequestContext, productId: string, imageIds: string[]): Promise<Photo[]> {
+      return inTransaction(sequelize, ctx, async (t) => {
+        await requireOwnListing(ctx, productId, t);
+        const before = await photos.live(productId, t);
+        const known = new Set(before.map((p) => p.id));
+        const unknown = imageIds.filter((id) => !known.has(id));
+        const missing = before.filter((p) => !imageIds.includes(p.id)).map((p) => p.id);
+        if (unknown.length || missing.length) {
+          const parts = [unknown.length ? `not photos of this listing: ${unknown.join(', ')}` : '', missing.length ? `missing: ${missing.join(', ')}` : ''];
+          throw imageOrderMismatch(`Send every photo of the listing exactly once (${parts.filter(Boolean).join('; ')}).`);
+        }
+        await photos.setOrder(productId, imageIds, t);
+        const after = await photos.live(productId, t);
+        if (readyIds(after) !== readyIds(before)) await recordImagesChanged(t, productId, metadataFrom(ctx));
+        return after;
+      });
+    },
+
+    /** Removes a photo, closes the gap, deletes its files after commit; `product.images_changed` if it was shown. */
+    async remove(ctx: RequestContext, productId: string, imageId: string): Promise<void> {
+      const removed = await inTransaction(sequelize, ctx, async (t) => {
+        await requireOwnListing(ctx, productId, t);
+        const live = await photos.live(productId, t);
+        const photo = live.find((p) => p.id === imageId);
+        if (!photo) throw notFound('This listing has no photo with this id.');
+        await photos.softDelete(imageId, t);
+        await photos.setOrder(productId, live.filter((p) => p.id !== imageId).map((p) => p.id), t);
+        if (photo.status === 'ready') await recordImagesChanged(t, productId, metadataFrom(ctx));
+        return photo;
+      });
+      const keys = storageKeys(productId, imageId);
+      // The derivatives too when still processing: the job may write them after this.
+      await discard(ctx.log, [removed.originalKey, keys.display, keys.thumb]);
+    },
+
+    /**
+     * The worker's part: makes the display version and thumbnail (EXIF stripped), marks the photo
+     * `ready` and records `product.images_changed`; or marks it `failed` when the file can never
+     * be processed, or on the last attempt. The original is deleted either way.
+     */
+    async process(imageId: string, run: ProcessingRun): Promise<void> {
+      const photo = await photos.find(imageId);
+      // Deleted, or already done by an earlier run of this job.
+      if (!photo || photo.deletedAt || photo.status !== 'processing' || !photo.originalKey) return;
+      const keys = storageKeys(photo.productId, photo.id);
+      const metadata: EventMetadata = { causation_id: run.jobId, ...(run.requestId ? { correlation_id: run.requestId } : {}) };
+      try {
+        const original = await storage.get(photo.originalKey);
+        if (!original) throw new UnprocessableImage('processing_failed', new Error('the original is missing from storage'));
+        const made = await makeDerivatives(original, photo.contentType);
+        await storage.put(keys.display, made.display, 'image/webp');
+        await storage.put(keys.thumb, made.thumb, 'image/webp');
+        const outcome = await sequelize.transaction(async (t) => {
+          const listing = await photos.listing(photo.productId, t);
+          const current = await photos.find(imageId, t);
+          if (!current || current.deletedAt) return 'deleted' as const;
+          if (current.status !== 'processing') return 'done' as const;
+          await photos.markReady(imageId, { displayKey: keys.display, thumbKey: keys.thumb, width: made.width, height: made.height }, t);
+          if (listing && !listing.deleted) await recordImagesChanged(t, photo.productId, metadata);
+          return 'ready' as const;
+        });
+        if (outcome === 'deleted') await discard(run.log, [keys.display, keys.thumb]);
+        await discard(run.log, [photo.originalKey]);
+        run.log.info({ image_id: imageId, outcome, width: made.width, height: made.height }, 'photo processed');
+      } catch (err) {
+        const permanent = err instanceof UnprocessableImage;
+        if (!permanent && !run.finalAttempt) throw err;
+        const reason = permanent ? err.reason : 'processing_failed';
+        await sequelize.transaction(async (t) => {
+          await photos.listing(photo.productId, t);
+          const current = await photos.find(imageId, t);
+          if (current && !current.deletedAt && current.status === 'processing') await photos.markFailed(imageId, reason, t);
+        });
+        await discard(run.log, [photo.originalKey]);
+        run.log.warn({ err, image_id: imageId, reason }, 'photo processing failed');
+        if (!permanent) throw err;
+      }
+    },
+  };
+}
+
+export type PhotoUseCases = ReturnType<typeof photoUseCases>;

@@ -1,0 +1,65 @@
+import type { Sequelize } from 'sequelize';
+import { eventRecorder } from '../../../platform/events/event-store';
+import type { JobQueues } from '../../../platform/jobs/job-queues';
+import { mediaRouter, MEDIA_PATH, type ObjectStorage } from '../../../platform/storage';
+import { createPhotoRepository } from './data/photo-repository';
+import { photoUseCases } from './domain/photos';
+import { deleteProductImage } from './http/deleteProductImage';
+import { listProductImages } from './http/listProductImages';
+import { reorderProductImages } from './http/reorderProductImages';
+import { uploadProductImages } from './http/uploadProductImages';
+import { PROCESS_IMAGE_JOB, processImageJob } from './jobs';
+
+export interface MediaUrlConfig {
+  MEDIA_BASE_URL?: string | undefined;
+  PUBLIC_BASE_URL?: string | undefined;
+  HOST: string;
+  PORT: number;
+}
+
+/** Public URLs of stored derivatives: the CDN's when MEDIA_BASE_URL is set, else the API's own /media route. */
+export function mediaUrlFor(c: MediaUrlConfig): (key: string) => string {
+  const base = (c.MEDIA_BASE_URL ?? `${c.PUBLIC_BASE_URL ?? `http://${c.HOST === '0.0.0.0' ? '127.0.0.1' : c.HOST}:${c.PORT}`}${MEDIA_PATH}`).replace(/\/+$/, '');
+  return (key) => `${base}/${key}`;
+}
+
+interface PhotosModuleDeps {
+  sequelize: Sequelize;
+  storage: ObjectStorage;
+  jobs: JobQueues;
+  mediaUrl: (key: string) => string;
+}
+
+function useCases(d: PhotosModuleDeps) {
+  return photoUseCases({
+    sequelize: d.sequelize,
+    photos: createPhotoRepository(d.sequelize),
+    storage: d.storage,
+    recordEvents: eventRecorder(d.sequelize),
+    enqueueProcessing: (imageId, requestId) => d.jobs.enqueue(PROCESS_IMAGE_JOB, { image_id: imageId, request_id: requestId }, { causationId: imageId }),
+    mediaUrl: d.mediaUrl,
+  });
+}
+
+/** Wires the photos component for the API: the image operations and the /media route. */
+export function productImagesModule(d: PhotosModuleDeps) {
+  const photos = useCases(d);
+  return {
+    photos,
+    /** Mounted outside /v1 (app.ts `media`): serves the processed photos when no CDN does. */
+    media: mediaRouter(d.storage),
+    handlers: {
+      listProductImages: listProductImages(photos, d.mediaUrl),
+      uploadProductImages: uploadProductImages(photos, d.mediaUrl),
+      reorderProductImages: reorderProductImages(photos, d.mediaUrl),
+      deleteProductImage: deleteProductImage(photos),
+    },
+  };
+}
+
+export type ProductImagesModule = ReturnType<typeof productImagesModule>;
+
+/** The worker's job: processing uploaded photos. */
+export const productImageJobs = (d: PhotosModuleDeps) => [processImageJob(useCases(d))];
+
+export { PROCESS_IMAGE_JOB };

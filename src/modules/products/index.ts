@@ -1,0 +1,90 @@
+import type Redis from 'ioredis';
+import type { Sequelize } from 'sequelize';
+import type { Collection, DocumentStore } from '../../platform/documents/document-store';
+import { eventRecorder } from '../../platform/events/event-store';
+import type { Subscription } from '../../platform/events/subscriber';
+import type { Logger } from '../../platform/logger';
+import { createRequireVerifiedNeighbourhood } from '../neighbourhoods';
+import { ProductDetailCache } from './data/detail-cache';
+import { createProductRepository } from './data/product-repository';
+import { productUseCases, type ProductsDeps } from './domain/products';
+import { bumpProduct } from './http/bumpProduct';
+import { changeProductStatus } from './http/changeProductStatus';
+import { createProduct } from './http/createProduct';
+import { deleteProduct } from './http/deleteProduct';
+import { getProduct, type RecordView } from './http/getProduct';
+import { listUserProducts } from './http/listUserProducts';
+import { updateProduct } from './http/updateProduct';
+import { PRODUCT_DETAILS, productDetailProjection, type ProductDetailDoc } from './product-detail.projection';
+
+export { ProductDetailCache, productCacheKey } from './data/detail-cache';
+export { moderateListing } from './domain/moderation';
+
+interface ProductsModuleDeps {
+  sequelize: Sequelize;
+  redis: Redis;
+  store: DocumentStore;
+  log: Logger;
+  cacheTtlSeconds: number;
+  /** From the engagement component, when wired: fills `liked_by_me`. */
+  likedBy?: ProductsDeps['likedBy'];
+  /** From the engagement component, when wired: counts views of the detail. */
+  recordView?: RecordView;
+}
+
+function detailsOf(store: DocumentStore) {
+  let details: Promise<Collection<ProductDetailDoc>> | undefined;
+  return () => (details ??= store.collection<ProductDetailDoc>(PRODUCT_DETAILS));
+}
+
+/** Wires the listings component: repository, detail cache, use cases and handlers. */
+export function productsModule(d: ProductsModuleDeps) {
+  const cache = new ProductDetailCache(d.redis, d.cacheTtlSeconds, d.log);
+  const products = productUseCases({
+    sequelize: d.sequelize,
+    products: createProductRepository(d.sequelize),
+    requireVerifiedNeighbourhood: createRequireVerifiedNeighbourhood(d.sequelize),
+    recordEvents: eventRecorder(d.sequelize),
+    cache,
+    details: detailsOf(d.store),
+    ...(d.likedBy ? { likedBy: d.likedBy } : {}),
+  });
+  return {
+    products,
+    cache,
+    handlers: {
+      createProduct: createProduct(products),
+      getProduct: getProduct(products, d.recordView),
+      updateProduct: updateProduct(products),
+      deleteProduct: deleteProduct(products),
+      changeProductStatus: changeProductStatus(products),
+      bumpProduct: bumpProduct(products),
+      listUserProducts: listUserProducts(products),
+    },
+  };
+}
+export type ProductsModule = ReturnType<typeof productsModule>;
+
+/**
+ * For the worker: clears a listing's cached detail when another component changes what it shows
+ * (photos, likes) or its seller's public face changes. The listings' own changes clear it on
+ * commit already. For photos it first applies the ProductDetail projection itself (idempotent by
+ * event position), so the reload cannot race the projection's own subscriber and cache old images.
+ */
+export function productDetailCacheSubscription(d: { sequelize: Sequelize; redis: Redis; store: DocumentStore; log: Logger; cacheTtlSeconds: number }): Subscription {
+  const cache = new ProductDetailCache(d.redis, d.cacheTtlSeconds, d.log);
+  const details = detailsOf(d.store);
+  const products = createProductRepository(d.sequelize);
+  return {
+    name: 'products.detail-cache',
+    events: ['product.images_changed', 'product.liked', 'product.unliked', 'user.profile_updated', 'user.verified'],
+    async handle(event) {
+      if (event.type === 'product.images_changed') await productDetailProjection.apply(event, await details());
+      if (event.aggregate_type === 'user') {
+        for (const id of await products.idsBySeller(event.aggregate_id)) await cache.invalidate(id);
+        return;
+      }
+      await cache.invalidate(event.aggregate_id);
+    },
+  };
+}

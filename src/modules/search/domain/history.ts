@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import type { Collection, Doc, DocumentStore, Page } from '../../../platform/documents';
+import type { PopularQueries } from '../data/search-lookups';
+
+/** SearchHistory: one document per user and distinct query (normalised), with when it was last searched. */
+export interface SearchHistoryDoc extends Doc {
+  user_id: string;
+  query: string;
+  searched_at: string;
+}
+
+export const SEARCH_HISTORY = {
+  name: 'search_history',
+  indexes: [
+    { field: 'user_id', type: 'string' as const },
+    { field: 'searched_at', type: 'date' as const },
+  ],
+};
+
+/** Distinct queries kept per user. */
+export const HISTORY_KEPT = 50;
+const DAY_MS = 86_400_000;
+
+const entryId = (userId: string, query: string) => `shq_${createHash('sha256').update(`${userId}\n${query}`).digest('base64url').slice(0, 22)}`;
+
+export function searchHistoryUseCases(deps: { store: DocumentStore; popular: PopularQueries }) {
+  let docs: Promise<Collection<SearchHistoryDoc>> | null = null;
+  const collection = () => (docs ??= deps.store.collection<SearchHistoryDoc>(SEARCH_HISTORY));
+  const byUser = (userId: string) => [{ field: 'user_id', op: 'eq' as const, value: userId }];
+
+  return {
+    /**
+     * Remembers that the user searched for `query` (normalised). A query that found something
+     * counts once per user and day towards the popular searches behind suggestions, so one
+     * person repeating a search cannot push it up.
+     */
+    async record(userId: string, query: string, foundSomething: boolean): Promise<void> {
+      const c = await collection();
+      const id = entryId(userId, query);
+      const previous = await c.get(id);
+      const now = Date.now();
+      await c.upsert({ id, version: Math.max(now, (previous?.version ?? 0) + 1), user_id: userId, query, searched_at: new Date(now).toISOString() });
+      if (foundSomething && (!previous || now - Date.parse(previous.searched_at) >= DAY_MS)) await deps.popular.count(query);
+      if (!previous) {
+        const { items } = await c.find({ where: byUser(userId), sort: { field: 'searched_at', direction: 'desc' }, limit: HISTORY_KEPT + 10 });
+        for (const old of items.slice(HISTORY_KEPT)) await c.delete(old.id);
+      }
+    },
+
+    /** The user's own history, most recent first. */
+    async list(userId: string, limit: number, cursor?: string): Promise<Page<SearchHistoryDoc>> {
+      return (await collection()).find({ where: byUser(userId), sort: { field: 'searched_at', direction: 'desc' }, limit, cursor });
+    },
+
+    async clear(userId: string): Promise<void> {
+      const c = await collection();
+      for (;;) {
+        const { items } = await c.find({ where: byUser(userId), limit: 500 });
+        if (items.length === 0) return;
+        for (const entry of items) await c.delete(entry.id);
+      }
+    },
+  };
+}
+export type SearchHistoryUseCases = ReturnType<typeof searchHistoryUseCases>;

@@ -1,0 +1,123 @@
+import type { RequestContext } from '../../../platform/context';
+import { AppError, unauthenticated } from '../../../platform/errors';
+import type { CachedEntry } from '../../../platform/cache/cached-json';
+import { normaliseText, queryTerms, type ListingCondition, type SearchIndex, type SearchPage, type SearchQuery, type SearchSort, type TradeMethod } from '../../../platform/search';
+import type { SearchLookups } from '../data/search-lookups';
+import type { SearchHistoryUseCases } from './history';
+import { conflictingLocationFilters, invalidCoordinates, invalidPriceRange, locationRequired, unknownCategory, unknownDong } from './problems';
+
+/** The listProducts parameters, as the domain takes them. */
+export interface ListingSearchParams {
+  q?: string;
+  categoryId?: string;
+  minPrice?: number;
+  maxPrice?: number;
+  free?: boolean;
+  status?: 'on_sale' | 'reserved' | 'sold';
+  condition?: ListingCondition;
+  tradeMethod?: TradeMethod;
+  /** `lat,lng` */
+  near?: string;
+  radius?: number;
+  neighbourhood?: 'me';
+  dongCode?: string;
+  range?: Range;
+  sort: SearchSort;
+  limit: number;
+  cursor?: string;
+}
+
+type Range = 'near' | 'medium' | 'far';
+
+/** What search needs from the neighbourhoods component. */
+export interface NeighbourhoodPort {
+  rangeMeters: Record<Range, number>;
+  /** The user's active neighbourhood, primary first, or 403 neighbourhood_verification_required. */
+  requireVerifiedNeighbourhood(userId: string): Promise<{ dongCode: string; range: Range }>;
+  /** The dong and the dongs within the radius, nearest (itself) first; 404 for an unknown code. */
+  around(dongCode: string, radiusMeters: number): Promise<{ code: string; lat: number; lng: number }[]>;
+}
+
+/**
+ * A feed worth caching: the first page, no free text, no arbitrary point or price (their values
+ * are unbounded, so each variant would be read once). What remains is a category and/or a
+ * neighbourhood with closed-set filters: a bounded set of variants that many users share.
+ */
+const cacheable = (p: ListingSearchParams) => !p.cursor && !p.q && !p.near && p.minPrice === undefined && p.maxPrice === undefined;
+
+export type ListingSearchResult = { kind: 'page'; page: SearchPage } | { kind: 'cached'; entry: CachedEntry<unknown> };
+
+export function listingSearchUseCases(deps: {
+  index: SearchIndex;
+  lookups: SearchLookups;
+  neighbourhoods: NeighbourhoodPort;
+  history: SearchHistoryUseCases;
+  /** Cache-aside of a rendered first page, by the canonical query (JSON). */
+  feedCache: { get(variant: string, log: RequestContext['log']): Promise<CachedEntry<unknown>> };
+}) {
+  const { index, lookups, neighbourhoods, history } = deps;
+
+  /** Checks the parameters and resolves category, neighbourhood and dong into an index query. */
+  async function toIndexQuery(ctx: RequestContext, p: ListingSearchParams): Promise<SearchQuery> {
+    const locations = (['near', 'neighbourhood', 'dongCode'] as const).filter((k) => p[k] !== undefined);
+    if (locations.length > 1) throw conflictingLocationFilters(locations.map((k) => (k === 'dongCode' ? 'dong_code' : k)));
+    if (p.sort === 'distance' && locations.length === 0) throw locationRequired();
+    if (p.minPrice !== undefined && p.maxPrice !== undefined && p.minPrice > p.maxPrice) throw invalidPriceRange();
+
+    const query: SearchQuery = { sort: p.sort, limit: p.limit };
+    if (p.q !== undefined && queryTerms(p.q).length > 0) query.q = p.q;
+    if (p.categoryId) {
+      const path = await lookups.categoryPath(p.categoryId);
+      if (!path) throw unknownCategory();
+      query.categoryPath = path;
+    }
+    if (p.minPrice !== undefined) query.minPrice = p.minPrice;
+    if (p.maxPrice !== undefined) query.maxPrice = p.maxPrice;
+    if (p.free !== undefined) query.free = p.free;
+    if (p.status) query.status = p.status;
+    if (p.condition) query.condition = p.condition;
+    if (p.tradeMethod) query.tradeMethod = p.tradeMethod;
+
+    if (p.near) {
+      const [lat, lng] = p.near.split(',').map(Number) as [number, number];
+      if (!(Math.abs(lat) <= 90 && Math.abs(lng) <= 180)) throw invalidCoordinates();
+      query.near = { lat, lng, radiusMeters: p.radius ?? 3_000 };
+    } else if (p.neighbourhood === 'me') {
+      if (!ctx.actor) throw unauthenticated('neighbourhood=me needs a signed-in user.');
+      const mine = await neighbourhoods.requireVerifiedNeighbourhood(ctx.actor.userId);
+      Object.assign(query, await dongsAround(mine.dongCode, neighbourhoods.rangeMeters[mine.range]));
+    } else if (p.dongCode) {
+      Object.assign(query, await dongsAround(p.dongCode, neighbourhoods.rangeMeters[p.range ?? 'near']));
+    }
+    if (p.cursor) query.cursor = p.cursor;
+    return query;
+  }
+
+  async function dongsAround(code: string, radius: number): Promise<Pick<SearchQuery, 'dongCodes' | 'origin'>> {
+    const dongs = await neighbourhoods.around(code, radius).catch((err: unknown) => {
+      throw err instanceof AppError && err.status === 404 ? unknownDong() : err;
+    });
+    const centre = dongs.find((d) => d.code === code) ?? dongs[0]!;
+    return { dongCodes: dongs.map((d) => d.code).sort(), origin: { lat: centre.lat, lng: centre.lng } };
+  }
+
+  return {
+    toIndexQuery,
+
+    /**
+     * The feed and the search (listProducts). Popular first pages come from the feed cache;
+     * a signed-in user's free-text searches go into their history.
+     */
+    async search(ctx: RequestContext, params: ListingSearchParams): Promise<ListingSearchResult> {
+      const query = await toIndexQuery(ctx, params);
+      if (cacheable(params)) return { kind: 'cached', entry: await deps.feedCache.get(JSON.stringify(query), ctx.log) };
+      const page = await index.search(query);
+      if (ctx.actor && query.q && !params.cursor) {
+        // History is a convenience: a failure to record it must not fail the search.
+        await history.record(ctx.actor.userId, normaliseText(query.q).slice(0, 100), page.items.length > 0).catch((err: unknown) => ctx.log.warn({ err }, 'search history not recorded'));
+      }
+      return { kind: 'page', page };
+    },
+  };
+}
+export type ListingSearchUseCases = ReturnType<typeof listingSearchUseCases>;

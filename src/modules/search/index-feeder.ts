@@ -1,0 +1,169 @@
+import { QueryTypes, type Sequelize } from 'sequelize';
+import type { StoredEvent } from '../../platform/events/event';
+import { headPosition, readEvents } from '../../platform/events/event-store';
+import type { Subscription } from '../../platform/events/subscriber';
+import type { ListingCondition, ListingStatus, SearchDocument, SearchIndex, SearchIndexWriter, TradeMethod, WriteOptions } from '../../platform/search';
+
+/** API processes LISTEN here and drop their cached feeds; sent in the feeder's transaction, so only once it commits. */
+export const SEARCH_INDEX_CHANGED_CHANNEL = 'search_index_changed';
+
+export const SEARCH_FEEDER_EVENTS = [
+  'product.created',
+  'product.updated',
+  'product.status_changed',
+  'product.bumped',
+  'product.deleted',
+  'product.images_changed',
+  'product.liked',
+  'product.unliked',
+];
+
+type Payload = Record<string, unknown>;
+
+const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
+const num = (v: unknown, fallback = 0): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+
+/** The fields a created/updated event's snapshot sets (counts, images and tombstone are kept). */
+function snapshotFields(p: Payload, dongName: string) {
+  return {
+    sellerId: str(p.seller_id),
+    title: str(p.title),
+    description: str(p.description),
+    categoryId: str(p.category_id),
+    categoryPath: str(p.category_path),
+    price: num(p.price),
+    condition: str(p.condition, 'used') as ListingCondition,
+    tradeMethods: (Array.isArray(p.trade_methods) ? p.trade_methods : []) as TradeMethod[],
+    shippingFee: num(p.shipping_fee),
+    dongCode: str(p.dong_code),
+    dongName,
+    lat: num(p.lat),
+    lng: num(p.lng),
+    status: str(p.status, 'on_sale') as ListingStatus,
+    // Snapshots may carry the moderation verdict; a listing flagged for review leaves search until cleared.
+    ...(p.moderation === 'ok' || p.moderation === 'flagged' ? { moderation: p.moderation as SearchDocument['moderation'] } : {}),
+    bumpedAt: str(p.bumped_at),
+    createdAt: str(p.created_at),
+  };
+}
+
+function thumbnailOf(images: unknown): string | null {
+  if (!Array.isArray(images)) return null;
+  const first = [...(images as { position?: number; thumbnail_url?: unknown; url?: unknown }[])].sort((a, b) => num(a.position) - num(b.position))[0];
+  return first ? str(first.thumbnail_url, str(first.url)) || null : null;
+}
+
+/**
+ * Applies one product event to the index. Each document carries the position of the last event
+ * applied as its version, so a redelivered or replayed event changes nothing. Returns whether
+ * the index changed.
+ */
+export function createIndexFeeder(sequelize: Sequelize) {
+  // Dong names are reference data (the dongs table); events carry only the code.
+  const dongNames = new Map<string, string>();
+  const dongName = async (code: string): Promise<string> => {
+    let name = dongNames.get(code);
+    if (name === undefined) {
+      const [row] = await sequelize.query<{ name: string }>('SELECT name FROM dongs WHERE code = $1', { bind: [code], type: QueryTypes.SELECT });
+      name = row?.name ?? '';
+      if (dongNames.size > 10_000) dongNames.clear();
+      dongNames.set(code, name);
+    }
+    return name;
+  };
+
+  return async function apply(event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions = {}): Promise<boolean> {
+    const p = event.payload as Payload;
+    const id = str(p.product_id, event.aggregate_id);
+    const version = event.position;
+    switch (event.type) {
+      case 'product.created':
+      case 'product.updated': {
+        const fields = snapshotFields(p, await dongName(str(p.dong_code)));
+        const current = await index.get(id, opts);
+        if (current) return index.update(id, version, (d) => ({ ...d, ...fields }), opts);
+        const doc: SearchDocument = {
+          id,
+          version,
+          moderation: 'ok',
+          deleted: false,
+          likeCount: 0,
+          chatCount: 0,
+          thumbnailUrl: null,
+          ...fields,
+          bumpedAt: fields.bumpedAt || event.occurred_at,
+          createdAt: fields.createdAt || event.occurred_at,
+        };
+        return index.index(doc, opts);
+      }
+      case 'product.status_changed':
+        return index.update(id, version, (d) => ({ ...d, status: str(p.status, d.status) as ListingStatus }), opts);
+      case 'product.bumped':
+        return index.update(id, version, (d) => ({ ...d, bumpedAt: str(p.bumped_at, d.bumpedAt), price: num(p.price, d.price) }), opts);
+      case 'product.deleted':
+        return index.remove(id, version, opts);
+      case 'product.images_changed':
+        return index.update(id, version, (d) => ({ ...d, thumbnailUrl: thumbnailOf(p.images) }), opts);
+      case 'product.liked':
+      case 'product.unliked': {
+        // The engagement component sends the count after the change; counting ±1 is the fallback.
+        const step = event.type === 'product.liked' ? 1 : -1;
+        return index.update(id, version, (d) => ({ ...d, likeCount: typeof p.like_count === 'number' ? p.like_count : Math.max(0, d.likeCount + step) }), opts);
+      }
+      default:
+        return false;
+    }
+  };
+}
+export type IndexFeeder = ReturnType<typeof createIndexFeeder>;
+
+/**
+ * The live feeder, in the worker. With PostgreSQL the index write joins the inbox claim's
+ * transaction (effect-once); with Elasticsearch the versioned write makes a redelivery harmless.
+ */
+export function searchIndexSubscription(deps: { sequelize: Sequelize; index: SearchIndex }): Subscription {
+  const apply = createIndexFeeder(deps.sequelize);
+  return {
+    name: 'search.index-feeder',
+    events: SEARCH_FEEDER_EVENTS,
+    handle: async (event, { transaction }) => {
+      if (!(await apply(event, deps.index, { transaction }))) return;
+      await deps.sequelize.query(`SELECT pg_notify('${SEARCH_INDEX_CHANGED_CHANNEL}', '')`, { transaction });
+    },
+  };
+}
+
+const BATCH = 1000;
+
+/**
+ * Rebuilds the search index from the event store: every product event up to the current head
+ * goes into a fresh index that then replaces the live one in one swap; events appended
+ * meanwhile are applied to the new live index afterwards (the live feeder may apply them too;
+ * the version guard makes that harmless). Safe while events keep arriving.
+ */
+export async function rebuildSearchIndex(
+  index: SearchIndex,
+  sequelize: Sequelize,
+  onProgress: (done: number, total: number) => void = () => undefined,
+): Promise<{ applied: number; head: number }> {
+  const apply = createIndexFeeder(sequelize);
+  const head = await headPosition(sequelize);
+  let applied = 0;
+  const applyRange = async (target: SearchIndexWriter, from: number, to: number) => {
+    for (let after = from; ; ) {
+      const events = (await readEvents(sequelize, after, BATCH, SEARCH_FEEDER_EVENTS)).filter((e) => e.position <= to);
+      if (events.length === 0) return;
+      // One transaction per batch: a thousand small commits would dominate a replay.
+      await sequelize.transaction(async (transaction) => {
+        for (const event of events) await apply(event, target, { transaction });
+      });
+      applied += events.length;
+      after = events.at(-1)!.position;
+      onProgress(after, to);
+    }
+  };
+  await index.rebuild((shadow) => applyRange(shadow, 0, head));
+  await applyRange(index, head, Number.MAX_SAFE_INTEGER);
+  await sequelize.query(`SELECT pg_notify('${SEARCH_INDEX_CHANGED_CHANNEL}', '')`);
+  return { applied, head };
+}

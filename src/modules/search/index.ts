@@ -1,0 +1,91 @@
+import type Redis from 'ioredis';
+import type { Sequelize } from 'sequelize';
+import type { Config } from '../../config';
+import { CachedJson } from '../../platform/cache/cached-json';
+import type { PgListener } from '../../platform/db/pg-listener';
+import type { DocumentStore } from '../../platform/documents';
+import type { Logger } from '../../platform/logger';
+import { createSearchIndex, type SearchIndex, type SearchQuery } from '../../platform/search';
+import { RANGE_METERS } from '../neighbourhoods';
+import { createPopularQueries, createSearchLookups } from './data/search-lookups';
+import { searchHistoryUseCases } from './domain/history';
+import { listingSearchUseCases, type NeighbourhoodPort } from './domain/listings-search';
+import { suggestionUseCases } from './domain/suggestions';
+import { clearMySearchHistory } from './http/clearMySearchHistory';
+import { getSearchSuggestions } from './http/getSearchSuggestions';
+import { listMySearchHistory } from './http/listMySearchHistory';
+import { listProducts } from './http/listProducts';
+import { toProductSummaryList, toSuggestionList, type ProductSummaryListResource, type SearchSuggestionListResource } from './http/search-mapper';
+import { SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
+
+export { rebuildSearchIndex, searchIndexSubscription, SEARCH_FEEDER_EVENTS, SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
+
+export const FEED_CACHE_KEY = 'cache:search:feeds:v1';
+export const SUGGESTION_CACHE_KEY = 'cache:search:suggestions:v1';
+
+/** The search index this deployment uses: Elasticsearch when ELASTICSEARCH_URL is set, else PostgreSQL. */
+export const searchIndexFor = (config: Config, sequelize: Sequelize, log: Logger): SearchIndex =>
+  createSearchIndex({ sequelize, elasticsearchUrl: config.ELASTICSEARCH_URL, elasticsearchIndex: config.ELASTICSEARCH_INDEX, log });
+
+/** Wires the search component: listProducts (feed + search), suggestions, search history. */
+export function searchModule(deps: {
+  config: Config;
+  sequelize: Sequelize;
+  redis: Redis;
+  listener: PgListener;
+  store: DocumentStore;
+  log: Logger;
+  neighbourhoods: {
+    requireVerifiedNeighbourhood: NeighbourhoodPort['requireVerifiedNeighbourhood'];
+    resolver: { neighbourhood(code: string, radiusMeters?: number): Promise<{ code: string; lat: number; lng: number }[]> };
+  };
+}) {
+  const { config, sequelize, redis, log } = deps;
+  const index = searchIndexFor(config, sequelize, log);
+  const lookups = createSearchLookups(sequelize);
+  const popular = createPopularQueries(sequelize);
+  const history = searchHistoryUseCases({ store: deps.store, popular });
+  const ttl = config.SEARCH_FEED_CACHE_TTL_SECONDS;
+  const feedCache = new CachedJson<ProductSummaryListResource>(redis, FEED_CACHE_KEY, ttl, async (variant) => toProductSummaryList(await index.search(JSON.parse(variant) as SearchQuery)), log);
+  const search = listingSearchUseCases({
+    index,
+    lookups,
+    history,
+    feedCache,
+    neighbourhoods: {
+      rangeMeters: RANGE_METERS,
+      requireVerifiedNeighbourhood: deps.neighbourhoods.requireVerifiedNeighbourhood,
+      around: (code, radius) => deps.neighbourhoods.resolver.neighbourhood(code, radius),
+    },
+  });
+  const suggestionCache = new CachedJson<SearchSuggestionListResource>(
+    redis,
+    SUGGESTION_CACHE_KEY,
+    ttl,
+    async (variant) => {
+      const [prefix, limit] = JSON.parse(variant) as [string, number];
+      return toSuggestionList(await suggestions.suggest(prefix, limit));
+    },
+    log,
+  );
+  const suggestions = suggestionUseCases({ index, popular, cache: suggestionCache });
+  // The index feeder (worker) notifies when its change commits; every API process drops its copies.
+  deps.listener.on(SEARCH_INDEX_CHANGED_CHANNEL, () => {
+    void feedCache.invalidate();
+    void suggestionCache.invalidate();
+  });
+  return {
+    index,
+    search,
+    history,
+    suggestions,
+    close: () => index.close(),
+    handlers: {
+      listProducts: listProducts(search),
+      getSearchSuggestions: getSearchSuggestions(suggestions),
+      listMySearchHistory: listMySearchHistory(history),
+      clearMySearchHistory: clearMySearchHistory(history),
+    },
+  };
+}
+export type SearchModule = ReturnType<typeof searchModule>;

@@ -1,0 +1,150 @@
+import busboy from 'busboy';
+import type { Request } from 'express';
+import { PassThrough, type Readable } from 'node:stream';
+import { AppError } from '../errors';
+
+/** One file part, handed over while it is still arriving. */
+export interface MultipartFile {
+  /** 0-based, in the order the client sent the files. */
+  index: number;
+  /** As the client named it: never trusted, never used as a path. */
+  filename: string;
+  /** The part's Content-Type as the client declared it: never trusted either. */
+  declaredType: string;
+  /** The bytes; fails with `rules.tooLarge(index)` as soon as the file passes `maxFileBytes`. */
+  stream: Readable;
+}
+
+export interface FileRules {
+  /** The one form field that may carry files. */
+  field: string;
+  maxFiles: number;
+  maxFileBytes: number;
+  tooMany: () => AppError;
+  tooLarge: (index: number) => AppError;
+}
+
+/**
+ * A multipart/form-data request body, read only when the handler asks, so that it can be
+ * checked against the caller's rights and limits first and then streamed straight to where it
+ * goes (the validator, with `fileUploader: false`, leaves the stream untouched). The router
+ * passes one as `body` to the handler of an operation whose request body is multipart.
+ */
+export interface MultipartBody {
+  /**
+   * Hands each file of `rules.field` to `each`, one at a time in the order sent, and resolves
+   * with the results once the whole body is read (an empty list when it held no file). `each`
+   * must consume the stream. Any other part, a text field included, is a `400 unexpected_field`:
+   * only file bodies are accepted. After the first failure the rest of the body is read and
+   * discarded (up to the size a valid body could have) and then the failure is thrown, so that
+   * the client, still sending, receives the answer.
+   */
+  files<T>(rules: FileRules, each: (file: MultipartFile) => Promise<T>): Promise<T[]>;
+}
+
+const malformed = (detail: string) => new AppError(400, 'malformed_multipart', 'The multipart body could not be read', detail);
+const unexpectedField = (name: string, file: boolean) =>
+  new AppError(400, 'unexpected_field', 'Unexpected form field', `This operation accepts only file parts named as documented; '${name.slice(0, 100)}' is not one.`, [
+    { pointer: `/${name.slice(0, 100)}`, code: 'unknown_field', detail: file ? 'Files are accepted only under the documented field name.' : 'Only file parts are accepted (no text fields, no URLs).' },
+  ]);
+
+export function multipartBody(req: Request): MultipartBody {
+  let read = false;
+  return {
+    files(rules, each) {
+      if (read) throw new Error('a multipart body can be read only once');
+      read = true;
+      return readFiles(req, rules, each);
+    },
+  };
+}
+
+function readFiles<T>(req: Request, rules: FileRules, each: (file: MultipartFile) => Promise<T>): Promise<T[]> {
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: req.headers,
+      limits: { files: rules.maxFiles, fileSize: rules.maxFileBytes, fields: 20, fieldSize: 1024, fieldNameSize: 100, headerPairs: 20 },
+    });
+  } catch {
+    return Promise.reject(malformed('The Content-Type must be multipart/form-data with a boundary.'));
+  }
+
+  return new Promise<T[]>((resolve, reject) => {
+    const results: T[] = [];
+    let failure: unknown;
+    let chain = Promise.resolve();
+    let index = 0;
+    let settled = false;
+    let received = 0;
+    // Past this, even a valid body would have ended: stop reading and answer at once.
+    const cap = rules.maxFiles * rules.maxFileBytes + 1024 * 1024;
+
+    const fail = (err: unknown) => {
+      failure ??= err;
+    };
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      req.off('data', count);
+      chain.then(() => (failure === undefined ? resolve(results) : reject(failure)), reject);
+    };
+    const stopReading = () => {
+      req.unpipe(parser);
+      settle();
+    };
+    const count = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > cap) {
+        fail(new AppError(413, 'payload_too_large', 'Payload too large', 'The request body is too large.'));
+        stopReading();
+      }
+    };
+
+    parser.on('file', (name, stream, info) => {
+      if (failure !== undefined || name !== rules.field) {
+        if (name !== rules.field) fail(unexpectedField(name, true));
+        stream.resume();
+        return;
+      }
+      const fileIndex = index++;
+      const out = new PassThrough();
+      stream.on('limit', () => {
+        const err = rules.tooLarge(fileIndex);
+        fail(err);
+        stream.unpipe(out);
+        out.destroy(err);
+        stream.resume(); // busboy discards the rest of the file; it must still be read
+      });
+      stream.pipe(out);
+      chain = chain
+        .then(async () => {
+          if (failure !== undefined) return void out.resume();
+          results.push(await each({ index: fileIndex, filename: info.filename ?? '', declaredType: info.mimeType, stream: out }));
+        })
+        .catch((err: unknown) => {
+          fail(err);
+          out.resume();
+          stream.resume();
+        });
+    });
+    parser.on('field', (name) => fail(unexpectedField(name, false)));
+    parser.on('filesLimit', () => fail(rules.tooMany()));
+    parser.on('fieldsLimit', () => fail(malformed('The body has too many parts.')));
+    parser.on('error', (err) => {
+      fail(malformed(`The multipart body is malformed: ${String((err as Error).message ?? err).slice(0, 200)}`));
+      stopReading();
+      req.resume();
+    });
+    parser.on('close', settle);
+    req.on('data', count);
+    // A client that goes away mid-body: busboy would wait for an end that never comes.
+    req.once('close', () => {
+      if (!req.complete) {
+        fail(malformed('The request body ended before the multipart form did.'));
+        stopReading();
+      }
+    });
+    req.pipe(parser);
+  });
+}

@@ -1,0 +1,384 @@
+import { randomBytes } from 'node:crypto';
+import { Client, errors, type estypes } from '@elastic/elasticsearch';
+import type { Logger } from '../logger';
+import {
+  categoryPrefix,
+  isSubstringTerm,
+  metresBetween,
+  normaliseText,
+  planSearch,
+  toSearchPage,
+  type SearchDocument,
+  type SearchHit,
+  type SearchIndex,
+  type SearchIndexWriter,
+  type SearchPage,
+  type SearchQuery,
+  type Suggestion,
+} from './search-index';
+
+// The Elasticsearch adapter (used when ELASTICSEARCH_URL is set), honouring the same contract
+// as the PostgreSQL one (test/contract/search-index.contract.ts):
+// - readers and the feeder use an alias; a rebuild fills a fresh index and moves the alias in
+//   one atomic `_aliases` call, then drops the old index;
+// - each write is a compare-and-set on the document's sequence number (if_seq_no /
+//   if_primary_term), with our event-position `version` checked in between, so concurrent
+//   feeders neither lose an update nor let an older event overwrite a newer one;
+// - word matching mirrors the PostgreSQL adapter exactly (a 3+ character word is a substring,
+//   via a phrase of trigrams; a shorter one a word prefix, via edge n-grams), and the `nori`
+//   analysis (decompound mixed) adds what only a morphological analyser finds: a word with a
+//   particle attached (자전거를 → 자전거) or a compound's parts in the dictionary.
+// Requires the analysis-nori plugin on the cluster.
+
+/** The document as stored in `_source`: the port's fields plus what the queries need. */
+interface Source {
+  id: string;
+  version: number;
+  seller_id: string;
+  title: string;
+  title_norm: string;
+  description: string;
+  search_text: string;
+  category_id: string;
+  category_path: string;
+  price: number;
+  free: boolean;
+  condition: SearchDocument['condition'];
+  trade_methods: SearchDocument['tradeMethods'];
+  shipping_fee: number;
+  dong_code: string;
+  dong_name: string;
+  location: { lat: number; lon: number };
+  status: SearchDocument['status'];
+  moderation: SearchDocument['moderation'];
+  deleted: boolean;
+  searchable: boolean;
+  like_count: number;
+  chat_count: number;
+  thumbnail_url: string | null;
+  bumped_at: string;
+  created_at: string;
+}
+
+export const SEARCH_INDEX_SETTINGS: estypes.IndicesIndexSettings = {
+  number_of_shards: 1,
+  analysis: {
+    tokenizer: {
+      nori_mixed: { type: 'nori_tokenizer', decompound_mode: 'mixed', discard_punctuation: true },
+      trigram: { type: 'ngram', min_gram: 3, max_gram: 3, token_chars: ['letter', 'digit', 'punctuation', 'symbol'] },
+    },
+    filter: {
+      word_prefix: { type: 'edge_ngram', min_gram: 1, max_gram: 20 },
+    },
+    analyzer: {
+      // Korean morphology: decompounds (keeping the compound too), drops particles and endings,
+      // reads hanja as hangul.
+      korean: { type: 'custom', tokenizer: 'nori_mixed', filter: ['nori_part_of_speech', 'nori_readingform', 'lowercase', 'cjk_width'] },
+      // Substrings: a query word's trigrams as a phrase match exactly where it occurs inside a word.
+      trigram: { type: 'custom', tokenizer: 'trigram', filter: ['lowercase', 'cjk_width'] },
+      // Autocomplete and short words: every prefix of every word, each at its word's position,
+      // so a phrase of prefixes ("아이폰 1") matches word by word.
+      word_prefix: { type: 'custom', tokenizer: 'whitespace', filter: ['lowercase', 'cjk_width', 'word_prefix'] },
+      word: { type: 'custom', tokenizer: 'whitespace', filter: ['lowercase', 'cjk_width'] },
+    },
+  },
+};
+
+export const SEARCH_INDEX_MAPPINGS: estypes.MappingTypeMapping = {
+  dynamic: 'strict',
+  properties: {
+    id: { type: 'keyword' },
+    version: { type: 'long' },
+    seller_id: { type: 'keyword' },
+    title: {
+      type: 'text',
+      analyzer: 'korean',
+      fields: { autocomplete: { type: 'text', analyzer: 'word_prefix', search_analyzer: 'word' } },
+    },
+    title_norm: { type: 'keyword' },
+    description: { type: 'text', analyzer: 'korean' },
+    search_text: {
+      type: 'text',
+      analyzer: 'korean',
+      fields: {
+        trigram: { type: 'text', analyzer: 'trigram' },
+        prefix: { type: 'text', analyzer: 'word_prefix', search_analyzer: 'word' },
+      },
+    },
+    category_id: { type: 'keyword' },
+    category_path: { type: 'keyword' },
+    price: { type: 'integer' },
+    free: { type: 'boolean' },
+    condition: { type: 'keyword' },
+    trade_methods: { type: 'keyword' },
+    shipping_fee: { type: 'integer' },
+    dong_code: { type: 'keyword' },
+    dong_name: { type: 'keyword' },
+    location: { type: 'geo_point' },
+    status: { type: 'keyword' },
+    moderation: { type: 'keyword' },
+    deleted: { type: 'boolean' },
+    searchable: { type: 'boolean' },
+    like_count: { type: 'integer' },
+    chat_count: { type: 'integer' },
+    thumbnail_url: { type: 'keyword', index: false },
+    bumped_at: { type: 'date' },
+    created_at: { type: 'date' },
+  },
+};
+
+const toSource = (d: SearchDocument): Source => {
+  const titleNorm = normaliseText(d.title);
+  return {
+    id: d.id,
+    version: d.version,
+    seller_id: d.sellerId,
+    title: d.title,
+    title_norm: titleNorm,
+    description: d.description,
+    search_text: `${titleNorm} ${normaliseText(d.description)}`.trim(),
+    category_id: d.categoryId,
+    category_path: categoryPrefix(d.categoryPath),
+    price: d.price,
+    free: d.price === 0,
+    condition: d.condition,
+    trade_methods: d.tradeMethods,
+    shipping_fee: d.shippingFee,
+    dong_code: d.dongCode,
+    dong_name: d.dongName,
+    location: { lat: d.lat, lon: d.lng },
+    status: d.status,
+    moderation: d.moderation,
+    deleted: d.deleted,
+    searchable: !d.deleted && d.moderation === 'ok' && d.status !== 'hidden',
+    like_count: d.likeCount,
+    chat_count: d.chatCount,
+    thumbnail_url: d.thumbnailUrl,
+    bumped_at: new Date(d.bumpedAt).toISOString(),
+    created_at: new Date(d.createdAt).toISOString(),
+  };
+};
+
+const toDoc = (s: Source): SearchDocument => ({
+  id: s.id,
+  version: s.version,
+  sellerId: s.seller_id,
+  title: s.title,
+  description: s.description,
+  categoryId: s.category_id,
+  categoryPath: s.category_path.replace(/\/$/, ''),
+  price: s.price,
+  condition: s.condition,
+  tradeMethods: s.trade_methods,
+  shippingFee: s.shipping_fee,
+  dongCode: s.dong_code,
+  dongName: s.dong_name,
+  lat: s.location.lat,
+  lng: s.location.lon,
+  status: s.status,
+  moderation: s.moderation,
+  deleted: s.deleted,
+  likeCount: s.like_count,
+  chatCount: s.chat_count,
+  thumbnailUrl: s.thumbnail_url,
+  bumpedAt: s.bumped_at,
+  createdAt: s.created_at,
+});
+
+const isStatus = (err: unknown, status: number) => err instanceof errors.ResponseError && err.statusCode === status;
+
+export interface ElasticsearchSearchIndexOptions {
+  url: string;
+  /** The alias readers and the feeder use (default `junggo-listings`). */
+  alias?: string;
+  /** Make each write visible to search before it returns (tests); otherwise within the refresh interval (1 s). */
+  refreshOnWrite?: boolean;
+  log: Logger;
+  /** A client of its own is made from `url` unless one is given. */
+  client?: Client;
+}
+
+const CAS_ATTEMPTS = 8;
+
+export class ElasticsearchSearchIndex implements SearchIndex {
+  readonly kind = 'elasticsearch' as const;
+  private readonly client: Client;
+  private readonly alias: string;
+  private ready: Promise<void> | null = null;
+
+  constructor(
+    private readonly opts: ElasticsearchSearchIndexOptions,
+    /** Writes go here: the alias, or a fresh index during a rebuild. */
+    private readonly target?: string,
+  ) {
+    this.client = opts.client ?? new Client({ node: opts.url });
+    this.alias = opts.alias ?? 'junggo-listings';
+    if (!/^[a-z][a-z0-9_-]{0,100}$/.test(this.alias)) throw new Error(`bad index alias ${this.alias}`);
+  }
+
+  private get writeTarget(): string {
+    return this.target ?? this.alias;
+  }
+
+  /** Creates the first index behind the alias when there is none; idempotent across processes. */
+  private ensureIndex(): Promise<void> {
+    if (this.target) return Promise.resolve();
+    return (this.ready ??= (async () => {
+      if (await this.client.indices.existsAlias({ name: this.alias })) return;
+      try {
+        // A fixed name, so two processes starting together create one index, not two behind one alias.
+        await this.client.indices.create({ index: `${this.alias}-initial`, settings: SEARCH_INDEX_SETTINGS, mappings: SEARCH_INDEX_MAPPINGS, aliases: { [this.alias]: {} } });
+      } catch (err) {
+        if (!(err instanceof errors.ResponseError && err.body?.error?.type === 'resource_already_exists_exception')) throw err;
+      }
+    })().catch((err: unknown) => {
+      this.ready = null;
+      throw err;
+    }));
+  }
+
+  async get(id: string): Promise<SearchDocument | null> {
+    await this.ensureIndex();
+    const found = await this.read(id);
+    return found ? toDoc(found.source) : null;
+  }
+
+  async index(doc: SearchDocument): Promise<boolean> {
+    return this.compareAndSet(doc.id, doc.version, () => doc, true);
+  }
+
+  async update(id: string, version: number, change: (current: SearchDocument) => SearchDocument | null): Promise<boolean> {
+    return this.compareAndSet(id, version, (current) => (current ? change(current) : null), false);
+  }
+
+  async remove(id: string, version: number): Promise<boolean> {
+    return this.update(id, version, (d) => ({ ...d, deleted: true }));
+  }
+
+  private async compareAndSet(id: string, version: number, next: (current: SearchDocument | null) => SearchDocument | null, createIfMissing: boolean): Promise<boolean> {
+    await this.ensureIndex();
+    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
+      const found = await this.read(id);
+      if (found && found.source.version >= version) return false;
+      if (!found && !createIfMissing) return false;
+      const doc = next(found ? toDoc(found.source) : null);
+      if (!doc) return false;
+      try {
+        await this.client.index({
+          index: this.writeTarget,
+          id,
+          document: toSource({ ...doc, id, version }),
+          ...(found ? { if_seq_no: found.seqNo, if_primary_term: found.primaryTerm } : { op_type: 'create' as const }),
+          refresh: this.opts.refreshOnWrite ? 'wait_for' : false,
+        });
+        return true;
+      } catch (err) {
+        // Someone wrote in between: read again and decide again.
+        if (isStatus(err, 409)) continue;
+        throw err;
+      }
+    }
+    throw new Error(`search index: too much contention writing ${id}`);
+  }
+
+  private async read(id: string): Promise<{ source: Source; seqNo: number; primaryTerm: number } | null> {
+    const res = await this.client.get<Source>({ index: this.writeTarget, id }, { ignore: [404] });
+    if (!res.found || !res._source) return null;
+    return { source: res._source, seqNo: res._seq_no!, primaryTerm: res._primary_term! };
+  }
+
+  async search(query: SearchQuery): Promise<SearchPage> {
+    await this.ensureIndex();
+    const plan = planSearch(query);
+    const filter: estypes.QueryDslQueryContainer[] = [{ term: { searchable: true } }];
+    for (const term of plan.terms) {
+      const literal: estypes.QueryDslQueryContainer =
+        isSubstringTerm(term) ? { match_phrase: { 'search_text.trigram': term } } : { match: { 'search_text.prefix': { query: term } } };
+      filter.push({ bool: { should: [literal, { match: { search_text: { query: term, operator: 'and' } } }], minimum_should_match: 1 } });
+    }
+    if (query.categoryPath) filter.push({ prefix: { category_path: categoryPrefix(query.categoryPath) } });
+    if (query.minPrice !== undefined || query.maxPrice !== undefined) filter.push({ range: { price: { gte: query.minPrice, lte: query.maxPrice } } });
+    if (query.free !== undefined) filter.push({ term: { free: query.free } });
+    if (query.status) filter.push({ term: { status: query.status } });
+    if (query.condition) filter.push({ term: { condition: query.condition } });
+    if (query.tradeMethod) filter.push({ term: { trade_methods: query.tradeMethod } });
+    if (query.dongCodes) filter.push({ terms: { dong_code: query.dongCodes } });
+    const origin = query.near ?? query.origin;
+    const point = origin ? { lat: origin.lat, lon: origin.lng } : undefined;
+    if (query.near) filter.push({ geo_distance: { distance: `${query.near.radiusMeters}m`, location: point! } });
+
+    const order = plan.sort.direction;
+    const key: estypes.SortCombinations = {
+      recent: { bumped_at: { order } },
+      price_asc: { price: { order } },
+      price_desc: { price: { order } },
+      popular: { like_count: { order } },
+      distance: { _geo_distance: { location: point!, order, unit: 'm' as const, distance_type: 'arc' as const } },
+    }[query.sort];
+    const sort: estypes.SortCombinations[] = [key, { id: { order } }];
+
+    let searchAfter: estypes.SortResults | undefined;
+    if (plan.after) {
+      const value = query.sort === 'recent' ? Date.parse(String(plan.after.value)) : plan.after.value;
+      searchAfter = [value, plan.after.id];
+    }
+    const res = await this.client.search<Source>({
+      index: this.alias,
+      size: query.limit + 1,
+      track_total_hits: false,
+      query: { bool: { filter } },
+      sort,
+      ...(searchAfter ? { search_after: searchAfter } : {}),
+    });
+    const hits: SearchHit[] = res.hits.hits.map((h) => {
+      const hit: SearchHit = { doc: toDoc(h._source!) };
+      // Sorted by distance: the sort value, which the cursor then carries exactly; otherwise
+      // computed here for display (a third sort key would break search_after's tuple).
+      const sorted = query.sort === 'distance' ? h.sort?.[0] : undefined;
+      if (typeof sorted === 'number') hit.distanceMeters = sorted;
+      else if (origin) hit.distanceMeters = metresBetween(origin, hit.doc);
+      return hit;
+    });
+    return toSearchPage(plan, hits);
+  }
+
+  async suggest(prefix: string, limit: number): Promise<Suggestion[]> {
+    await this.ensureIndex();
+    const p = normaliseText(prefix);
+    if (!p) return [];
+    const res = await this.client.search<Source>({
+      index: this.alias,
+      size: limit,
+      track_total_hits: false,
+      query: { bool: { filter: [{ term: { searchable: true } }, { match_phrase: { 'title.autocomplete': p } }] } },
+      collapse: { field: 'title_norm' },
+      sort: [{ like_count: { order: 'desc' } }, { title_norm: { order: 'asc' } }],
+      _source: ['title'],
+    });
+    return res.hits.hits.map((h) => ({ text: h._source!.title }));
+  }
+
+  async rebuild(fill: (shadow: SearchIndexWriter) => Promise<void>): Promise<void> {
+    await this.ensureIndex();
+    const fresh = `${this.alias}-${Date.now()}-${randomBytes(3).toString('hex')}`;
+    // No refresh while bulk filling; one at the end.
+    await this.client.indices.create({ index: fresh, settings: { ...SEARCH_INDEX_SETTINGS, refresh_interval: '-1' }, mappings: SEARCH_INDEX_MAPPINGS });
+    try {
+      await fill(new ElasticsearchSearchIndex({ ...this.opts, client: this.client, refreshOnWrite: false }, fresh));
+      await this.client.indices.putSettings({ index: fresh, settings: { refresh_interval: '1s' } });
+      await this.client.indices.refresh({ index: fresh });
+      const current = Object.keys(await this.client.indices.getAlias({ name: this.alias }));
+      await this.client.indices.updateAliases({
+        actions: [...current.map((index) => ({ remove: { index, alias: this.alias } })), { add: { index: fresh, alias: this.alias } }],
+      });
+      for (const index of current) await this.client.indices.delete({ index }, { ignore: [404] });
+    } catch (err) {
+      await this.client.indices.delete({ index: fresh }, { ignore: [404] }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.opts.client && !this.target) await this.client.close();
+  }
+}

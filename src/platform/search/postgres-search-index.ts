@@ -1,0 +1,295 @@
+import { randomBytes } from 'node:crypto';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import {
+  categoryPrefix,
+  isSubstringTerm,
+  normaliseText,
+  planSearch,
+  toSearchPage,
+  type SearchDocument,
+  type SearchHit,
+  type SearchIndex,
+  type SearchIndexWriter,
+  type SearchPage,
+  type SearchQuery,
+  type Suggestion,
+  type WriteOptions,
+} from './search-index';
+
+// The default adapter: one table (migration 20261127-0012), its own indexes per sort and per
+// kind of match. How a query becomes SQL, and the plans it gets on 100k listings: docs/search.md.
+//
+// Matching a word of the query:
+// - 3+ characters: a substring of the normalised title + description (LIKE '%word%'), served by
+//   the trigram GIN index. This is what finds Korean words inside compounds and phrases
+//   (아이폰 in 아이폰14프로, 자전거 in 미니벨로자전거).
+// - 1-2 characters (가방, 폰): trigrams cannot narrow these, so they match the start of a word
+//   through the full-text index (`가방:*`), which finds 가방 in 가죽 가방 and 가방끈.
+// Every word must match (AND). Identifiers are fixed or checked names; every value is bound.
+
+const TABLE = /^[a-z][a-z0-9_]{0,50}$/;
+
+const COLUMNS = `id, version, seller_id, title, description, category_id, category_path, price, condition, trade_methods, shipping_fee,
+  dong_code, dong_name, lat, lng, status, moderation, deleted, like_count, chat_count, thumbnail_url, bumped_at, created_at`;
+
+interface Row {
+  id: string;
+  version: string | number;
+  seller_id: string;
+  title: string;
+  description: string;
+  category_id: string;
+  category_path: string;
+  price: number;
+  condition: SearchDocument['condition'];
+  trade_methods: SearchDocument['tradeMethods'];
+  shipping_fee: number;
+  dong_code: string;
+  dong_name: string;
+  lat: number;
+  lng: number;
+  status: SearchDocument['status'];
+  moderation: SearchDocument['moderation'];
+  deleted: boolean;
+  like_count: number;
+  chat_count: number;
+  thumbnail_url: string | null;
+  bumped_at: Date | string;
+  created_at: Date | string;
+  distance?: number | string | null;
+}
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+const toDoc = (r: Row): SearchDocument => ({
+  id: r.id,
+  version: Number(r.version),
+  sellerId: r.seller_id,
+  title: r.title,
+  description: r.description,
+  categoryId: r.category_id,
+  categoryPath: r.category_path.replace(/\/$/, ''),
+  price: r.price,
+  condition: r.condition,
+  tradeMethods: r.trade_methods,
+  shippingFee: r.shipping_fee,
+  dongCode: r.dong_code,
+  dongName: r.dong_name,
+  lat: r.lat,
+  lng: r.lng,
+  status: r.status,
+  moderation: r.moderation,
+  deleted: r.deleted,
+  likeCount: r.like_count,
+  chatCount: r.chat_count,
+  thumbnailUrl: r.thumbnail_url,
+  bumpedAt: iso(r.bumped_at),
+  createdAt: iso(r.created_at),
+});
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export interface PostgresSearchIndexOptions {
+  sequelize: Sequelize;
+  /** The live table; tests use a copy of their own. */
+  table?: string;
+}
+
+export class PostgresSearchIndex implements SearchIndex {
+  readonly kind = 'postgres' as const;
+  private readonly sequelize: Sequelize;
+  private readonly table: string;
+
+  constructor(opts: PostgresSearchIndexOptions) {
+    this.sequelize = opts.sequelize;
+    this.table = opts.table ?? 'search_documents';
+    if (!TABLE.test(this.table)) throw new Error(`bad search table name ${this.table}`);
+  }
+
+  async get(id: string, opts: WriteOptions = {}): Promise<SearchDocument | null> {
+    return this.read(id, opts.transaction, false);
+  }
+
+  async index(doc: SearchDocument, opts: WriteOptions = {}): Promise<boolean> {
+    const title = normaliseText(doc.title);
+    const rows = await this.sequelize.query<{ id: string }>(
+      `INSERT INTO ${this.table} AS d (${COLUMNS}, title_norm, search_text)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
+       ON CONFLICT (id) DO UPDATE SET
+         version = excluded.version, seller_id = excluded.seller_id, title = excluded.title, description = excluded.description,
+         category_id = excluded.category_id, category_path = excluded.category_path, price = excluded.price, condition = excluded.condition,
+         trade_methods = excluded.trade_methods, shipping_fee = excluded.shipping_fee, dong_code = excluded.dong_code, dong_name = excluded.dong_name,
+         lat = excluded.lat, lng = excluded.lng, status = excluded.status, moderation = excluded.moderation, deleted = excluded.deleted,
+         like_count = excluded.like_count, chat_count = excluded.chat_count, thumbnail_url = excluded.thumbnail_url,
+         bumped_at = excluded.bumped_at, created_at = excluded.created_at, title_norm = excluded.title_norm, search_text = excluded.search_text
+       WHERE d.version < excluded.version
+       RETURNING id`,
+      {
+        bind: [
+          doc.id,
+          doc.version,
+          doc.sellerId,
+          doc.title,
+          doc.description,
+          doc.categoryId,
+          categoryPrefix(doc.categoryPath),
+          doc.price,
+          doc.condition,
+          doc.tradeMethods,
+          doc.shippingFee,
+          doc.dongCode,
+          doc.dongName,
+          doc.lat,
+          doc.lng,
+          doc.status,
+          doc.moderation,
+          doc.deleted,
+          doc.likeCount,
+          doc.chatCount,
+          doc.thumbnailUrl,
+          // Millisecond precision, the cursor's: a microsecond the cursor cannot carry would skip rows.
+          iso(doc.bumpedAt),
+          iso(doc.createdAt),
+          title,
+          `${title} ${normaliseText(doc.description)}`.trim(),
+        ],
+        type: QueryTypes.SELECT,
+        transaction: opts.transaction,
+      },
+    );
+    return rows.length > 0;
+  }
+
+  async update(id: string, version: number, change: (current: SearchDocument) => SearchDocument | null, opts: WriteOptions = {}): Promise<boolean> {
+    const run = async (t: Transaction) => {
+      const current = await this.read(id, t, true);
+      if (!current || current.version >= version) return false;
+      const next = change(current);
+      if (!next) return false;
+      return this.index({ ...next, id, version }, { transaction: t });
+    };
+    return opts.transaction ? run(opts.transaction) : this.sequelize.transaction(run);
+  }
+
+  async remove(id: string, version: number, opts: WriteOptions = {}): Promise<boolean> {
+    return this.update(id, version, (d) => ({ ...d, deleted: true }), opts);
+  }
+
+  async search(query: SearchQuery): Promise<SearchPage> {
+    const plan = planSearch(query);
+    const bind: unknown[] = [];
+    const $ = (v: unknown) => `$${bind.push(v)}`;
+    const where = ['searchable'];
+
+    for (const term of plan.terms) {
+      // A short term is letters and digits only (queryTerms): safe as a tsquery lexeme.
+      if (isSubstringTerm(term)) where.push(`search_text LIKE ${$(`%${escapeLike(term)}%`)}`);
+      else where.push(`tsv @@ to_tsquery('simple', ${$(`${term}:*`)})`);
+    }
+    if (query.categoryPath) where.push(`category_path LIKE ${$(`${escapeLike(categoryPrefix(query.categoryPath))}%`)}`);
+    if (query.minPrice !== undefined) where.push(`price >= ${$(query.minPrice)}`);
+    if (query.maxPrice !== undefined) where.push(`price <= ${$(query.maxPrice)}`);
+    if (query.free !== undefined) where.push(query.free ? 'price = 0' : 'price > 0');
+    if (query.status) where.push(`status = ${$(query.status)}`);
+    if (query.condition) where.push(`condition = ${$(query.condition)}`);
+    if (query.tradeMethod) where.push(`${$(query.tradeMethod)} = ANY (trade_methods)`);
+    if (query.dongCodes) where.push(`dong_code = ANY (${$(query.dongCodes)}::text[])`);
+
+    const origin = query.near ?? query.origin;
+    let distance = 'NULL::float8';
+    if (origin) {
+      const point = `ll_to_earth(${$(origin.lat)}::float8, ${$(origin.lng)}::float8)`;
+      distance = `earth_distance(ll_to_earth(lat, lng), ${point})`;
+      if (query.near) {
+        const radius = $(query.near.radiusMeters);
+        // The box is the index condition; the exact distance then trims its corners.
+        where.push(`earth_box(${point}, ${radius}::float8) @> ll_to_earth(lat, lng)`, `${distance} <= ${radius}::float8`);
+      }
+    }
+
+    const key = { recent: 'bumped_at', price_asc: 'price', price_desc: 'price', popular: 'like_count', distance }[query.sort];
+    const dir = plan.sort.direction === 'asc' ? 'ASC' : 'DESC';
+    if (plan.after) {
+      const cast = query.sort === 'recent' ? '::timestamptz' : query.sort === 'distance' ? '::float8' : '::integer';
+      where.push(`(${key}, id) ${dir === 'ASC' ? '>' : '<'} (${$(plan.after.value)}${cast}, ${$(plan.after.id)}::text)`);
+    }
+    const limit = $(query.limit + 1);
+    const rows = await this.sequelize.query<Row>(
+      `SELECT ${COLUMNS}, ${distance} AS distance FROM ${this.table} WHERE ${where.join(' AND ')} ORDER BY ${key} ${dir}, id ${dir} LIMIT ${limit}`,
+      { bind, type: QueryTypes.SELECT },
+    );
+    const hits: SearchHit[] = rows.map((r) => {
+      const hit: SearchHit = { doc: toDoc(r) };
+      if (r.distance !== null && r.distance !== undefined) hit.distanceMeters = Number(r.distance);
+      return hit;
+    });
+    return toSearchPage(plan, hits);
+  }
+
+  async suggest(prefix: string, limit: number): Promise<Suggestion[]> {
+    const p = normaliseText(prefix);
+    if (!p) return [];
+    const rows = await this.sequelize.query<{ title: string }>(
+      `SELECT min(title) AS title
+         FROM ${this.table}
+        WHERE searchable AND (title_norm LIKE $1 OR title_norm LIKE $2)
+        GROUP BY title_norm
+        ORDER BY max(like_count) DESC, title_norm
+        LIMIT $3`,
+      { bind: [`${escapeLike(p)}%`, `% ${escapeLike(p)}%`, limit], type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => ({ text: r.title }));
+  }
+
+  async rebuild(fill: (shadow: SearchIndexWriter) => Promise<void>): Promise<void> {
+    const suffix = randomBytes(4).toString('hex');
+    const shadow = `${this.table.slice(0, 40)}__rb_${suffix}`;
+    const q = (sql: string, t?: Transaction) => this.sequelize.query(sql, { transaction: t });
+    // Columns, defaults, generated columns and checks; indexes only after the fill (a bulk load
+    // into an indexed table is several times slower).
+    await q(`CREATE TABLE ${shadow} (LIKE ${this.table} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS)`);
+    try {
+      await q(`ALTER TABLE ${shadow} ADD CONSTRAINT ${shadow}_pkey PRIMARY KEY (id)`);
+      await fill(new PostgresSearchIndex({ sequelize: this.sequelize, table: shadow }));
+      const indexes = await this.sequelize.query<{ name: string; def: string }>(
+        `SELECT i.relname AS name, pg_get_indexdef(i.oid) AS def
+           FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+          WHERE x.indrelid = to_regclass($1) AND NOT x.indisprimary`,
+        { bind: [this.table], type: QueryTypes.SELECT },
+      );
+      const renames: [string, string][] = [];
+      for (const [i, { name, def }] of indexes.entries()) {
+        const temp = `${shadow}_i${i}`;
+        const onShadow = def.replace(/^CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?(\S+\.)?\S+/, (_m, unique?: string) => `CREATE ${unique ?? ''}INDEX ${temp} ON ${shadow}`);
+        await q(onShadow);
+        renames.push([temp, name]);
+      }
+      await q(`ANALYZE ${shadow}`);
+      await this.sequelize.transaction(async (t) => {
+        // Waits for the live feeder's transactions; readers queue behind this for a moment only.
+        await q(`LOCK TABLE ${this.table} IN ACCESS EXCLUSIVE MODE`, t);
+        await q(`DROP TABLE ${this.table}`, t);
+        await q(`ALTER TABLE ${shadow} RENAME TO ${this.table}`, t);
+        // Renames the primary key's index with it.
+        await q(`ALTER TABLE ${this.table} RENAME CONSTRAINT ${shadow}_pkey TO ${this.table}_pkey`, t);
+        for (const [temp, name] of renames) await q(`ALTER INDEX ${temp} RENAME TO ${name}`, t);
+      });
+    } catch (err) {
+      await q(`DROP TABLE IF EXISTS ${shadow}`).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    // The Sequelize instance is the caller's.
+  }
+
+  private async read(id: string, transaction: Transaction | undefined, lock: boolean): Promise<SearchDocument | null> {
+    const [row] = await this.sequelize.query<Row>(`SELECT ${COLUMNS} FROM ${this.table} WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, {
+      bind: [id],
+      type: QueryTypes.SELECT,
+      transaction,
+    });
+    return row ? toDoc(row) : null;
+  }
+}

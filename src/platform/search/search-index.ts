@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto';
+import type { Transaction } from 'sequelize';
+import { InvalidCursorError } from '../documents/document-store';
+
+// The port for listing search: documents written by the index feeder in event order (each
+// carrying the position of the last event applied as `version`), read by the feed and search
+// endpoints. Two adapters honour it exactly: PostgreSQL (pg_trgm + full text + earthdistance,
+// the default) and Elasticsearch (nori). test/contract/search-index.contract.ts is the proof.
+
+export type ListingStatus = 'on_sale' | 'reserved' | 'sold' | 'hidden';
+export type ListingCondition = 'new' | 'like_new' | 'used' | 'for_parts';
+export type TradeMethod = 'meet_up' | 'parcel' | 'convenience_store';
+export type SearchSort = 'recent' | 'price_asc' | 'price_desc' | 'popular' | 'distance';
+
+export const SEARCH_SORTS: readonly SearchSort[] = ['recent', 'price_asc', 'price_desc', 'popular', 'distance'];
+
+/** One listing as the index holds it. */
+export interface SearchDocument {
+  id: string;
+  /** The position of the last event applied; writes with a lower or equal version are ignored. */
+  version: number;
+  sellerId: string;
+  title: string;
+  description: string;
+  categoryId: string;
+  /** Slug path from the root, e.g. `digital/phone` (no trailing slash). */
+  categoryPath: string;
+  price: number;
+  condition: ListingCondition;
+  tradeMethods: TradeMethod[];
+  shippingFee: number;
+  dongCode: string;
+  dongName: string;
+  /** The dong's representative point, never the seller's own. */
+  lat: number;
+  lng: number;
+  status: ListingStatus;
+  moderation: 'ok' | 'flagged';
+  /** A tombstone: kept so that a late, older event cannot bring the listing back. */
+  deleted: boolean;
+  likeCount: number;
+  chatCount: number;
+  thumbnailUrl: string | null;
+  /** ISO-8601 UTC. */
+  bumpedAt: string;
+  createdAt: string;
+}
+
+/** Only these are ever returned: hidden, flagged and deleted listings never are. */
+export const isSearchable = (d: Pick<SearchDocument, 'deleted' | 'moderation' | 'status'>) => !d.deleted && d.moderation === 'ok' && d.status !== 'hidden';
+
+export interface SearchQuery {
+  /** Free text: every word must match (see normaliseText and docs/search.md). */
+  q?: string;
+  /** A category and everything under it, by slug path (`digital` matches `digital/phone`). */
+  categoryPath?: string;
+  minPrice?: number;
+  maxPrice?: number;
+  status?: Exclude<ListingStatus, 'hidden'>;
+  condition?: ListingCondition;
+  free?: boolean;
+  tradeMethod?: TradeMethod;
+  /** Within `radiusMeters` of a point (the dong points of the listings). */
+  near?: { lat: number; lng: number; radiusMeters: number };
+  /** In one of these dongs (a neighbourhood and the dongs its range covers). */
+  dongCodes?: string[];
+  /** Where distances are measured from when not `near` (e.g. the centre of `dongCodes`). */
+  origin?: { lat: number; lng: number };
+  sort: SearchSort;
+  /** 1..100 */
+  limit: number;
+  cursor?: string;
+}
+
+export interface SearchHit {
+  doc: SearchDocument;
+  /** From `near` or `origin`, in metres, when one was given. */
+  distanceMeters?: number;
+}
+
+export interface SearchPage {
+  items: SearchHit[];
+  nextCursor: string | null;
+}
+
+export interface Suggestion {
+  text: string;
+}
+
+/** PostgreSQL writes join the caller's transaction (the feeder's inbox claim); Elasticsearch ignores it. */
+export interface WriteOptions {
+  transaction?: Transaction;
+}
+
+/** What the feeder writes through: the live index, or a shadow being rebuilt. */
+export interface SearchIndexWriter {
+  get(id: string, opts?: WriteOptions): Promise<SearchDocument | null>;
+  /** Writes the whole document unless the stored one has a version >= doc.version; returns whether it was written. */
+  index(doc: SearchDocument, opts?: WriteOptions): Promise<boolean>;
+  /**
+   * Read-modify-write of one document, atomic against concurrent writers (row lock in
+   * PostgreSQL, sequence-number compare-and-set in Elasticsearch). `change` gets the current
+   * document and returns the next one (its version is set to `version`), or null to leave it.
+   * Nothing happens when the document is missing or already at `version` or later.
+   */
+  update(id: string, version: number, change: (current: SearchDocument) => SearchDocument | null, opts?: WriteOptions): Promise<boolean>;
+  /** Tombstones the document (see `deleted`). */
+  remove(id: string, version: number, opts?: WriteOptions): Promise<boolean>;
+}
+
+export interface SearchIndex extends SearchIndexWriter {
+  readonly kind: 'postgres' | 'elasticsearch';
+  /** Throws InvalidCursorError (400 invalid_cursor) for a cursor of another query or an altered one. */
+  search(query: SearchQuery): Promise<SearchPage>;
+  /** Titles of searchable listings that start with, or have a word starting with, `prefix`; most liked first. */
+  suggest(prefix: string, limit: number): Promise<Suggestion[]>;
+  /**
+   * Fills a fresh empty index through `fill`, then swaps it in place of the live one in one
+   * step (readers never see a half-built index) and drops the old one. Writes to the live index
+   * during the fill are lost with it: the caller re-applies what happened meanwhile.
+   */
+  rebuild(fill: (shadow: SearchIndexWriter) => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared by the adapters, so both normalise, validate and paginate in exactly the same way.
+
+/**
+ * What both adapters match on: NFKC (full-width Latin and compatibility jamo fold to their plain
+ * forms), lower case (`iPhone` = `iphone`), whitespace collapsed.
+ */
+export const normaliseText = (s: string): string => s.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+
+/**
+ * The query's words, deduplicated, at most 8 (a longer query is a sentence, not a search). A
+ * word of 3+ characters is matched as a substring, literally; a shorter one as a word prefix,
+ * by its letters and digits only; a word with neither letters nor digits is ignored.
+ */
+export const queryTerms = (q: string | undefined): string[] => {
+  const words = normaliseText(q ?? '')
+    .split(' ')
+    .filter((w) => /[\p{L}\p{N}]/u.test(w))
+    .map((w) => ([...w].length >= 3 ? w : w.replace(/[^\p{L}\p{N}]/gu, '')));
+  return [...new Set(words)].slice(0, 8);
+};
+
+/** Whether a term (from queryTerms) is matched as a substring (else as a word prefix). */
+export const isSubstringTerm = (term: string): boolean => [...term].length >= 3;
+
+/** A category path as stored and matched: with a trailing slash, so `digital/` never matches `digital-cameras/`. */
+export const categoryPrefix = (path: string): string => `${path.replace(/\/+$/, '')}/`;
+
+export type SortValue = string | number;
+
+export interface SortSpec {
+  direction: 'asc' | 'desc';
+  /** The value of the sort key for a hit, as it goes into a cursor. */
+  valueOf: (hit: SearchHit) => SortValue;
+  type: 'string' | 'number';
+}
+
+export const SORTS: Record<SearchSort, SortSpec> = {
+  // Bumping (끌어올리기) moves a listing up: recency is the bump time, which starts as the creation time.
+  recent: { direction: 'desc', valueOf: (h) => h.doc.bumpedAt, type: 'string' },
+  price_asc: { direction: 'asc', valueOf: (h) => h.doc.price, type: 'number' },
+  price_desc: { direction: 'desc', valueOf: (h) => h.doc.price, type: 'number' },
+  popular: { direction: 'desc', valueOf: (h) => h.doc.likeCount, type: 'number' },
+  distance: { direction: 'asc', valueOf: (h) => h.distanceMeters ?? 0, type: 'number' },
+};
+
+export interface PlannedSearch {
+  query: SearchQuery;
+  terms: string[];
+  sort: SortSpec;
+  /** Strictly after this (sort value, id) in the sort order. */
+  after?: { value: SortValue; id: string };
+  fingerprint: string;
+}
+
+export class SearchQueryError extends Error {}
+
+/** Checks a query and decodes its cursor; adapters read `limit + 1` rows and hand them to toSearchPage. */
+export function planSearch(query: SearchQuery): PlannedSearch {
+  if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 100) throw new SearchQueryError(`limit must be in 1..100, got ${query.limit}`);
+  if (!SEARCH_SORTS.includes(query.sort)) throw new SearchQueryError(`unknown sort ${String(query.sort)}`);
+  if (query.sort === 'distance' && !query.near && !query.origin) throw new SearchQueryError('sort=distance needs near or origin');
+  if (query.dongCodes && (query.dongCodes.length === 0 || query.dongCodes.length > 200)) throw new SearchQueryError('dongCodes must hold 1..200 codes');
+  const terms = queryTerms(query.q);
+  const sort = SORTS[query.sort];
+  // Everything that selects or orders rows, normalised, and nothing else (not limit, not cursor).
+  const shape = JSON.stringify([
+    terms,
+    query.categoryPath ? categoryPrefix(query.categoryPath) : null,
+    query.minPrice ?? null,
+    query.maxPrice ?? null,
+    query.status ?? null,
+    query.condition ?? null,
+    query.free ?? null,
+    query.tradeMethod ?? null,
+    query.near ? [query.near.lat, query.near.lng, query.near.radiusMeters] : null,
+    query.dongCodes ? [...query.dongCodes].sort() : null,
+    query.origin ? [query.origin.lat, query.origin.lng] : null,
+    query.sort,
+  ]);
+  const fingerprint = digest(`junggo.search.filters.v1:${shape}`).slice(0, 16);
+  const plan: PlannedSearch = { query, terms, sort, fingerprint };
+  if (query.cursor !== undefined) plan.after = decodeCursor(plan, query.cursor);
+  return plan;
+}
+
+/** The page from up to `limit + 1` hits read in sort order: the extra one only says there is more. */
+export function toSearchPage(plan: PlannedSearch, hits: SearchHit[]): SearchPage {
+  if (hits.length <= plan.query.limit) return { items: hits, nextCursor: null };
+  const items = hits.slice(0, plan.query.limit);
+  const last = items[items.length - 1]!;
+  return { items, nextCursor: encodeCursor(plan.fingerprint, plan.sort.valueOf(last), last.doc.id) };
+}
+
+// A checksum, not a signature (as in the document store): forging one only lets a client start
+// where it could have started with filters anyway. What matters is that a cursor of another
+// query, or a damaged one, is refused, and that the value fits the sort key's type, so it can
+// never make a database cast fail.
+function encodeCursor(fingerprint: string, value: SortValue, id: string): string {
+  const payload = [value, id, fingerprint];
+  return Buffer.from(JSON.stringify([...payload, check(payload)]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(plan: PlannedSearch, cursor: string): { value: SortValue; id: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError('The cursor is malformed.');
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 4) throw new InvalidCursorError('The cursor is malformed.');
+  const [value, id, fingerprint, sum] = parsed as unknown[];
+  if (sum !== check([value, id, fingerprint]) || typeof id !== 'string' || id.length > 256) throw new InvalidCursorError('The cursor was altered.');
+  if (fingerprint !== plan.fingerprint) throw new InvalidCursorError('The cursor was issued for other filters or another sort.');
+  if (typeof value !== plan.sort.type || (typeof value === 'number' && !Number.isFinite(value))) throw new InvalidCursorError('The cursor does not fit the sort.');
+  if (plan.sort.type === 'string' && Number.isNaN(Date.parse(value as string))) throw new InvalidCursorError('The cursor does not fit the sort.');
+  return { value: value as SortValue, id };
+}
+
+const check = (payload: unknown[]) => digest(`junggo.search.cursor.v1:${JSON.stringify(payload)}`).slice(0, 16);
+const digest = (s: string) => createHash('sha256').update(s).digest('base64url');
+
+/** Great-circle distance in metres (the earthdistance sphere radius), for adapters that need it in code. */
+export function metresBetween(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLng = (b.lng - a.lng) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLng / 2) ** 2;
+  return 2 * 6_378_168 * Math.asin(Math.min(1, Math.sqrt(h)));
+}

@@ -1,0 +1,39 @@
+import { Router } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { notFound } from '../errors';
+import { isValidKey, type ObjectStorage } from './object-storage';
+
+/** Where the API serves stored objects when no CDN (MEDIA_BASE_URL) is in front of the storage. */
+export const MEDIA_PATH = '/media';
+/**
+ * The only key prefixes ever served: derivatives made for the public. Originals (which still
+ * carry their EXIF, GPS position included) live elsewhere and are never served.
+ */
+export const PUBLIC_PREFIXES = ['products/'] as const;
+
+/**
+ * `GET /media/{key}`: the public objects of the storage, outside /v1, the rate limiter and the
+ * validator (a listing page loads a dozen thumbnails at once). A key names one derivative of
+ * one upload and is never rewritten with other content, so responses are cacheable for good.
+ */
+export function mediaRouter(storage: ObjectStorage): Router {
+  const router = Router();
+  router.get(`${MEDIA_PATH}/*key`, async (req, res) => {
+    res.locals.operationId = 'getMediaObject';
+    const key = ([] as string[]).concat((req.params as { key?: string | string[] }).key ?? []).join('/');
+    if (!PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix)) || !isValidKey(key)) throw notFound('No media object has this key.');
+    const object = await storage.open(key);
+    if (!object) throw notFound('No media object has this key.');
+    res.status(200);
+    res.setHeader('Content-Type', object.contentType);
+    res.setHeader('Content-Length', String(object.bytes));
+    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    // helmet's default (same-origin) would stop the web app on another origin from showing the image.
+    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+    await pipeline(object.stream, res).catch((err: unknown) => {
+      // A client that goes away mid-download is not a server error.
+      if (!req.socket.destroyed) throw err;
+    });
+  });
+  return router;
+}

@@ -1,0 +1,294 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createListing, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
+import { expectProblem, raw } from '../../support/http';
+import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
+import { heicAv1, heicHevc, jpeg, jpegWithGps, png, pngBomb, webp } from '../../support/images';
+import { waitFor } from '../../support/wait';
+
+let stack: IdentityStack;
+let storageDir: string;
+let seller: Seller;
+let other: SignedUpUser;
+
+beforeAll(async () => {
+  storageDir = await mkdtemp(path.join(tmpdir(), 'junggo-photos-'));
+  // Polling the seller's own views would otherwise spend the per-user request budget.
+  stack = await startIdentityStack({ STORAGE_DIR: storageDir, RATE_LIMIT_MAX: '100000' });
+  seller = await sellerWithNeighbourhood(stack, 'photos');
+  other = await stack.signUp('other');
+}, 60_000);
+afterAll(async () => {
+  await stack?.stop();
+  if (storageDir) await rm(storageDir, { recursive: true, force: true });
+});
+
+type Json = Record<string, unknown>;
+type Photo = { id: string; status: string; position: number; content_type: string; bytes: number; url?: string; thumbnail_url?: string; width?: number; height?: number; failure_reason?: string };
+interface Part {
+  data: Buffer;
+  name: string;
+  type: string;
+}
+
+const v1 = (p: string) => `${stack.api.url}/v1${p}`;
+const auth = (user: SignedUpUser | null): Record<string, string> => (user ? { authorization: `Bearer ${user.token}` } : {});
+
+function upload(user: SignedUpUser | null, productId: string, parts: Part[], fields: Record<string, string> = {}) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  for (const p of parts) form.append('images', new Blob([p.data], { type: p.type }), p.name);
+  return raw(v1(`/products/${productId}/images`), { method: 'POST', headers: auth(user), body: form });
+}
+const list = (user: SignedUpUser | null, productId: string) => raw(v1(`/products/${productId}/images`), { headers: auth(user) });
+const reorder = (user: SignedUpUser | null, productId: string, ids: string[]) =>
+  raw(v1(`/products/${productId}/images/order`), { method: 'PUT', headers: { ...auth(user), 'content-type': 'application/json' }, body: JSON.stringify({ image_ids: ids }) });
+const remove = (user: SignedUpUser | null, productId: string, imageId: string) => raw(v1(`/products/${productId}/images/${imageId}`), { method: 'DELETE', headers: auth(user) });
+const product = (productId: string) => raw(v1(`/products/${productId}`));
+
+const rows = async (productId: string) => (await stack.db.query('SELECT * FROM product_images WHERE product_id = $1 ORDER BY position, created_at', [productId])).rows as Json[];
+const imageEvents = async (productId: string) =>
+  (
+    await stack.db.query(`SELECT payload FROM events WHERE aggregate_type = 'product' AND aggregate_id = $1 AND type = 'product.images_changed' ORDER BY aggregate_version`, [productId])
+  ).rows.map((r: { payload: Json }) => r.payload as { product_id: string; images: { id: string; url: string; thumbnail_url: string; width: number; height: number; position: number }[] });
+
+/** Every file stored under this listing's prefixes (originals and derivatives). */
+async function storedFiles(productId: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const prefix of ['originals', 'products']) {
+    const dir = path.join(storageDir, prefix, productId);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    out.push(...names.map((n) => `${prefix}/${productId}/${n}`));
+  }
+  return out.sort();
+}
+
+/** Waits until every live photo of the listing is processed (ready or failed). */
+const processed = (productId: string, count: number) =>
+  waitFor(`${count} processed photos`, async () => {
+    const r = await rows(productId);
+    const live = r.filter((x) => x.deleted_at === null);
+    return live.length === count && live.every((x) => x.status !== 'processing') ? live : false;
+  }, 20_000);
+
+/** GET of a photo URL: its path on this API (the configured base names no reachable host in tests). */
+const media = async (url: string) => {
+  const res = await fetch(`${stack.api.url}${new URL(url).pathname}`);
+  return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+};
+
+const newListing = async (user: Seller = seller) => (await createListing(stack, user.token)).id;
+const part = (data: Buffer, name: string, type: string): Part => ({ data, name, type });
+
+describe('POST /v1/products/{product_id}/images', () => {
+  it('when the seller uploads a JPEG with GPS EXIF and orientation 6, then 202 processing, and once processed the display and thumbnail are upright WebP without any EXIF, the original is gone and the listing shows it', async () => {
+    const id = await newListing();
+    const original = await jpegWithGps(800, 600);
+    const before = await sharp(original).metadata();
+    expect(before.orientation).toBe(6);
+    expect(before.exif?.includes(Buffer.from([0x25, 0x88]))).toBe(true); // the GPS IFD pointer (little-endian 0x8825)
+
+    const res = await upload(seller, id, [part(original, 'IMG_0001.JPG', 'image/jpeg')]);
+    expect(res.status).toBe(202);
+    const accepted = (res.json.data as Photo[])[0]!;
+    expect(accepted).toMatchObject({ object: 'product_image', status: 'processing', position: 0, content_type: 'image/jpeg', bytes: original.length });
+    expect(accepted.id).toMatch(/^img_[0-9A-Z]{20}$/);
+    expect(accepted.url).toBeUndefined();
+    // Not shown to buyers while processing.
+    expect((await product(id)).json.images).toEqual([]);
+
+    const [stored] = await processed(id, 1);
+    expect(stored).toMatchObject({ status: 'ready', original_key: null });
+    const shown = await waitFor('the listing to show its photo', async () => {
+      const p = await product(id);
+      return (p.json.images as Photo[]).length === 1 ? (p.json.images as Photo[]) : false;
+    });
+    expect(shown[0]).toMatchObject({ id: accepted.id, position: 0, width: 600, height: 800 });
+
+    for (const url of [shown[0]!.url!, shown[0]!.thumbnail_url!]) {
+      const file = await media(url);
+      expect(file.status).toBe(200);
+      expect(file.headers.get('content-type')).toBe('image/webp');
+      expect(file.headers.get('cache-control')).toContain('immutable');
+      expect(file.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+      const meta = await sharp(file.body).metadata();
+      expect(meta.format).toBe('webp');
+      expect(meta.exif).toBeUndefined();
+      expect(meta.orientation).toBeUndefined();
+      expect(file.body.includes(Buffer.from('Exif'))).toBe(false);
+      expect(file.body.includes(Buffer.from('JunggoTestCam'))).toBe(false);
+    }
+    const thumb = await sharp((await media(shown[0]!.thumbnail_url!)).body).metadata();
+    expect([thumb.width, thumb.height]).toEqual([400, 400]);
+    // Only the derivatives are left: the original (with its EXIF) is deleted.
+    expect(await storedFiles(id)).toEqual([`products/${id}/${accepted.id}-thumb.webp`, `products/${id}/${accepted.id}.webp`].sort());
+
+    const [event] = await imageEvents(id);
+    expect(event).toEqual({ product_id: id, images: [{ id: accepted.id, url: shown[0]!.url, thumbnail_url: shown[0]!.thumbnail_url, width: 600, height: 800, position: 0 }] });
+  });
+
+  it('when a PNG, a WebP and a HEIC (heic brand, AV1-coded) are uploaded together, then each is detected, processed and shown in the order sent, the display capped at 1600 px', async () => {
+    const id = await newListing();
+    const res = await upload(seller, id, [part(await png(300, 200), 'a.png', 'image/png'), part(await webp(2400, 1200), 'b.webp', 'image/webp'), part(await heicAv1(640, 480), 'c.heic', 'image/heic')]);
+    expect(res.status).toBe(202);
+    expect((res.json.data as Photo[]).map((p) => [p.content_type, p.position])).toEqual([['image/png', 0], ['image/webp', 1], ['image/heic', 2]]);
+    const live = await processed(id, 3);
+    expect(live.map((r) => r.status)).toEqual(['ready', 'ready', 'ready']);
+    const listed = (await list(seller, id)).json.data as Photo[];
+    expect(listed.map((p) => [p.width, p.height])).toEqual([[300, 200], [1600, 800], [640, 480]]);
+    const last = (await imageEvents(id)).at(-1)!;
+    expect(last.images.map((i) => i.id)).toEqual(listed.map((p) => p.id));
+  });
+
+  it('when an HEVC-coded HEIC (what iPhones write) is uploaded, then it is accepted but marked failed with heic_codec_unsupported, and never shown', async () => {
+    const id = await newListing();
+    const res = await upload(seller, id, [part(heicHevc(), 'IMG_0002.HEIC', 'image/heic')]);
+    expect(res.status).toBe(202);
+    expect((res.json.data as Photo[])[0]).toMatchObject({ content_type: 'image/heic', status: 'processing' });
+    const [stored] = await processed(id, 1);
+    expect(stored).toMatchObject({ status: 'failed', failure_reason: 'heic_codec_unsupported', original_key: null });
+    expect(((await list(seller, id)).json.data as Photo[])[0]).toMatchObject({ status: 'failed', failure_reason: 'heic_codec_unsupported' });
+    expect((await product(id)).json.images).toEqual([]);
+    expect(await imageEvents(id)).toEqual([]);
+    expect(await storedFiles(id)).toEqual([]);
+  });
+
+  it('when a file named photo.jpg and declared image/jpeg is really text, then 415 unsupported_image_type pointing at it, and nothing is stored', async () => {
+    const id = await newListing();
+    const res = await upload(seller, id, [part(await jpeg(), 'ok.jpg', 'image/jpeg'), part(Buffer.from('hello, this is not a photo at all '.repeat(20)), 'photo.jpg', 'image/jpeg')]);
+    expectProblem(res, 415, 'unsupported_image_type');
+    expect(res.json.errors).toEqual([expect.objectContaining({ pointer: '/images/1', code: 'unsupported_image_type' })]);
+    expect(await rows(id)).toEqual([]);
+    expect(await storedFiles(id)).toEqual([]);
+  });
+
+  it('when a JPEG is named .png and declared image/png, then it is accepted as the JPEG it is', async () => {
+    const id = await newListing();
+    const res = await upload(seller, id, [part(await jpeg(), 'disguised.png', 'image/png')]);
+    expect(res.status).toBe(202);
+    expect((res.json.data as Photo[])[0]!.content_type).toBe('image/jpeg');
+    expect((await processed(id, 1))[0]).toMatchObject({ status: 'ready', content_type: 'image/jpeg' });
+  });
+
+  it('when a file is over 10 MB, then 413 image_too_large pointing at it, and nothing is stored (not even the files before it)', async () => {
+    const id = await newListing();
+    const big = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(10 * 1024 * 1024)]);
+    const res = await upload(seller, id, [part(await jpeg(), 'first.jpg', 'image/jpeg'), part(big, 'big.jpg', 'image/jpeg')]);
+    expectProblem(res, 413, 'image_too_large');
+    expect(res.json.errors).toEqual([expect.objectContaining({ pointer: '/images/1' })]);
+    expect(await rows(id)).toEqual([]);
+    expect(await storedFiles(id)).toEqual([]);
+  });
+
+  it('when a tiny PNG declares 20000 × 20000 pixels (a decompression bomb), then 422 image_pixel_limit_exceeded at once, from the header alone', async () => {
+    const id = await newListing();
+    const bomb = pngBomb(20_000);
+    expect(bomb.length).toBeLessThan(200);
+    const started = Date.now();
+    const res = await upload(seller, id, [part(bomb, 'tiny.png', 'image/png')]);
+    expectProblem(res, 422, 'image_pixel_limit_exceeded');
+    expect(res.json.errors).toEqual([expect.objectContaining({ pointer: '/images/0', detail: expect.stringContaining('20000 × 20000') })]);
+    expect(Date.now() - started).toBeLessThan(2_000); // decoding 400 MP would take far longer (and 1.2 GB)
+    expect(await rows(id)).toEqual([]);
+    expect(await storedFiles(id)).toEqual([]);
+  });
+
+  it('when a listing has 10 photos, then an 11th is refused with 409 image_limit_reached; and 11 files at once on an empty listing are refused whole', async () => {
+    const id = await newListing();
+    const ten = await Promise.all(Array.from({ length: 10 }, async (_, i) => part(await jpeg(64, 48), `p${i}.jpg`, 'image/jpeg')));
+    expect((await upload(seller, id, ten)).status).toBe(202);
+    const eleventh = await upload(seller, id, [part(await jpeg(), 'p10.jpg', 'image/jpeg')]);
+    expectProblem(eleventh, 409, 'image_limit_reached');
+    expect(await rows(id)).toHaveLength(10);
+
+    const empty = await newListing();
+    const eleven = [...ten, part(await jpeg(), 'p10.jpg', 'image/jpeg')];
+    const res = await upload(seller, empty, eleven);
+    expectProblem(res, 409, 'image_limit_reached');
+    expect(await rows(empty)).toEqual([]);
+    expect(await storedFiles(empty)).toEqual([]);
+    await processed(id, 10);
+  });
+
+  it('when the body carries a text field (e.g. a URL to fetch), no file, or JSON, then 400 unexpected_field, 400 no_images, 415 unsupported_media_type', async () => {
+    const id = await newListing();
+    const withUrl = await upload(seller, id, [part(await jpeg(), 'a.jpg', 'image/jpeg')], { url: 'http://169.254.169.254/latest/meta-data/' });
+    expectProblem(withUrl, 400, 'unexpected_field');
+    expect(withUrl.json.errors).toEqual([expect.objectContaining({ pointer: '/url', code: 'unknown_field' })]);
+    expectProblem(await upload(seller, id, []), 400, 'no_images');
+    const json = await raw(v1(`/products/${id}/images`), { method: 'POST', headers: { ...auth(seller), 'content-type': 'application/json' }, body: JSON.stringify({ images: ['http://example.com/a.jpg'] }) });
+    expectProblem(json, 415, 'unsupported_media_type');
+    expect(await rows(id)).toEqual([]);
+    expect(await storedFiles(id)).toEqual([]);
+  });
+
+  it("when another user or nobody manages a listing's photos, then 404 not_found (401 anonymous) and nothing changes", async () => {
+    const id = await newListing();
+    expect((await upload(seller, id, [part(await jpeg(), 'a.jpg', 'image/jpeg')])).status).toBe(202);
+    const [photo] = await processed(id, 1);
+    expectProblem(await upload(other, id, [part(await jpeg(), 'b.jpg', 'image/jpeg')]), 404, 'not_found');
+    expectProblem(await list(other, id), 404, 'not_found');
+    expectProblem(await reorder(other, id, [String(photo!.id)]), 404, 'not_found');
+    expectProblem(await remove(other, id, String(photo!.id)), 404, 'not_found');
+    expectProblem(await upload(null, id, [part(await jpeg(), 'b.jpg', 'image/jpeg')]), 401, 'unauthenticated');
+    expectProblem(await upload(seller, 'prd_00000000000000000000', [part(await jpeg(), 'b.jpg', 'image/jpeg')]), 404, 'not_found');
+    expect((await rows(id)).map((r) => [r.id, r.deleted_at])).toEqual([[photo!.id, null]]);
+  });
+});
+
+describe('PUT /v1/products/{product_id}/images/order and DELETE /v1/products/{product_id}/images/{image_id}', () => {
+  it('when the seller reorders and deletes photos, then positions follow, the listing shows the new order at once, files of the deleted one are removed, and each change appends product.images_changed', async () => {
+    const id = await newListing();
+    const res = await upload(seller, id, [part(await jpeg(), 'a.jpg', 'image/jpeg'), part(await png(), 'b.png', 'image/png'), part(await jpeg(), 'c.jpg', 'image/jpeg')]);
+    const [a, b, c] = (res.json.data as Photo[]).map((p) => p.id);
+    await processed(id, 3);
+    const eventsBefore = (await imageEvents(id)).length;
+
+    const reordered = await reorder(seller, id, [c!, a!, b!]);
+    expect(reordered.status).toBe(200);
+    expect((reordered.json.data as Photo[]).map((p) => [p.id, p.position])).toEqual([[c, 0], [a, 1], [b, 2]]);
+    await waitFor('the new order on the listing', async () => ((await product(id)).json.images as Photo[]).map((p) => p.id).join() === [c, a, b].join());
+    expect((await imageEvents(id)).at(-1)!.images.map((i) => [i.id, i.position])).toEqual([[c, 0], [a, 1], [b, 2]]);
+
+    expect((await remove(seller, id, a!)).status).toBe(204);
+    expect(((await list(seller, id)).json.data as Photo[]).map((p) => [p.id, p.position])).toEqual([[c, 0], [b, 1]]);
+    await waitFor('the deleted photo to leave the listing', async () => ((await product(id)).json.images as Photo[]).map((p) => p.id).join() === [c, b].join());
+    expect((await storedFiles(id)).filter((f) => f.includes(a!))).toEqual([]);
+    const events = await imageEvents(id);
+    expect(events.length).toBe(eventsBefore + 2);
+    expect(events.at(-1)!.images.map((i) => i.id)).toEqual([c, b]);
+    expectProblem(await remove(seller, id, a!), 404, 'not_found');
+  });
+
+  it('when the order leaves a photo out or names one of another listing, then 422 image_order_mismatch and the order is unchanged', async () => {
+    const id = await newListing();
+    const res = await upload(seller, id, [part(await jpeg(), 'a.jpg', 'image/jpeg'), part(await jpeg(), 'b.jpg', 'image/jpeg')]);
+    const [a, b] = (res.json.data as Photo[]).map((p) => p.id);
+    const elsewhere = await newListing();
+    const foreign = ((await upload(seller, elsewhere, [part(await jpeg(), 'x.jpg', 'image/jpeg')])).json.data as Photo[])[0]!.id;
+    expectProblem(await reorder(seller, id, [b!]), 422, 'image_order_mismatch');
+    expectProblem(await reorder(seller, id, [b!, foreign]), 422, 'image_order_mismatch');
+    expectProblem(await reorder(seller, id, [b!, b!]), 400, 'validation_failed');
+    expect((await rows(id)).map((r) => r.id)).toEqual([a, b]);
+    await processed(id, 2);
+    await processed(elsewhere, 1);
+  });
+});
+
+describe('GET /media/products/{product_id}/{file_name}', () => {
+  it('when a path names no processed photo, or reaches for an original, then 404 problem', async () => {
+    const id = await newListing();
+    const res = await upload(seller, id, [part(await jpegWithGps(), 'a.jpg', 'image/jpeg')]);
+    const photoId = (res.json.data as Photo[])[0]!.id;
+    // While processing, the original exists but is never reachable through /media.
+    for (const p of [`/media/originals/${id}/${photoId}`, `/media/products/${id}/../../originals/${id}/${photoId}`, `/media/products/${id}/img_00000000000000000000.webp`]) {
+      const r = await raw(`${stack.api.url}${p}`);
+      expectProblem(r, 404, 'not_found');
+    }
+    await processed(id, 1);
+  });
+});

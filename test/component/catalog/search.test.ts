@@ -1,0 +1,356 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { components, operations } from '../../../generated/api';
+import { CURRENT_LOCATION_TERMS_VERSION } from '../../../src/modules/neighbourhoods/domain/neighbourhood';
+import { rebuildSearchIndex, searchIndexFor } from '../../../src/modules/search';
+import { createIndexFeeder } from '../../../src/modules/search/index-feeder';
+import { toStoredEvent } from '../../../src/platform/events/event-store';
+import { PostgresSearchIndex } from '../../../src/platform/search';
+import { createSequelize } from '../../../src/platform/db/sequelize';
+import { createLogger } from '../../../src/platform/logger';
+import { categoryId, createListing, MANGWON, PHONES, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
+import { expectProblem, raw } from '../../support/http';
+import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
+import { waitFor } from '../../support/wait';
+
+type Summary = components['schemas']['ProductSummary'];
+type ListQuery = NonNullable<operations['listProducts']['parameters']['query']>;
+
+const TABLETS = categoryId('digital/tablets');
+const DIGITAL = categoryId('digital');
+const RECORDS = categoryId('hobbies/records');
+// 역삼동 (강남구): about 13 km from 망원동.
+const YEOKSAM = { lat: 37.4999, lng: 127.0365 };
+
+let stack: IdentityStack;
+let seller: Seller;
+let farSeller: Seller;
+let buyer: Seller;
+
+/** A user with location consent and a neighbourhood verified at `at`, through the API. */
+async function userVerifiedAt(tag: string, at: { lat: number; lng: number }): Promise<Seller> {
+  const user = await stack.signUp(tag);
+  const api = stack.api.client({ token: user.token });
+  await api.PUT('/users/me/location-consent', { body: { terms_version: CURRENT_LOCATION_TERMS_VERSION } });
+  const { data } = await api.POST('/users/me/neighbourhoods', { body: at });
+  return { ...user, dongCode: data!.dong_code };
+}
+
+beforeAll(async () => {
+  stack = await startIdentityStack();
+  [seller, farSeller, buyer] = await Promise.all([sellerWithNeighbourhood(stack, 'srch'), userVerifiedAt('far', YEOKSAM), sellerWithNeighbourhood(stack, 'buyer')]);
+});
+afterAll(() => stack?.stop());
+
+const tagged = () => `t${randomBytes(4).toString('hex')}`;
+
+/** GET /v1/products as `user` (anonymous when null), through the SDK typed by the spec. */
+async function list(query: ListQuery, user: SignedUpUser | null = null) {
+  const res = await stack.api.client(user ? { token: user.token } : {}).GET('/products', { params: { query } });
+  return { status: res.response.status, body: res.data };
+}
+const ids = async (query: ListQuery, user: SignedUpUser | null = null) => (await list({ limit: 100, ...query }, user)).body!.data.map((p) => p.id);
+
+/** Polls until the search returns exactly `expected` (as a set): the index is fed by events. */
+const eventually = (what: string, query: ListQuery, expected: string[], user: SignedUpUser | null = null) =>
+  waitFor(what, async () => {
+    const got = await ids(query, user);
+    return got.length === expected.length && expected.every((id) => got.includes(id)) ? got : null;
+  });
+
+const call = (user: SignedUpUser | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  raw(`${stack.api.url}/v1${path}`, {
+    method,
+    headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+
+describe('GET /v1/products (search)', () => {
+  it('when listings are posted, then Korean words find them inside longer titles and English matches in any case', async () => {
+    const tag = tagged();
+    const iphone = await createListing(stack, seller.token, { title: `아이폰 14 프로 256GB ${tag}` });
+    const bike = await createListing(stack, seller.token, { title: `미니벨로 자전거 ${tag}`, category_id: categoryId('hobbies/hobbies-etc') });
+    const apple = await createListing(stack, seller.token, { title: `Apple iPhone 15 Pro ${tag}` });
+    await eventually('the three listings indexed', { q: tag }, [iphone.id, bike.id, apple.id]);
+
+    expect(await ids({ q: `아이폰 ${tag}` })).toEqual([iphone.id]);
+    expect(await ids({ q: `자전거 ${tag}` })).toEqual([bike.id]);
+    expect(await ids({ q: `iphone ${tag}` })).toEqual([apple.id]);
+    expect(await ids({ q: `IPHONE ${tag.toUpperCase()}` })).toEqual([apple.id]);
+    expect(await ids({ q: `냉장고 ${tag}` })).toEqual([]);
+
+    const { body } = await list({ q: `아이폰 ${tag}` });
+    const card = body!.data[0]!;
+    expect(card).toEqual({
+      id: iphone.id,
+      object: 'product',
+      title: `아이폰 14 프로 256GB ${tag}`,
+      price: 850_000,
+      free: false,
+      status: 'on_sale',
+      condition: 'like_new',
+      category_id: PHONES,
+      location: { dong_code: seller.dongCode, dong_name: expect.stringMatching(/^망원/) },
+      like_count: 0,
+      chat_count: 0,
+      bumped_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+    });
+    // Nothing that locates or identifies the seller.
+    expect(JSON.stringify(body)).not.toMatch(/"(lat|lng|seller_id|seller)"/);
+  });
+
+  it('when filtering by category, price, free, condition, trade method and status, then each narrows the results and sub-categories count', async () => {
+    const tag = tagged();
+    const phone = await createListing(stack, seller.token, { title: `폰 ${tag}`, price: 300_000, condition: 'used', trade_methods: ['meet_up', 'parcel'], shipping_fee: 3000 });
+    const tablet = await createListing(stack, seller.token, { title: `태블릿 ${tag}`, category_id: TABLETS, price: 0, condition: 'new' });
+    const record = await createListing(stack, seller.token, { title: `LP ${tag}`, category_id: RECORDS, price: 20_000, condition: 'for_parts', trade_methods: ['convenience_store'], shipping_fee: 1800 });
+    await eventually('indexed', { q: tag }, [phone.id, tablet.id, record.id]);
+
+    expect((await ids({ q: tag, category_id: DIGITAL })).sort()).toEqual([phone.id, tablet.id].sort());
+    expect(await ids({ q: tag, category_id: TABLETS })).toEqual([tablet.id]);
+    expect((await ids({ q: tag, min_price: 20_000, max_price: 300_000 })).sort()).toEqual([phone.id, record.id].sort());
+    expect(await ids({ q: tag, free: true })).toEqual([tablet.id]);
+    expect(await ids({ q: tag, condition: 'for_parts' })).toEqual([record.id]);
+    expect(await ids({ q: tag, trade_method: 'parcel' })).toEqual([phone.id]);
+
+    expect((await call(seller, 'POST', `/products/${record.id}/status`, { status: 'reserved', buyer_id: buyer.id })).status).toBe(200);
+    await eventually('reserved', { q: tag, status: 'reserved' }, [record.id]);
+    expect((await ids({ q: tag, status: 'on_sale' })).sort()).toEqual([phone.id, tablet.id].sort());
+
+    expectProblem(await call(null, 'GET', `/products?q=${tag}&category_id=cat_0000000000000000`), 400, 'unknown_category');
+    const badRange = await call(null, 'GET', `/products?min_price=10&max_price=5`);
+    expectProblem(badRange, 400, 'invalid_price_range');
+  });
+
+  it('when listings are hidden, deleted or the filter excludes them, then they never appear', async () => {
+    const tag = tagged();
+    const kept = await createListing(stack, seller.token, { title: `남는 책상 ${tag}`, category_id: categoryId('furniture/desks-chairs') });
+    const hidden = await createListing(stack, seller.token, { title: `숨길 책상 ${tag}`, category_id: categoryId('furniture/desks-chairs') });
+    const deleted = await createListing(stack, seller.token, { title: `지울 책상 ${tag}`, category_id: categoryId('furniture/desks-chairs') });
+    await eventually('indexed', { q: tag }, [kept.id, hidden.id, deleted.id]);
+    expect((await call(seller, 'POST', `/products/${hidden.id}/status`, { status: 'hidden' })).status).toBe(200);
+    expect((await call(seller, 'DELETE', `/products/${deleted.id}`)).status).toBe(204);
+    await eventually('hidden and deleted gone', { q: tag }, [kept.id]);
+    // Not even for their seller, nor through any other filter.
+    expect(await ids({ q: tag }, seller)).toEqual([kept.id]);
+    expect(await ids({ q: `숨길 ${tag}`, status: 'on_sale' })).toEqual([]);
+  });
+
+  it('when sorting by price, popularity and recency and paging with a small limit, then every listing comes once in order; a tampered or foreign cursor is 400 invalid_cursor', async () => {
+    const tag = tagged();
+    const prices = [5_000, 1_000, 9_000, 1_000, 7_000];
+    const made: { id: string; price: number }[] = [];
+    for (const price of prices) made.push({ id: (await createListing(stack, seller.token, { title: `정렬 ${tag}`, price })).id, price });
+    await eventually('indexed', { q: tag }, made.map((m) => m.id));
+    // Likes from two users on one listing, one on another.
+    for (const user of [buyer, farSeller]) expect((await call(user, 'PUT', `/products/${made[2]!.id}/like`)).status).toBeLessThan(300);
+    expect((await call(buyer, 'PUT', `/products/${made[0]!.id}/like`)).status).toBeLessThan(300);
+
+    const walk = async (query: ListQuery) => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const { body } = await list({ ...query, q: tag, limit: 2, cursor });
+        expect(body!.data.length).toBeLessThanOrEqual(2);
+        seen.push(...body!.data.map((p) => p.id));
+        cursor = body!.next_cursor ?? undefined;
+        expect(body!.has_more).toBe(cursor !== undefined);
+      } while (cursor);
+      return seen;
+    };
+    const byPrice = [...made].sort((a, b) => a.price - b.price || (a.id < b.id ? -1 : 1)).map((m) => m.id);
+    expect(await walk({ sort: 'price_asc' })).toEqual(byPrice);
+    expect(await walk({ sort: 'price_desc' })).toEqual([...byPrice].reverse());
+    expect(await walk({ sort: 'recent' })).toEqual(made.map((m) => m.id).reverse());
+    const popular = await waitFor('likes counted', async () => {
+      const order = await walk({ sort: 'popular' });
+      return order[0] === made[2]!.id && order[1] === made[0]!.id ? order : null;
+    });
+    expect(popular).toHaveLength(5);
+
+    const { body } = await list({ q: tag, sort: 'price_asc', limit: 2 });
+    const cursor = body!.next_cursor!;
+    expectProblem(await call(null, 'GET', `/products?q=${tag}&sort=price_desc&limit=2&cursor=${cursor}`), 400, 'invalid_cursor');
+    expectProblem(await call(null, 'GET', `/products?q=${tag}&sort=price_asc&limit=2&max_price=5000&cursor=${cursor}`), 400, 'invalid_cursor');
+    const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
+    const tampered = Buffer.from(JSON.stringify([0, ...decoded.slice(1)])).toString('base64url');
+    expectProblem(await call(null, 'GET', `/products?q=${tag}&sort=price_asc&limit=2&cursor=${tampered}`), 400, 'invalid_cursor');
+  });
+
+  it('when searching near a point or sorting by distance, then only listings within the radius come, nearest first, with distance_m', async () => {
+    const tag = tagged();
+    const here = await createListing(stack, seller.token, { title: `근처 ${tag}` });
+    const far = await createListing(stack, farSeller.token, { title: `먼곳 ${tag}` });
+    await eventually('indexed', { q: tag }, [here.id, far.id]);
+
+    const near = await list({ q: tag, near: `${MANGWON.lat},${MANGWON.lng}`, radius: 3000 });
+    expect(near.body!.data.map((p) => p.id)).toEqual([here.id]);
+    expect(near.body!.data[0]!.distance_m).toBeLessThan(3000);
+    const wide = await list({ q: tag, near: `${MANGWON.lat},${MANGWON.lng}`, radius: 20_000, sort: 'distance' });
+    expect(wide.body!.data.map((p) => p.id)).toEqual([here.id, far.id]);
+    const [d1, d2] = wide.body!.data.map((p) => p.distance_m!);
+    expect(d2!).toBeGreaterThan(10_000);
+    expect(d2!).toBeLessThan(16_000);
+    expect(d1!).toBeLessThan(d2!);
+    // Without a location, distance cannot be sorted by; two locations conflict.
+    expectProblem(await call(null, 'GET', `/products?q=${tag}&sort=distance`), 400, 'location_required');
+    expectProblem(await call(buyer, 'GET', `/products?neighbourhood=me&near=37.5,126.9`), 400, 'conflicting_location_filters');
+    expectProblem(await call(null, 'GET', `/products?dong_code=0000000000`), 400, 'unknown_dong');
+  });
+
+  it('when asking for neighbourhood=me, then listings of my verified neighbourhood and its neighbours come, not far ones; anonymous is 401, unverified 403', async () => {
+    const tag = tagged();
+    const here = await createListing(stack, seller.token, { title: `동네 ${tag}` });
+    const far = await createListing(stack, farSeller.token, { title: `강남 ${tag}` });
+    await eventually('indexed', { q: tag }, [here.id, far.id]);
+    expect(await ids({ q: tag, neighbourhood: 'me' }, buyer)).toEqual([here.id]);
+    expect(await ids({ q: tag, neighbourhood: 'me' }, farSeller)).toEqual([far.id]);
+    expect(await ids({ q: tag, dong_code: farSeller.dongCode, range: 'near' })).toEqual([far.id]);
+    const page = await list({ q: tag, neighbourhood: 'me', sort: 'distance' }, buyer);
+    expect(page.body!.data[0]!.distance_m).toEqual(expect.any(Number));
+
+    expectProblem(await call(null, 'GET', '/products?neighbourhood=me'), 401, 'unauthenticated');
+    const stranger = await stack.signUp('nohood');
+    expectProblem(await call(stranger, 'GET', '/products?neighbourhood=me'), 403, 'neighbourhood_verification_required');
+  });
+});
+
+describe('GET /v1/products (feed cache)', () => {
+  it('when a neighbourhood feed is read twice, then the second read is served from the cache, and an edit drops it so the next read shows the edit', async () => {
+    const tag = tagged();
+    const listing = await createListing(stack, seller.token, { title: `캐시 LP ${tag}`, category_id: RECORDS, price: 15_000 });
+    const feed: ListQuery = { category_id: RECORDS, neighbourhood: 'me', sort: 'recent', limit: 5 };
+    const first = async () => (await list(feed, buyer)).body!.data[0] as Summary | undefined;
+    await waitFor('the listing on top of the feed', async () => (await first())?.id === listing.id);
+
+    // Change the index behind the feeder's back: a cached feed does not see it.
+    const db = stack.db;
+    await db.query(`UPDATE search_documents SET title = 'changed behind the cache' WHERE id = $1`, [listing.id]);
+    expect((await first())?.title).toBe(`캐시 LP ${tag}`);
+    // An uncached query (with q) reads the index itself.
+    expect((await list({ q: tag }, buyer)).body!.data[0]!.title).toBe('changed behind the cache');
+
+    const current = await call(seller, 'GET', `/products/${listing.id}`);
+    const edited = await call(
+      seller,
+      'PUT',
+      `/products/${listing.id}`,
+      {
+        title: `고친 LP ${tag}`,
+        description: current.json.description,
+        category_id: RECORDS,
+        price: 12_000,
+        offers_allowed: current.json.offers_allowed,
+        condition: current.json.condition,
+        trade_methods: current.json.trade_methods,
+        shipping_fee: current.json.shipping_fee,
+        quantity: current.json.quantity,
+      },
+      { 'if-match': current.headers.get('etag')! },
+    );
+    expect(edited.status).toBe(200);
+    const shown = await waitFor('the edit in the cached feed', async () => {
+      const top = await first();
+      return top?.title === `고친 LP ${tag}` ? top : null;
+    });
+    expect(shown.price).toBe(12_000);
+  });
+});
+
+describe('GET /v1/search/suggestions', () => {
+  it('when typing, then popular searches and listing titles starting with it are suggested, hidden listings never', async () => {
+    const tag = tagged();
+    const visible = await createListing(stack, seller.token, { title: `${tag} 에어팟 프로 2세대` });
+    const hidden = await createListing(stack, seller.token, { title: `${tag} 에어팟 맥스` });
+    await eventually('indexed', { q: tag }, [visible.id, hidden.id]);
+    expect((await call(seller, 'POST', `/products/${hidden.id}/status`, { status: 'hidden' })).status).toBe(200);
+    await eventually('hidden gone', { q: tag }, [visible.id]);
+    // A signed-in search that finds something counts as a popular query.
+    expect((await list({ q: `${tag} 에어팟` }, buyer)).body!.data).toHaveLength(1);
+
+    const res = await stack.api.client().GET('/search/suggestions', { params: { query: { q: `${tag.toUpperCase()} 에어` } } });
+    expect(res.data!.data).toEqual([
+      { object: 'search_suggestion', text: `${tag} 에어팟`, kind: 'query' },
+      { object: 'search_suggestion', text: `${tag} 에어팟 프로 2세대`, kind: 'title' },
+    ]);
+    const word = await stack.api.client().GET('/search/suggestions', { params: { query: { q: '에어팟 프로 2', limit: 20 } } });
+    expect(word.data!.data.map((s) => s.text)).toContain(`${tag} 에어팟 프로 2세대`);
+  });
+});
+
+describe('search history', () => {
+  it('when signed-in users search with q, then each sees only their own history, newest first, and clearing removes only their own', async () => {
+    const [alice, bob] = await Promise.all([stack.signUp('alice'), stack.signUp('bob')]);
+    const a1 = `자전거 ${tagged()}`;
+    const a2 = `아이폰 ${tagged()}`;
+    const b1 = `냉장고 ${tagged()}`;
+    await list({ q: a1 }, alice);
+    await list({ q: a2 }, alice);
+    await list({ q: b1 }, bob);
+    await list({ q: 'anonymous search' });
+
+    const history = async (user: SignedUpUser) => (await stack.api.client({ token: user.token }).GET('/users/me/search-history')).data!.data.map((e) => e.query);
+    expect(await history(alice)).toEqual([a2, a1]);
+    expect(await history(bob)).toEqual([b1]);
+    const paged = await stack.api.client({ token: alice.token }).GET('/users/me/search-history', { params: { query: { limit: 1 } } });
+    expect(paged.data!.has_more).toBe(true);
+
+    expect((await stack.api.client({ token: alice.token }).DELETE('/users/me/search-history')).response.status).toBe(204);
+    expect(await history(alice)).toEqual([]);
+    expect(await history(bob)).toEqual([b1]);
+    expectProblem(await call(null, 'GET', '/users/me/search-history'), 401, 'unauthenticated');
+  });
+});
+
+describe('search index feeder', () => {
+  it('when product events are delivered again or late, then the index does not change (the version is the event position)', async () => {
+    const tag = tagged();
+    const listing = await createListing(stack, seller.token, { title: `중복 배달 ${tag}` });
+    expect((await call(buyer, 'PUT', `/products/${listing.id}/like`)).status).toBeLessThan(300);
+    const row = () => stack.db.query(`SELECT version, like_count, title FROM search_documents WHERE id = $1`, [listing.id]).then((r) => r.rows[0] as { version: string; like_count: number; title: string } | undefined);
+    const fed = await waitFor('the like indexed', async () => ((await row())?.like_count === 1 ? row() : null));
+    const { rows } = await stack.db.query(`SELECT * FROM events WHERE aggregate_type = 'product' AND aggregate_id = $1 ORDER BY position`, [listing.id]);
+    const events = rows.map(toStoredEvent);
+    expect(events.map((e) => e.type)).toEqual(['product.created', 'product.liked']);
+
+    const log = createLogger('silent', 'test');
+    const sequelize = createSequelize({ url: stack.api.config.DATABASE_URL, poolMax: 2 }, log);
+    try {
+      const apply = createIndexFeeder(sequelize);
+      const index = new PostgresSearchIndex({ sequelize });
+      for (const event of [...events, ...events].reverse()) expect(await apply(event, index)).toBe(false);
+    } finally {
+      await sequelize.close();
+    }
+    expect(await row()).toEqual(fed);
+  });
+});
+
+describe('search index rebuild', () => {
+  it('when the index is rebuilt from the event store, then it holds the same listings as the feeder made, and damage to it is repaired', async () => {
+    const tag = tagged();
+    const a = await createListing(stack, seller.token, { title: `재구축 ${tag}`, price: 1_000 });
+    const b = await createListing(stack, seller.token, { title: `재구축 ${tag}`, price: 2_000 });
+    expect((await call(seller, 'POST', `/products/${b.id}/status`, { status: 'hidden' })).status).toBe(200);
+    await eventually('fed', { q: tag }, [a.id]);
+    await waitFor('b hidden in the index', async () => (await stack.db.query(`SELECT status FROM search_documents WHERE id = $1`, [b.id])).rows[0]?.status === 'hidden');
+    await stack.db.query(`UPDATE search_documents SET price = 999, status = 'hidden' WHERE id = $1`, [a.id]);
+    expect(await ids({ q: tag })).toEqual([]);
+
+    const log = createLogger('silent', 'test');
+    const sequelize = createSequelize({ url: stack.api.config.DATABASE_URL, poolMax: 2 }, log);
+    try {
+      const { applied } = await rebuildSearchIndex(searchIndexFor(stack.api.config, sequelize, log), sequelize);
+      expect(applied).toBeGreaterThan(0);
+    } finally {
+      await sequelize.close();
+    }
+    const { body } = await list({ q: tag });
+    expect(body!.data.map((p) => [p.id, p.price, p.status])).toEqual([[a.id, 1_000, 'on_sale']]);
+    const { rows } = await stack.db.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'search_documents' ORDER BY 1`);
+    expect(rows.map((r: { indexname: string }) => r.indexname)).toContain('search_documents_trgm');
+    // The live feeder keeps writing to the rebuilt table.
+    const c = await createListing(stack, seller.token, { title: `재구축 ${tag}`, price: 3_000 });
+    await eventually('fed after the rebuild', { q: tag }, [a.id, c.id]);
+  });
+});
