@@ -66,12 +66,13 @@ test-contract: install services ## Portman/newman contract tests, then the e2e s
 test-e2e: install ## The e2e scenarios against a running API at E2E_BASE_URL (docs/qa.md)
 	$(BIN)/vitest run -c contract/vitest.e2e.config.mts
 
-coverage: install services ## Tests with coverage (reports/coverage)
+coverage: install services ## Tests with coverage (reports/coverage); fails below 80% of lines or branches of src/
 	$(BIN)/vitest run --coverage
 
 bench: build services migrate ## Category tree and profile reads vs bare node:http(+pg), sign-ins/s (docs/performance.md)
 	$(TSX) bench/categories.ts
 	$(TSX) bench/identity.ts
+	$(TSX) bench/catalog.ts
 
 bench-events: services migrate ## Events/s and commit-to-handler latency through relay + one consumer (docs/performance.md)
 	$(TSX) bench/events.ts

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { CONNECTIONS, DURATION, fmt, load, ROUNDS, startServer, summarise, type Stats } from './lib';
 
 // `make bench`: GET /v1/products/categories through the full middleware chain (the compiled
@@ -13,6 +14,9 @@ async function main(): Promise<void> {
     // budget the benchmark cannot exhaust.
     NODE_ENV: 'production',
     JWT_SECRET: 'bench-secret-0123456789abcdef0123456789abcdef',
+    // Production refuses to start with the development keys.
+    FIELD_ENCRYPTION_KEYS: `bench1:${randomBytes(32).toString('base64')}`,
+    BLIND_INDEX_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: API_LOG_LEVEL,
     RATE_LIMIT_MAX: '1000000',
   });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hash, verify, type Options } from '@node-rs/argon2';
+import { migrate } from '../src/cli/migrate';
 import { startSmtpSimulator } from '../src/integrations/email/smtp-simulator';
 import { DURATION, fmt, load, ROUNDS, startServer, summarise, type Stats } from './lib';
 
@@ -23,6 +24,9 @@ const ENV = {
   RATE_LIMIT_MAX: '1000000',
 };
 const PASSWORD = 'Bench-pass-2026!';
+// The benchmarks' own database (bench/catalog.ts uses it too), never the development one.
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/junggo_bench';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13';
 const ip = (i: number) => `10.77.${(i >> 8) & 255}.${i & 255}`;
 
 async function provision(api: string, mailbox: Awaited<ReturnType<typeof startSmtpSimulator>>) {
@@ -62,8 +66,9 @@ async function argon2PerSecond(): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  await migrate(DATABASE_URL, REDIS_URL, 'warn');
   const smtp = await startSmtpSimulator({ port: 0 });
-  const env = { ...ENV, SMTP_URL: smtp.url };
+  const env = { ...ENV, SMTP_URL: smtp.url, DATABASE_URL, REDIS_URL, QUEUE_PREFIX: 'bench' };
   const api = await startServer('dist/server.js', env);
   const worker = await startServer('dist/worker.js', env, 'WORKER_PORT');
   const bare = await startServer('bench/bare-profile.mjs', env);

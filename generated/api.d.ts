@@ -668,7 +668,8 @@ export interface paths {
          *     second factor, the answer carries 10 recovery codes, shown this once.
          *
          *     A wrong code is `422 invalid_otp_code`; no code sent, or one expired, used or tried 5 times, is
-         *     `422 otp_code_expired` (ask for a new one); SMS codes on already is `409 two_factor_already_enabled`.
+         *     `422 otp_code_expired` (ask for a new one); SMS codes on already is `409 two_factor_already_enabled`;
+         *     an account without a phone number is `422 phone_required`.
          *
          *     Wrong codes count per account, whatever the IP address: 10 within an hour lock second-factor
          *     checks (and sign-in of the account) for an hour: `423 account_locked` with `Retry-After`. Each IP
@@ -1363,7 +1364,8 @@ export interface paths {
          *     more than one is `400 conflicting_location_filters`. `neighbourhood=me` needs a token and a
          *     verified neighbourhood (`401 unauthenticated`, `403 neighbourhood_verification_required`);
          *     its range is the one the user chose for it. An unknown `dong_code` is `400 unknown_dong`, an
-         *     unknown `category_id` `400 unknown_category`. `sort=distance` without a location is
+         *     unknown `category_id` `400 unknown_category`; a `near` outside ±90° latitude or ±180°
+         *     longitude is `400 invalid_coordinates`. `sort=distance` without a location is
          *     `400 location_required`; `min_price` above `max_price` is `400 invalid_price_range`. Listings
          *     found by location carry `distance_m`.
          *
@@ -3945,7 +3947,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description The request is malformed or a parameter or field is not valid (`validation_failed`, `malformed_json`, `invalid_cursor`, ...). */
+        /** @description The request is malformed or a parameter or field is not valid (`validation_failed`, `malformed_json`, `invalid_cursor`, ...), or the body cannot be decoded with its `Content-Encoding` (`invalid_request_body`). */
         BadRequest: {
             headers: {
                 "Request-Id": components["headers"]["RequestId"];
@@ -7115,6 +7117,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             /** @description No such listing, or it is deleted, or it is not yours (`not_found`): only the seller manages its photos, and nobody else can tell whether the listing exists. */
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description The ids are not exactly the listing's photos (`image_order_mismatch`). */
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];

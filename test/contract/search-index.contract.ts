@@ -189,6 +189,7 @@ export function searchIndexContract(name: string, make: () => Promise<IndexUnder
         const index = await fresh([phone, tablet, camera]);
         expect((await ids(index, { categoryPath: 'digital' })).sort()).toEqual([phone.id, tablet.id].sort());
         expect(await ids(index, { categoryPath: 'digital/phone' })).toEqual([phone.id]);
+        expect(await ids(index, { categoryPath: 'digital/phone', categoryLeaf: true })).toEqual([phone.id]);
         expect(await ids(index, { categoryPath: 'digital-camera' })).toEqual([camera.id]);
       });
 

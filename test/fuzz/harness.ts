@@ -9,7 +9,8 @@ import { raw, uniqueIp } from '../support/http';
 import { checkResponse, type FuzzResponse } from './oracle';
 import {
   acceptance,
-  bodyText,
+  actAs,
+  bodyBytes,
   describeRequest,
   invalidRequest,
   invalidRequestCandidates,
@@ -22,6 +23,7 @@ import {
   type Auth,
   type FuzzRequest,
   type GeneratorContext,
+  type RequestPools,
 } from './requests';
 import { schemaOracle } from './schema-oracle';
 import { deref, documentedResponse, documents, type FuzzOperation, type FuzzSpec, type OpenApiDoc } from './spec';
@@ -84,6 +86,13 @@ export interface FuzzContext extends GeneratorContext {
   seq: number;
   /** Ids that exist now (asked again): other processes create and delete scratch data meanwhile. */
   currentIds: () => Promise<Set<string>>;
+  /**
+   * Whether every path id of a request still exists, asked again as the owner through the reads
+   * of the same ids (a delete, or a status that hides a listing, may have taken one away).
+   */
+  stillExists: (r: FuzzRequest) => Promise<boolean>;
+  /** Answers per operation and status (`201`, `409 image_limit_reached`…), for the summary. */
+  answers: Map<string, Map<string, number>>;
 }
 
 function authorization(ctx: FuzzContext, auth: Auth, userId: string): string | undefined {
@@ -93,7 +102,7 @@ function authorization(ctx: FuzzContext, auth: Auth, userId: string): string | u
     case 'none':
       return undefined;
     case 'token':
-      return `Bearer ${tokenFor(ctx.config, auth.roles, userId)}`;
+      return `Bearer ${tokenFor(ctx.config, auth.roles, auth.user ?? userId)}`;
     case 'bad': {
       const good = signAccessToken(claims, tokens);
       const [h, p, sig] = good.split('.') as [string, string, string];
@@ -131,10 +140,11 @@ export async function send(ctx: FuzzContext, r: FuzzRequest): Promise<FuzzRespon
     for (const [k, v] of Object.entries(r.headers)) headers.set(k, v);
     const auth = authorization(ctx, r.auth, `usr_fuzz_${ctx.runId}_${n}`);
     if (auth !== undefined) headers.set('authorization', auth);
-    const text = r.body ? bodyText(r.body) : undefined;
+    const body = r.body ? bodyBytes(r.body) : undefined;
     if (r.body?.contentType !== undefined) headers.set('content-type', r.body.contentType);
     if (r.body?.contentEncoding !== undefined) headers.set('content-encoding', r.body.contentEncoding);
-    const res = await raw(url, { method: r.op.method.toUpperCase(), headers, body: text === undefined ? undefined : Buffer.from(text, 'utf8'), signal: AbortSignal.timeout(20_000) });
+    // A redirect is an answer under test (the social sign-in starts), not something to follow.
+    const res = await raw(url, { method: r.op.method.toUpperCase(), headers, body, redirect: 'manual', signal: AbortSignal.timeout(20_000) });
     return { url, requestId, status: res.status, headers: res.headers, text: res.text, json: res.json };
   } catch (err) {
     return { url, requestId, status: 0, headers: new Headers(), text: `${String(err)} ${String((err as { cause?: unknown }).cause ?? '')}`, json: undefined };
@@ -165,35 +175,66 @@ function collectIds(doc: OpenApiDoc, schemaIn: unknown, node: unknown, into: Set
  * ids are collected from the answers, then each operation with path ids is called on some of them
  * for its ETag.
  */
-export async function createFuzzContext(opts: { baseUrl: string; config: FuzzContext['config']; spec: FuzzSpec; ownIds: string[] }): Promise<FuzzContext> {
+export async function createFuzzContext(opts: {
+  baseUrl: string;
+  config: FuzzContext['config'];
+  spec: FuzzSpec;
+  ownIds: string[];
+  /** The fuzzer's accounts, owners of its resources, and ids reserved for one operation. */
+  pools?: Pick<RequestPools, 'users' | 'owners' | 'exclusive'>;
+  files?: FuzzContext['files'];
+}): Promise<FuzzContext> {
   const ctx: FuzzContext = {
     baseUrl: opts.baseUrl,
     config: opts.config,
     doc: opts.spec.doc,
     oracle: schemaOracle(opts.spec.doc),
-    pools: { knownIds: [], ownIds: [...opts.ownIds].sort(), etags: [] },
+    pools: { knownIds: [], ownIds: [...opts.ownIds].sort(), etags: [], ...opts.pools },
+    ...(opts.files ? { files: opts.files } : {}),
     runId: randomBytes(5).toString('hex'),
     sent: 0,
     seq: 0,
+    answers: new Map(),
     currentIds: async () => {
       const now = new Set<string>(opts.ownIds);
       for (const op of lists) await call(op, {}, now);
       return now;
+    },
+    stillExists: async (r) => {
+      const values = Object.values(r.path).map(String);
+      const now = new Set<string>();
+      // The reads whose path ids are among the request's (GET /products/{id} for PUT /products/{id}…).
+      for (const op of reads) {
+        const names = op.parameters.filter((p) => p.in === 'path').map((p) => p.name);
+        if (!names.length || !names.every((n) => n in r.path)) continue;
+        const path = Object.fromEntries(names.map((n) => [n, String(r.path[n])]));
+        // A 2xx names what the read is about (its last path id) as existing; its body, what it holds.
+        if (await call(op, path, now)) now.add(path[names[names.length - 1]!]!);
+      }
+      if (values.every((v) => now.has(v))) return true;
+      for (const op of lists) await call(op, {}, now, values);
+      return values.every((v) => now.has(v));
     },
   };
   const ids = new Set<string>(opts.ownIds);
   const etags = new Set<string>();
   const reads = opts.spec.operations.filter((op) => !op.write);
   const lists = reads.filter((o) => !o.parameters.some((p) => p.in === 'path'));
-  const call = async (op: FuzzOperation, path: Record<string, string>, into = ids) => {
-    const auth: Auth = op.secured || op.roles.length ? { kind: 'token', roles: op.roles } : { kind: 'none' };
-    const res = await send(ctx, { op, mutations: [], path, pathIds: 'existing', query: [], headers: {}, auth, body: undefined });
+  /** Calls a read as it should succeed (as the owner of the ids, with the roles it needs); true on a 2xx. */
+  const call = async (op: FuzzOperation, path: Record<string, string>, into = ids, about: string[] = Object.values(path)): Promise<boolean> => {
+    const owner = about.map((v) => ctx.pools.owners?.[v]).find((u) => u !== undefined);
+    const auth: Auth = op.secured || op.roles.length || owner ? { kind: 'token', roles: op.roles } : { kind: 'none' };
+    // As the owner of what it is about, else as one of the fuzzer's accounts with the roles it needs.
+    const request = actAs(ctx.pools, { op, mutations: [], path, pathIds: 'existing', query: [], headers: {}, auth, body: undefined }, 0, true);
+    const res = await send(ctx, owner && request.auth.kind === 'token' ? { ...request, auth: { ...request.auth, user: owner } } : request);
     if (res.status >= 200 && res.status < 300) {
       const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       collectIds(opts.spec.doc, documentedResponse(op, res.status)?.get(type), res.json, into);
       const etag = res.headers.get('etag');
       if (etag) etags.add(etag);
+      return true;
     }
+    return false;
   };
   for (const op of lists) await call(op, {});
   for (const op of reads) {
@@ -231,13 +272,16 @@ export function fuzzProperty(ctx: FuzzContext, op: FuzzOperation, kind: FuzzKind
   return fc.asyncProperty(fc.array(request, { minLength: batch, maxLength: batch }), async (requests) => {
     const answers = await Promise.all(requests.map((r) => send(ctx, r)));
     ctx.sent += requests.length;
+    const tally = ctx.answers.get(`${op.operationId} ${kind}`) ?? new Map<string, number>();
+    ctx.answers.set(`${op.operationId} ${kind}`, tally);
+    for (const a of answers) {
+      const key = `${a.status}${typeof a.json?.code === 'string' ? ` ${a.json.code}` : ''}`;
+      tally.set(key, (tally.get(key) ?? 0) + 1);
+    }
     const checked = [...requests];
     for (const [i, r] of checked.entries()) {
-      // A 404 for an id read at the start is only a finding if the id still exists.
-      if (answers[i]!.status === 404 && r.pathIds === 'existing') {
-        const now = await ctx.currentIds();
-        if (Object.values(r.path).some((v) => !now.has(String(v)))) checked[i] = { ...r, pathIds: 'random' };
-      }
+      // A 404 for an id that existed is only a finding if it still exists (a delete may have taken it).
+      if (answers[i]!.status === 404 && r.pathIds === 'existing' && !(await ctx.stillExists(r))) checked[i] = { ...r, pathIds: 'random' };
     }
     const failures = checked.flatMap((r, i) => {
       const res = answers[i]!;
@@ -278,13 +322,23 @@ export async function createOwnCategory(db: Client, seed: number): Promise<{ id:
   return { id, path };
 }
 
+/** What a request could change, digested: compared before and after the invalid requests. */
+export interface StoredState {
+  categories: { n: number; digest: string };
+  catalog: Record<string, { n: number; digest: string }>;
+  events: number;
+  at: Date;
+}
+
 /**
- * What a request to this API could change: the category tree and the events recorded for it, or
- * recorded by any request or user of this run. Test files keep their scratch categories under
- * `other` (as this one does); those of other files, which may be created, edited and deleted by a
- * test running in another process meanwhile, are left out. The fuzzer never aims a write at them.
+ * What a request to this API could change: the category tree; the listings of the fuzzer's
+ * accounts with their photos (view counts left out: views are counted by valid reads and flushed
+ * later), their likes and keyword alerts; and the events recorded for the tree, by any request of
+ * this run or by any of its accounts. Test files keep their scratch categories under `other` (as
+ * this one does); those of other files, which may be created, edited and deleted by a test running
+ * in another process meanwhile, are left out. The fuzzer never aims a write at them.
  */
-export async function storedState(db: Client, runId: string, ownIds: string[]): Promise<{ categories: { n: number; digest: string }; events: number; at: Date }> {
+export async function storedState(db: Client, runId: string, ownIds: string[], users: string[] = []): Promise<StoredState> {
   const { rows: clock } = await db.query<{ now: Date }>('SELECT clock_timestamp() AS now');
   const scope = `FROM categories WHERE NOT (parent_id = $1 AND id <> ALL($2::text[]))`;
   const { rows: cats } = await db.query<{ n: number; digest: string }>(
@@ -293,21 +347,67 @@ export async function storedState(db: Client, runId: string, ownIds: string[]): 
        ${scope}`,
     [categoryId('other'), ownIds],
   );
+  const digest = async (table: string, columns: string, where: string, order: string) => {
+    const { rows } = await db.query<{ n: number; digest: string }>(
+      `SELECT count(*)::int AS n, md5(coalesce(string_agg(concat_ws('|', ${columns}), E'\\n' ORDER BY ${order}), '')) AS digest FROM ${table} WHERE ${where}`,
+      [users],
+    );
+    return rows[0]!;
+  };
+  const catalog = {
+    products: await digest(
+      'products',
+      'id, seller_id, title, description, category_id, price, offers_allowed, condition, trade_methods, shipping_fee, quantity, status, buyer_id, moderation, like_count, bumped_at, created_at, updated_at, deleted_at',
+      'seller_id = ANY($1::text[])',
+      'id',
+    ),
+    product_images: await digest(
+      'product_images',
+      'id, product_id, status, position, content_type, bytes, width, height, failure_reason, display_key, thumb_key, updated_at, deleted_at',
+      'seller_id = ANY($1::text[])',
+      'id',
+    ),
+    product_likes: await digest('product_likes', 'user_id, product_id, created_at', 'user_id = ANY($1::text[])', 'user_id, product_id'),
+    keyword_alerts: await digest('keyword_alerts', 'id, user_id, keyword, category_id, dong_code, created_at', 'user_id = ANY($1::text[])', 'id'),
+  };
   const { rows: events } = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM events
-      WHERE metadata->>'request_id' LIKE $3 OR metadata->>'actor_id' LIKE $4
+      WHERE metadata->>'request_id' LIKE $3 OR metadata->>'actor_id' LIKE $4 OR metadata->>'actor_id' = ANY($5::text[])
          OR (aggregate_type = 'category' AND aggregate_id IN (SELECT id ${scope}))`,
-    [categoryId('other'), ownIds, `fuzz-${runId}-%`, `usr_fuzz_${runId}_%`],
+    [categoryId('other'), ownIds, `fuzz-${runId}-%`, `usr_fuzz_${runId}_%`, users],
   );
-  return { categories: cats[0]!, events: events[0]!.n, at: clock[0]!.now };
+  return { categories: cats[0]!, catalog, events: events[0]!.n, at: clock[0]!.now };
+}
+
+/**
+ * The stored state once the work that valid requests started in the background is done (photos
+ * being processed, events being relayed): two reads a second apart that agree, with no photo of
+ * the fuzzer's accounts still processing.
+ */
+export async function settledState(db: Client, runId: string, ownIds: string[], users: string[] = [], timeoutMs = 60_000): Promise<StoredState> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await storedState(db, runId, ownIds, users);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    const now = await storedState(db, runId, ownIds, users);
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM product_images WHERE seller_id = ANY($1::text[]) AND status = 'processing' AND deleted_at IS NULL`, [users]);
+    const { at: _a, ...a } = last;
+    const { at: _b, ...b } = now;
+    if (rows[0]!.n === 0 && JSON.stringify(a) === JSON.stringify(b)) return now;
+    if (Date.now() > deadline) throw new Error(`fuzz: the stored state did not settle within ${timeoutMs} ms (${rows[0]!.n} photos still processing)`);
+    last = now;
+  }
 }
 
 /** What changed since `at` that this run could have caused: for the failure message. */
-export async function changesSince(db: Client, runId: string, at: Date): Promise<unknown[]> {
+export async function changesSince(db: Client, runId: string, at: Date, users: string[] = []): Promise<unknown[]> {
   const { rows: categories } = await db.query('SELECT id, path, name, sort_order, updated_at FROM categories WHERE updated_at >= $1 ORDER BY updated_at', [at]);
+  const { rows: products } = await db.query('SELECT id, status, price, title, updated_at, deleted_at FROM products WHERE seller_id = ANY($2::text[]) AND (updated_at >= $1 OR created_at >= $1 OR deleted_at >= $1)', [at, users]);
+  const { rows: images } = await db.query('SELECT id, product_id, status, position, updated_at, deleted_at FROM product_images WHERE seller_id = ANY($2::text[]) AND (updated_at >= $1 OR created_at >= $1)', [at, users]);
   const { rows: events } = await db.query(
-    `SELECT type, aggregate_id, payload, metadata FROM events WHERE occurred_at >= $1 AND (metadata->>'request_id' LIKE $2 OR aggregate_type = 'category') ORDER BY position`,
-    [at, `fuzz-${runId}-%`],
+    `SELECT type, aggregate_id, payload, metadata FROM events
+      WHERE occurred_at >= $1 AND (metadata->>'request_id' LIKE $2 OR aggregate_type = 'category' OR metadata->>'actor_id' = ANY($3::text[])) ORDER BY position`,
+    [at, `fuzz-${runId}-%`, users],
   );
-  return [...categories.map((c) => ({ category: c })), ...events.map((e) => ({ event: e }))].slice(0, 20);
+  return [...categories.map((c) => ({ category: c })), ...products.map((p) => ({ product: p })), ...images.map((i) => ({ image: i })), ...events.map((e) => ({ event: e }))].slice(0, 20);
 }

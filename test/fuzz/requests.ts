@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { describeForm, formArb, formBytes, formContentType, formMutations, formProblems, type Form, type SampleFile } from './multipart';
 import type { SchemaOracle } from './schema-oracle';
 import { deref, documents, type FuzzOperation, type FuzzParameter, type OpenApiDoc, type Schema } from './spec';
 import {
@@ -29,12 +30,14 @@ export class Encoded {
 export type UrlValue = string | Encoded;
 
 export type BadToken = 'expired' | 'wrong-key' | 'alg-none' | 'tampered' | 'wrong-issuer' | 'no-scheme' | 'basic' | 'empty' | 'garbage';
-export type Auth = { kind: 'none' } | { kind: 'token'; roles: string[] } | { kind: 'bad'; how: BadToken; garbage: string };
+/** A token's user: one of the fuzzer's real accounts, or (when there are none) an id of its own per request. */
+export type Auth = { kind: 'none' } | { kind: 'token'; roles: string[]; user?: string } | { kind: 'bad'; how: BadToken; garbage: string };
 
 export interface BodyPart {
-  /** The body as a value (serialised with toJsonText), or as raw text when `text` is set. */
+  /** The body as a value (serialised with toJsonText), or as raw text when `text` is set, or a multipart form. */
   value?: unknown;
   text?: string;
+  form?: Form;
   contentType?: string;
   contentEncoding?: string;
   omitted?: boolean;
@@ -50,6 +53,20 @@ export interface FuzzRequest {
   query: [UrlValue, UrlValue][];
   headers: Record<string, string>;
   auth: Auth;
+  /**
+   * Whether the token is the owner's of the fuzzer's own resource named in the path (undefined
+   * when the path names none of them, or no token is sent).
+   */
+  owner?: boolean;
+  /**
+   * Whether the caller may act on what the existing path ids name, so that anything but a 2xx
+   * (or a documented refusal of its state) is a finding: the owner on an owned resource, anyone
+   * on the fuzzer's unowned ones (its category), anyone on a public operation. Someone else's
+   * resource behind a token (a seller's photo list) is not: its owner is not known.
+   */
+  entitled?: boolean;
+  /** How the token's user was picked (see actAs): kept so that a mutated request picks again. */
+  who?: { pick: number; asOwner: boolean };
   body: BodyPart | undefined;
 }
 
@@ -58,6 +75,18 @@ export interface RequestPools {
   knownIds: string[];
   ownIds: string[];
   etags: string[];
+  /**
+   * The fuzzer's own accounts, which tokens name (none: an id per request that no account has),
+   * with their roles in the database: a token claiming a role is given an account that has it.
+   */
+  users?: { id: string; roles: string[] }[];
+  /** Own id → the account that owns it: writes on it are sent as that account (or, to be refused, as another). */
+  owners?: Record<string, string>;
+  /**
+   * Own ids that only one operation writes to (operationId → ids), e.g. listings that a status
+   * change or a delete may use up; other writes never aim at them.
+   */
+  exclusive?: Record<string, string[]>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,14 +143,23 @@ const pathSafe = (v: UrlValue) => {
 
 export function bodyText(body: BodyPart): string | undefined {
   if (body.omitted) return undefined;
+  if (body.form) return formBytes(body.form).toString('latin1');
   return body.text ?? toJsonText(body.value);
+}
+
+/** The bytes sent as the body. */
+export function bodyBytes(body: BodyPart): Buffer | undefined {
+  if (body.omitted) return undefined;
+  if (body.form) return formBytes(body.form);
+  return Buffer.from(body.text ?? toJsonText(body.value), 'utf8');
 }
 
 /** How the request reads in a failure report. */
 export function describeRequest(r: FuzzRequest, url = urlOf('', r)): string {
-  const auth = r.auth.kind === 'none' ? 'no token' : r.auth.kind === 'token' ? `token roles=[${r.auth.roles.join(',')}]` : `bad token (${r.auth.how})`;
+  const who = r.auth.kind === 'token' ? ` user=${r.auth.user ?? '(none)'}${r.owner === undefined ? '' : r.owner ? ' (the owner)' : ' (not the owner)'}` : '';
+  const auth = r.auth.kind === 'none' ? 'no token' : r.auth.kind === 'token' ? `token roles=[${r.auth.roles.join(',')}]${who}` : `bad token (${r.auth.how})`;
   const headers = Object.entries(r.headers).map(([k, v]) => `${k}: ${preview(v, 80)}`);
-  const body = r.body ? (r.body.omitted ? 'no body' : `body ${preview(bodyText(r.body)!, 300)}`) : '';
+  const body = r.body ? (r.body.omitted ? 'no body' : r.body.form ? describeForm(r.body.form) : `body ${preview(bodyText(r.body)!, 300)}`) : '';
   const media = r.body && !r.body.omitted ? `content-type: ${r.body.contentType ?? '(none)'}${r.body.contentEncoding ? `, content-encoding: ${r.body.contentEncoding}` : ''}` : '';
   return [`${r.op.method.toUpperCase()} ${preview(url, 400)}`, auth, ...headers, media, body, r.mutations.length ? `mutations: ${r.mutations.join('; ')}` : '']
     .filter(Boolean)
@@ -171,11 +209,20 @@ export function judge(r: FuzzRequest, oracle: SchemaOracle): Reason[] {
     } else {
       const ct = b.contentType;
       if (!ct || !op.body.mediaTypes.includes(baseMediaType(ct))) reasons.push({ kind: 'content', why: `content type ${JSON.stringify(ct ?? null)} is not documented` });
-      else if (charsetOf(ct) !== undefined && charsetOf(ct) !== 'utf-8') reasons.push({ kind: 'content', why: `JSON in charset ${charsetOf(ct)}` });
+      else if (op.body.kind === 'json' && charsetOf(ct) !== undefined && charsetOf(ct) !== 'utf-8') reasons.push({ kind: 'content', why: `JSON in charset ${charsetOf(ct)}` });
       if (b.contentEncoding !== undefined && b.contentEncoding.toLowerCase() !== 'identity') reasons.push({ kind: 'content', why: `body claims content-encoding ${b.contentEncoding} but is not encoded` });
+      if (op.body.kind === 'multipart') {
+        if (!b.form) reasons.push({ kind: 'content', why: 'the body is not a multipart form' });
+        else if (ct) for (const why of formProblems(oracle.doc, op, ct, b.form)) reasons.push({ kind: 'content', why });
+      }
       let value: unknown;
-      let parsed = true;
-      if (b.text !== undefined) {
+      let parsed = op.body.kind === 'json';
+      if (!parsed) {
+        /* a form: judged above */
+      } else if (b.form) {
+        parsed = false;
+        reasons.push({ kind: 'content', why: 'a multipart form where JSON is expected' });
+      } else if (b.text !== undefined) {
         try {
           value = JSON.parse(b.text);
         } catch {
@@ -187,7 +234,8 @@ export function judge(r: FuzzRequest, oracle: SchemaOracle): Reason[] {
     }
   }
   const auth = r.auth;
-  if (auth.kind === 'bad' && op.acceptsBearer) reasons.push({ kind: 'auth', status: 401, why: `bad token (${auth.how})` });
+  // Also where the token is optional and only documented as refused when bad (a `401`).
+  if (auth.kind === 'bad' && (op.acceptsBearer || documents(op, 401))) reasons.push({ kind: 'auth', status: 401, why: `bad token (${auth.how})` });
   if (op.secured && auth.kind === 'none') reasons.push({ kind: 'auth', status: 401, why: 'no token' });
   if (op.secured && auth.kind === 'token' && !op.roles.every((role) => auth.roles.includes(role))) reasons.push({ kind: 'auth', status: 403, why: `token lacks role(s) ${op.roles.join(', ')}` });
   return reasons;
@@ -203,6 +251,8 @@ export interface GeneratorContext {
   doc: OpenApiDoc;
   oracle: SchemaOracle;
   pools: RequestPools;
+  /** Files for multipart bodies: real images, and a decompression bomb. */
+  files?: { samples: SampleFile[]; bomb: Buffer };
 }
 
 const OTHER_ROLES = ['user', 'seller', 'moderator', 'support', 'admin'];
@@ -226,12 +276,22 @@ export const badTokenArb: fc.Arbitrary<Auth> = fc.record({
   garbage: oddString('header', 1, 60),
 });
 
+/** The own ids a write operation may aim at: its exclusive ones, or the shared ones. */
+export function ownIdsFor(pools: RequestPools, op: FuzzOperation): string[] {
+  const exclusive = pools.exclusive ?? {};
+  const mine = exclusive[op.operationId];
+  if (mine) return mine;
+  const reserved = new Set(Object.values(exclusive).flat());
+  return pools.ownIds.filter((id) => !reserved.has(id));
+}
+
 function pathArb(ctx: GeneratorContext, op: FuzzOperation): fc.Arbitrary<{ path: Record<string, UrlValue>; pathIds: FuzzRequest['pathIds'] }> {
   const pathParams = op.parameters.filter((p) => p.in === 'path');
   if (!pathParams.length) return fc.constant({ path: {}, pathIds: 'none' as const });
   const known = new Set(ctx.pools.knownIds);
+  const own = ownIdsFor(ctx.pools, op);
   const perParam = pathParams.map((p) => {
-    const pool = (op.write ? ctx.pools.ownIds : ctx.pools.knownIds).filter((id) => ctx.oracle.parameter(p.schema, id, true)).sort();
+    const pool = (op.write ? own : ctx.pools.knownIds).filter((id) => ctx.oracle.parameter(p.schema, id, true)).sort();
     const made = validValue(p.schema, { doc: ctx.doc, where: 'url' })
       .map(String)
       .filter((v) => !known.has(v) && pathSafe(v))
@@ -263,6 +323,9 @@ function headersArb(ctx: GeneratorContext, op: FuzzOperation): fc.Arbitrary<Reco
   const hs = op.parameters.filter((p) => p.in === 'header');
   const perParam = hs.map((p) => {
     let value = validValue(p.schema, { doc: ctx.doc, where: 'header' }).map(String);
+    // A key is meant to be new per request (RFC draft): mostly fresh UUIDs, now and then one
+    // from the schema (short ones repeat, and show replays and reuse).
+    if (/^idempotency-key$/i.test(p.name)) value = fc.oneof({ arbitrary: fc.noBias(fc.uuid()), weight: 9 }, { arbitrary: value, weight: 1 });
     if (isConditional(p.name)) {
       const real = [...ctx.pools.etags, '*'].filter((e) => ctx.oracle.parameter(p.schema, e, true));
       if (real.length) value = fc.oneof(value, fc.constantFrom(...real), fc.constantFrom(...real).map((e) => (e === '*' ? e : `W/${e}`)));
@@ -278,20 +341,61 @@ function jsonContentTypes(op: FuzzOperation): fc.Arbitrary<string> {
   return fc.constantFrom(...types).chain((t) => fc.constantFrom(t, `${t}; charset=utf-8`, `${t};charset=UTF-8`));
 }
 
+const fallbackFiles = { samples: [] as SampleFile[], bomb: Buffer.alloc(0) };
+
 function bodyArb(ctx: GeneratorContext, op: FuzzOperation): fc.Arbitrary<BodyPart | undefined> {
   if (!op.body) return fc.constant(undefined);
+  if (op.body.kind === 'multipart') {
+    const { samples, bomb } = ctx.files ?? fallbackFiles;
+    const form = formArb(ctx.doc, op, samples, bomb).chain((f) => formContentType(f.boundary).map((contentType): BodyPart => ({ form: f, contentType })));
+    return op.body.required ? form : fc.option(form, { nil: undefined, freq: 3 });
+  }
   const schema = op.body.schema;
   // Not filtered here: the judge of the whole request throws out the rare body the schema rejects.
-  const value = validValue(schema, { doc: ctx.doc, where: 'json' });
+  const value = validValue(schema, { doc: ctx.doc, where: 'json', ids: ctx.pools.knownIds });
   const body = fc.record({ value, contentType: jsonContentTypes(op) }).map((b): BodyPart => b);
   return op.body.required ? body : fc.option(body, { nil: undefined, freq: 3 });
 }
 
 /** Valid requests before the judge has thrown out the few that are not (see `acceptance`). */
 export function validRequestCandidates(ctx: GeneratorContext, op: FuzzOperation, auth: 'valid' | 'authorized' = 'valid'): fc.Arbitrary<FuzzRequest> {
+  // Who the token names: on the fuzzer's own resources mostly their owner, sometimes another account.
+  const who = fc.record({ pick: fc.nat(), asOwner: fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }) });
   return fc
-    .record({ where: pathArb(ctx, op), query: queryArb(ctx, op), headers: headersArb(ctx, op), body: bodyArb(ctx, op), auth: authArb(op, auth) })
-    .map(({ where, ...rest }): FuzzRequest => ({ op, mutations: [], ...where, ...rest }));
+    .record({ where: pathArb(ctx, op), query: queryArb(ctx, op), headers: headersArb(ctx, op), body: bodyArb(ctx, op), auth: authArb(op, auth), who })
+    .map(({ where, who: { pick, asOwner }, auth: a, ...rest }): FuzzRequest => {
+      const r: FuzzRequest = { op, mutations: [], ...where, ...rest, auth: a, who: { pick, asOwner } };
+      return actAs(ctx.pools, r, pick, asOwner);
+    });
+}
+
+/**
+ * Names the token's user: the owner of an own id in the path, or another of the fuzzer's accounts
+ * whose staff roles (those any of them holds beyond `user`) are the ones the token claims.
+ */
+export function actAs(pools: RequestPools, r: FuzzRequest, pick: number, asOwner: boolean): FuzzRequest {
+  const ids = Object.values(r.path).map(String);
+  const owned = r.pathIds === 'existing' ? ids.map((v) => pools.owners?.[v]).find((u) => u !== undefined) : undefined;
+  let user: string | undefined;
+  if (r.auth.kind === 'token') {
+    // The API issues tokens with the account's roles: a token claims exactly its account's staff roles.
+    const users = pools.users ?? [];
+    const staff = new Set(users.flatMap((u) => u.roles).filter((x) => x !== 'user'));
+    const staffOf = (roles: string[]) => [...new Set(roles.filter((x) => staff.has(x)))].sort().join();
+    const claimed = staffOf(r.auth.roles);
+    const fitting = users.filter((u) => staffOf(u.roles) === claimed);
+    const others = fitting.filter((u) => u.id !== owned);
+    const ownerFits = fitting.some((u) => u.id === owned);
+    user = ownerFits && (asOwner || !others.length) ? owned : others.length ? others[pick % others.length]!.id : undefined;
+  }
+  const entitled =
+    r.pathIds !== 'existing' ? undefined : owned !== undefined ? user === owned : ids.every((id) => pools.ownIds.includes(id)) ? true : !r.op.secured;
+  return {
+    ...r,
+    ...(r.auth.kind === 'token' && user !== undefined ? { auth: { ...r.auth, user } } : {}),
+    ...(owned !== undefined && r.auth.kind === 'token' ? { owner: user === owned } : {}),
+    ...(entitled !== undefined ? { entitled } : {}),
+  };
 }
 
 export const isValidRequest = (ctx: GeneratorContext) => (r: FuzzRequest) => judge(r, ctx.oracle).every((reason) => reason.kind === 'auth');
@@ -404,8 +508,34 @@ const MALFORMED = ['{', '}', '[', '{"a":}', '{"a":1,}', "{'a':1}", '{a:1}', '[1,
 
 const WRONG_TYPES = ['text/plain', 'text/plain; charset=utf-8', 'application/xml', 'text/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=fuzz', 'application/octet-stream', 'application/merge-patch+json', 'application/json-patch+json', 'application/problem+json', 'text/json', 'application/vnd.api+json', 'application/jsonx', 'application/json; charset=latin1', 'application/json; charset=utf-16', 'application/json; charset=utf-32', '*/*', 'application/*', 'garbage', 'application', ';', 'image/png', 'text/html'];
 
+/** A multipart body broken in its form, its media type, its encoding, or replaced by JSON. */
+function formBodyMutations(ctx: GeneratorContext, op: FuzzOperation): fc.Arbitrary<Mutation>[] {
+  const formOf = (r: FuzzRequest): Form => r.body?.form ?? { boundary: 'fuzz', parts: [] };
+  const muts: fc.Arbitrary<Mutation>[] = formMutations(ctx.doc, op).map((arb) =>
+    arb.map((m) =>
+      mutation(m.label, (r) => {
+        const { contentType, form } = m.apply(r.body?.contentType, formOf(r));
+        return { ...r, body: { form, ...(contentType !== undefined ? { contentType } : {}) } };
+      }),
+    ),
+  );
+  muts.push(
+    fc.constantFrom(...WRONG_TYPES).map((type) => mutation(`content-type ${type}`, (r) => ({ ...r, body: { form: formOf(r), contentType: type } }))),
+    fc.constant(mutation('no content-type', (r) => ({ ...r, body: { form: formOf(r) } }))),
+    fc
+      .constantFrom('gzip', 'deflate', 'br', 'bogus')
+      .map((enc) => mutation(`content-encoding ${enc} on a plain form`, (r) => ({ ...r, body: { form: formOf(r), ...(r.body?.contentType ? { contentType: r.body.contentType } : {}), contentEncoding: enc } }))),
+    fc
+      .constantFrom('application/json', 'application/json; charset=utf-8')
+      .map((type) => mutation('a JSON body with the file as base64', (r) => ({ ...r, body: { value: { images: ['iVBORw0KGgo='] }, contentType: type } }))),
+  );
+  if (op.body!.required) muts.push(fc.constant(mutation('body missing', (r) => ({ ...r, body: { omitted: true, ...(r.body?.contentType ? { contentType: r.body.contentType } : {}) } }))));
+  return muts;
+}
+
 function bodyMutations(ctx: GeneratorContext, op: FuzzOperation): fc.Arbitrary<Mutation>[] {
   if (!op.body) return [];
+  if (op.body.kind === 'multipart') return formBodyMutations(ctx, op);
   const { doc } = ctx;
   const schema = op.body.schema;
   const ct = jsonContentTypes(op);
@@ -481,7 +611,8 @@ export function invalidRequestCandidates(ctx: GeneratorContext, op: FuzzOperatio
   if (!slots.length) return null;
   return fc
     .tuple(validRequest(ctx, op, 'authorized'), fc.shuffledSubarray(slots, { minLength: 1, maxLength: Math.min(2, slots.length) }).chain((chosen) => fc.tuple(...chosen)))
-    .map(([base, muts]) => muts.reduce((r, m) => ({ ...m.apply(r), mutations: [...r.mutations, m.label] }), base));
+    .map(([base, muts]) => muts.reduce((r, m) => ({ ...m.apply(r), mutations: [...r.mutations, m.label] }), base))
+    .map((r) => (r.auth.kind === 'token' && r.who ? actAs(ctx.pools, { ...r, auth: { kind: 'token', roles: r.auth.roles } }, r.who.pick, r.who.asOwner) : r));
 }
 
 export const isInvalidRequest = (ctx: GeneratorContext) => (r: FuzzRequest) => judge(r, ctx.oracle).length > 0;

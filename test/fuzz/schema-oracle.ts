@@ -20,6 +20,8 @@ function anchorRefs(node: unknown): unknown {
  * them, as strings coerced to the schema's type; bodies are judged as they are.
  */
 export interface SchemaOracle {
+  /** The description the schemas belong to. */
+  doc: OpenApiDoc;
   body(schema: Schema, value: unknown): boolean;
   parameter(schema: Schema, value: string | string[] | undefined, required: boolean): boolean;
   /** For response checks: the first errors, or [] when valid. */
@@ -60,6 +62,7 @@ export function schemaOracle(doc: OpenApiDoc): SchemaOracle {
     return w;
   };
   return {
+    doc,
     body: (schema, value) => compile(plain, schema)(structuredClone(value)) === true,
     parameter: (schema, value, required) => {
       const data: Record<string, unknown> = value === undefined ? {} : { v: Array.isArray(value) ? [...value] : value };

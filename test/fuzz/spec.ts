@@ -25,7 +25,7 @@ export interface FuzzOperation {
   /** '' for operations served at the root (`servers: [{url: /}]`), '/v1' for the API. */
   base: string;
   parameters: FuzzParameter[];
-  body: { required: boolean; mediaTypes: string[]; schema: Schema } | null;
+  body: FuzzBody | null;
   /** Documented response keys ('200', '4XX', 'default') with their media types and schemas. */
   responses: Map<string, Map<string, Schema | undefined>>;
   /** Needs a bearer token (no anonymous alternative). */
@@ -34,9 +34,27 @@ export interface FuzzOperation {
   acceptsBearer: boolean;
   /** Roles a token needs (scopes of the requirement, or roles the description names). */
   roles: string[];
+  /**
+   * Problem codes the description documents for this operation: every `snake_case` word in
+   * backticks in its description and in the descriptions (and example problems) of its responses.
+   */
+  codes: Set<string>;
   /** Changes state: only ever aimed at the fuzzer's own resources. */
   write: boolean;
   weight: number;
+}
+
+/**
+ * A request body: JSON (`application/json` or a `+json` type) or a form of parts
+ * (`multipart/form-data`, with the per-part Content-Types of its `encoding`).
+ */
+export interface FuzzBody {
+  kind: 'json' | 'multipart';
+  required: boolean;
+  mediaTypes: string[];
+  schema: Schema;
+  /** multipart only: property name → the Content-Types the description allows for its parts. */
+  partTypes: Record<string, string[]>;
 }
 
 export interface FuzzSpec {
@@ -84,6 +102,8 @@ const bearerSchemes = (doc: OpenApiDoc): Set<string> => {
 
 /** Roles named in prose, e.g. "**Admins only** (role `admin`)" or "a token with the `admin` role". */
 const ROLE_IN_PROSE = /role `([a-z][a-z0-9_]*)`|`([a-z][a-z0-9_]*)` role/g;
+/** A problem code in prose: `image_too_large`, or with its status, `413 image_too_large`. */
+const CODE_IN_PROSE = /`(?:[1-5]\d\d\s+)?([a-z][a-z0-9]*(?:_[a-z0-9]+)*)`/g;
 
 export function listFuzzOperations(doc: OpenApiDoc): FuzzOperation[] {
   const bearer = bearerSchemes(doc);
@@ -114,13 +134,32 @@ export function listFuzzOperations(doc: OpenApiDoc): FuzzOperation[] {
         const content = (rb.content ?? {}) as Record<string, { schema?: Schema }>;
         const mediaTypes = Object.keys(content);
         const json = mediaTypes.find((m) => /^application\/([a-z0-9.+-]*\+)?json$/i.test(m));
-        if (!json) continue;
-        if (!json) throw new Error(`fuzz: ${operationId} takes only ${mediaTypes.join(', ')}; only JSON bodies are supported`);
-        body = { required: rb.required === true, mediaTypes: mediaTypes.map((m) => m.toLowerCase()), schema: content[json]!.schema ?? {} };
+        const form = mediaTypes.find((m) => m.toLowerCase() === 'multipart/form-data');
+        if (json && form) throw new Error(`fuzz: ${operationId} takes both JSON and multipart bodies; teach test/fuzz to choose`);
+        if (!json && !form) throw new Error(`fuzz: ${operationId} takes only ${mediaTypes.join(', ')}; only JSON and multipart/form-data bodies are supported`);
+        const media = (content[(json ?? form)!] ?? {}) as { schema?: Schema; encoding?: Record<string, { contentType?: string }> };
+        const partTypes = Object.fromEntries(
+          Object.entries(media.encoding ?? {}).map(([name, e]) => [name, (e.contentType ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean)]),
+        );
+        body = { kind: json ? 'json' : 'multipart', required: rb.required === true, mediaTypes: mediaTypes.map((m) => m.toLowerCase()), schema: media.schema ?? {}, partTypes };
       }
       const responses = new Map<string, Map<string, Schema | undefined>>();
+      const codes = new Set<string>();
+      const addCodes = (text: unknown) => {
+        for (const m of String(text ?? '').matchAll(CODE_IN_PROSE)) codes.add(m[1]!);
+      };
+      addCodes(op.description);
+      // A shared parameter may document what it does to the answer (Idempotency-Key: `idempotency_key_reused`).
+      for (const raw of [...((item.parameters as unknown[]) ?? []), ...((op.parameters as unknown[]) ?? [])]) addCodes(deref<Record<string, unknown>>(doc, raw).description);
       for (const [status, rawResponse] of Object.entries((op.responses ?? {}) as Record<string, unknown>)) {
         const response = deref<Record<string, unknown>>(doc, rawResponse);
+        // A response that refers to a shared one may describe itself: both texts count.
+        addCodes((rawResponse as Record<string, unknown>).description);
+        addCodes(response.description);
+        for (const m of Object.values((response.content ?? {}) as Record<string, { example?: { code?: unknown }; examples?: Record<string, { value?: { code?: unknown } }> }>)) {
+          addCodes(`\`${String(m.example?.code ?? '')}\``);
+          for (const e of Object.values(m.examples ?? {})) addCodes(`\`${String(e.value?.code ?? '')}\``);
+        }
         const media = new Map<string, Schema | undefined>();
         for (const [type, m] of Object.entries((response.content ?? {}) as Record<string, { schema?: Schema }>)) media.set(type.toLowerCase(), m.schema);
         responses.set(status.toUpperCase(), media);
@@ -147,6 +186,7 @@ export function listFuzzOperations(doc: OpenApiDoc): FuzzOperation[] {
         secured,
         acceptsBearer: security.some(usesBearer),
         roles: [...roles].sort(),
+        codes,
         write: !SAFE_METHODS.has(method),
         // More inputs, more requests: a run spends its budget where there is something to vary.
         weight: 1 + parameters.length + (body ? 3 : 0) + (security.some(usesBearer) ? 1 : 0),

@@ -185,6 +185,11 @@ export interface ValueOptions {
   where: Where;
   /** Cuts generation of unbounded strings and arrays; bounds from the schema always apply. */
   maxStringLength?: number;
+  /**
+   * Ids that exist (read from the API): a string with a pattern they match is often one of them,
+   * so that a body naming a category, a buyer or photos can name real ones.
+   */
+  ids?: string[];
 }
 
 export function validValue(schemaIn: unknown, opts: ValueOptions, at = '#', depth = 0): fc.Arbitrary<unknown> {
@@ -285,7 +290,9 @@ function validString(schema: Schema, opts: ValueOptions, at: string): fc.Arbitra
   // Odd strings that happen to match a permissive pattern keep Korean, emoji and marks in play;
   // for a strict pattern (an id) almost none match, and only the regex generator is used.
   const hits = fc.sample(free, { numRuns: 200, seed: 7 }).filter((s) => re.test(s)).length;
-  return hits >= 40 ? fc.oneof(matching, free.filter((s) => re.test(s))) : matching;
+  const generated = hits >= 40 ? fc.oneof(matching, free.filter((s) => re.test(s))) : matching;
+  const known = (opts.ids ?? []).filter((id) => re.test(id) && inBounds(id));
+  return known.length && hits < 40 ? fc.oneof({ arbitrary: fc.constantFrom(...known), weight: 2 }, { arbitrary: generated, weight: 1 }) : generated;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -43,6 +43,10 @@ export function searchModule(deps: {
   const { config, sequelize, redis, log } = deps;
   const index = searchIndexFor(config, sequelize, log);
   const lookups = createSearchLookups(sequelize);
+  deps.listener.on('categories_changed', () => lookups.invalidate());
+  // Dongs change only with a migration: each dong's neighbourhood per range (a bounded set) is
+  // computed once per process instead of on every neighbourhood feed request.
+  const neighbourhoodOf = new Map<string, Promise<{ code: string; lat: number; lng: number }[]>>();
   const popular = createPopularQueries(sequelize);
   const history = searchHistoryUseCases({ store: deps.store, popular });
   const ttl = config.SEARCH_FEED_CACHE_TTL_SECONDS;
@@ -55,7 +59,17 @@ export function searchModule(deps: {
     neighbourhoods: {
       rangeMeters: RANGE_METERS,
       requireVerifiedNeighbourhood: deps.neighbourhoods.requireVerifiedNeighbourhood,
-      around: (code, radius) => deps.neighbourhoods.resolver.neighbourhood(code, radius),
+      around: (code, radius) => {
+        const key = `${code}:${radius}`;
+        let dongs = neighbourhoodOf.get(key);
+        if (!dongs) {
+          dongs = deps.neighbourhoods.resolver.neighbourhood(code, radius);
+          neighbourhoodOf.set(key, dongs);
+          // Unknown codes (404) and failures are not kept.
+          dongs.catch(() => neighbourhoodOf.delete(key));
+        }
+        return dongs;
+      },
     },
   });
   const suggestionCache = new CachedJson<SearchSuggestionListResource>(

@@ -160,6 +160,59 @@ export async function executeIdempotently(
   handle: () => Promise<StoredResponse>,
   onClientError: (e: AppError) => StoredResponse,
 ): Promise<IdempotencyOutcome> {
+  const release = await slotsOf(sequelize).acquire();
+  try {
+    return await execute(sequelize, ctx, request, handle, onClientError);
+  } finally {
+    release();
+  }
+}
+
+/**
+ * A request's transaction holds a pooled connection while its handler runs, and handlers also
+ * read outside it (lookups before their own writes) on another connection. With as many
+ * idempotent requests in flight as the pool has connections, each would hold one and wait for a
+ * second until the acquire timeout (found by the fuzzer: six concurrent registrations stalled 10 s
+ * and three failed with a 500). So one connection is always left to the reads: at most pool − 1
+ * idempotent requests run at once per process; the others wait here, holding nothing.
+ */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.free = size;
+  }
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}
+const slots = new WeakMap<Sequelize, Slots>();
+function slotsOf(sequelize: Sequelize): Slots {
+  let s = slots.get(sequelize);
+  if (!s) {
+    const poolMax = sequelize.config.pool?.max ?? 5;
+    s = new Slots(Math.max(1, poolMax - 1));
+    slots.set(sequelize, s);
+  }
+  return s;
+}
+
+async function execute(
+  sequelize: Sequelize,
+  ctx: RequestContext,
+  request: IdempotentRequest,
+  handle: () => Promise<StoredResponse>,
+  onClientError: (e: AppError) => StoredResponse,
+): Promise<IdempotencyOutcome> {
   const { principal, key } = request;
   try {
     return await sequelize.transaction(async (t): Promise<IdempotencyOutcome> => {

@@ -74,6 +74,8 @@ function fromValidator(err: ValidatorError): AppError {
   }
 }
 
+const MAX_FIELD_ERRORS = 100;
+
 export function sendProblem(req: Request, res: Response, e: AppError): void {
   const body = {
     type: `${PROBLEM_BASE}${e.code.replace(/_/g, '-')}`,
@@ -83,7 +85,9 @@ export function sendProblem(req: Request, res: Response, e: AppError): void {
     instance: req.originalUrl.split('?')[0]!.slice(0, 2000),
     code: e.code,
     request_id: res.locals.requestId as string,
-    ...(e.errors.length ? { errors: e.errors } : {}),
+    // The Problem schema caps errors[] at 100: a body with thousands of bad array items would
+    // otherwise answer with one entry each (a 400 kB problem, found by the fuzzer).
+    ...(e.errors.length ? { errors: e.errors.slice(0, MAX_FIELD_ERRORS) } : {}),
   };
   for (const [name, value] of Object.entries(e.headers)) res.setHeader(name, value);
   res.status(e.status).type('application/problem+json').send(JSON.stringify(body));

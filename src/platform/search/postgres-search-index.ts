@@ -186,7 +186,13 @@ export class PostgresSearchIndex implements SearchIndex {
       if (isSubstringTerm(term)) where.push(`search_text LIKE ${$(`%${escapeLike(term)}%`)}`);
       else where.push(`tsv @@ to_tsquery('simple', ${$(`${term}:*`)})`);
     }
-    if (query.categoryPath) where.push(`category_path LIKE ${$(`${escapeLike(categoryPrefix(query.categoryPath))}%`)}`);
+    if (query.categoryPath) {
+      // A prefix LIKE cannot use search_documents_category_recent in order (nor at all under a
+      // non-C collation): a quiet leaf's feed walked the global recency index past tens of
+      // thousands of other listings. One path is an equality, and an index range in order.
+      const path = categoryPrefix(query.categoryPath);
+      where.push(query.categoryLeaf ? `category_path = ${$(path)}` : `category_path LIKE ${$(`${escapeLike(path)}%`)}`);
+    }
     if (query.minPrice !== undefined) where.push(`price >= ${$(query.minPrice)}`);
     if (query.maxPrice !== undefined) where.push(`price <= ${$(query.maxPrice)}`);
     if (query.free !== undefined) where.push(query.free ? 'price = 0' : 'price > 0');
@@ -264,6 +270,12 @@ export class PostgresSearchIndex implements SearchIndex {
         await q(onShadow);
         renames.push([temp, name]);
       }
+      // CREATE TABLE … LIKE does not copy per-column statistics targets (migration 0014's).
+      const targets = await this.sequelize.query<{ column: string; target: number }>(
+        `SELECT attname AS column, attstattarget AS target FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND attstattarget > 0`,
+        { bind: [this.table], type: QueryTypes.SELECT },
+      );
+      for (const { column, target } of targets) await q(`ALTER TABLE ${shadow} ALTER COLUMN "${column.replace(/"/g, `""`)}" SET STATISTICS ${Number(target)}`);
       await q(`ANALYZE ${shadow}`);
       await this.sequelize.transaction(async (t) => {
         // Waits for the live feeder's transactions; readers queue behind this for a moment only.

@@ -54,6 +54,11 @@ export interface SearchQuery {
   q?: string;
   /** A category and everything under it, by slug path (`digital` matches `digital/phone`). */
   categoryPath?: string;
+  /**
+   * `categoryPath` has no sub-categories. The same listings match either way; PostgreSQL then
+   * reads the category's own recency index in order instead of filtering the whole feed.
+   */
+  categoryLeaf?: boolean;
   minPrice?: number;
   maxPrice?: number;
   status?: Exclude<ListingStatus, 'hidden'>;

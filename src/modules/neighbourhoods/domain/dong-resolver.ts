@@ -2,13 +2,17 @@ import { AppError } from '../../../platform/errors';
 import type { DongRepository } from '../data/dong-repository';
 import { DEFAULT_NEIGHBOUR_RADIUS_METERS, MAX_DISTANCE_FROM_DONG_METERS, isValidCoordinate, type Dong, type ResolvedDong } from './dong';
 
+const roundCoordinate = (x: number) => Math.round(x * 1e7) / 1e7 || 0;
+
 /** Resolves GPS coordinates to a 행정동 and a dong to its neighbourhood (동네인증, feeds). */
 export function createDongResolver(repo: DongRepository) {
   return {
     /** The dong a coordinate falls in (nearest representative point); 422 when it is outside Korea. */
     async resolve(lat: number, lng: number): Promise<ResolvedDong> {
       if (!isValidCoordinate(lat, lng)) throw new AppError(400, 'invalid_coordinates', 'Invalid coordinates', 'Latitude must be within ±90 and longitude within ±180.');
-      const nearest = await repo.nearest(lat, lng);
+      // Digits past the seventh decimal (~1 cm) say nothing, and a subnormal float (5e-324) makes
+      // earthdistance's ll_to_earth fail with "value out of range: underflow" (a 500 the fuzzer found).
+      const nearest = await repo.nearest(roundCoordinate(lat), roundCoordinate(lng));
       if (!nearest || nearest.distanceMeters > MAX_DISTANCE_FROM_DONG_METERS) {
         throw new AppError(422, 'location_outside_service_area', 'Location outside the service area', 'These coordinates are not within any Korean administrative dong.');
       }

@@ -1,11 +1,35 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 
+type CategoryRef = { path: string; leaf: boolean };
+
 /** Reference data the search needs: category paths (for "this category and below"). */
 export function createSearchLookups(sequelize: Sequelize) {
+  // Nearly every feed request names a category, and a cached feed does no other database work:
+  // the tree (~130 rows) is kept in process for a few seconds, like the category tree's own copy,
+  // and dropped at once on the categories_changed notice (invalidate).
+  let tree: { until: number; byId: Promise<Map<string, CategoryRef>> } | null = null;
+  const load = async () => {
+    const rows = await sequelize.query<CategoryRef & { id: string }>(
+      'SELECT c.id, c.path, NOT EXISTS (SELECT 1 FROM categories k WHERE k.parent_id = c.id) AS leaf FROM categories c',
+      { type: QueryTypes.SELECT },
+    );
+    return new Map(rows.map((r) => [r.id, { path: r.path, leaf: r.leaf }]));
+  };
   return {
-    async categoryPath(categoryId: string): Promise<string | null> {
-      const [row] = await sequelize.query<{ path: string }>('SELECT path FROM categories WHERE id = $1', { bind: [categoryId], type: QueryTypes.SELECT });
-      return row?.path ?? null;
+    /** The category's path, and whether it is a leaf (then the index matches one path exactly). */
+    async category(categoryId: string): Promise<CategoryRef | null> {
+      if (!tree || tree.until < Date.now()) {
+        const current = { until: Date.now() + 5_000, byId: load() };
+        tree = current;
+        current.byId.catch(() => {
+          if (tree === current) tree = null;
+        });
+      }
+      return (await tree.byId).get(categoryId) ?? null;
+    },
+
+    invalidate(): void {
+      tree = null;
     },
   };
 }

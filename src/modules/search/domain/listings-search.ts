@@ -67,9 +67,10 @@ export function listingSearchUseCases(deps: {
     const query: SearchQuery = { sort: p.sort, limit: p.limit };
     if (p.q !== undefined && queryTerms(p.q).length > 0) query.q = p.q;
     if (p.categoryId) {
-      const path = await lookups.categoryPath(p.categoryId);
-      if (!path) throw unknownCategory();
-      query.categoryPath = path;
+      const category = await lookups.category(p.categoryId);
+      if (!category) throw unknownCategory();
+      query.categoryPath = category.path;
+      if (category.leaf) query.categoryLeaf = true;
     }
     if (p.minPrice !== undefined) query.minPrice = p.minPrice;
     if (p.maxPrice !== undefined) query.maxPrice = p.maxPrice;

@@ -88,10 +88,12 @@ export function createUserRepository(sequelize: Sequelize, cipher: PersonalDataC
 
     findByEmail: (email: string, transaction?: Transaction) => one(`SELECT ${COLUMNS} FROM users WHERE email_bidx = $1`, [emailIndex(email)], transaction),
 
-    async isNicknameTaken(nickname: string, exceptUserId?: string): Promise<boolean> {
+    /** Inside a transaction, pass it: a second connection waited for while holding one can exhaust the pool. */
+    async isNicknameTaken(nickname: string, exceptUserId?: string, transaction?: Transaction): Promise<boolean> {
       const rows = await sequelize.query(`SELECT 1 FROM users WHERE lower(nickname) = lower($1) AND id IS DISTINCT FROM $2`, {
         bind: [nickname, exceptUserId ?? null],
         type: QueryTypes.SELECT,
+        ...(transaction ? { transaction } : {}),
       });
       return rows.length > 0;
     },

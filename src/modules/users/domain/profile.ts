@@ -36,7 +36,7 @@ export function profileUseCases(deps: UsersDeps, represent: (u: User) => unknown
           const current = await users.findByIdForUpdate(userId, t);
           if (!current) throw unauthenticated('The account of this token no longer exists.');
           assertIfMatch(ifMatch, view(current).etag, 'profile');
-          if (changes.nickname.toLowerCase() !== current.nickname.toLowerCase() && (await users.isNicknameTaken(changes.nickname, userId))) throw nicknameTaken();
+          if (changes.nickname.toLowerCase() !== current.nickname.toLowerCase() && (await users.isNicknameTaken(changes.nickname, userId, t))) throw nicknameTaken();
           const user = (await users.updateProfile(userId, changes, current.version, t))!;
           await recordEvents(
             t,
