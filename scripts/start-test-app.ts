@@ -18,8 +18,10 @@
  */
 import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { Secret, TOTP } from 'otpauth';
 import { Client } from 'pg';
+import sharp from 'sharp';
 import { migrate } from '../src/cli/migrate';
 import { startSmtpSimulator, type SmtpSimulator } from '../src/integrations/email';
 import { startNiceSimulator } from '../src/integrations/identity';
@@ -27,6 +29,7 @@ import { startSmsSimulator, type SmsSimulator } from '../src/integrations/sms';
 import { startKakaoSimulator, type KakaoSimulator } from '../src/integrations/social';
 import { followRedirects, startGoogleSimulator } from '../src/integrations/social/google-simulator';
 import { categoryId } from '../src/modules/categories/domain/category-id';
+import { CURRENT_LOCATION_TERMS_VERSION } from '../src/modules/neighbourhoods/domain/neighbourhood';
 import { signAccessToken } from '../src/platform/http/auth';
 import { createLogger } from '../src/platform/logger';
 import { connectRedis } from '../src/platform/redis';
@@ -92,15 +95,17 @@ interface Account {
 /** Provisioning through the API, as a client would, reading mail and SMS from the simulators. */
 function provisioner(baseUrl: string, smtp: SmtpSimulator, sms: SmsSimulator) {
   async function call<T = Record<string, unknown>>(method: string, path: string, status: number, opts: { body?: unknown; token?: string } = {}): Promise<T> {
+    // A FormData body (photo uploads) sets its own multipart Content-Type.
+    const form = opts.body instanceof FormData;
     const res = await fetch(`${baseUrl}${path}`, {
       method,
       redirect: 'manual',
       headers: {
         'x-forwarded-for': uniqueIp(),
-        ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(opts.body === undefined || form ? {} : { 'content-type': 'application/json' }),
         ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
       },
-      ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+      ...(opts.body === undefined ? {} : { body: form ? (opts.body as FormData) : JSON.stringify(opts.body) }),
     });
     const text = await res.text();
     if (res.status !== status) throw new Error(`provisioning: ${method} ${path} -> ${res.status}, expected ${status}: ${text.slice(0, 400)}`);
@@ -153,7 +158,110 @@ function provisioner(baseUrl: string, smtp: SmtpSimulator, sms: SmsSimulator) {
   return { call, linkToken, smsCode, person, register, login, signUp };
 }
 
-async function provision(baseUrl: string, db: Client, smtp: SmtpSimulator, sms: SmsSimulator, kakaoSim: KakaoSimulator) {
+/** 망원동: the point a seller verifies, as a phone in 망원2동 would report it. */
+const MANGWON = { lat: 37.5563, lng: 126.9019 };
+/** A leaf of the reference tree (휴대폰): listings need a leaf, and the QA category is renamed by the admin flows. */
+const PHONES = categoryId('digital/phones');
+
+const until = async <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> => {
+  for (const end = Date.now() + timeoutMs; ; ) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`provisioning: ${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+const photo = (width: number, height: number) =>
+  sharp({ create: { width, height, channels: 3, background: { r: randomInt(256), g: randomInt(256), b: 120 } } })
+    .jpeg()
+    .toBuffer();
+
+/**
+ * The catalog the collection and the scenarios work on, made through the API: a seller with a
+ * verified neighbourhood and a buyer; the seller's listings (one with two processed photos for
+ * the detail, photo and like operations, one whose status changes, one to bump, one to delete);
+ * the buyer's keyword alert on this run's tag, the notification it produced when the listing
+ * was posted, and a search in their history. Every listing's title carries the tag, so a search
+ * for it lists this run's listings only (the test database holds every other suite's too).
+ * Only the bump needs SQL: its listing is made to look posted 25 hours ago (a bump waits 24 h).
+ */
+async function provisionCatalog(p: ReturnType<typeof provisioner>, db: Client, uploadFile: string) {
+  const tag = `qa${randomBytes(4).toString('hex')}`;
+  const [seller, buyer] = await Promise.all([p.signUp('seller'), p.signUp('buyer')]);
+  const st = seller.session.access_token;
+  const bt = buyer.session.access_token;
+  await p.call('PUT', '/users/me/location-consent', 200, { token: st, body: { terms_version: CURRENT_LOCATION_TERMS_VERSION } });
+  const dong = await p.call<{ dong_code: string }>('POST', '/users/me/neighbourhoods', 200, { token: st, body: MANGWON });
+  // Before the listing that matches it, so that posting it notifies the buyer.
+  const alert = await p.call<{ id: string }>('POST', '/users/me/keyword-alerts', 201, { token: bt, body: { keyword: tag } });
+
+  const listing = (role: string, price: number) =>
+    p.call<{ id: string }>('POST', '/products', 201, {
+      token: st,
+      body: {
+        title: `QA ${role} 아이폰 14 ${tag}`,
+        description: `계약 테스트용 매물 (${role}, ${tag}). 직거래 선호합니다.`,
+        category_id: PHONES,
+        price,
+        condition: 'like_new',
+        trade_methods: ['meet_up', 'parcel'],
+        shipping_fee: 3500,
+      },
+    });
+  const main = await listing('detail', 850_000);
+  const [statusListing, bumpListing, deleteListing] = await Promise.all([listing('status', 640_000), listing('bump', 720_000), listing('delete', 510_000)]);
+  await db.query(`UPDATE products SET bumped_at = bumped_at - interval '25 hours', created_at = created_at - interval '25 hours' WHERE id = $1`, [bumpListing.id]);
+  // The buyer likes one listing from the start, so that their likes are never an empty list.
+  await p.call('PUT', `/products/${statusListing.id}/like`, 200, { token: bt });
+
+  const form = new FormData();
+  for (const [i, size] of [[0, [800, 600]], [1, [600, 800]]] as const) form.append('images', new Blob([await photo(size[0], size[1])], { type: 'image/jpeg' }), `qa-${i}.jpg`);
+  const uploaded = await p.call<{ data: { id: string }[] }>('POST', `/products/${main.id}/images`, 202, { token: st, body: form });
+  type Photo = { id: string; status: string; url?: string };
+  const photos = await until('the photos to be processed', async () => {
+    const list = await p.call<{ data: Photo[] }>('GET', `/products/${main.id}/images`, 200, { token: st });
+    return list.data.length === 2 && list.data.every((x) => x.status === 'ready') ? list.data : undefined;
+  });
+  // The file the collection's upload sends (newman reads it from disk).
+  await writeFile(uploadFile, await photo(640, 480));
+
+  await until('the notification of the keyword alert', async () => {
+    const list = await p.call<{ data: unknown[] }>('GET', '/users/me/notifications', 200, { token: bt });
+    return list.data.length ? true : undefined;
+  });
+  // The search index follows events: wait until a search finds all four listings, which also
+  // puts the search in the buyer's history.
+  await until('the search index to list the listings', async () => {
+    const found = await p.call<{ data: { id: string }[] }>('GET', `/products?q=${tag}`, 200, { token: bt });
+    return found.data.length >= 4 ? true : undefined;
+  });
+
+  const [first, second] = photos as [Photo, Photo];
+  return {
+    catalogTag: tag,
+    sellerId: seller.id,
+    sellerToken: st,
+    sellerDongCode: dong.dong_code,
+    buyerId: buyer.id,
+    buyerToken: bt,
+    buyerAlertId: alert.id,
+    phonesCategoryId: PHONES,
+    productId: main.id,
+    // The photos in the order the reorder asks for (second first), the one the collection deletes,
+    // and the file of the one that stays, for getMediaObject.
+    productImageIds: JSON.stringify([second.id, first.id]),
+    productImageId: first.id,
+    deleteImageId: second.id,
+    mediaFileName: new URL(first.url!).pathname.split('/').pop()!,
+    uploadedImageIds: uploaded.data.map((x) => x.id).join(','),
+    statusProductId: statusListing.id,
+    bumpProductId: bumpListing.id,
+    deleteProductId: deleteListing.id,
+  };
+}
+
+async function provision(baseUrl: string, db: Client, smtp: SmtpSimulator, sms: SmsSimulator, kakaoSim: KakaoSimulator, uploadFile: string) {
   const p = provisioner(baseUrl, smtp, sms);
   const clientVerifier = randomBytes(32).toString('base64url');
   const clientChallenge = createHash('sha256').update(clientVerifier).digest('base64url');
@@ -210,7 +318,8 @@ async function provision(baseUrl: string, db: Client, smtp: SmtpSimulator, sms: 
     return { ...a, linkToken: result.link_token };
   };
 
-  const [adm, usr, pend, rst, pass, twofa, chal, target, link] = await Promise.all([
+  const [catalog, adm, usr, pend, rst, pass, twofa, chal, target, link] = await Promise.all([
+    provisionCatalog(p, db, uploadFile),
     admin(),
     user(),
     pending(),
@@ -233,6 +342,7 @@ async function provision(baseUrl: string, db: Client, smtp: SmtpSimulator, sms: 
 
   const fresh = p.person('new', true);
   const vars: Record<string, string> = {
+    ...catalog,
     userPassword: PASSWORD,
     newPassword: NEW_PASSWORD,
     // registerUser: an address and nickname no account has.
@@ -342,7 +452,7 @@ runProcess(
       for (const simulator of [smtp, sms, google, kakaoSim, nice]) await simulator.stop();
     };
     try {
-      const accounts = await provision(`${api.url}/v1`, db, smtp, sms, kakaoSim);
+      const accounts = await provision(`${api.url}/v1`, db, smtp, sms, kakaoSim, join(dirname(resolve(stateFile)), 'upload.jpg'));
       const state: TestAppState = {
         opsBaseUrl: api.url,
         baseUrl: `${api.url}/v1`,

@@ -78,8 +78,9 @@ node -e '
 ' "$root/$out/app.json" contract/newman.env.json
 
 status=0
-# Redirects are not followed: a 302 (social sign-in start) is the response under test.
-"$bin/newman" run "$out/junggo.postman.json" -e contract/newman.env.json --ignore-redirects \
+# Redirects are not followed: a 302 (social sign-in start) is the response under test. File parts
+# (the photo upload) are read relative to the repository root.
+"$bin/newman" run "$out/junggo.postman.json" -e contract/newman.env.json --ignore-redirects --working-dir "$root" \
   --reporters cli,junitfull --reporter-junitfull-export "$out/newman-junit.xml" || status=$?
 
 if $prove_drift; then

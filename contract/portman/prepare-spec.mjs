@@ -41,5 +41,23 @@ if (stillCircular.length) {
   console.error(`prepare-spec: could not unroll ${stillCircular.map(([n]) => n).join(', ')}`);
   process.exit(1);
 }
+// Portman (openapi-to-postman) makes a form field a file part only for a `format: binary` string,
+// not for an array of them (it sends text instead): in the copy, such an array becomes one file,
+// which the collection then uploads. Only request schemas change; responses are checked as written.
+const fileArrays = [];
+for (const [path, item] of Object.entries(doc.paths ?? {})) {
+  for (const op of Object.values(item)) {
+    const media = op?.requestBody?.content?.['multipart/form-data'];
+    if (!media?.schema) continue;
+    const ref = media.schema.$ref;
+    const schema = ref ? schemas[ref.split('/').pop()] : media.schema;
+    for (const [name, prop] of Object.entries(schema?.properties ?? {})) {
+      if (prop.type === 'array' && prop.items?.format === 'binary') {
+        schema.properties[name] = { type: 'string', format: 'binary', description: prop.description };
+        fileArrays.push(`${path} ${name}`);
+      }
+    }
+  }
+}
 writeFileSync(output, `${JSON.stringify(doc, null, 2)}\n`);
-console.log(`prepare-spec: ${output}${unrolled.length ? ` (unrolled ${unrolled.join(', ')} to ${LEVELS} levels)` : ''}`);
+console.log(`prepare-spec: ${output}${unrolled.length ? ` (unrolled ${unrolled.join(', ')} to ${LEVELS} levels)` : ''}${fileArrays.length ? ` (one file part for ${fileArrays.join(', ')})` : ''}`);

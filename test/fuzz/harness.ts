@@ -155,18 +155,19 @@ export async function send(ctx: FuzzContext, r: FuzzRequest): Promise<FuzzRespon
  * Every `id` / `*_id` string of a JSON answer at a place where its documented schema declares
  * that property (an example id inside /openapi.json is not a resource that exists).
  */
-function collectIds(doc: OpenApiDoc, schemaIn: unknown, node: unknown, into: Set<string>, depth = 0): void {
+function collectIds(doc: OpenApiDoc, schemaIn: unknown, node: unknown, into: Set<string>, depth = 0, onlyOwn = false): void {
   if (schemaIn === undefined || node === null || typeof node !== 'object' || depth > 12) return;
   const schema = deref(doc, schemaIn);
-  for (const key of ['allOf', 'anyOf', 'oneOf']) for (const s of (schema[key] as unknown[] | undefined) ?? []) collectIds(doc, s, node, into, depth + 1);
+  for (const key of ['allOf', 'anyOf', 'oneOf']) for (const s of (schema[key] as unknown[] | undefined) ?? []) collectIds(doc, s, node, into, depth + 1, onlyOwn);
   if (Array.isArray(node)) {
-    for (const item of node) collectIds(doc, schema.items, item, into, depth + 1);
+    for (const item of node) collectIds(doc, schema.items, item, into, depth + 1, onlyOwn);
     return;
   }
   const properties = (schema.properties ?? {}) as Record<string, unknown>;
   for (const [k, v] of Object.entries(node)) {
-    if (k in properties && (k === 'id' || k.endsWith('_id')) && typeof v === 'string') into.add(v);
-    else collectIds(doc, properties[k] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined), v, into, depth + 1);
+    // `*_id` names something else, which may be gone since (a notification's alert): only `id` proves existence.
+    if (k in properties && (k === 'id' || (!onlyOwn && k.endsWith('_id'))) && typeof v === 'string') into.add(v);
+    else collectIds(doc, properties[k] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined), v, into, depth + 1, onlyOwn);
   }
 }
 
@@ -203,16 +204,18 @@ export async function createFuzzContext(opts: {
     stillExists: async (r) => {
       const values = Object.values(r.path).map(String);
       const now = new Set<string>();
+      const asked = new Set<string>();
       // The reads whose path ids are among the request's (GET /products/{id} for PUT /products/{id}…).
       for (const op of reads) {
         const names = op.parameters.filter((p) => p.in === 'path').map((p) => p.name);
         if (!names.length || !names.every((n) => n in r.path)) continue;
         const path = Object.fromEntries(names.map((n) => [n, String(r.path[n])]));
+        for (const v of Object.values(path)) asked.add(v);
         // A 2xx names what the read is about (its last path id) as existing; its body, what it holds.
-        if (await call(op, path, now)) now.add(path[names[names.length - 1]!]!);
+        if (await call(op, path, now, Object.values(path), true)) now.add(path[names[names.length - 1]!]!);
       }
-      if (values.every((v) => now.has(v))) return true;
-      for (const op of lists) await call(op, {}, now, values);
+      // Lists only for ids no read takes: a search index may still list what was just deleted.
+      if (values.some((v) => !asked.has(v))) for (const op of lists) await call(op, {}, now, values, true);
       return values.every((v) => now.has(v));
     },
   };
@@ -221,7 +224,7 @@ export async function createFuzzContext(opts: {
   const reads = opts.spec.operations.filter((op) => !op.write);
   const lists = reads.filter((o) => !o.parameters.some((p) => p.in === 'path'));
   /** Calls a read as it should succeed (as the owner of the ids, with the roles it needs); true on a 2xx. */
-  const call = async (op: FuzzOperation, path: Record<string, string>, into = ids, about: string[] = Object.values(path)): Promise<boolean> => {
+  const call = async (op: FuzzOperation, path: Record<string, string>, into = ids, about: string[] = Object.values(path), onlyOwn = false): Promise<boolean> => {
     const owner = about.map((v) => ctx.pools.owners?.[v]).find((u) => u !== undefined);
     const auth: Auth = op.secured || op.roles.length || owner ? { kind: 'token', roles: op.roles } : { kind: 'none' };
     // As the owner of what it is about, else as one of the fuzzer's accounts with the roles it needs.
@@ -229,7 +232,7 @@ export async function createFuzzContext(opts: {
     const res = await send(ctx, owner && request.auth.kind === 'token' ? { ...request, auth: { ...request.auth, user: owner } } : request);
     if (res.status >= 200 && res.status < 300) {
       const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      collectIds(opts.spec.doc, documentedResponse(op, res.status)?.get(type), res.json, into);
+      collectIds(opts.spec.doc, documentedResponse(op, res.status)?.get(type), res.json, into, 0, onlyOwn);
       const etag = res.headers.get('etag');
       if (etag) etags.add(etag);
       return true;

@@ -7,7 +7,9 @@ import { startNiceSimulator } from '../../src/integrations/identity';
 import { startSmsSimulator } from '../../src/integrations/sms';
 import { startKakaoSimulator } from '../../src/integrations/social';
 import { startGoogleSimulator } from '../../src/integrations/social/google-simulator';
-import { createListing, sellerWithNeighbourhood } from '../support/catalog';
+import { CURRENT_LOCATION_TERMS_VERSION } from '../../src/modules/neighbourhoods/domain/neighbourhood';
+import { MANGWON, createListing, sellerWithNeighbourhood } from '../support/catalog';
+import { tokenFor } from '../support/app';
 import { raw } from '../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../support/identity';
 import { jpeg, pngBomb } from '../support/images';
@@ -47,6 +49,11 @@ export interface FuzzWorld {
   files: { samples: SampleFile[]; bomb: Buffer };
   /** Deletes, through the API, the photos of the upload listings: room again for forms to be read. */
   makeRoom(): Promise<void>;
+  /**
+   * Gives the seller back a verified neighbourhood when valid requests took it away (its own
+   * `withdrawLocationConsent` or `deleteMyNeighbourhood`), so that later listings can be posted.
+   */
+  restore(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -134,6 +141,8 @@ export async function startFuzzWorld(seed: number): Promise<FuzzWorld> {
       alerts.push(res.json.id as string);
     }
 
+    // Not the session's token: a valid request may end that session (a password change would).
+    const sellerToken = () => tokenFor(stack.api.config, [], seller!.id);
     const owners: Record<string, string> = {};
     for (const id of [shared!, ...uploads, ...status, ...deletable, ...photos]) owners[id] = seller!.id;
     for (const id of alerts) owners[id] = buyers[0]!.id;
@@ -154,8 +163,16 @@ export async function startFuzzWorld(seed: number): Promise<FuzzWorld> {
         exclusive: { uploadProductImages: uploads, changeProductStatus: status, deleteProduct: deletable },
       },
       files: await sampleFiles(),
+      async restore() {
+        const auth = { authorization: `Bearer ${sellerToken()}`, 'content-type': 'application/json' };
+        const mine = await raw(`${v1}/users/me/neighbourhoods`, { headers: auth });
+        if (mine.status === 200 && (mine.json.data as { active: boolean }[]).some((n) => n.active)) return;
+        const consent = await raw(`${v1}/users/me/location-consent`, { method: 'PUT', headers: auth, body: JSON.stringify({ terms_version: CURRENT_LOCATION_TERMS_VERSION }) });
+        const verified = await raw(`${v1}/users/me/neighbourhoods`, { method: 'POST', headers: auth, body: JSON.stringify({ lat: MANGWON.lat, lng: MANGWON.lng }) });
+        if (consent.status !== 200 || verified.status !== 200) throw new Error(`fuzz world: could not restore the seller's neighbourhood: ${consent.status} ${verified.status} ${verified.text}`);
+      },
       async makeRoom() {
-        const auth = { authorization: `Bearer ${seller!.token}` };
+        const auth = { authorization: `Bearer ${sellerToken()}` };
         for (const id of uploads) {
           const list = await raw(`${v1}/products/${id}/images`, { headers: auth });
           if (list.status !== 200) throw new Error(`fuzz world: listing the photos of ${id} failed: ${list.status} ${list.text}`);

@@ -39,7 +39,8 @@ export const toProductSummaryList = (page: SearchPage): ProductSummaryListResour
 
 export const toSuggestionList = (items: SuggestionItem[]): SearchSuggestionListResource => ({
   object: 'list',
-  data: items.map((i) => ({ object: 'search_suggestion', text: i.text, kind: i.kind })),
+  // Popular queries are what people typed: control characters (a pasted tab) never reach a client.
+  data: items.map((i) => ({ object: 'search_suggestion', text: i.text.replace(/[\x00-\x1F\x7F]+/g, ' '), kind: i.kind })),
   has_more: false,
   next_cursor: null,
 });
