@@ -102,6 +102,7 @@ run_e2e() { # api-proxy junit-file [vitest filters...]
   E2E_INVALID_OPS_URL="http://127.0.0.1:${port[ops-bad]}" \
   E2E_ADMIN_TOKEN=$(state adminToken) E2E_USER_TOKEN=$(state userToken) E2E_CATEGORY_ID=$(state ownCategoryId) \
   E2E_SANDBOX_URL=$(state sandboxUrl) E2E_DIRECT_BASE_URL=$(state baseUrl) \
+  E2E_BUMPABLE_PRODUCT_ID=$(state vars.bumpProductId) E2E_SELLER_TOKEN=$(state vars.sellerToken) \
   E2E_JUNIT_FILE=$junit \
     "$bin/vitest" run -c contract/vitest.e2e.config.mts "$@"
 }

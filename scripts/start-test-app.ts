@@ -9,8 +9,12 @@
  * API itself, the accounts the collection needs: every run makes new ones (unique addresses and
  * nicknames), so nothing a previous run did (locks, suspensions, second factors, a changed
  * password) can leak into this one. Only the first admin is made by SQL: no API grants a role
- * without an admin. Then it writes what the suites need (URLs, real tokens, ids, codes) as JSON to
- * the file given. SIGTERM/SIGINT stop everything and remove the seeded category.
+ * without an admin. The catalog likewise (provisionCatalog): a seller with a verified
+ * neighbourhood, a buyer, listings with processed photos, a keyword alert and the notification
+ * it produced; only a bumpable listing needs SQL (a bump waits 24 hours). Then it writes what the
+ * suites need (URLs, real tokens, ids, codes) as JSON to the file given, and a JPEG (`upload.jpg`)
+ * next to it for the collection's upload. SIGTERM/SIGINT stop everything and remove the seeded
+ * category.
  *
  *   node --import tsx scripts/start-test-app.ts <state.json>
  *

@@ -1,4 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import jwt from 'jsonwebtoken';
 import createClient, { type Middleware } from 'openapi-fetch';
 import { expect } from 'vitest';
@@ -43,6 +47,13 @@ export const E2E = {
    * (test/e2e/sandbox-server.ts). Without it those scenarios are skipped.
    */
   sandboxUrl: process.env.E2E_SANDBOX_URL?.replace(/\/+$/, ''),
+  /**
+   * Optional: a listing that may be bumped now (posted over 24 hours ago, which no API can make)
+   * and its seller's token (`E2E_BUMPABLE_PRODUCT_ID`, `E2E_SELLER_TOKEN`). Without them the
+   * successful bump is skipped.
+   */
+  bumpable:
+    process.env.E2E_BUMPABLE_PRODUCT_ID && process.env.E2E_SELLER_TOKEN ? { productId: process.env.E2E_BUMPABLE_PRODUCT_ID, token: process.env.E2E_SELLER_TOKEN } : undefined,
 };
 
 /** Well-formed, signed with a key the API does not know. */
@@ -157,3 +168,63 @@ export const outcome = (res: { response: Response; data?: unknown; error?: unkno
   headers: res.response.headers,
   body: res.error ?? res.data,
 });
+
+// ---------------------------------------------------------------------------------------------
+// For the few responses that cannot go through Prism (see docs/qa.md), the scenario checks them
+// against the description itself, as Prism would: a documented status, its media type, its JSON
+// schema, and the headers the description requires (present, matching their schema).
+// ---------------------------------------------------------------------------------------------
+
+type Doc = { paths: Record<string, Record<string, { responses?: Record<string, Record<string, unknown>> }>>; components: Record<string, Record<string, Record<string, unknown>>> };
+let spec: { doc: Doc; ajv: Ajv2020 } | undefined;
+const loadSpec = () => {
+  if (!spec) {
+    const doc = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'generated', 'openapi.json'), 'utf8')) as Doc;
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    ajv.addSchema(doc as object, 'spec.json');
+    spec = { doc, ajv };
+  }
+  return spec;
+};
+const resolve = <T>(node: unknown): T => {
+  let n = node as { $ref?: string };
+  while (n && typeof n.$ref === 'string') n = n.$ref.slice(2).split('/').reduce<unknown>((at, k) => (at as Record<string, unknown>)[k], loadSpec().doc) as { $ref?: string };
+  return n as T;
+};
+const anchored = (node: unknown): unknown =>
+  Array.isArray(node)
+    ? node.map(anchored)
+    : node && typeof node === 'object'
+      ? Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `spec.json${v}` : anchored(v)]))
+      : node;
+const validators = new Map<string, ValidateFunction>();
+
+/** Throws, naming every departure, unless the response is one the description documents for the operation. */
+export function assertDocumented(method: string, template: string, res: { status: number; headers: Headers; body: unknown }): void {
+  const op = loadSpec().doc.paths[template]?.[method.toLowerCase()];
+  if (!op) throw new Error(`the description has no ${method} ${template}`);
+  const response = resolve<{ content?: Record<string, { schema?: unknown }>; headers?: Record<string, unknown> }>(op.responses?.[String(res.status)] ?? op.responses?.default);
+  const problems: string[] = [];
+  if (!response) problems.push(`status ${res.status} is not documented`);
+  else {
+    const type = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    const media = response.content?.[type];
+    if (response.content && !media) problems.push(`media type ${type} is not documented for ${res.status}`);
+    if (media?.schema) {
+      const key = `${method} ${template} ${res.status} ${type}`;
+      let validate = validators.get(key);
+      if (!validate) validators.set(key, (validate = loadSpec().ajv.compile(anchored(media.schema) as object)));
+      if (!validate(res.body)) problems.push(...(validate.errors ?? []).slice(0, 5).map((e) => `body${e.instancePath} ${e.message}`));
+    }
+    for (const [name, raw] of Object.entries(response.headers ?? {})) {
+      const header = resolve<{ required?: boolean; schema?: { pattern?: string } }>(raw);
+      const value = res.headers.get(name);
+      if (value === null) {
+        if (header.required) problems.push(`required header ${name} is missing`);
+      } else if (header.schema?.pattern && !new RegExp(header.schema.pattern, 'u').test(value)) problems.push(`header ${name}: ${value} does not match ${header.schema.pattern}`);
+    }
+  }
+  if (!res.headers.get('request-id')) problems.push('no Request-Id header');
+  if (problems.length) throw new Error(`${method} ${template} -> ${res.status} departs from the description:\n  ${problems.join('\n  ')}`);
+}

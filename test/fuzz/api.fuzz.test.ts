@@ -39,10 +39,11 @@ const stoppedEarly: string[] = [];
 
 async function fuzz(op: FuzzOperation, kind: FuzzKind, title: string): Promise<void> {
   const numRuns = plan.get(op.operationId)![kind];
+  const timeLimitMs = timeoutFor(numRuns) - 10_000;
   const property = fuzzProperty(ctx, op, kind, settings.batch);
   expect(property, `no ${kind} requests can be generated for ${op.operationId}`).not.toBeNull();
   try {
-    const details = await runFuzz(property!, { seed: settings.seed, numRuns, path: settings.path, title });
+    const details = await runFuzz(property!, { seed: settings.seed, numRuns, path: settings.path, title, timeLimitMs });
     expect(details.numRuns).toBe(settings.path ? details.numRuns : numRuns);
   } catch (err) {
     stoppedEarly.push(`${op.operationId} (${kind})`);

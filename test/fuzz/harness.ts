@@ -283,8 +283,9 @@ export function fuzzProperty(ctx: FuzzContext, op: FuzzOperation, kind: FuzzKind
     }
     const checked = [...requests];
     for (const [i, r] of checked.entries()) {
-      // A 404 for an id that existed is only a finding if it still exists (a delete may have taken it).
-      if (answers[i]!.status === 404 && r.pathIds === 'existing' && !(await ctx.stillExists(r))) checked[i] = { ...r, pathIds: 'random' };
+      // A 404 for an id that existed is only a finding if it still exists (a delete may have taken
+      // it). Read models follow deletes by events, so "still exists" must hold once they settle.
+      if (answers[i]!.status === 404 && r.pathIds === 'existing' && !(await stillExistsOnceSettled(ctx, r))) checked[i] = { ...r, pathIds: 'random' };
     }
     const failures = checked.flatMap((r, i) => {
       const res = answers[i]!;
@@ -296,9 +297,26 @@ export function fuzzProperty(ctx: FuzzContext, op: FuzzOperation, kind: FuzzKind
   });
 }
 
+/** True when the request's path ids are still found after up to ~3 s for the read models to catch up. */
+async function stillExistsOnceSettled(ctx: FuzzContext, r: FuzzRequest): Promise<boolean> {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if (!(await ctx.stillExists(r))) return false;
+    await new Promise((done) => setTimeout(done, 750));
+  }
+  return true;
+}
+
 /** Runs a property; on failure the error carries the seed, the shrunk request and the replay command. */
-export async function runFuzz(property: fc.IAsyncPropertyWithHooks<[FuzzRequest[]]>, opts: { seed: number; numRuns: number; path?: string | undefined; title: string }): Promise<fc.RunDetails<[FuzzRequest[]]>> {
-  const details = await fc.check(property, { seed: opts.seed, numRuns: opts.numRuns, includeErrorInReport: true, ...(opts.path ? { path: opts.path } : {}) });
+export async function runFuzz(property: fc.IAsyncPropertyWithHooks<[FuzzRequest[]]>, opts: { seed: number; numRuns: number; path?: string | undefined; title: string; timeLimitMs: number }): Promise<fc.RunDetails<[FuzzRequest[]]>> {
+  // Shrinking a failure against a live API can take longer than the test may run: stop it in time
+  // so that the counterexample found so far is reported instead of a bare timeout.
+  const details = await fc.check(property, {
+    seed: opts.seed,
+    numRuns: opts.numRuns,
+    includeErrorInReport: true,
+    interruptAfterTimeLimit: opts.timeLimitMs,
+    ...(opts.path ? { path: opts.path } : {}),
+  });
   if (details.failed) {
     const report = (await fc.asyncDefaultReportMessage(details)) ?? 'the property failed';
     // vitest's -t takes a regular expression.

@@ -83,7 +83,7 @@ export function checkResponse(oracle: SchemaOracle, r: FuzzRequest, res: FuzzRes
     // by a documented rule of its state (a transition, a limit, a lock). Without a path id, or as
     // someone else, the outcome depends on credentials and state the request cannot show: only
     // "documented" is checked.
-    if (r.pathIds === 'existing' && r.entitled !== false && !sentConditional(r) && (s < 200 || s >= 300) && (NOT_FOR_EXISTING.has(s) || s < 200 || s >= 300 && s < 400)) {
+    if (r.pathIds === 'existing' && r.entitled !== false && !sentConditional(r) && (NOT_FOR_EXISTING.has(s) || s < 200 || (s >= 300 && s < 400))) {
       problems.push(`a ${s} for a valid, authorised request on something that exists; expected a 2xx or a documented refusal of its state`);
     }
   }

@@ -109,6 +109,15 @@ function readFiles<T>(req: Request, rules: FileRules, each: (file: MultipartFile
       }
       const fileIndex = index++;
       const out = new PassThrough();
+      // busboy destroys the part with an error when the body ends inside it ("Unexpected end of
+      // file"): without a listener that error would be thrown out of the request's 'end'.
+      stream.on('error', (err) => {
+        fail(malformed(`The multipart body ended inside a file: ${String(err.message).slice(0, 200)}`));
+        out.destroy(failure as Error);
+      });
+      // The consumer may not have taken the stream yet (or may have finished with it) when it is
+      // destroyed: the failure is reported through `fail`, so an unread error must not escape.
+      out.on('error', () => undefined);
       stream.on('limit', () => {
         const err = rules.tooLarge(fileIndex);
         fail(err);
