@@ -600,7 +600,12 @@ async function capturePlans(pg: Client, sample: { feedLeaf: string; feedTop: str
       lookups: createSearchLookups(sequelize),
       history: { record: async () => undefined } as never,
       feedCache: { get: async () => { throw new Error('not cached here'); } },
-      neighbourhoods: { rangeMeters: RANGE_METERS, requireVerifiedNeighbourhood: async () => { throw new Error('anonymous'); }, around: (code, radius) => resolver.neighbourhood(code, radius) },
+      neighbourhoods: {
+        rangeMeters: RANGE_METERS,
+        requireVerifiedNeighbourhood: async () => { throw new Error('anonymous'); },
+        around: (code, radius) => resolver.neighbourhood(code, radius),
+        codesWithin: (lat, lng, radius) => resolver.codesWithin(lat, lng, radius),
+      },
     });
     const ctx = { log: logger } as unknown as RequestContext;
     const explain = async (name: string, run: () => Promise<unknown>, pickSql: (c: typeof captured) => (typeof captured)[number] = (c) => c.at(-1)!) => {

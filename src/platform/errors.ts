@@ -27,4 +27,11 @@ export class AppError extends Error {
 
 export const unauthenticated = (detail = 'A valid access token is required.') =>
   new AppError(401, 'unauthenticated', 'Authentication is required', detail, [], { 'WWW-Authenticate': 'Bearer' });
+/** A validly signed token whose account is gone: the token no longer stands for anyone. */
+export const accountGone = () => unauthenticated('The account of this token no longer exists.');
+/** The account a token names, or the 401 for a token whose account is gone. */
+export function requireAccount<T>(account: T | null | undefined): T {
+  if (account === null || account === undefined) throw accountGone();
+  return account;
+}
 export const notFound = (detail = 'No resource has this id.') => new AppError(404, 'not_found', 'Not found', detail);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { InvalidCursorError } from '../../src/platform/pagination/cursor';
 import {
-  InvalidCursorError,
   type Collection,
   type CollectionSpec,
   type Doc,

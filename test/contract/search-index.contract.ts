@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { InvalidCursorError } from '../../src/platform/documents';
+import { InvalidCursorError } from '../../src/platform/pagination/cursor';
 import { metresBetween, type SearchDocument, type SearchIndex, type SearchQuery } from '../../src/platform/search';
 
 /** A fresh, empty index of one adapter, and how to drop it (test clean-up only: the port has no drop). */
@@ -231,6 +231,8 @@ export function searchIndexContract(name: string, make: () => Promise<IndexUnder
         const page = await index.search({ dongCodes: [MANGWON.dongCode, HAPJEONG.dongCode], origin: MANGWON, sort: 'distance', limit: 10 });
         expect(page.items.map((h) => h.doc.id)).toEqual([here.id, next.id]);
         expect(page.items[1]!.distanceMeters).toBeGreaterThan(1000);
+        // No dong (a point far from every dong): nothing matches.
+        expect((await index.search({ dongCodes: [], origin: MANGWON, sort: 'recent', limit: 10 })).items).toEqual([]);
       });
     });
 

@@ -30,6 +30,18 @@ describe('dong resolver', () => {
     expect(jeju.sido).toMatch(/^제주/);
   });
 
+  it('when asked for the dongs within a radius of a point, then exactly those whose points are within it come, matching the neighbourhood of a dong', async () => {
+    const sajik = { code: '1111053000', lat: 37.573269, lng: 126.970956 };
+    const codes = await resolver.codesWithin(sajik.lat, sajik.lng, 3_000);
+    const around = await resolver.neighbourhood(sajik.code, 3_000);
+    expect(codes).toEqual(around.map((d) => d.code).sort());
+    expect(codes).toContain(sajik.code);
+    expect(codes.length).toBeGreaterThan(10);
+    expect((await resolver.codesWithin(sajik.lat, sajik.lng, 10)).length).toBe(1);
+    expect(await resolver.codesWithin(35.6762, 139.6503, 3_000)).toEqual([]);
+    expect(await failure(resolver.codesWithin(91, 0, 3_000))).toMatchObject({ status: 400, code: 'invalid_coordinates' });
+  });
+
   it('when coordinates are at sea or abroad, then 422 location_outside_service_area; when malformed, then 400', async () => {
     for (const [lat, lng] of [[35.0, 124.0], [35.6762, 139.6503], [0, 0]] as const) {
       expect(await failure(resolver.resolve(lat, lng))).toMatchObject({ status: 422, code: 'location_outside_service_area' });

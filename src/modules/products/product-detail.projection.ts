@@ -1,4 +1,5 @@
 import type { Doc } from '../../platform/documents/document-store';
+import type { StoredEvent } from '../../platform/events/event';
 import type { Projection } from '../../platform/events/projection';
 import type { ProductImage } from './domain/product';
 
@@ -33,6 +34,8 @@ export interface ProductDetailDoc extends Doc {
   images: ProductImage[];
   specifications: Record<string, string>;
   tags: string[];
+  /** The event position that last set each field (see the projection). */
+  positions: Partial<Record<string, number>>;
 }
 
 export const PRODUCT_DETAILS = {
@@ -71,37 +74,62 @@ const empty = (id: string, occurredAt: string): ProductDetailDoc => ({
   images: [],
   specifications: {},
   tags: [],
+  positions: {},
 });
 
+/**
+ * Each field keeps the position of the event that last set it, and an event sets a field only
+ * when it is newer than that: the document is the same whatever order the events arrive in
+ * (images processed before a redelivered `product.created`, a replay, a DLQ re-drive), and a
+ * redelivery changes nothing. `version` counts the document's writes: the store's compare-and-set
+ * on it makes two events applied at once both count (the loser reads again and re-applies).
+ */
 export const productDetailProjection: Projection<ProductDetailDoc> = {
   name: 'product-detail',
   collection: PRODUCT_DETAILS,
   events: ['product.created', 'product.updated', 'product.status_changed', 'product.bumped', 'product.deleted', 'product.images_changed'],
   async apply(event, docs) {
-    const p = event.payload as Record<string, unknown>;
-    const id = event.aggregate_id;
-    const current = await docs.get(id);
-    // The event position as version: redeliveries and replays of older events change nothing.
-    if (current && current.version >= event.position) return;
-    const next: ProductDetailDoc = { ...(current ?? empty(id, event.occurred_at)), version: event.position };
-    switch (event.type) {
-      case 'product.created':
-      case 'product.updated':
-        for (const field of SNAPSHOT) if (p[field] !== undefined) (next as Record<string, unknown>)[field] = p[field];
-        break;
-      case 'product.status_changed':
-        Object.assign(next, { status: p.status, buyer_id: p.buyer_id ?? null, updated_at: event.occurred_at });
-        break;
-      case 'product.bumped':
-        Object.assign(next, { bumped_at: p.bumped_at, price: p.price });
-        break;
-      case 'product.deleted':
-        next.deleted = true;
-        break;
-      case 'product.images_changed':
-        next.images = Array.isArray(p.images) ? (p.images as ProductImage[]) : [];
-        break;
+    for (;;) {
+      const current = await docs.get(event.aggregate_id);
+      const next = merged(event, current);
+      if (!next || (await docs.upsert(next))) return;
     }
-    await docs.upsert(next);
   },
 };
+
+/** The document with the event's fields applied where the event is newer; null when it changes nothing. */
+function merged(event: StoredEvent, current: ProductDetailDoc | null): ProductDetailDoc | null {
+  const p = event.payload;
+  const next: ProductDetailDoc = { ...(current ?? empty(event.aggregate_id, event.occurred_at)), positions: { ...current?.positions } };
+  let changed = false;
+  const set = (field: Exclude<keyof ProductDetailDoc, 'id' | 'version' | 'positions'>, value: unknown) => {
+    if (value === undefined || (next.positions[field] ?? 0) >= event.position) return;
+    (next as Record<string, unknown>)[field] = value;
+    next.positions[field] = event.position;
+    changed = true;
+  };
+  switch (event.type) {
+    case 'product.created':
+    case 'product.updated':
+      for (const field of SNAPSHOT) set(field, p[field]);
+      break;
+    case 'product.status_changed':
+      set('status', p.status);
+      set('buyer_id', p.buyer_id ?? null);
+      set('updated_at', event.occurred_at);
+      break;
+    case 'product.bumped':
+      set('bumped_at', p.bumped_at);
+      set('price', p.price);
+      break;
+    case 'product.deleted':
+      set('deleted', true);
+      break;
+    case 'product.images_changed':
+      set('images', Array.isArray(p.images) ? (p.images as ProductImage[]) : []);
+      break;
+  }
+  if (!changed) return null;
+  next.version = (current?.version ?? 0) + 1;
+  return next;
+}

@@ -37,7 +37,10 @@ export function searchModule(deps: {
   log: Logger;
   neighbourhoods: {
     requireVerifiedNeighbourhood: NeighbourhoodPort['requireVerifiedNeighbourhood'];
-    resolver: { neighbourhood(code: string, radiusMeters?: number): Promise<{ code: string; lat: number; lng: number }[]> };
+    resolver: {
+      neighbourhood(code: string, radiusMeters?: number): Promise<{ code: string; lat: number; lng: number }[]>;
+      codesWithin(lat: number, lng: number, radiusMeters: number): Promise<string[]>;
+    };
   };
 }) {
   const { config, sequelize, redis, log } = deps;
@@ -70,6 +73,7 @@ export function searchModule(deps: {
         }
         return dongs;
       },
+      codesWithin: (lat, lng, radius) => deps.neighbourhoods.resolver.codesWithin(lat, lng, radius),
     },
   });
   const suggestionCache = new CachedJson<SearchSuggestionListResource>(

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { AppError } from '../errors';
+import { cursorFingerprint, InvalidCursorError, openCursor, sealCursor } from '../pagination/cursor';
 
 // The port for document read models (projections): documents keyed by id, written by consumers
 // in event order, read by handlers through indexed queries only. Deliberately small, so that the
@@ -62,14 +61,6 @@ export interface DocumentStore {
    */
   rebuild<T extends Doc>(spec: CollectionSpec, fill: (shadow: Collection<T>) => Promise<void>): Promise<void>;
   close(): Promise<void>;
-}
-
-/** A cursor from another query (filters or sort), from another collection, or altered. A client error. */
-export class InvalidCursorError extends AppError {
-  constructor(detail = 'The cursor does not belong to this query.') {
-    super(400, 'invalid_cursor', 'The cursor is not valid', detail);
-    this.name = 'InvalidCursorError';
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,7 +145,7 @@ export function planQuery(spec: CollectionSpec, query: FindQuery): PlannedQuery 
   const sort = { field: sortField, type: indexedType(spec, sortField, 'sort'), direction };
   // Filters are a conjunction: their order does not change the query, so not the fingerprint.
   const shape = JSON.stringify([spec.name, filters.map((f) => [f.field, f.op, f.value]).sort(compareJson), sort.field, sort.direction]);
-  const fingerprint = digest(shape).slice(0, 16);
+  const fingerprint = cursorFingerprint(shape);
   const plan: PlannedQuery = { filters, sort, limit: query.limit, segments: [{ kind: 'all' }], fingerprint };
   if (query.cursor !== undefined) plan.segments = segmentsAfter(plan, decodeCursor(plan, query.cursor));
   return plan;
@@ -172,37 +163,16 @@ export function toPage<T extends Doc>(plan: PlannedQuery, rows: T[]): Page<T> {
   const items = rows.slice(0, plan.limit);
   const last = items[items.length - 1]!;
   const value = plan.sort.field === 'id' ? last.id : ((last[plan.sort.field] ?? null) as SortValue);
-  return { items, nextCursor: encodeCursor(plan.fingerprint, value, last.id) };
+  return { items, nextCursor: sealCursor('documents', { value, id: last.id }, plan.fingerprint) };
 }
 
-// The check is a checksum, not a signature: a client able to forge one only picks a start
-// position it could reach with filters anyway. What matters is that a cursor from another query
-// (fingerprint) or a damaged one is refused, and that the value's type fits the sort field, so a
-// forged cursor cannot make the database fail a cast.
-function encodeCursor(fingerprint: string, value: SortValue, id: string): string {
-  const payload = [value, id, fingerprint];
-  return Buffer.from(JSON.stringify([...payload, check(payload)]), 'utf8').toString('base64url');
-}
-
+/** The position after which the page starts; its value must fit the sort field (never a failing cast). */
 function decodeCursor(plan: PlannedQuery, cursor: string): { value: SortValue; id: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursorError('The cursor is malformed.');
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 4) throw new InvalidCursorError('The cursor is malformed.');
-  const [value, id, fingerprint, sum] = parsed as unknown[];
-  if (sum !== check([value, id, fingerprint]) || typeof id !== 'string') throw new InvalidCursorError('The cursor was altered.');
-  if (fingerprint !== plan.fingerprint) throw new InvalidCursorError('The cursor was issued for other filters or another sort.');
+  const { value, id } = openCursor('documents', cursor, plan.fingerprint);
   const expected = plan.sort.type === 'date' ? 'string' : plan.sort.type;
   const nullable = plan.sort.field !== 'id';
   if (!(value === null ? nullable : typeof value === expected)) throw new InvalidCursorError('The cursor does not fit the sort field.');
   return { value: value as SortValue, id };
-}
-
-function check(payload: unknown[]): string {
-  return digest(`junggo.documents.cursor.v1:${JSON.stringify(payload)}`).slice(0, 16);
 }
 
 function indexedType(spec: CollectionSpec, field: string, use: 'filter' | 'sort'): IndexType {
@@ -234,7 +204,6 @@ function normalise(spec: CollectionSpec, field: string, type: IndexType, value: 
   }
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest('base64url');
 const compareJson = (a: unknown, b: unknown) => {
   const [x, y] = [JSON.stringify(a), JSON.stringify(b)];
   return x < y ? -1 : x > y ? 1 : 0;

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { RequestContext } from '../context';
-import { AppError, type FieldError } from '../errors';
+import { accountGone, AppError, type FieldError } from '../errors';
 import type { Logger } from '../logger';
 
 const PROBLEM_BASE = 'https://docs.junggo.example/problems/';
@@ -93,12 +93,25 @@ export function sendProblem(req: Request, res: Response, e: AppError): void {
   res.status(e.status).type('application/problem+json').send(JSON.stringify(body));
 }
 
+/**
+ * A write that names the caller's own account and meets a foreign key saying that account does
+ * not exist: the token is validly signed but its account is gone. That is the caller's 401, found
+ * by the database in the write itself rather than by a lookup on every request.
+ */
+function referencesMissingActor(err: unknown, ctx: RequestContext | undefined): boolean {
+  const userId = ctx?.actor?.userId;
+  if (!userId || typeof err !== 'object' || err === null) return false;
+  const cause = ((err as { parent?: unknown }).parent ?? err) as { code?: unknown; detail?: unknown };
+  return cause.code === '23503' && typeof cause.detail === 'string' && cause.detail.includes(`=(${userId}) is not present in table "users"`);
+}
+
 /** The one error path: application errors (body-parser failures arrive as such, see json-body.ts), validator errors, and the unexpected. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let problem: AppError | null = null;
     if (err instanceof AppError) problem = err;
     else if (isValidatorError(err)) problem = fromValidator(err);
+    else if (referencesMissingActor(err, res.locals.ctx as RequestContext | undefined)) problem = accountGone();
     // An AppError of 502-504 is deliberate (an upstream provider is down): its code, detail and
     // Retry-After were written for the client. Every other 5xx is hidden behind a generic 500.
     const deliberate = err instanceof AppError && err.status > 500 && err.status < 505;

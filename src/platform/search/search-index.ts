@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Transaction } from 'sequelize';
-import { InvalidCursorError } from '../documents/document-store';
+import { cursorFingerprint, InvalidCursorError, openCursor, sealCursor } from '../pagination/cursor';
 
 // The port for listing search: documents written by the index feeder in event order (each
 // carrying the position of the last event applied as `version`), read by the feed and search
@@ -67,7 +66,10 @@ export interface SearchQuery {
   tradeMethod?: TradeMethod;
   /** Within `radiusMeters` of a point (the dong points of the listings). */
   near?: { lat: number; lng: number; radiusMeters: number };
-  /** In one of these dongs (a neighbourhood and the dongs its range covers). */
+  /**
+   * In one of these dongs (a neighbourhood and the dongs its range covers, or the dongs within a
+   * radius of a point); an empty list matches nothing. At most every dong of Korea (3,526).
+   */
   dongCodes?: string[];
   /** Where distances are measured from when not `near` (e.g. the centre of `dongCodes`). */
   origin?: { lat: number; lng: number };
@@ -185,12 +187,14 @@ export interface PlannedSearch {
 
 export class SearchQueryError extends Error {}
 
+const MAX_DONG_CODES = 4_000;
+
 /** Checks a query and decodes its cursor; adapters read `limit + 1` rows and hand them to toSearchPage. */
 export function planSearch(query: SearchQuery): PlannedSearch {
   if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 100) throw new SearchQueryError(`limit must be in 1..100, got ${query.limit}`);
   if (!SEARCH_SORTS.includes(query.sort)) throw new SearchQueryError(`unknown sort ${String(query.sort)}`);
   if (query.sort === 'distance' && !query.near && !query.origin) throw new SearchQueryError('sort=distance needs near or origin');
-  if (query.dongCodes && (query.dongCodes.length === 0 || query.dongCodes.length > 200)) throw new SearchQueryError('dongCodes must hold 1..200 codes');
+  if (query.dongCodes && query.dongCodes.length > MAX_DONG_CODES) throw new SearchQueryError(`dongCodes must hold at most ${MAX_DONG_CODES} codes`);
   const terms = queryTerms(query.q);
   const sort = SORTS[query.sort];
   // Everything that selects or orders rows, normalised, and nothing else (not limit, not cursor).
@@ -208,7 +212,7 @@ export function planSearch(query: SearchQuery): PlannedSearch {
     query.origin ? [query.origin.lat, query.origin.lng] : null,
     query.sort,
   ]);
-  const fingerprint = digest(`junggo.search.filters.v1:${shape}`).slice(0, 16);
+  const fingerprint = cursorFingerprint(shape);
   const plan: PlannedSearch = { query, terms, sort, fingerprint };
   if (query.cursor !== undefined) plan.after = decodeCursor(plan, query.cursor);
   return plan;
@@ -219,36 +223,16 @@ export function toSearchPage(plan: PlannedSearch, hits: SearchHit[]): SearchPage
   if (hits.length <= plan.query.limit) return { items: hits, nextCursor: null };
   const items = hits.slice(0, plan.query.limit);
   const last = items[items.length - 1]!;
-  return { items, nextCursor: encodeCursor(plan.fingerprint, plan.sort.valueOf(last), last.doc.id) };
+  return { items, nextCursor: sealCursor('search', { value: plan.sort.valueOf(last), id: last.doc.id }, plan.fingerprint) };
 }
 
-// A checksum, not a signature (as in the document store): forging one only lets a client start
-// where it could have started with filters anyway. What matters is that a cursor of another
-// query, or a damaged one, is refused, and that the value fits the sort key's type, so it can
-// never make a database cast fail.
-function encodeCursor(fingerprint: string, value: SortValue, id: string): string {
-  const payload = [value, id, fingerprint];
-  return Buffer.from(JSON.stringify([...payload, check(payload)]), 'utf8').toString('base64url');
-}
-
+/** The position after which the page starts; its value must fit the sort key's type (never a failing cast). */
 function decodeCursor(plan: PlannedSearch, cursor: string): { value: SortValue; id: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursorError('The cursor is malformed.');
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 4) throw new InvalidCursorError('The cursor is malformed.');
-  const [value, id, fingerprint, sum] = parsed as unknown[];
-  if (sum !== check([value, id, fingerprint]) || typeof id !== 'string' || id.length > 256) throw new InvalidCursorError('The cursor was altered.');
-  if (fingerprint !== plan.fingerprint) throw new InvalidCursorError('The cursor was issued for other filters or another sort.');
+  const { value, id } = openCursor('search', cursor, plan.fingerprint);
   if (typeof value !== plan.sort.type || (typeof value === 'number' && !Number.isFinite(value))) throw new InvalidCursorError('The cursor does not fit the sort.');
   if (plan.sort.type === 'string' && Number.isNaN(Date.parse(value as string))) throw new InvalidCursorError('The cursor does not fit the sort.');
   return { value: value as SortValue, id };
 }
-
-const check = (payload: unknown[]) => digest(`junggo.search.cursor.v1:${JSON.stringify(payload)}`).slice(0, 16);
-const digest = (s: string) => createHash('sha256').update(s).digest('base64url');
 
 /** Great-circle distance in metres (the earthdistance sphere radius), for adapters that need it in code. */
 export function metresBetween(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {

@@ -139,4 +139,22 @@ describe('access tokens', () => {
     for (const token of [`${h}.${forged}.${s}`, none, otherKey, expired]) expect(await profileStatus(token)).toBe(401);
     expect(await profileStatus(user.token)).toBe(200);
   });
+
+  it('when a validly signed token names an account that does not exist, then every use of it is a 401, never a 500', async () => {
+    const cfg = { secret: stack.api.config.JWT_SECRET, issuer: stack.api.config.JWT_ISSUER };
+    const ghost = signAccessToken({ sub: 'usr_0000000000GHOST00000', sid: 'ses_0000000000GHOST00000', roles: [] }, cfg);
+    const send = (method: string, path: string, body?: unknown) =>
+      raw(`${stack.api.url}/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ghost}`, 'content-type': 'application/json', 'x-forwarded-for': uniqueIp() },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    expectProblem(await send('GET', '/users/profile'), 401, 'unauthenticated');
+    expectProblem(await send('GET', '/users/me/two-factor'), 401, 'unauthenticated');
+    expectProblem(await send('POST', '/users/me/two-factor/totp', { password: 'Sangmu-2024!' }), 401, 'unauthenticated');
+    // Found by the database itself: the write's foreign key to the account.
+    expectProblem(await send('POST', '/users/me/keyword-alerts', { keyword: '자전거' }), 401, 'unauthenticated');
+    const alerts = await stack.db.query('SELECT count(*)::int AS n FROM keyword_alerts WHERE user_id = $1', ['usr_0000000000GHOST00000']);
+    expect(alerts.rows[0].n).toBe(0);
+  });
 });

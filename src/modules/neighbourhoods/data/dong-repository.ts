@@ -38,6 +38,18 @@ export function createDongRepository(sequelize: Sequelize) {
         { bind: [code, radiusMeters], type: QueryTypes.SELECT },
       );
     },
+
+    /** Codes of the dongs whose representative points lie within `radiusMeters` of a point. */
+    async codesWithin(lat: number, lng: number, radiusMeters: number): Promise<string[]> {
+      const rows = await sequelize.query<{ code: string }>(
+        `SELECT code FROM dongs
+          WHERE earth_box(ll_to_earth($1, $2), $3) @> ll_to_earth(lat, lng)
+            AND earth_distance(ll_to_earth(lat, lng), ll_to_earth($1, $2)) <= $3
+          ORDER BY code`,
+        { bind: [lat, lng, radiusMeters], type: QueryTypes.SELECT },
+      );
+      return rows.map((r) => r.code);
+    },
   };
 }
 export type DongRepository = ReturnType<typeof createDongRepository>;

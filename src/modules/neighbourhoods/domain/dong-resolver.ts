@@ -19,6 +19,16 @@ export function createDongResolver(repo: DongRepository) {
       return nearest;
     },
 
+    /**
+     * The codes of the dongs within a radius of a point (none when it is far from Korea). A
+     * listing's location is its dong's representative point, so these are exactly the dongs
+     * whose listings lie within the radius.
+     */
+    async codesWithin(lat: number, lng: number, radiusMeters: number): Promise<string[]> {
+      if (!isValidCoordinate(lat, lng)) throw new AppError(400, 'invalid_coordinates', 'Invalid coordinates', 'Latitude must be within ±90 and longitude within ±180.');
+      return repo.codesWithin(roundCoordinate(lat), roundCoordinate(lng), radiusMeters);
+    },
+
     /** The dong and the dongs around it, nearest first, for "my neighbourhood" feeds. */
     async neighbourhood(code: string, radiusMeters = DEFAULT_NEIGHBOUR_RADIUS_METERS): Promise<Dong[]> {
       const dongs = await repo.within(code, radiusMeters);

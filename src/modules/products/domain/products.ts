@@ -2,7 +2,6 @@ import type { Sequelize, Transaction } from 'sequelize';
 import type { RequestContext } from '../../../platform/context';
 import { inTransaction } from '../../../platform/db/transaction';
 import type { Collection } from '../../../platform/documents/document-store';
-import { InvalidCursorError } from '../../../platform/documents/document-store';
 import { AppError } from '../../../platform/errors';
 import { metadataFrom, type RecordEvents } from '../../../platform/events/event-store';
 import { newId } from '../../users/domain/ids';
@@ -40,7 +39,7 @@ import {
   productNotOnSale,
   shippingFeeNotApplicable,
 } from './problems';
-import { cursorFingerprint, decodeSellerCursor, encodeSellerCursor } from './seller-cursor';
+import { decodeSellerCursor, encodeSellerCursor, sellerCursorFingerprint } from './seller-cursor';
 
 export interface ProductsDeps {
   sequelize: Sequelize;
@@ -261,7 +260,7 @@ export function productUseCases(deps: ProductsDeps) {
       const own = viewerId === sellerId;
       const visible = own ? ALL_STATUSES : PUBLIC_STATUSES;
       const statuses = q.status ? visible.filter((s) => s === q.status) : visible;
-      const fingerprint = cursorFingerprint([sellerId, q.status ?? '', own]);
+      const fingerprint = sellerCursorFingerprint([sellerId, q.status ?? '', own]);
       const after = q.cursor ? decodeSellerCursor(q.cursor, fingerprint) : null;
       if (statuses.length === 0) return { items: [] as ProductView[], nextCursor: null };
       const rows = await products.listBySeller(sellerId, statuses, after, q.limit + 1);
@@ -278,5 +277,3 @@ export function productUseCases(deps: ProductsDeps) {
   };
 }
 export type ProductUseCases = ReturnType<typeof productUseCases>;
-
-export { InvalidCursorError };

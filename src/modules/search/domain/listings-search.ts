@@ -36,6 +36,8 @@ export interface NeighbourhoodPort {
   requireVerifiedNeighbourhood(userId: string): Promise<{ dongCode: string; range: Range }>;
   /** The dong and the dongs within the radius, nearest (itself) first; 404 for an unknown code. */
   around(dongCode: string, radiusMeters: number): Promise<{ code: string; lat: number; lng: number }[]>;
+  /** The codes of the dongs whose representative points lie within the radius of a point. */
+  codesWithin(lat: number, lng: number, radiusMeters: number): Promise<string[]>;
 }
 
 /**
@@ -82,7 +84,11 @@ export function listingSearchUseCases(deps: {
     if (p.near) {
       const [lat, lng] = p.near.split(',').map(Number) as [number, number];
       if (!(Math.abs(lat) <= 90 && Math.abs(lng) <= 180)) throw invalidCoordinates();
-      query.near = { lat, lng, radiusMeters: p.radius ?? 3_000 };
+      // A listing's location is its dong's representative point, so "within the radius" is
+      // exactly "in a dong within the radius": an equality on an indexed column, where a
+      // distance filter over every listing in the box read thousands of rows (docs/search.md).
+      query.dongCodes = await neighbourhoods.codesWithin(lat, lng, p.radius ?? 3_000);
+      query.origin = { lat, lng };
     } else if (p.neighbourhood === 'me') {
       if (!ctx.actor) throw unauthenticated('neighbourhood=me needs a signed-in user.');
       const mine = await neighbourhoods.requireVerifiedNeighbourhood(ctx.actor.userId);

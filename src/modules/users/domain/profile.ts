@@ -1,7 +1,7 @@
 import type { RequestContext } from '../../../platform/context';
 import { etagOf } from '../../../platform/cache/cached-json';
 import { inTransaction } from '../../../platform/db/transaction';
-import { unauthenticated } from '../../../platform/errors';
+import { accountGone } from '../../../platform/errors';
 import { metadataFrom } from '../../../platform/events/event-store';
 import { assertIfMatch } from '../../../platform/http/conditional';
 import type { ProfileChanges } from '../data/user-repository';
@@ -24,7 +24,7 @@ export function profileUseCases(deps: UsersDeps, represent: (u: User) => unknown
     /** Read from the system of record, so that a client sees its own change at once. */
     async getMyProfile(userId: string): Promise<ProfileView> {
       const user = await users.findById(userId);
-      if (!user) throw unauthenticated('The account of this token no longer exists.');
+      if (!user) throw accountGone();
       return view(user);
     },
 
@@ -34,7 +34,7 @@ export function profileUseCases(deps: UsersDeps, represent: (u: User) => unknown
       try {
         const updated = await inTransaction(sequelize, ctx, async (t) => {
           const current = await users.findByIdForUpdate(userId, t);
-          if (!current) throw unauthenticated('The account of this token no longer exists.');
+          if (!current) throw accountGone();
           assertIfMatch(ifMatch, view(current).etag, 'profile');
           if (changes.nickname.toLowerCase() !== current.nickname.toLowerCase() && (await users.isNicknameTaken(changes.nickname, userId, t))) throw nicknameTaken();
           const user = (await users.updateProfile(userId, changes, current.version, t))!;

@@ -1,6 +1,7 @@
 import type { Transaction } from 'sequelize';
 import type { RequestContext } from '../../../../platform/context';
 import { inTransaction } from '../../../../platform/db/transaction';
+import { requireAccount } from '../../../../platform/errors';
 import { metadataFrom } from '../../../../platform/events/event-store';
 import type { User } from '../../domain/user';
 import { newTotpSecret, otpauthUri, totpStep } from './codes';
@@ -27,7 +28,7 @@ export function enrolmentUseCases(deps: TwoFactorDeps) {
   const { sequelize, users, store, recordEvents } = deps;
   const checks = factorChecks(deps);
 
-  const currentUser = async (userId: string) => (await users.findById(userId))!;
+  const currentUser = async (userId: string) => requireAccount(await users.findById(userId));
 
   /** A wrong code counts against the account; the error says whether it just locked it. */
   async function refuseCode(userId: string): Promise<never> {
@@ -41,7 +42,7 @@ export function enrolmentUseCases(deps: TwoFactorDeps) {
    */
   async function turnOn(ctx: RequestContext, userId: string, method: Method, extra: (t: Transaction) => Promise<void>): Promise<TwoFactorState> {
     const codes = await inTransaction(sequelize, ctx, async (t) => {
-      const user = (await users.findByIdForUpdate(userId, t))!;
+      const user = requireAccount(await users.findByIdForUpdate(userId, t));
       if (flagOf(user, method)) throw alreadyEnabled(LABEL[method]);
       await extra(t);
       await store.setFlags(userId, { [method]: true }, t);
@@ -66,7 +67,7 @@ export function enrolmentUseCases(deps: TwoFactorDeps) {
     if (!flagOf(user, method)) throw notEnabled(LABEL[method]);
     await reauthenticate(ctx, user, password, code);
     await inTransaction(sequelize, ctx, async (t) => {
-      const locked = (await users.findByIdForUpdate(userId, t))!;
+      const locked = requireAccount(await users.findByIdForUpdate(userId, t));
       if (!flagOf(locked, method)) throw notEnabled(LABEL[method]);
       if (method === 'totp') await store.totp.remove(userId, t);
       await store.setFlags(userId, { [method]: false }, t);

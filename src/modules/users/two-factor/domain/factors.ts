@@ -1,6 +1,7 @@
 import type { Transaction } from 'sequelize';
 import type { RequestContext } from '../../../../platform/context';
 import { inTransaction } from '../../../../platform/db/transaction';
+import { requireAccount } from '../../../../platform/errors';
 import { metadataFrom } from '../../../../platform/events/event-store';
 import { accountLocked, wrongCurrentPassword } from '../../domain/problems';
 import type { User } from '../../domain/user';
@@ -105,7 +106,7 @@ export function factorChecks(deps: TwoFactorDeps) {
     },
 
     async state(userId: string, recoveryCodes?: string[]): Promise<TwoFactorState> {
-      const user = (await users.findById(userId))!;
+      const user = requireAccount(await users.findById(userId));
       const remaining = user.twoFactor.totp || user.twoFactor.sms ? await store.recoveryCodes.countUnused(userId) : 0;
       return { totp: user.twoFactor.totp, sms: user.twoFactor.sms, recoveryCodesRemaining: remaining, ...(recoveryCodes ? { recoveryCodes } : {}) };
     },
