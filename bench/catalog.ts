@@ -600,6 +600,7 @@ async function capturePlans(pg: Client, sample: { feedLeaf: string; feedTop: str
       lookups: createSearchLookups(sequelize),
       history: { record: async () => undefined } as never,
       feedCache: { get: async () => { throw new Error('not cached here'); } },
+      isEmptyPage: () => false,
       neighbourhoods: {
         rangeMeters: RANGE_METERS,
         requireVerifiedNeighbourhood: async () => { throw new Error('anonymous'); },
@@ -705,7 +706,9 @@ async function main(): Promise<void> {
         { name: `feed, ${categories.length} categories rotating`, base: 'api', path: (i) => `/v1/products?category_id=${categories[i % categories.length]!.id}&sort=recent` },
         { name: 'feed, page 2 (cursor, uncached)', base: 'api', path: (i) => cursors[i % cursors.length]! },
         { name: 'bare: feed first page, rotating', base: 'bare', path: (i) => `/feed?category_id=${categories[i % categories.length]!.id}` },
-        { name: `search, q= ${SEARCH_WORDS.length} words rotating`, base: 'api', path: (i) => `/v1/products?q=${encodeURIComponent(SEARCH_WORDS[i % SEARCH_WORDS.length]!)}` },
+        { name: `search, q= ${SEARCH_WORDS.length} words rotating (cached first pages)`, base: 'api', path: (i) => `/v1/products?q=${encodeURIComponent(SEARCH_WORDS[i % SEARCH_WORDS.length]!)}` },
+        // A price bound makes a search uncacheable: every request reads the index, as a long-tail query does.
+        { name: `search, q= ${SEARCH_WORDS.length} words + min_price=0 (uncached)`, base: 'api', path: (i) => `/v1/products?q=${encodeURIComponent(SEARCH_WORDS[i % SEARCH_WORDS.length]!)}&min_price=0` },
         { name: `neighbourhood, dong_code (${seoul.length} Seoul dongs) range=medium`, base: 'api', path: (i) => `/v1/products?dong_code=${seoul[i % seoul.length]!.code}&range=medium` },
         { name: 'neighbourhood, near=lat,lng radius=3000', base: 'api', path: (i) => { const d = seoul[i % seoul.length]!; return `/v1/products?near=${(d.lat + jitter()).toFixed(5)},${(d.lng + jitter()).toFixed(5)}&radius=3000`; } },
         { name: 'detail, 1,000 listings rotating (cache hits)', base: 'api', path: (i) => `/v1/products/${hotIds[i % hotIds.length]}` },

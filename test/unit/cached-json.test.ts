@@ -48,6 +48,19 @@ describe('CachedJson', () => {
     expect((await cache.get('v')).json.toString()).toBe('{"version":2}');
   });
 
+  it('when more variants are read than the process keeps, then the one stored longest ago leaves memory first', async () => {
+    const loads: string[] = [];
+    const key = `cache:test:${randomUUID()}`;
+    const cache = new CachedJson(redis, key, 60, async (v: string) => (loads.push(v), { v }), log, 60_000, 2);
+    for (const v of ['a', 'b', 'c']) await cache.get(v);
+    await redis.del(`{${key}}`); // only memory can answer without a load now
+    await cache.get('c');
+    await cache.get('b');
+    expect(loads).toEqual(['a', 'b', 'c']);
+    await cache.get('a');
+    expect(loads).toEqual(['a', 'b', 'c', 'a']);
+  });
+
   it('when read again within the memory TTL, then the process copy answers without Redis; invalidate drops it', async () => {
     let loads = 0;
     const key = `cache:test:${randomUUID()}`;

@@ -15,7 +15,7 @@ import { clearMySearchHistory } from './http/clearMySearchHistory';
 import { getSearchSuggestions } from './http/getSearchSuggestions';
 import { listMySearchHistory } from './http/listMySearchHistory';
 import { listProducts } from './http/listProducts';
-import { toProductSummaryList, toSuggestionList, type ProductSummaryListResource, type SearchSuggestionListResource } from './http/search-mapper';
+import { isEmptyListBytes, toProductSummaryList, toSuggestionList, type ProductSummaryListResource, type SearchSuggestionListResource } from './http/search-mapper';
 import { SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
 
 export { rebuildSearchIndex, searchIndexSubscription, SEARCH_FEEDER_EVENTS, SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
@@ -59,6 +59,7 @@ export function searchModule(deps: {
     lookups,
     history,
     feedCache,
+    isEmptyPage: (entry) => isEmptyListBytes(entry.json),
     neighbourhoods: {
       rangeMeters: RANGE_METERS,
       requireVerifiedNeighbourhood: deps.neighbourhoods.requireVerifiedNeighbourhood,

@@ -42,6 +42,8 @@ export class CachedJson<T, V extends string = string> {
     private readonly load: (variant: V) => Promise<T>,
     private readonly log: Logger,
     private readonly memoryTtlMs = 5000,
+    /** Variants kept in process memory at most (the oldest goes first): some caches have many. */
+    private readonly memoryEntries = 1000,
   ) {
     // Same hash tag, same cluster slot: the store script touches both keys.
     this.key = `{${key}}`;
@@ -84,7 +86,12 @@ export class CachedJson<T, V extends string = string> {
       log.warn({ err, key: this.key }, 'cache read failed; loading from the database');
     }
     entry ??= await this.fill(variant, log);
-    if (localGeneration === this.localGeneration) this.memory.set(variant, { entry, until: Date.now() + this.memoryTtlMs });
+    if (localGeneration === this.localGeneration) {
+      this.memory.delete(variant);
+      this.memory.set(variant, { entry, until: Date.now() + this.memoryTtlMs });
+      // A Map iterates in insertion order: its first key is the entry stored longest ago.
+      if (this.memory.size > this.memoryEntries) this.memory.delete(this.memory.keys().next().value!);
+    }
     return entry;
   }
 

@@ -240,8 +240,8 @@ describe('GET /v1/products (feed cache)', () => {
       servedFromCache = (await first())?.title === `캐시 LP ${tag}`;
     }
     expect(servedFromCache, 'the second read of a feed came from the cache').toBe(true);
-    // An uncached query (with q) reads the index itself.
-    expect((await list({ q: tag }, buyer)).body!.data[0]!.title).toBe('changed behind the cache');
+    // An uncached query (a price range: unbounded variants are never cached) reads the index itself.
+    expect((await list({ q: tag, min_price: 1 }, buyer)).body!.data[0]!.title).toBe('changed behind the cache');
 
     const current = await call(seller, 'GET', `/products/${listing.id}`);
     const edited = await call(
@@ -267,6 +267,35 @@ describe('GET /v1/products (feed cache)', () => {
       return top?.title === `고친 LP ${tag}` ? top : null;
     });
     expect(shown.price).toBe(12_000);
+  });
+});
+
+describe('GET /v1/products?q= (search cache)', () => {
+  it('when a short query is searched again, then its first page comes from the cache and still goes into the history; an edit shows on the next search', async () => {
+    const tag = tagged();
+    const listing = await createListing(stack, seller.token, { title: `캐시 검색 ${tag}`, category_id: RECORDS, price: 9_000 });
+    const top = async () => (await list({ q: tag }, buyer)).body!.data[0] as Summary | undefined;
+    await waitFor('the listing found', async () => (await top())?.id === listing.id);
+
+    const behind = (title: string) => stack.db.query(`UPDATE search_documents SET title = $2 WHERE id = $1`, [listing.id, title]);
+    let servedFromCache = false;
+    // As for feeds: a concurrent change elsewhere drops every cached page; then try again.
+    for (let attempt = 0; attempt < 5 && !servedFromCache; attempt++) {
+      if (attempt > 0) {
+        await behind(`캐시 검색 ${tag}`);
+        await stack.db.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, listing.id]);
+        await waitFor('the search read again from the index', async () => (await top())?.title === `캐시 검색 ${tag}`);
+      }
+      await behind('changed behind the cache');
+      servedFromCache = (await top())?.title === `캐시 검색 ${tag}`;
+    }
+    expect(servedFromCache, 'the second search came from the cache').toBe(true);
+    // The cached answer still counts as the buyer's search.
+    const history = (await stack.api.client({ token: buyer.token }).GET('/users/me/search-history')).data!.data.map((e) => e.query);
+    expect(history).toContain(tag);
+
+    expect((await call(seller, 'POST', `/products/${listing.id}/status`, { status: 'hidden' })).status).toBe(200);
+    await waitFor('the hidden listing gone from the cached search', async () => (await top()) === undefined);
   });
 });
 

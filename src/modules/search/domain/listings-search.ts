@@ -41,11 +41,15 @@ export interface NeighbourhoodPort {
 }
 
 /**
- * A feed worth caching: the first page, no free text, no arbitrary point or price (their values
- * are unbounded, so each variant would be read once). What remains is a category and/or a
- * neighbourhood with closed-set filters: a bounded set of variants that many users share.
+ * A first page worth caching: a category and/or neighbourhood feed with closed-set filters (a
+ * bounded set of variants that many users share), or such a page searched with a short query
+ * (searches follow a power law: the popular few are most of the traffic, docs/search.md). Not
+ * cached: later pages, an arbitrary point or price (each variant would be read once) and long
+ * queries.
  */
-const cacheable = (p: ListingSearchParams) => !p.cursor && !p.q && !p.near && p.minPrice === undefined && p.maxPrice === undefined;
+const cacheable = (p: ListingSearchParams) =>
+  !p.cursor && !p.near && p.minPrice === undefined && p.maxPrice === undefined && (p.q === undefined || p.q.length <= MAX_CACHED_QUERY_LENGTH);
+const MAX_CACHED_QUERY_LENGTH = 30;
 
 export type ListingSearchResult = { kind: 'page'; page: SearchPage } | { kind: 'cached'; entry: CachedEntry<unknown> };
 
@@ -56,6 +60,8 @@ export function listingSearchUseCases(deps: {
   history: SearchHistoryUseCases;
   /** Cache-aside of a rendered first page, by the canonical query (JSON). */
   feedCache: { get(variant: string, log: RequestContext['log']): Promise<CachedEntry<unknown>> };
+  /** Whether a cached page lists no listing (for the history's "found something"). */
+  isEmptyPage: (entry: CachedEntry<unknown>) => boolean;
 }) {
   const { index, lookups, neighbourhoods, history } = deps;
 
@@ -117,13 +123,15 @@ export function listingSearchUseCases(deps: {
      */
     async search(ctx: RequestContext, params: ListingSearchParams): Promise<ListingSearchResult> {
       const query = await toIndexQuery(ctx, params);
-      if (cacheable(params)) return { kind: 'cached', entry: await deps.feedCache.get(JSON.stringify(query), ctx.log) };
-      const page = await index.search(query);
+      const result: ListingSearchResult = cacheable(params)
+        ? { kind: 'cached', entry: await deps.feedCache.get(JSON.stringify(query), ctx.log) }
+        : { kind: 'page', page: await index.search(query) };
       if (ctx.actor && query.q && !params.cursor) {
+        const found = result.kind === 'cached' ? !deps.isEmptyPage(result.entry) : result.page.items.length > 0;
         // History is a convenience: a failure to record it must not fail the search.
-        await history.record(ctx.actor.userId, normaliseText(query.q).slice(0, 100), page.items.length > 0).catch((err: unknown) => ctx.log.warn({ err }, 'search history not recorded'));
+        await history.record(ctx.actor.userId, normaliseText(query.q).slice(0, 100), found).catch((err: unknown) => ctx.log.warn({ err }, 'search history not recorded'));
       }
-      return { kind: 'page', page };
+      return result;
     },
   };
 }

@@ -37,6 +37,12 @@ export const toProductSummaryList = (page: SearchPage): ProductSummaryListResour
   next_cursor: page.nextCursor,
 });
 
+/**
+ * Whether serialised list bytes hold no item. Inside a JSON string every quote is escaped, so
+ * the unescaped `"data":[]` can only be the list's own empty data array.
+ */
+export const isEmptyListBytes = (bytes: Buffer): boolean => bytes.includes('"data":[]');
+
 export const toSuggestionList = (items: SuggestionItem[]): SearchSuggestionListResource => ({
   object: 'list',
   // Popular queries are what people typed: control characters (a pasted tab) never reach a client.
