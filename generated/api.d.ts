@@ -3832,10 +3832,10 @@ export interface components {
             height?: number;
             /**
              * @description Only when `failed`: `image_undecodable` (the file is damaged or not the image its header
-             *     claims), `heic_codec_unsupported` (an HEVC-coded HEIC photo, which this service cannot decode
-             *     yet: export it as JPEG, e.g. iOS Settings → Camera → Formats → Most Compatible), or
+             *     claims), `heic_codec_unsupported` (an HEVC-coded HEIC photo met a worker without its decoder:
+             *     upload it again later, or as JPEG), or
              *     `processing_failed` (retries were exhausted). Delete the photo and upload another.
-             * @example heic_codec_unsupported
+             * @example image_undecodable
              * @enum {string}
              */
             failure_reason?: "image_undecodable" | "heic_codec_unsupported" | "processing_failed";

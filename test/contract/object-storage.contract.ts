@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectStorage } from '../../src/platform/storage';
 
@@ -32,6 +33,52 @@ export function objectStorageContract(name: string, open: () => Promise<ObjectSt
       const chunks: Buffer[] = [];
       for await (const chunk of opened!.stream) chunks.push(chunk as Buffer);
       expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
+    });
+
+    // The media route serves objects with pipeline(opened.stream, res): the two cases below do the
+    // same with a slow reader (a phone on a weak connection) and a reader that goes away.
+    it('when a large object is opened and piped to a slow reader, then the reader gets every byte in order and as many as opened.bytes says', async () => {
+      const bytes = randomBytes(4 * 1024 * 1024);
+      const k = key('large.webp');
+      written.push(k);
+      await storage.put(k, bytes, 'image/webp');
+      const opened = await storage.open(k);
+      expect(opened?.bytes).toBe(bytes.length);
+      const hash = createHash('sha256');
+      let received = 0;
+      const slowReader = new Writable({
+        highWaterMark: 16 * 1024,
+        write(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          received += chunk.length;
+          setImmediate(done);
+        },
+      });
+      await pipeline(opened!.stream, slowReader);
+      expect(received).toBe(bytes.length);
+      expect(hash.digest('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
+    });
+
+    it('when readers of opened objects go away midway, many times over, then each stream is released and the storage keeps serving', async () => {
+      const bytes = randomBytes(1024 * 1024);
+      const k = key('abandoned.webp');
+      written.push(k);
+      await storage.put(k, bytes, 'image/webp');
+      // More than an HTTP client's connection pool (the AWS SDK's holds 50): a stream that kept its
+      // connection after its reader went away would leave the later opens waiting for good.
+      for (let i = 0; i < 60; i++) {
+        const opened = await storage.open(k);
+        // Closed, not merely unread (an HTTP response body closes a moment after its socket).
+        const closed = new Promise((resolve) => opened!.stream.once('close', resolve));
+        const goneAway = new Writable({
+          write(_chunk, _encoding, done) {
+            done(new Error('client went away'));
+          },
+        });
+        await expect(pipeline(opened!.stream, goneAway)).rejects.toThrow('client went away');
+        await closed;
+      }
+      expect((await storage.get(k))?.equals(bytes)).toBe(true);
     });
 
     it('when a stream is put, then all its chunks are stored in order', async () => {

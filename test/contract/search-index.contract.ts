@@ -236,6 +236,25 @@ export function searchIndexContract(name: string, make: () => Promise<IndexUnder
       });
     });
 
+    describe('dong feeds, newest first', () => {
+      it('when a few dongs are paged newest first, then the pages interleave the dongs in one order, with no listing skipped or repeated, and other filters still apply', async () => {
+        // Interleaved posting times across three dongs, one listing outside them, one hidden by a filter.
+        const docs = Array.from({ length: 9 }, (_, i) => listing({ ...[MANGWON, HAPJEONG, MANGWON, HAPJEONG, MANGWON, HAPJEONG, MANGWON, MANGWON, HAPJEONG][i]!, price: 1_000 + i }));
+        const elsewhere = listing({ ...YEOKSAM });
+        const reserved = listing({ ...MANGWON, status: 'reserved' });
+        const index = await fresh([...docs, elsewhere, reserved]);
+        const expected = [...docs].sort((a, b) => b.bumpedAt.localeCompare(a.bumpedAt) || b.id.localeCompare(a.id)).map((d) => d.id);
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await index.search({ dongCodes: [MANGWON.dongCode, HAPJEONG.dongCode], status: 'on_sale', sort: 'recent', limit: 4, ...(cursor ? { cursor } : {}) });
+          seen.push(...page.items.map((h) => h.doc.id));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        expect(seen).toEqual(expected);
+      });
+    });
+
     describe('sorts and cursors', () => {
       const sample = () => {
         const points = [MANGWON, HAPJEONG, YEOKSAM];

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
-// Real image files made in the test, one per need; nothing is checked in.
+// Real image files made in the test, one per need; the one exception is the HEVC HEIC photo
+// (test/fixtures/photos: no encoder is installable from npm, see its README).
 
 const color = () => ({ r: Math.floor(Math.random() * 256), g: Math.floor(Math.random() * 256), b: 90 });
 
@@ -48,7 +51,7 @@ const fullBox = (type: string, version: number, ...parts: Buffer[]) => box(type,
 /**
  * An HEVC-coded HEIC as an iPhone writes it, in structure: ftyp `heic`, a primary `hvc1` item
  * with its `hvcC` and `ispe` (dimensions) properties, and a (meaningless) coded payload. Its
- * header reads fine; decoding it needs an HEVC decoder.
+ * header reads fine; its coded picture is meaningless, so decoding fails.
  */
 export function heicHevc(width = 4032, height = 3024): Buffer {
   const ftyp = box('ftyp', Buffer.from('heic'), u32(0), Buffer.from('mif1heic'));
@@ -62,6 +65,20 @@ export function heicHevc(width = 4032, height = 3024): Buffer {
   const offset = ftyp.length + meta(0).length + 8;
   return Buffer.concat([ftyp, meta(offset), box('mdat', payload)]);
 }
+
+/** What iphone-hevc.heic shows once upright: 64 × 96, one flat colour (RGB) per quadrant. */
+export const HEVC_PHOTO = {
+  width: 64,
+  height: 96,
+  quadrants: { topLeft: [220, 30, 30], topRight: [30, 180, 40], bottomLeft: [30, 60, 220], bottomRight: [240, 220, 30] },
+} as const;
+
+/**
+ * A real HEVC-coded HEIC as an iPhone writes it: pixels stored sideways (96 × 64) with an `irot`
+ * box and EXIF orientation 6, EXIF with an iPhone's make and model and GPS_EXIF. The one image
+ * file checked in (test/fixtures/photos/README.md): nothing installed here can encode HEVC.
+ */
+export const heicHevcPhoto = () => readFileSync(path.join(__dirname, '../fixtures/photos/iphone-hevc.heic'));
 
 function crc32(buf: Buffer): number {
   let crc = 0xffffffff;

@@ -28,6 +28,8 @@ import {
 // Every word must match (AND). Identifiers are fixed or checked names; every value is bound.
 
 const TABLE = /^[a-z][a-z0-9_]{0,50}$/;
+/** Up to this many dongs, a newest-first dong feed reads each dong's own index range. */
+const PER_DONG_MAX = 50;
 
 const COLUMNS = `id, version, seller_id, title, description, category_id, category_path, price, condition, trade_methods, shipping_fee,
   dong_code, dong_name, lat, lng, status, moderation, deleted, like_count, chat_count, thumbnail_url, bumped_at, created_at`;
@@ -199,7 +201,14 @@ export class PostgresSearchIndex implements SearchIndex {
     if (query.status) where.push(`status = ${$(query.status)}`);
     if (query.condition) where.push(`condition = ${$(query.condition)}`);
     if (query.tradeMethod) where.push(`${$(query.tradeMethod)} = ANY (trade_methods)`);
-    if (query.dongCodes) where.push(`dong_code = ANY (${$(query.dongCodes)}::text[])`);
+    // A few dongs, newest first, nothing else narrowing: one index range per dong on
+    // search_documents_dong_recent (at most `limit + 1` rows each), merged. The global recency
+    // index with a dong filter would read every other listing posted meanwhile (1,456 rows for
+    // 15 Seoul dongs, docs/performance.md). With many dongs their listings are dense in the
+    // global order and that plan is the cheaper one.
+    const perDong = query.dongCodes !== undefined && query.dongCodes.length <= PER_DONG_MAX && query.sort === 'recent' && plan.terms.length === 0 && !query.categoryPath;
+    if (query.dongCodes && !perDong) where.push(`dong_code = ANY (${$(query.dongCodes)}::text[])`);
+    if (perDong) where.push('dong_code = d.code');
 
     const origin = query.near ?? query.origin;
     let distance = 'NULL::float8';
@@ -220,10 +229,16 @@ export class PostgresSearchIndex implements SearchIndex {
       where.push(`(${key}, id) ${dir === 'ASC' ? '>' : '<'} (${$(plan.after.value)}${cast}, ${$(plan.after.id)}::text)`);
     }
     const limit = $(query.limit + 1);
-    const rows = await this.sequelize.query<Row>(
-      `SELECT ${COLUMNS}, ${distance} AS distance FROM ${this.table} WHERE ${where.join(' AND ')} ORDER BY ${key} ${dir}, id ${dir} LIMIT ${limit}`,
-      { bind, type: QueryTypes.SELECT },
-    );
+    const order = `ORDER BY ${key} ${dir}, id ${dir}`;
+    // Per dong, only the keys (an index-only scan when the visibility map allows); the wide rows
+    // and their distances only for the page.
+    const sql = perDong
+      ? `SELECT ${COLUMNS}, ${distance} AS distance FROM ${this.table} WHERE id IN (
+           SELECT s.id FROM unnest(${$(query.dongCodes)}::text[]) AS d(code)
+           CROSS JOIN LATERAL (SELECT id, bumped_at FROM ${this.table} WHERE ${where.join(' AND ')} ${order} LIMIT ${limit}) s
+           ORDER BY s.bumped_at ${dir}, s.id ${dir} LIMIT ${limit}) ${order}`
+      : `SELECT ${COLUMNS}, ${distance} AS distance FROM ${this.table} WHERE ${where.join(' AND ')} ${order} LIMIT ${limit}`;
+    const rows = await this.sequelize.query<Row>(sql, { bind, type: QueryTypes.SELECT });
     const hits: SearchHit[] = rows.map((r) => {
       const hit: SearchHit = { doc: toDoc(r) };
       if (r.distance !== null && r.distance !== undefined) hit.distanceMeters = Number(r.distance);

@@ -13,8 +13,12 @@ export interface S3StorageOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
+// "No object under this key" is NoSuchKey, or a bare 404 from a service that sends no error body.
+// A missing bucket is a 404 too, but a configuration error: reporting it as a missing object
+// would have the worker fail every photo for good ("original missing") instead of retrying.
 const isMissing = (err: unknown) => {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  if (e.name === 'NoSuchBucket') return false;
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 };
 

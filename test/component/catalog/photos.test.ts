@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createListing, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
 import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
-import { heicAv1, heicHevc, jpeg, jpegWithGps, png, pngBomb, webp } from '../../support/images';
+import { heicAv1, heicHevc, heicHevcPhoto, HEVC_PHOTO, jpeg, jpegWithGps, png, pngBomb, webp } from '../../support/images';
 import { waitFor } from '../../support/wait';
 
 let stack: IdentityStack;
@@ -144,14 +144,47 @@ describe('POST /v1/products/{product_id}/images', () => {
     expect(last.images.map((i) => i.id)).toEqual(listed.map((p) => p.id));
   });
 
-  it('when an HEVC-coded HEIC (what iPhones write) is uploaded, then it is accepted but marked failed with heic_codec_unsupported, and never shown', async () => {
+  it('when a real iPhone HEVC HEIC (stored sideways with irot and EXIF orientation 6, GPS in its EXIF) is uploaded, then it is processed to ready and shown upright as WebP without any EXIF, and the original is gone', async () => {
     const id = await newListing();
-    const res = await upload(seller, id, [part(heicHevc(), 'IMG_0002.HEIC', 'image/heic')]);
+    const original = heicHevcPhoto();
+    const res = await upload(seller, id, [part(original, 'IMG_0002.HEIC', 'image/heic')]);
+    expect(res.status).toBe(202);
+    const accepted = (res.json.data as Photo[])[0]!;
+    expect(accepted).toMatchObject({ content_type: 'image/heic', status: 'processing', bytes: original.length });
+
+    const [stored] = await processed(id, 1);
+    expect(stored).toMatchObject({ status: 'ready', failure_reason: null, original_key: null, width: HEVC_PHOTO.width, height: HEVC_PHOTO.height });
+    const shown = await waitFor('the listing to show its photo', async () => {
+      const p = await product(id);
+      return (p.json.images as Photo[]).length === 1 ? (p.json.images as Photo[]) : false;
+    });
+    expect(shown[0]).toMatchObject({ id: accepted.id, position: 0, width: HEVC_PHOTO.width, height: HEVC_PHOTO.height });
+    for (const url of [shown[0]!.url!, shown[0]!.thumbnail_url!]) {
+      const file = await media(url);
+      expect(file.status).toBe(200);
+      expect(file.headers.get('content-type')).toBe('image/webp');
+      const meta = await sharp(file.body).metadata();
+      expect(meta.format).toBe('webp');
+      expect(meta.exif).toBeUndefined();
+      expect(meta.orientation).toBeUndefined();
+      expect(file.body.includes(Buffer.from('Exif'))).toBe(false);
+      expect(file.body.includes(Buffer.from('iPhone 13'))).toBe(false);
+    }
+    const thumb = await sharp((await media(shown[0]!.thumbnail_url!)).body).metadata();
+    expect([thumb.width, thumb.height]).toEqual([400, 400]);
+    expect(await storedFiles(id)).toEqual([`products/${id}/${accepted.id}-thumb.webp`, `products/${id}/${accepted.id}.webp`].sort());
+    const [event] = await imageEvents(id);
+    expect(event).toEqual({ product_id: id, images: [{ id: accepted.id, url: shown[0]!.url, thumbnail_url: shown[0]!.thumbnail_url, width: HEVC_PHOTO.width, height: HEVC_PHOTO.height, position: 0 }] });
+  });
+
+  it('when an HEVC-coded HEIC has a valid header but a meaningless coded picture, then it is accepted but marked failed with image_undecodable, never shown, and the original is deleted', async () => {
+    const id = await newListing();
+    const res = await upload(seller, id, [part(heicHevc(), 'IMG_0003.HEIC', 'image/heic')]);
     expect(res.status).toBe(202);
     expect((res.json.data as Photo[])[0]).toMatchObject({ content_type: 'image/heic', status: 'processing' });
     const [stored] = await processed(id, 1);
-    expect(stored).toMatchObject({ status: 'failed', failure_reason: 'heic_codec_unsupported', original_key: null });
-    expect(((await list(seller, id)).json.data as Photo[])[0]).toMatchObject({ status: 'failed', failure_reason: 'heic_codec_unsupported' });
+    expect(stored).toMatchObject({ status: 'failed', failure_reason: 'image_undecodable', original_key: null });
+    expect(((await list(seller, id)).json.data as Photo[])[0]).toMatchObject({ status: 'failed', failure_reason: 'image_undecodable' });
     expect((await product(id)).json.images).toEqual([]);
     expect(await imageEvents(id)).toEqual([]);
     expect(await storedFiles(id)).toEqual([]);

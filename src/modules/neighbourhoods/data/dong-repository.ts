@@ -39,16 +39,9 @@ export function createDongRepository(sequelize: Sequelize) {
       );
     },
 
-    /** Codes of the dongs whose representative points lie within `radiusMeters` of a point. */
-    async codesWithin(lat: number, lng: number, radiusMeters: number): Promise<string[]> {
-      const rows = await sequelize.query<{ code: string }>(
-        `SELECT code FROM dongs
-          WHERE earth_box(ll_to_earth($1, $2), $3) @> ll_to_earth(lat, lng)
-            AND earth_distance(ll_to_earth(lat, lng), ll_to_earth($1, $2)) <= $3
-          ORDER BY code`,
-        { bind: [lat, lng, radiusMeters], type: QueryTypes.SELECT },
-      );
-      return rows.map((r) => r.code);
+    /** Every dong's representative point (3,526 rows: small enough to hold in memory). */
+    async points(): Promise<{ code: string; lat: number; lng: number }[]> {
+      return sequelize.query<{ code: string; lat: number; lng: number }>('SELECT code, lat, lng FROM dongs ORDER BY code', { type: QueryTypes.SELECT });
     },
   };
 }
