@@ -1,7 +1,6 @@
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
-import helmet from 'helmet';
 import type { Queue } from 'bull';
 import type Redis from 'ioredis';
 import type { Sequelize } from 'sequelize';
@@ -11,6 +10,7 @@ import { queueBoardRouter } from './platform/jobs/board';
 import { requireAdmin } from './platform/jobs/require-admin';
 import { accessLog } from './platform/http/access-log';
 import { jsonBody } from './platform/http/json-body';
+import { securityHeaders } from './platform/http/security-headers';
 import { authenticate, type TokenGuard } from './platform/http/auth';
 import type { Metrics } from './platform/http/metrics';
 import type { HandlerMap } from './platform/http/operations';
@@ -53,7 +53,7 @@ export function buildApp({ config, log, spec, redis, metrics, checks, handlers, 
 
   app.use(requestId);
   app.use(accessLog(log, metrics));
-  app.use(helmet());
+  app.use(securityHeaders());
   app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }));
   app.use(jsonBody(config.BODY_LIMIT));
   const tokens = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER };

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MailDeliveryError, messageIdFor, type Mailer } from '../../src/integrations/email/mailer';
 import { createSmtpMailer } from '../../src/integrations/email/smtp-mailer';
+import { startMailboxHttp } from '../../src/integrations/email/mailbox-http';
 import { startSmtpSimulator, type SmtpSimulator } from '../../src/integrations/email/smtp-simulator';
 import { resetPassword, verifyEmail } from '../../src/integrations/email/templates';
 
@@ -156,5 +157,34 @@ describe('mail templates and Message-IDs', () => {
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^<[A-Za-z0-9_|+=-]+(\.[A-Za-z0-9_|+=-]+)*@junggo\.test>$/);
     expect(messageIdFor('email.send|evt_1', 'junggo.test')).toBe('<email.send|evt_1@junggo.test>');
+  });
+});
+
+describe('the mailbox over HTTP (make start: :8025)', () => {
+  it('when mails arrive, then GET /api/messages lists them (all, or those of one address, case-insensitively) with a stable received_at; other paths are 404', async () => {
+    const sim = await startSmtpSimulator({ port: 0 });
+    const http = await startMailboxHttp(sim, 0);
+    const mailer = createSmtpMailer({ url: sim.url, from: FROM });
+    try {
+      const [a, b] = [unique(), unique()];
+      await mailer.send({ to: a, ...verifyEmail({ nickname: '가', link: 'https://junggo.test/v?t=1' }) });
+      await mailer.send({ to: b, ...resetPassword({ nickname: '나', link: 'https://junggo.test/r?t=2' }) });
+      await sim.waitFor((m) => m.envelope.to.includes(b));
+      type Listed = { messages: { to: string[]; subject: string; category: string; text: string; received_at: string }[] };
+      const get = async (query: string) => (await (await fetch(`${http.url}/api/messages${query}`)).json()) as Listed;
+      const forA = await get(`?to=${encodeURIComponent(a.toUpperCase())}`);
+      expect(forA.messages.map((m) => [m.to, m.category])).toEqual([[[a], 'identity.verify-email']]);
+      expect(forA.messages[0]!.text).toContain('https://junggo.test/v?t=1');
+      const all = await get('');
+      expect(all.messages.map((m) => m.to[0])).toEqual(expect.arrayContaining([a, b]));
+      expect((await get(`?to=${encodeURIComponent(a)}`)).messages[0]!.received_at).toBe(forA.messages[0]!.received_at);
+      const other = await fetch(`${http.url}/api/other`);
+      expect(other.status).toBe(404);
+      expect((await fetch(`${http.url}/api/messages`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      await mailer.close();
+      await http.stop();
+      await sim.stop();
+    }
   });
 });

@@ -7,6 +7,7 @@ import {
   metresBetween,
   normaliseText,
   planSearch,
+  type PlannedSearch,
   toSearchPage,
   type SearchDocument,
   type SearchHit,
@@ -187,6 +188,57 @@ const toDoc = (s: Source): SearchDocument => ({
 
 const isStatus = (err: unknown, status: number) => err instanceof errors.ResponseError && err.statusCode === status;
 
+/**
+ * The search request for a query: every filter in a `bool.filter` (no scoring: the order is the
+ * requested sort), the sort with the id as tie-break, and the cursor as `search_after`. Pure, so
+ * what the adapter asks Elasticsearch is tested without a cluster (test/unit/elasticsearch-request.test.ts).
+ */
+export function searchRequest(query: SearchQuery, index: string): { plan: PlannedSearch; request: estypes.SearchRequest; origin: { lat: number; lng: number } | undefined } {
+  const plan = planSearch(query);
+  const filter: estypes.QueryDslQueryContainer[] = [{ term: { searchable: true } }];
+  for (const term of plan.terms) {
+    const literal: estypes.QueryDslQueryContainer =
+      isSubstringTerm(term) ? { match_phrase: { 'search_text.trigram': term } } : { match: { 'search_text.prefix': { query: term } } };
+    filter.push({ bool: { should: [literal, { match: { search_text: { query: term, operator: 'and' } } }], minimum_should_match: 1 } });
+  }
+  if (query.categoryPath) filter.push({ prefix: { category_path: categoryPrefix(query.categoryPath) } });
+  if (query.minPrice !== undefined || query.maxPrice !== undefined) filter.push({ range: { price: { gte: query.minPrice, lte: query.maxPrice } } });
+  if (query.free !== undefined) filter.push({ term: { free: query.free } });
+  if (query.status) filter.push({ term: { status: query.status } });
+  if (query.condition) filter.push({ term: { condition: query.condition } });
+  if (query.tradeMethod) filter.push({ term: { trade_methods: query.tradeMethod } });
+  if (query.dongCodes) filter.push({ terms: { dong_code: query.dongCodes } });
+  const origin = query.near ?? query.origin;
+  const point = origin ? { lat: origin.lat, lon: origin.lng } : undefined;
+  if (query.near) filter.push({ geo_distance: { distance: `${query.near.radiusMeters}m`, location: point! } });
+
+  const order = plan.sort.direction;
+  const key: estypes.SortCombinations = {
+    recent: { bumped_at: { order } },
+    price_asc: { price: { order } },
+    price_desc: { price: { order } },
+    popular: { like_count: { order } },
+    distance: { _geo_distance: { location: point!, order, unit: 'm' as const, distance_type: 'arc' as const } },
+  }[query.sort];
+  const sort: estypes.SortCombinations[] = [key, { id: { order } }];
+
+  let searchAfter: estypes.SortResults | undefined;
+  if (plan.after) {
+    // Elasticsearch compares dates as epoch milliseconds.
+    const value = query.sort === 'recent' ? Date.parse(String(plan.after.value)) : plan.after.value;
+    searchAfter = [value, plan.after.id];
+  }
+  const request: estypes.SearchRequest = {
+    index,
+    size: query.limit + 1,
+    track_total_hits: false,
+    query: { bool: { filter } },
+    sort,
+    ...(searchAfter ? { search_after: searchAfter } : {}),
+  };
+  return { plan, request, origin: origin ? { lat: origin.lat, lng: origin.lng } : undefined };
+}
+
 export interface ElasticsearchSearchIndexOptions {
   url: string;
   /** The alias readers and the feeder use (default `junggo-listings`). */
@@ -289,47 +341,8 @@ export class ElasticsearchSearchIndex implements SearchIndex {
 
   async search(query: SearchQuery): Promise<SearchPage> {
     await this.ensureIndex();
-    const plan = planSearch(query);
-    const filter: estypes.QueryDslQueryContainer[] = [{ term: { searchable: true } }];
-    for (const term of plan.terms) {
-      const literal: estypes.QueryDslQueryContainer =
-        isSubstringTerm(term) ? { match_phrase: { 'search_text.trigram': term } } : { match: { 'search_text.prefix': { query: term } } };
-      filter.push({ bool: { should: [literal, { match: { search_text: { query: term, operator: 'and' } } }], minimum_should_match: 1 } });
-    }
-    if (query.categoryPath) filter.push({ prefix: { category_path: categoryPrefix(query.categoryPath) } });
-    if (query.minPrice !== undefined || query.maxPrice !== undefined) filter.push({ range: { price: { gte: query.minPrice, lte: query.maxPrice } } });
-    if (query.free !== undefined) filter.push({ term: { free: query.free } });
-    if (query.status) filter.push({ term: { status: query.status } });
-    if (query.condition) filter.push({ term: { condition: query.condition } });
-    if (query.tradeMethod) filter.push({ term: { trade_methods: query.tradeMethod } });
-    if (query.dongCodes) filter.push({ terms: { dong_code: query.dongCodes } });
-    const origin = query.near ?? query.origin;
-    const point = origin ? { lat: origin.lat, lon: origin.lng } : undefined;
-    if (query.near) filter.push({ geo_distance: { distance: `${query.near.radiusMeters}m`, location: point! } });
-
-    const order = plan.sort.direction;
-    const key: estypes.SortCombinations = {
-      recent: { bumped_at: { order } },
-      price_asc: { price: { order } },
-      price_desc: { price: { order } },
-      popular: { like_count: { order } },
-      distance: { _geo_distance: { location: point!, order, unit: 'm' as const, distance_type: 'arc' as const } },
-    }[query.sort];
-    const sort: estypes.SortCombinations[] = [key, { id: { order } }];
-
-    let searchAfter: estypes.SortResults | undefined;
-    if (plan.after) {
-      const value = query.sort === 'recent' ? Date.parse(String(plan.after.value)) : plan.after.value;
-      searchAfter = [value, plan.after.id];
-    }
-    const res = await this.client.search<Source>({
-      index: this.alias,
-      size: query.limit + 1,
-      track_total_hits: false,
-      query: { bool: { filter } },
-      sort,
-      ...(searchAfter ? { search_after: searchAfter } : {}),
-    });
+    const { plan, request, origin } = searchRequest(query, this.alias);
+    const res = await this.client.search<Source>(request);
     const hits: SearchHit[] = res.hits.hits.map((h) => {
       const hit: SearchHit = { doc: toDoc(h._source!) };
       // Sorted by distance: the sort value, which the cursor then carries exactly; otherwise

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { searchRequest } from '../../src/platform/search/elasticsearch-search-index';
+import { planSearch, SearchQueryError, toSearchPage, type SearchDocument } from '../../src/platform/search/search-index';
+
+// What the Elasticsearch adapter asks the cluster, checked without one (no cluster runs here; the
+// contract suite runs the adapter end to end when ELASTICSEARCH_URL is set).
+
+const MANGWON = { lat: 37.5563, lng: 126.9019 };
+const filters = (q: Parameters<typeof searchRequest>[0]) => (searchRequest(q, 'junggo-listings').request.query as { bool: { filter: unknown[] } }).bool.filter;
+
+describe('Elasticsearch search request', () => {
+  it('when a query has every filter, then each becomes one filter clause and only searchable listings are asked for', () => {
+    const f = filters({
+      q: '아이폰 폰',
+      categoryPath: 'digital/phones',
+      minPrice: 1_000,
+      maxPrice: 50_000,
+      free: false,
+      status: 'on_sale',
+      condition: 'used',
+      tradeMethod: 'parcel',
+      dongCodes: ['1144069000'],
+      near: { ...MANGWON, radiusMeters: 3_000 },
+      sort: 'recent',
+      limit: 20,
+    });
+    expect(f[0]).toEqual({ term: { searchable: true } });
+    // 3+ characters: a trigram phrase; 1-2: a word prefix; both OR-ed with the nori analysis.
+    expect(f[1]).toEqual({ bool: { should: [{ match_phrase: { 'search_text.trigram': '아이폰' } }, { match: { search_text: { query: '아이폰', operator: 'and' } } }], minimum_should_match: 1 } });
+    expect(f[2]).toEqual({ bool: { should: [{ match: { 'search_text.prefix': { query: '폰' } } }, { match: { search_text: { query: '폰', operator: 'and' } } }], minimum_should_match: 1 } });
+    expect(f.slice(3)).toEqual([
+      { prefix: { category_path: 'digital/phones/' } },
+      { range: { price: { gte: 1_000, lte: 50_000 } } },
+      { term: { free: false } },
+      { term: { status: 'on_sale' } },
+      { term: { condition: 'used' } },
+      { term: { trade_methods: 'parcel' } },
+      { terms: { dong_code: ['1144069000'] } },
+      { geo_distance: { distance: '3000m', location: { lat: MANGWON.lat, lon: MANGWON.lng } } },
+    ]);
+  });
+
+  it('when only a lower or an upper price is given, then the range has only that bound', () => {
+    expect(filters({ minPrice: 5, sort: 'recent', limit: 5 })).toContainEqual({ range: { price: { gte: 5, lte: undefined } } });
+    expect(filters({ maxPrice: 9, sort: 'recent', limit: 5 })).toContainEqual({ range: { price: { gte: undefined, lte: 9 } } });
+    expect(filters({ free: true, sort: 'recent', limit: 5 })).toEqual([{ term: { searchable: true } }, { term: { free: true } }]);
+  });
+
+  it('when each sort is asked for, then it is the sort key in its direction with the id as tie-break, one more hit than the page', () => {
+    const sortOf = (sort: 'recent' | 'price_asc' | 'price_desc' | 'popular' | 'distance') => searchRequest({ sort, limit: 10, origin: MANGWON }, 'i').request;
+    expect(sortOf('recent').sort).toEqual([{ bumped_at: { order: 'desc' } }, { id: { order: 'desc' } }]);
+    expect(sortOf('price_asc').sort).toEqual([{ price: { order: 'asc' } }, { id: { order: 'asc' } }]);
+    expect(sortOf('price_desc').sort).toEqual([{ price: { order: 'desc' } }, { id: { order: 'desc' } }]);
+    expect(sortOf('popular').sort).toEqual([{ like_count: { order: 'desc' } }, { id: { order: 'desc' } }]);
+    expect(sortOf('distance').sort).toEqual([{ _geo_distance: { location: { lat: MANGWON.lat, lon: MANGWON.lng }, order: 'asc', unit: 'm', distance_type: 'arc' } }, { id: { order: 'asc' } }]);
+    expect(sortOf('recent')).toMatchObject({ index: 'i', size: 11, track_total_hits: false });
+    expect(sortOf('recent')).not.toHaveProperty('search_after');
+    expect(searchRequest({ sort: 'distance', limit: 1, origin: MANGWON }, 'i').origin).toEqual(MANGWON);
+    expect(searchRequest({ sort: 'recent', limit: 1 }, 'i').origin).toBeUndefined();
+  });
+
+  it('when a cursor is given, then it becomes search_after, with dates as epoch milliseconds', () => {
+    const doc = (i: number): SearchDocument => ({
+      id: `prd_${i}`, version: 1, sellerId: 'usr_1', title: 't', description: '', categoryId: 'c', categoryPath: 'a/b', price: 100 * i, condition: 'used', tradeMethods: ['meet_up'],
+      shippingFee: 0, dongCode: 'd', dongName: 'n', lat: 37, lng: 127, status: 'on_sale', moderation: 'ok', deleted: false, likeCount: 0, chatCount: 0, thumbnailUrl: null,
+      bumpedAt: `2026-11-0${i}T00:00:00.000Z`, createdAt: '2026-11-01T00:00:00.000Z',
+    });
+    const recent = { sort: 'recent' as const, limit: 1 };
+    const page = toSearchPage(planSearch(recent), [{ doc: doc(2) }, { doc: doc(1) }]);
+    expect(searchRequest({ ...recent, cursor: page.nextCursor! }, 'i').request.search_after).toEqual([Date.parse('2026-11-02T00:00:00.000Z'), 'prd_2']);
+    const cheap = { sort: 'price_asc' as const, limit: 1 };
+    const next = toSearchPage(planSearch(cheap), [{ doc: doc(1) }, { doc: doc(2) }]);
+    expect(searchRequest({ ...cheap, cursor: next.nextCursor! }, 'i').request.search_after).toEqual([100, 'prd_1']);
+  });
+});
+
+describe('planSearch', () => {
+  it('when a query breaks the port contract, then it is refused before any adapter runs', () => {
+    expect(() => planSearch({ sort: 'recent', limit: 0 })).toThrow(SearchQueryError);
+    expect(() => planSearch({ sort: 'recent', limit: 101 })).toThrow(/limit/);
+    expect(() => planSearch({ sort: 'recent', limit: 1.5 })).toThrow(/limit/);
+    expect(() => planSearch({ sort: 'nearest' as never, limit: 5 })).toThrow(/unknown sort/);
+    expect(() => planSearch({ sort: 'distance', limit: 5 })).toThrow(/needs near or origin/);
+    expect(() => planSearch({ sort: 'recent', limit: 5, dongCodes: Array.from({ length: 4_001 }, (_, i) => String(i)) })).toThrow(/at most/);
+  });
+});
