@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ListeningSimulator {
@@ -30,4 +30,16 @@ export async function listenSimulator(server: Server, port = 0, host = '127.0.0.
         server.closeAllConnections();
       })),
   };
+}
+
+/** A request's body, or undefined once it passes `maxBytes` (the simulators then answer 413). */
+export async function readRequestBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }

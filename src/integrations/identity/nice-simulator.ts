@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { listenSimulator } from '../simulator-server';
+import { listenSimulator, readRequestBody } from '../simulator-server';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../../platform/logger';
 import type { Gender, MobileCarrier, Nationality } from './identity-verifier';
@@ -231,7 +231,7 @@ export async function startNiceSimulator(options: NiceSimulatorOptions = {}): Pr
 
   const handle = async (req: IncomingMessage): Promise<Reply> => {
     const url = new URL(req.url ?? '/', 'http://simulator');
-    const raw = await readBody(req);
+    const raw = await readRequestBody(req, MAX_BODY_BYTES);
     if (raw === undefined) return gateway(413, '1413', 'Request Entity Too Large');
     const api = url.pathname === PATHS.accessToken || url.pathname === PATHS.cryptoToken;
     if (api && req.method === 'POST' && failures.remaining > 0) {
@@ -383,17 +383,6 @@ function parseJson(raw: Buffer): unknown {
 function stringRecord(value: unknown): Record<string, string> {
   if (!value || typeof value !== 'object') return {};
   return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'));
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { listenSimulator } from '../simulator-server';
+import { listenSimulator, readRequestBody } from '../simulator-server';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../../platform/logger';
@@ -84,7 +84,7 @@ export async function startSmsSimulator(options: SmsSimulatorOptions = {}): Prom
     const route = SEND_PATH.exec(path.split('?')[0]!);
     if (!route || req.method !== 'POST') return gatewayError(404, '300', 'Not Found Exception');
     if (!authentic(req, path, keys)) return gatewayError(401, '200', 'Authentication Failed', 'Invalid authentication information.');
-    const raw = await readBody(req);
+    const raw = await readRequestBody(req, MAX_BODY_BYTES);
     if (raw === undefined) return gatewayError(413, '430', 'Request Entity Too Large');
     if (failures.remaining > 0) {
       failures.remaining--;
@@ -203,17 +203,6 @@ function simulatedFailure(status: number): [number, object] {
   if (status === 503) return gatewayError(503, '500', 'Endpoint Error');
   if (status === 504) return gatewayError(504, '510', 'Endpoint Timeout');
   return sensError(status, 'Internal Server Error', 'Simulated failure.');
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 /** SENS's `requestTime`: Korean local time, `yyyy-MM-ddTHH:mm:ss.SSS`. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenSimulator } from '../simulator-server';
+import { listenSimulator, readRequestBody } from '../simulator-server';
 import type { Logger } from '../../platform/logger';
 
 /** The app `make start` and the config defaults share with the simulator. Never real keys. */
@@ -183,7 +183,7 @@ export async function startKakaoSimulator(options: KakaoSimulatorOptions = {}): 
     const url = new URL(req.url ?? '/', 'http://simulator');
     if (url.pathname === '/oauth/authorize' && req.method === 'GET') return authorize(url.searchParams);
     if (url.pathname === '/oauth/token' && req.method === 'POST') {
-      const raw = await readBody(req);
+      const raw = await readRequestBody(req, MAX_BODY_BYTES);
       if (raw === undefined) return authError(413, 'invalid_request', 'Request body too large', 'KOE001');
       if (failures.token.remaining > 0) {
         failures.token.remaining--;
@@ -259,13 +259,3 @@ const errorPage = (koe: string, message: string): Reply => ({
   body: `<!doctype html><html><body><h1>${koe}</h1><p>${message}</p></body></html>`,
 });
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
