@@ -81,6 +81,33 @@ const media = async (url: string) => {
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
 };
 
+/**
+ * A processed photo as buyers get it: display and thumbnail served as WebP with no metadata at
+ * all (no EXIF, so no GPS, and not the camera's name), the thumbnail 400 × 400, only the
+ * derivatives left in storage, and one images_changed event describing it.
+ */
+async function expectServedClean(productId: string, imageId: string, shown: Photo, expected: { width: number; height: number; exifMarker: string }) {
+  for (const url of [shown.url!, shown.thumbnail_url!]) {
+    const file = await media(url);
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toBe('image/webp');
+    expect(file.headers.get('cache-control')).toContain('immutable');
+    expect(file.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+    const meta = await sharp(file.body).metadata();
+    expect(meta.format).toBe('webp');
+    expect(meta.exif).toBeUndefined();
+    expect(meta.orientation).toBeUndefined();
+    expect(file.body.includes(Buffer.from('Exif'))).toBe(false);
+    expect(file.body.includes(Buffer.from(expected.exifMarker))).toBe(false);
+  }
+  const thumb = await sharp((await media(shown.thumbnail_url!)).body).metadata();
+  expect([thumb.width, thumb.height]).toEqual([400, 400]);
+  // Only the derivatives are left: the original (with its EXIF) is deleted.
+  expect(await storedFiles(productId)).toEqual([`products/${productId}/${imageId}-thumb.webp`, `products/${productId}/${imageId}.webp`].sort());
+  const [event] = await imageEvents(productId);
+  expect(event).toEqual({ product_id: productId, images: [{ id: imageId, url: shown.url, thumbnail_url: shown.thumbnail_url, width: expected.width, height: expected.height, position: 0 }] });
+}
+
 const newListing = async (user: Seller = seller) => (await createListing(stack, user.token)).id;
 const part = (data: Buffer, name: string, type: string): Part => ({ data, name, type });
 
@@ -109,26 +136,7 @@ describe('POST /v1/products/{product_id}/images', () => {
     });
     expect(shown[0]).toMatchObject({ id: accepted.id, position: 0, width: 600, height: 800 });
 
-    for (const url of [shown[0]!.url!, shown[0]!.thumbnail_url!]) {
-      const file = await media(url);
-      expect(file.status).toBe(200);
-      expect(file.headers.get('content-type')).toBe('image/webp');
-      expect(file.headers.get('cache-control')).toContain('immutable');
-      expect(file.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
-      const meta = await sharp(file.body).metadata();
-      expect(meta.format).toBe('webp');
-      expect(meta.exif).toBeUndefined();
-      expect(meta.orientation).toBeUndefined();
-      expect(file.body.includes(Buffer.from('Exif'))).toBe(false);
-      expect(file.body.includes(Buffer.from('JunggoTestCam'))).toBe(false);
-    }
-    const thumb = await sharp((await media(shown[0]!.thumbnail_url!)).body).metadata();
-    expect([thumb.width, thumb.height]).toEqual([400, 400]);
-    // Only the derivatives are left: the original (with its EXIF) is deleted.
-    expect(await storedFiles(id)).toEqual([`products/${id}/${accepted.id}-thumb.webp`, `products/${id}/${accepted.id}.webp`].sort());
-
-    const [event] = await imageEvents(id);
-    expect(event).toEqual({ product_id: id, images: [{ id: accepted.id, url: shown[0]!.url, thumbnail_url: shown[0]!.thumbnail_url, width: 600, height: 800, position: 0 }] });
+    await expectServedClean(id, accepted.id, shown[0]!, { width: 600, height: 800, exifMarker: 'JunggoTestCam' });
   });
 
   it('when a PNG, a WebP and a HEIC (heic brand, AV1-coded) are uploaded together, then each is detected, processed and shown in the order sent, the display capped at 1600 px', async () => {
@@ -159,22 +167,7 @@ describe('POST /v1/products/{product_id}/images', () => {
       return (p.json.images as Photo[]).length === 1 ? (p.json.images as Photo[]) : false;
     });
     expect(shown[0]).toMatchObject({ id: accepted.id, position: 0, width: HEVC_PHOTO.width, height: HEVC_PHOTO.height });
-    for (const url of [shown[0]!.url!, shown[0]!.thumbnail_url!]) {
-      const file = await media(url);
-      expect(file.status).toBe(200);
-      expect(file.headers.get('content-type')).toBe('image/webp');
-      const meta = await sharp(file.body).metadata();
-      expect(meta.format).toBe('webp');
-      expect(meta.exif).toBeUndefined();
-      expect(meta.orientation).toBeUndefined();
-      expect(file.body.includes(Buffer.from('Exif'))).toBe(false);
-      expect(file.body.includes(Buffer.from('iPhone 13'))).toBe(false);
-    }
-    const thumb = await sharp((await media(shown[0]!.thumbnail_url!)).body).metadata();
-    expect([thumb.width, thumb.height]).toEqual([400, 400]);
-    expect(await storedFiles(id)).toEqual([`products/${id}/${accepted.id}-thumb.webp`, `products/${id}/${accepted.id}.webp`].sort());
-    const [event] = await imageEvents(id);
-    expect(event).toEqual({ product_id: id, images: [{ id: accepted.id, url: shown[0]!.url, thumbnail_url: shown[0]!.thumbnail_url, width: HEVC_PHOTO.width, height: HEVC_PHOTO.height, position: 0 }] });
+    await expectServedClean(id, accepted.id, shown[0]!, { width: HEVC_PHOTO.width, height: HEVC_PHOTO.height, exifMarker: 'iPhone 13' });
   });
 
   it('when an HEVC-coded HEIC has a valid header but a meaningless coded picture, then it is accepted but marked failed with image_undecodable, never shown, and the original is deleted', async () => {
