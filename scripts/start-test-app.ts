@@ -36,12 +36,13 @@ import { categoryId } from '../src/modules/categories/domain/category-id';
 import { CURRENT_LOCATION_TERMS_VERSION } from '../src/modules/neighbourhoods/domain/neighbourhood';
 import { signAccessToken } from '../src/platform/http/auth';
 import { createLogger } from '../src/platform/logger';
-import { connectRedis } from '../src/platform/redis';
 import { runProcess } from '../src/runtime';
 import { startApi } from '../src/server';
 import { startWorker } from '../src/worker';
 import { newKakaoUser, startSandbox } from '../test/e2e/sandbox-server';
 import { testConfig } from '../test/support/env';
+import { dropQueues } from '../test/support/queues';
+import { providerEnv } from '../test/support/providers';
 
 export interface TestAppState {
   /** Origin of the app: the operational routes (health, metrics, docs, openapi.*, admin/queues) live here. */
@@ -390,20 +391,6 @@ async function provision(baseUrl: string, db: Client, smtp: SmtpSimulator, sms: 
   return { adminToken: adm.session.access_token, userToken: usr.session.access_token, vars };
 }
 
-/** Removes this run's Bull queues (the prefix is this process's own). */
-async function dropQueues(redisUrl: string, prefix: string): Promise<void> {
-  const redis = await connectRedis(redisUrl);
-  try {
-    for (let cursor = '0'; ; ) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
-      if ((cursor = next) === '0') break;
-    }
-  } finally {
-    await redis.quit();
-  }
-}
-
 runProcess(
   log,
   async () => {
@@ -416,20 +403,8 @@ runProcess(
     const config = testConfig({
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
       SMTP_URL: smtp.url,
-      SMS_PROVIDER_URL: sms.url,
-      SMS_ACCESS_KEY: sms.accessKey,
-      SMS_SECRET_KEY: sms.secretKey,
-      SMS_SERVICE_ID: sms.serviceId,
-      GOOGLE_ISSUER: google.url,
-      GOOGLE_CLIENT_ID: google.clientId,
-      GOOGLE_CLIENT_SECRET: google.clientSecret,
-      KAKAO_AUTH_URL: kakaoSim.url,
-      KAKAO_API_URL: kakaoSim.url,
-      KAKAO_CLIENT_ID: kakaoSim.clientId,
-      KAKAO_CLIENT_SECRET: kakaoSim.clientSecret,
+      ...providerEnv({ sms, google, kakao: kakaoSim, nice }),
       SOCIAL_REDIRECT_URIS: CALLBACK_BASE,
-      NICE_API_URL: nice.url,
-      NICE_WINDOW_URL: nice.url,
     });
     const tokens = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER };
 

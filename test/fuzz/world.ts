@@ -13,6 +13,7 @@ import { tokenFor } from '../support/app';
 import { raw } from '../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../support/identity';
 import { jpeg, pngBomb } from '../support/images';
+import { providerEnv } from '../support/providers';
 import { waitFor } from '../support/wait';
 import { createOwnCategory } from './harness';
 import type { SampleFile } from './multipart';
@@ -82,20 +83,8 @@ export async function startFuzzWorld(seed: number): Promise<FuzzWorld> {
   const stack = await startIdentityStack({
     STORAGE_DIR: storageDir,
     RATE_LIMIT_MAX: '1000000',
-    SMS_PROVIDER_URL: sms.url,
-    SMS_ACCESS_KEY: sms.accessKey,
-    SMS_SECRET_KEY: sms.secretKey,
-    SMS_SERVICE_ID: sms.serviceId,
-    GOOGLE_ISSUER: google.url,
-    GOOGLE_CLIENT_ID: google.clientId,
-    GOOGLE_CLIENT_SECRET: google.clientSecret,
-    KAKAO_AUTH_URL: kakao.url,
-    KAKAO_API_URL: kakao.url,
-    KAKAO_CLIENT_ID: kakao.clientId,
-    KAKAO_CLIENT_SECRET: kakao.clientSecret,
+    ...providerEnv({ sms, google, kakao, nice }),
     SOCIAL_REDIRECT_URIS: callback,
-    NICE_API_URL: nice.url,
-    NICE_WINDOW_URL: nice.url,
   });
   const stopAll = async () => {
     await stack.stop();

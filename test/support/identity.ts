@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { startSmtpSimulator, type CapturedMail, type SmtpSimulator } from '../../src/integrations/email/smtp-simulator';
-import { connectRedis } from '../../src/platform/redis';
+import { dropQueues } from './queues';
 import { startWorker, type RunningWorker } from '../../src/worker';
 import { unwrap } from '../../sdk';
 import { startTestApi, type TestApi } from './app';
@@ -16,19 +16,6 @@ export function newPerson(tag = 'user') {
   return { email: `${tag}-${suffix}@example.com`, password: STRONG_PASSWORD, nickname: `${tag.slice(0, 6)}${suffix}` };
 }
 
-/** Removes this stack's Bull queues (their prefix is the test file's own). */
-async function dropQueues(redisUrl: string, prefix: string): Promise<void> {
-  const redis = await connectRedis(redisUrl);
-  try {
-    for (let cursor = '0'; ; ) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
-      if ((cursor = next) === '0') break;
-    }
-  } finally {
-    await redis.quit();
-  }
-}
 
 export interface IdentityStack {
   api: TestApi;

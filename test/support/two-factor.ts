@@ -4,6 +4,7 @@ import { startSmsSimulator, type SmsSimulator } from '../../src/integrations/sms
 import { unwrap } from '../../sdk';
 import { uniqueIp } from './http';
 import { newPerson, startIdentityStack, type IdentityStack, type SignedUpUser } from './identity';
+import { providerEnv } from './providers';
 
 /** The identity stack with the worker sending SMS through a SENS simulator of its own. */
 export interface TwoFactorStack extends IdentityStack {
@@ -25,12 +26,7 @@ export const totpCode = (secret: string, steps = 0) =>
 
 export async function startTwoFactorStack(): Promise<TwoFactorStack> {
   const sms = await startSmsSimulator({ port: 0 });
-  const stack = await startIdentityStack({
-    SMS_PROVIDER_URL: sms.url,
-    SMS_ACCESS_KEY: sms.accessKey,
-    SMS_SECRET_KEY: sms.secretKey,
-    SMS_SERVICE_ID: sms.serviceId,
-  });
+  const stack = await startIdentityStack(providerEnv({ sms }));
   const national = (phone: string) => phone.replace(/-/g, '');
   const smsCount = (phone: string) => sms.messages().filter((m) => m.to === national(phone)).length;
 

@@ -7,6 +7,7 @@ import { koreanDate } from '../../../src/modules/users/identity-verification/dom
 import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
 import { waitFor } from '../../support/wait';
+import { providerEnv } from '../../support/providers';
 
 let nice: NiceSimulator;
 let stack: IdentityStack;
@@ -16,7 +17,7 @@ beforeAll(async () => {
   nice = await startNiceSimulator({ port: 0 });
   // A Redis database of its own: the Bull e-mail queue lives there, and a worker of another test
   // run on the shared one would take (and send elsewhere) this run's verification mails.
-  stack = await startIdentityStack({ NICE_API_URL: nice.url, NICE_WINDOW_URL: nice.url });
+  stack = await startIdentityStack(providerEnv({ nice }));
   db = new Client({ connectionString: stack.api.config.DATABASE_URL });
   await db.connect();
 });

@@ -7,6 +7,7 @@ import { followRedirects, GOOGLE_SIMULATOR_DEFAULTS, startGoogleSimulator, type 
 import { KAKAO_SIMULATOR_DEFAULTS, startKakaoSimulator, type KakaoSimulator } from '../../../src/integrations/social/kakao-simulator';
 import { expectProblem, raw, uniqueIp } from '../../support/http';
 import { startIdentityStack, type IdentityStack } from '../../support/identity';
+import { providerEnv } from '../../support/providers';
 
 // The callback page the providers send the browser back to. Never contacted: followRedirects stops
 // at the redirect pointing here and hands over its query, as the page would to the API.
@@ -24,13 +25,7 @@ beforeAll(async () => {
   google = await startGoogleSimulator({ port: 0, redirectUris: redirectUris('google') });
   kakao = await startKakaoSimulator({ port: 0, redirectUris: redirectUris('kakao') });
   stack = await startIdentityStack({
-    GOOGLE_ISSUER: google.url,
-    GOOGLE_CLIENT_ID: google.clientId,
-    GOOGLE_CLIENT_SECRET: google.clientSecret,
-    KAKAO_AUTH_URL: kakao.url,
-    KAKAO_API_URL: kakao.url,
-    KAKAO_CLIENT_ID: kakao.clientId,
-    KAKAO_CLIENT_SECRET: kakao.clientSecret,
+    ...providerEnv({ google, kakao }),
     SOCIAL_REDIRECT_URIS: `${CALLBACK_BASE},${OTHER_BASE}`,
   });
   db = new Client({ connectionString: stack.api.config.DATABASE_URL });
