@@ -21,7 +21,8 @@ import { listingSearchUseCases, type ListingSearchParams } from '../src/modules/
 import { createIndexFeeder } from '../src/modules/search/index-feeder';
 import { createUserRepository } from '../src/modules/users/data/user-repository';
 import { personalDataCipher } from '../src/modules/users';
-import { DURATION, fmt, load, ROUNDS, startServer, summarise, type Stats } from './lib';
+import { DURATION, fmt, ROUNDS, startServer, summarise, type Stats } from './lib';
+import { loadGenerator, loadPaths } from './load-paths';
 
 // `make bench`, catalog part (issue #6): 200,000 listings in a database of their own, then the
 // feed, keyword search, neighbourhood search and listing detail through the compiled API
@@ -642,7 +643,7 @@ async function capturePlans(pg: Client, sample: { feedLeaf: string; feedTop: str
 // ---------------------------------------------------------------------------------------------
 // Load
 
-interface Target { name: string; base: 'api' | 'bare'; path: (i: number) => string }
+interface Target { name: string; base: 'api' | 'bare'; paths: string[]; continues?: boolean }
 
 async function main(): Promise<void> {
   if (process.env.BENCH_RESEED === '1') await dropDatabase();
@@ -681,7 +682,9 @@ async function main(): Promise<void> {
     }
     if (process.env.BENCH_SKIP_LOAD === '1') return;
 
-    const api = await startServer('dist/server.js', ENV);
+    // BENCH_API_PROCESSES=2: two copies of the API, as two replicas would serve (bench/api-replicas.mjs).
+    const replicas = Number(process.env.BENCH_API_PROCESSES ?? 1);
+    const api = await startServer(replicas > 1 ? 'bench/api-replicas.mjs' : 'dist/server.js', { ...ENV, BENCH_API_PROCESSES: String(replicas) });
     const bare = await startServer('bench/bare-catalog.mjs', { ...ENV });
     const children = [api.child, bare.child];
     try {
@@ -700,23 +703,28 @@ async function main(): Promise<void> {
       }
       const jitter = () => (rand() - 0.5) * 0.01;
       const hotIds = ids.slice(0, 1000);
-      let cold = 0;
+      const each = <T>(xs: readonly T[], f: (x: T) => string) => xs.map(f);
+      const nearPaths = Array.from({ length: 20_000 }, (_, i) => {
+        const d = seoul[i % seoul.length]!;
+        return `/v1/products?near=${(d.lat + jitter()).toFixed(5)},${(d.lng + jitter()).toFixed(5)}&radius=3000`;
+      });
       const targets: Target[] = [
-        { name: 'feed, one category (cached first page)', base: 'api', path: () => `/v1/products?category_id=${top.id}&sort=recent` },
-        { name: `feed, ${categories.length} categories rotating`, base: 'api', path: (i) => `/v1/products?category_id=${categories[i % categories.length]!.id}&sort=recent` },
-        { name: 'feed, page 2 (cursor, uncached)', base: 'api', path: (i) => cursors[i % cursors.length]! },
-        { name: 'bare: feed first page, rotating', base: 'bare', path: (i) => `/feed?category_id=${categories[i % categories.length]!.id}` },
-        { name: `search, q= ${SEARCH_WORDS.length} words rotating (cached first pages)`, base: 'api', path: (i) => `/v1/products?q=${encodeURIComponent(SEARCH_WORDS[i % SEARCH_WORDS.length]!)}` },
+        { name: 'feed, one category (cached first page)', base: 'api', paths: [`/v1/products?category_id=${top.id}&sort=recent`] },
+        { name: `feed, ${categories.length} categories rotating`, base: 'api', paths: each(categories, (c) => `/v1/products?category_id=${c.id}&sort=recent`) },
+        { name: 'feed, page 2 (cursor, uncached)', base: 'api', paths: cursors },
+        { name: 'bare: feed first page, rotating', base: 'bare', paths: each(categories, (c) => `/feed?category_id=${c.id}`) },
+        { name: `search, q= ${SEARCH_WORDS.length} words rotating (cached first pages)`, base: 'api', paths: each(SEARCH_WORDS, (w) => `/v1/products?q=${encodeURIComponent(w)}`) },
         // A price bound makes a search uncacheable: every request reads the index, as a long-tail query does.
-        { name: `search, q= ${SEARCH_WORDS.length} words + min_price=0 (uncached)`, base: 'api', path: (i) => `/v1/products?q=${encodeURIComponent(SEARCH_WORDS[i % SEARCH_WORDS.length]!)}&min_price=0` },
-        { name: `neighbourhood, dong_code (${seoul.length} Seoul dongs) range=medium`, base: 'api', path: (i) => `/v1/products?dong_code=${seoul[i % seoul.length]!.code}&range=medium` },
-        { name: 'neighbourhood, near=lat,lng radius=3000', base: 'api', path: (i) => { const d = seoul[i % seoul.length]!; return `/v1/products?near=${(d.lat + jitter()).toFixed(5)},${(d.lng + jitter()).toFixed(5)}&radius=3000`; } },
-        { name: 'detail, 1,000 listings rotating (cache hits)', base: 'api', path: (i) => `/v1/products/${hotIds[i % hotIds.length]}` },
-        { name: `detail, ${ids.length.toLocaleString('en')} listings (mostly misses)`, base: 'api', path: () => `/v1/products/${ids[cold++ % ids.length]}` },
-        { name: 'bare: detail, all listings', base: 'bare', path: () => `/products/${ids[cold++ % ids.length]}` },
+        { name: `search, q= ${SEARCH_WORDS.length} words + min_price=0 (uncached)`, base: 'api', paths: each(SEARCH_WORDS, (w) => `/v1/products?q=${encodeURIComponent(w)}&min_price=0`) },
+        { name: `neighbourhood, dong_code (${seoul.length} Seoul dongs) range=medium`, base: 'api', paths: each(seoul, (d) => `/v1/products?dong_code=${d.code}&range=medium`) },
+        { name: 'neighbourhood, near=lat,lng radius=3000', base: 'api', paths: nearPaths },
+        { name: 'detail, 1,000 listings rotating (cache hits)', base: 'api', paths: each(hotIds, (id) => `/v1/products/${id}`) },
+        // The two cold lists continue where their last run stopped: every read is a first read.
+        { name: `detail, ${ids.length.toLocaleString('en')} listings (mostly misses)`, base: 'api', paths: each(ids, (id) => `/v1/products/${id}`), continues: true },
+        { name: 'bare: detail, all listings', base: 'bare', paths: each(ids, (id) => `/products/${id}`), continues: true },
       ];
       for (const t of targets) {
-        const res = await fetch(`${t.base === 'api' ? api.base : bare.base}${t.path(0)}`);
+        const res = await fetch(`${t.base === 'api' ? api.base : bare.base}${t.paths[0]}`);
         if (res.status !== 200) throw new Error(`${t.name}: ${res.status} ${await res.text()}`);
       }
 
@@ -731,15 +739,19 @@ async function main(): Promise<void> {
       const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
       if (only) targets.splice(0, targets.length, ...targets.filter((t) => only.test(t.name)));
       const results: { connections: number; name: string; stats: Stats }[] = [];
+      const position = new Map<Target, number>();
+      const generator = await loadGenerator();
+      console.log(`\nload generator: ${generator}; API processes: ${replicas}`);
       for (const connections of CONNECTION_LEVELS) {
         console.log(`\n## ${connections} connections, ${ROUNDS} interleaved rounds of ${DURATION} s, ${ids.length} readable listings`);
         const runs = targets.map(() => [] as Stats[]);
         for (let round = 1; round <= ROUNDS; round++) {
           for (const [ti, t] of targets.entries()) {
-            let n = 0;
-            const setupRequest = (req: Record<string, unknown>) => ({ ...req, path: t.path(n++), headers: { ...(req.headers as object), 'x-forwarded-for': `10.66.${(n >> 8) & 255}.${n & 255}` } });
             await settle();
-            runs[ti]!.push(await load({ url: t.base === 'api' ? api.base : bare.base, connections, requests: [{ method: 'GET', setupRequest: setupRequest as never }] }));
+            const from = t.continues ? (position.get(t) ?? 0) : 0;
+            const stats = await loadPaths(generator, { base: t.base === 'api' ? api.base : bare.base, paths: t.paths, from, connections });
+            position.set(t, from + stats.requests);
+            runs[ti]!.push(stats);
             console.log(`round ${round}  ${t.name.padEnd(52)} ${fmt(runs[ti]!.at(-1)!)}`);
           }
         }

@@ -148,6 +148,10 @@ export function searchIndexContract(name: string, make: () => Promise<IndexUnder
         expect(await ids(index, { q: '미니벨로' })).toEqual(expect.arrayContaining([bike.id, compound.id]));
         expect(await ids(index, { q: '아이폰 프로' })).toEqual([iphone.id]);
         expect(await ids(index, { q: '냉장고' })).toEqual([]);
+        // A hit is what a list shows: the description is matched, never returned.
+        const [hit] = (await index.search({ q: '거치대', sort: 'recent', limit: 10 })).items;
+        const { id, title, categoryId, price, condition, dongCode, dongName, lat, lng, status, likeCount, chatCount, thumbnailUrl, bumpedAt } = inDescription;
+        expect(hit?.doc).toEqual({ id, title, categoryId, price, condition, dongCode, dongName, lat, lng, status, likeCount, chatCount, thumbnailUrl, bumpedAt });
       });
 
       it('when searching English in any case or full width, then it matches case-insensitively', async () => {

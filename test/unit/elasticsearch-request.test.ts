@@ -25,6 +25,11 @@ describe('Elasticsearch search request', () => {
       limit: 20,
     });
     expect(f[0]).toEqual({ term: { searchable: true } });
+    // Hits carry what a list shows, not the description nor the matching fields.
+    const source = (searchRequest({ sort: 'recent', limit: 20 }, 'i').request._source as { includes: string[] }).includes;
+    expect(source).toEqual(expect.arrayContaining(['id', 'title', 'price', 'location', 'bumped_at']));
+    expect(source).not.toContain('description');
+    expect(source).not.toContain('search_text');
     // 3+ characters: a trigram phrase; 1-2: a word prefix; both OR-ed with the nori analysis.
     expect(f[1]).toEqual({ bool: { should: [{ match_phrase: { 'search_text.trigram': '아이폰' } }, { match: { search_text: { query: '아이폰', operator: 'and' } } }], minimum_should_match: 1 } });
     expect(f[2]).toEqual({ bool: { should: [{ match: { 'search_text.prefix': { query: '폰' } } }, { match: { search_text: { query: '폰', operator: 'and' } } }], minimum_should_match: 1 } });

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Client, Pool, type PoolClient } from 'pg';
+import { runPrepared } from '../db/prepared';
 import type { Logger } from '../logger';
 import {
   assertSpec,
@@ -135,8 +136,9 @@ class PgCollection<T extends Doc> implements Collection<T> {
   }
 
   async get(id: string): Promise<T | null> {
-    const { rows } = await this.pool.query<{ body: T }>(`SELECT body FROM ${this.table} WHERE id = $1`, [id]);
-    return rows[0]?.body ?? null;
+    // Prepared: the lookup behind every cache miss of a detail (platform/db/prepared.ts).
+    const [row] = await runPrepared<{ body: T }>(this.pool, `SELECT body FROM ${this.table} WHERE id = $1`, [id]);
+    return row?.body ?? null;
   }
 
   async delete(id: string): Promise<boolean> {

@@ -13,6 +13,7 @@ import {
   type SearchHit,
   type SearchIndex,
   type SearchIndexWriter,
+  type SearchListing,
   type SearchPage,
   type SearchQuery,
   type Suggestion,
@@ -160,29 +161,37 @@ const toSource = (d: SearchDocument): Source => {
   };
 };
 
-const toDoc = (s: Source): SearchDocument => ({
+/** What a hit's `_source` holds (the request's `_source.includes`): a SearchListing's fields. */
+const LISTING_SOURCE = ['id', 'title', 'category_id', 'price', 'condition', 'dong_code', 'dong_name', 'location', 'status', 'like_count', 'chat_count', 'thumbnail_url', 'bumped_at'] as const;
+type ListingSource = Pick<Source, (typeof LISTING_SOURCE)[number]>;
+
+const toListing = (s: ListingSource): SearchListing => ({
   id: s.id,
-  version: s.version,
-  sellerId: s.seller_id,
   title: s.title,
-  description: s.description,
   categoryId: s.category_id,
-  categoryPath: s.category_path.replace(/\/$/, ''),
   price: s.price,
   condition: s.condition,
-  tradeMethods: s.trade_methods,
-  shippingFee: s.shipping_fee,
   dongCode: s.dong_code,
   dongName: s.dong_name,
   lat: s.location.lat,
   lng: s.location.lon,
   status: s.status,
-  moderation: s.moderation,
-  deleted: s.deleted,
   likeCount: s.like_count,
   chatCount: s.chat_count,
   thumbnailUrl: s.thumbnail_url,
   bumpedAt: s.bumped_at,
+});
+
+const toDoc = (s: Source): SearchDocument => ({
+  ...toListing(s),
+  version: s.version,
+  sellerId: s.seller_id,
+  description: s.description,
+  categoryPath: s.category_path.replace(/\/$/, ''),
+  tradeMethods: s.trade_methods,
+  shippingFee: s.shipping_fee,
+  moderation: s.moderation,
+  deleted: s.deleted,
   createdAt: s.created_at,
 });
 
@@ -234,6 +243,8 @@ export function searchRequest(query: SearchQuery, index: string): { plan: Planne
     track_total_hits: false,
     query: { bool: { filter } },
     sort,
+    // What a list shows (SearchListing), not the whole document.
+    _source: { includes: [...LISTING_SOURCE] },
     ...(searchAfter ? { search_after: searchAfter } : {}),
   };
   return { plan, request, origin: origin ? { lat: origin.lat, lng: origin.lng } : undefined };
@@ -342,9 +353,9 @@ export class ElasticsearchSearchIndex implements SearchIndex {
   async search(query: SearchQuery): Promise<SearchPage> {
     await this.ensureIndex();
     const { plan, request, origin } = searchRequest(query, this.alias);
-    const res = await this.client.search<Source>(request);
+    const res = await this.client.search<ListingSource>(request);
     const hits: SearchHit[] = res.hits.hits.map((h) => {
-      const hit: SearchHit = { doc: toDoc(h._source!) };
+      const hit: SearchHit = { doc: toListing(h._source!) };
       // Sorted by distance: the sort value, which the cursor then carries exactly; otherwise
       // computed here for display (a third sort key would break search_after's tuple).
       const sorted = query.sort === 'distance' ? h.sort?.[0] : undefined;

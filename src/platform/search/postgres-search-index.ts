@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { selectPrepared } from '../db/prepared';
 import {
   categoryPrefix,
   isSubstringTerm,
@@ -10,6 +11,7 @@ import {
   type SearchHit,
   type SearchIndex,
   type SearchIndexWriter,
+  type SearchListing,
   type SearchPage,
   type SearchQuery,
   type Suggestion,
@@ -33,6 +35,8 @@ const PER_DONG_MAX = 50;
 
 const COLUMNS = `id, version, seller_id, title, description, category_id, category_path, price, condition, trade_methods, shipping_fee,
   dong_code, dong_name, lat, lng, status, moderation, deleted, like_count, chat_count, thumbnail_url, bumped_at, created_at`;
+/** What a search returns (SearchListing). */
+const LISTING_COLUMNS = 'id, title, category_id, price, condition, dong_code, dong_name, lat, lng, status, like_count, chat_count, thumbnail_url, bumped_at';
 
 interface Row {
   id: string;
@@ -60,32 +64,37 @@ interface Row {
   created_at: Date | string;
   distance?: number | string | null;
 }
+type ListingRow = Pick<Row, 'id' | 'title' | 'category_id' | 'price' | 'condition' | 'dong_code' | 'dong_name' | 'lat' | 'lng' | 'status' | 'like_count' | 'chat_count' | 'thumbnail_url' | 'bumped_at' | 'distance'>;
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 
-const toDoc = (r: Row): SearchDocument => ({
+const toListing = (r: ListingRow): SearchListing => ({
   id: r.id,
-  version: Number(r.version),
-  sellerId: r.seller_id,
   title: r.title,
-  description: r.description,
   categoryId: r.category_id,
-  categoryPath: r.category_path.replace(/\/$/, ''),
   price: r.price,
   condition: r.condition,
-  tradeMethods: r.trade_methods,
-  shippingFee: r.shipping_fee,
   dongCode: r.dong_code,
   dongName: r.dong_name,
   lat: r.lat,
   lng: r.lng,
   status: r.status,
-  moderation: r.moderation,
-  deleted: r.deleted,
   likeCount: r.like_count,
   chatCount: r.chat_count,
   thumbnailUrl: r.thumbnail_url,
   bumpedAt: iso(r.bumped_at),
+});
+
+const toDoc = (r: Row): SearchDocument => ({
+  ...toListing(r),
+  version: Number(r.version),
+  sellerId: r.seller_id,
+  description: r.description,
+  categoryPath: r.category_path.replace(/\/$/, ''),
+  tradeMethods: r.trade_methods,
+  shippingFee: r.shipping_fee,
+  moderation: r.moderation,
+  deleted: r.deleted,
   createdAt: iso(r.created_at),
 });
 
@@ -233,14 +242,20 @@ export class PostgresSearchIndex implements SearchIndex {
     // Per dong, only the keys (an index-only scan when the visibility map allows); the wide rows
     // and their distances only for the page.
     const sql = perDong
-      ? `SELECT ${COLUMNS}, ${distance} AS distance FROM ${this.table} WHERE id IN (
+      ? `SELECT ${LISTING_COLUMNS}, ${distance} AS distance FROM ${this.table} WHERE id IN (
            SELECT s.id FROM unnest(${$(query.dongCodes)}::text[]) AS d(code)
            CROSS JOIN LATERAL (SELECT id, bumped_at FROM ${this.table} WHERE ${where.join(' AND ')} ${order} LIMIT ${limit}) s
            ORDER BY s.bumped_at ${dir}, s.id ${dir} LIMIT ${limit}) ${order}`
-      : `SELECT ${COLUMNS}, ${distance} AS distance FROM ${this.table} WHERE ${where.join(' AND ')} ${order} LIMIT ${limit}`;
-    const rows = await this.sequelize.query<Row>(sql, { bind, type: QueryTypes.SELECT });
+      : `SELECT ${LISTING_COLUMNS}, ${distance} AS distance FROM ${this.table} WHERE ${where.join(' AND ')} ${order} LIMIT ${limit}`;
+    // The hot feeds (a leaf category's or a few dongs' newest first, no words, no price range)
+    // have one best plan whatever the values: prepared, they skip PostgreSQL's planning, which
+    // costs more than running them (platform/db/prepared.ts). Words, price ranges and category
+    // prefixes need a plan per value.
+    const stablePlan = query.sort === 'recent' && plan.terms.length === 0 && query.minPrice === undefined && query.maxPrice === undefined
+      && (query.categoryPath === undefined || query.categoryLeaf === true) && (query.dongCodes === undefined || perDong);
+    const rows = stablePlan ? await selectPrepared<ListingRow>(this.sequelize, sql, bind) : await this.sequelize.query<ListingRow>(sql, { bind, type: QueryTypes.SELECT });
     const hits: SearchHit[] = rows.map((r) => {
-      const hit: SearchHit = { doc: toDoc(r) };
+      const hit: SearchHit = { doc: toListing(r) };
       if (r.distance !== null && r.distance !== undefined) hit.distanceMeters = Number(r.distance);
       return hit;
     });

@@ -79,8 +79,18 @@ export interface SearchQuery {
   cursor?: string;
 }
 
+/**
+ * A listing as a search returns it: what a list shows of it (and its point, for distances).
+ * Reading whole documents cost a feed page about a fifth of its CPU in parsing the description
+ * and the other unshown columns (docs/performance.md, run 6).
+ */
+export type SearchListing = Pick<
+  SearchDocument,
+  'id' | 'title' | 'categoryId' | 'price' | 'condition' | 'dongCode' | 'dongName' | 'lat' | 'lng' | 'status' | 'likeCount' | 'chatCount' | 'thumbnailUrl' | 'bumpedAt'
+>;
+
 export interface SearchHit {
-  doc: SearchDocument;
+  doc: SearchListing;
   /** From `near` or `origin`, in metres, when one was given. */
   distanceMeters?: number;
 }

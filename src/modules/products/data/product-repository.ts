@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { selectPrepared } from '../../../platform/db/prepared';
 import type { ListingFields, Product, ProductStatus, ProductView } from '../domain/product';
 
 interface ProductRow {
@@ -213,7 +214,8 @@ export function createProductRepository(sequelize: Sequelize) {
 
     /** With category, dong and seller; deleted ones included (the caller decides). */
     async findView(id: string, transaction?: Transaction): Promise<ProductView | null> {
-      const [row] = await select<ViewRow>(`${VIEW_SELECT} WHERE p.id = $1`, [id], transaction);
+      // Every detail cache miss: prepared, the join is planned once per connection (platform/db/prepared.ts).
+      const [row] = await selectPrepared<ViewRow>(sequelize, `${VIEW_SELECT} WHERE p.id = $1`, [id], transaction);
       return row ? toView(row) : null;
     },
 
