@@ -25,8 +25,16 @@ afterAll(async () => {
   }
   // Remove only what this file created that others could see (its category; its accounts and
   // their listings stay, like every test's, and are told apart by their unique names).
-  // A valid createProduct may have put a listing in it: then it stays too (listings are never removed).
-  if (world) await world.stack.db.query('DELETE FROM categories c WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM products p WHERE p.category_id = c.id)', [world.category.id]);
+  // A valid createProduct or createKeywordAlert may have pointed at it: then it stays too
+  // (listings are never removed, and an alert is its owner's).
+  if (world) {
+    await world.stack.db.query(
+      `DELETE FROM categories c WHERE c.id = $1
+          AND NOT EXISTS (SELECT 1 FROM products p WHERE p.category_id = c.id)
+          AND NOT EXISTS (SELECT 1 FROM keyword_alerts k WHERE k.category_id = c.id)`,
+      [world.category.id],
+    );
+  }
   await world?.stop();
 }, 60_000);
 
