@@ -4,8 +4,19 @@ import { headPosition, readEvents } from '../../platform/events/event-store';
 import type { Subscription } from '../../platform/events/subscriber';
 import type { ListingCondition, ListingStatus, SearchDocument, SearchIndex, SearchIndexWriter, TradeMethod, WriteOptions } from '../../platform/search';
 
-/** API processes LISTEN here and drop their cached feeds; sent in the feeder's transaction, so only once it commits. */
+/**
+ * API processes LISTEN here and drop their cached feeds; sent in the feeder's transaction, so only
+ * once it commits. The payload is the listing's id (empty after a rebuild), for the logs.
+ */
 export const SEARCH_INDEX_CHANGED_CHANNEL = 'search_index_changed';
+
+/**
+ * Changes that only move a count do not drop the cached feeds: likes are the commonest write of a
+ * marketplace, and each one used to empty every cached feed in the country. Lists show a like
+ * count (and order `sort=popular`) at most the feed cache's TTL late; the listing's detail, cached
+ * per listing, shows it at once. Every other change still shows on the next read.
+ */
+const COUNT_ONLY_EVENTS = new Set(['product.liked', 'product.unliked']);
 
 export const SEARCH_FEEDER_EVENTS = [
   'product.created',
@@ -127,8 +138,8 @@ export function searchIndexSubscription(deps: { sequelize: Sequelize; index: Sea
     name: 'search.index-feeder',
     events: SEARCH_FEEDER_EVENTS,
     handle: async (event, { transaction }) => {
-      if (!(await apply(event, deps.index, { transaction }))) return;
-      await deps.sequelize.query(`SELECT pg_notify('${SEARCH_INDEX_CHANGED_CHANNEL}', '')`, { transaction });
+      if (!(await apply(event, deps.index, { transaction })) || COUNT_ONLY_EVENTS.has(event.type)) return;
+      await deps.sequelize.query(`SELECT pg_notify('${SEARCH_INDEX_CHANGED_CHANNEL}', $1)`, { bind: [event.aggregate_id], transaction });
     },
   };
 }

@@ -245,6 +245,8 @@ describe('keyword alerts', () => {
     expectProblem(await save(me!, { keyword: '자전거', category_id: categoryId('no-such') }), 422, 'unknown_category');
     expectProblem(await save(me!, { keyword: '자전거', dong_code: '9999999999' }), 422, 'unknown_dong');
     expectProblem(await save(me!, { keyword: '자전거', seller_id: me!.id }), 400, 'validation_failed');
+    expectProblem(await save(me!, { keyword: '\x7F' }), 400, 'validation_failed');
+    expectProblem(await save(me!, { keyword: '자전\x02거' }), 400, 'validation_failed');
     for (let i = 1; i < 30; i++) expect((await save(me!, { keyword: `키워드${i}` })).status).toBe(201);
     expectProblem(await save(me!, { keyword: '하나더' }), 409, 'keyword_alert_limit_reached');
     const listed = await alerts(me!);

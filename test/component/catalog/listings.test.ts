@@ -143,6 +143,10 @@ describe('POST /v1/products', () => {
     ['a one-character title', { title: '폰' }],
     ['a 101-character title', { title: 'ㄱ'.repeat(101) }],
     ['a blank title', { title: '   ' }],
+    // A control character anywhere, even as the title's only non-space character (the fuzzer found
+    // titles with one DEL or STX accepted; they broke every list they appeared in).
+    ['a title starting with a control character', { title: '\x7F아이폰 팝니다' }],
+    ['a title with a control character inside', { title: '아이폰\x02팝니다' }],
     ['a 4,001-character description', { description: '가'.repeat(4001) }],
     ['a negative price', { price: -1 }],
     ['a fractional price', { price: 1000.5 }],

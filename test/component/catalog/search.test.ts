@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { components, operations } from '../../../generated/api';
 import { CURRENT_LOCATION_TERMS_VERSION } from '../../../src/modules/neighbourhoods/domain/neighbourhood';
@@ -11,6 +12,7 @@ import { createLogger } from '../../../src/platform/logger';
 import { categoryId, createListing, MANGWON, PHONES, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
 import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
+import { TEST_ENV } from '../../support/env';
 import { waitFor } from '../../support/wait';
 
 type Summary = components['schemas']['ProductSummary'];
@@ -162,6 +164,10 @@ describe('GET /v1/products (search)', () => {
     expect(await walk({ sort: 'price_asc' })).toEqual(byPrice);
     expect(await walk({ sort: 'price_desc' })).toEqual([...byPrice].reverse());
     expect(await walk({ sort: 'recent' })).toEqual(made.map((m) => m.id).reverse());
+    // Likes do not drop cached pages (lists show counts up to the cache TTL late): read once the
+    // index holds them, so the first read of this popular page is already right.
+    const indexedLikes = async (id: string) => (await stack.db.query('SELECT like_count FROM search_documents WHERE id = $1', [id])).rows[0]?.like_count as number | undefined;
+    await waitFor('likes indexed', async () => (await indexedLikes(made[2]!.id)) === 2 && (await indexedLikes(made[0]!.id)) === 1);
     const popular = await waitFor('likes counted', async () => {
       const order = await walk({ sort: 'popular' });
       return order[0] === made[2]!.id && order[1] === made[0]!.id ? order : null;
@@ -267,6 +273,38 @@ describe('GET /v1/products (feed cache)', () => {
       return top?.title === `고친 LP ${tag}` ? top : null;
     });
     expect(shown.price).toBe(12_000);
+  });
+});
+
+describe('GET /v1/products (feed cache and likes)', () => {
+  it('when a listing is liked, then the cached feeds are not dropped (lists show the count within the cache TTL); hiding it drops them', async () => {
+    const tag = tagged();
+    const listing = await createListing(stack, seller.token, { title: `좋아요 캐시 ${tag}`, category_id: RECORDS, price: 7_000 });
+    // What the feeder tells the API processes, told apart from other test files' by the listing id.
+    const listener = new Client({ connectionString: TEST_ENV.DATABASE_URL });
+    await listener.connect();
+    const told: string[] = [];
+    listener.on('notification', (n) => told.push(n.payload ?? ''));
+    await listener.query(`LISTEN ${SEARCH_INDEX_CHANGED_CHANNEL}`);
+    try {
+      const indexed = async () => (await stack.db.query('SELECT like_count FROM search_documents WHERE id = $1', [listing.id])).rows[0] as { like_count: number } | undefined;
+      await waitFor('the listing indexed', async () => (await indexed()) !== undefined);
+      await waitFor('its creation told', async () => told.includes(listing.id));
+      told.length = 0;
+
+      expect((await call(buyer, 'PUT', `/products/${listing.id}/like`)).status).toBeLessThan(300);
+      await waitFor('the like indexed', async () => (await indexed())?.like_count === 1);
+      // Notifications arrive in commit order: once this one is here, the like's would have been.
+      const sentinel = `sentinel ${tag}`;
+      await stack.db.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, sentinel]);
+      await waitFor('the sentinel', async () => told.includes(sentinel));
+      expect(told).not.toContain(listing.id);
+
+      expect((await call(seller, 'POST', `/products/${listing.id}/status`, { status: 'hidden' })).status).toBe(200);
+      await waitFor('the hiding told', async () => told.includes(listing.id));
+    } finally {
+      await listener.end();
+    }
   });
 });
 
