@@ -1376,8 +1376,11 @@ export interface paths {
          *     **History.** A signed-in user's searches with `q` are kept in their search history
          *     (`listMySearchHistory`) and, de-duplicated per user and day, counted for suggestions.
          *
-         *     The first page of a feed without `q` and without `near` (a category and/or neighbourhood feed)
-         *     is cached briefly and dropped whenever a listing changes.
+         *     **Freshness.** The first page of a feed or of a short search (`q` of up to 30 characters),
+         *     without `near`, a price range or a cursor, is cached for about a minute at most and dropped
+         *     whenever a listing is created, edited, bumped, hidden, sold or deleted: such changes show on
+         *     the next read. Like counts in lists, and the order of `sort=popular`, may be up to that long
+         *     behind; the listing's detail (`getProduct`) is always current.
          */
         get: operations["listProducts"];
         put?: never;
@@ -2941,7 +2944,7 @@ export interface components {
             };
             /**
              * Format: int32
-             * @description Likes (찜).
+             * @description Likes (찜). In lists it may be up to about a minute behind (see `listProducts`); the listing's detail is current.
              */
             like_count: number;
             /**
