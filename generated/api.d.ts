@@ -7079,7 +7079,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             /** @description A file is over 10 MB (`image_too_large`, with `errors[].pointer` `/images/<index>`), or the whole body is far larger than ten such files (`payload_too_large`). */
             413: components["responses"]["PayloadTooLarge"];
-            /** @description A file is not a JPEG, PNG, WebP or HEIC image by its content (`unsupported_image_type`), or the body is not `multipart/form-data` (`unsupported_media_type`). */
+            /** @description A file is not a JPEG, PNG, WebP or HEIC image by its content (`unsupported_image_type`), or the body is not `multipart/form-data`, or is sent with a `Content-Encoding` other than `identity` (`unsupported_media_type`). */
             415: components["responses"]["UnsupportedMediaType"];
             /** @description A file declares more than 50 megapixels (`image_pixel_limit_exceeded`) or its header cannot be read (`image_unreadable`). */
             422: components["responses"]["UnprocessableContent"];

@@ -50,7 +50,7 @@ const part = (name: string, filename: string | null, content: string) =>
 const end = `--${BOUNDARY}--\r\n`;
 
 /** Sends the body with the given Content-Length over a raw socket; resolves with status and JSON. */
-function send(body: string, opts: { contentLength?: number; closeEarly?: boolean } = {}): Promise<{ status: number; body: unknown } | 'closed'> {
+function send(body: string, opts: { contentLength?: number; closeEarly?: boolean; headers?: string } = {}): Promise<{ status: number; body: unknown } | 'closed'> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let raw = '';
@@ -63,7 +63,7 @@ function send(body: string, opts: { contentLength?: number; closeEarly?: boolean
     });
     const length = opts.contentLength ?? Buffer.byteLength(body);
     socket.write(
-      `POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${length}\r\n\r\n${body}`,
+      `POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\n${opts.headers ?? ''}Content-Length: ${length}\r\n\r\n${body}`,
     );
     if (opts.closeEarly) setTimeout(() => socket.destroy(), 100);
   });
@@ -100,6 +100,14 @@ describe('multipart bodies', () => {
   it('when a text field or another file field is sent, then the answer is 400 unexpected_field', async () => {
     expect(await send(part('images', 'a', '1') + part('note', null, 'hello') + end)).toEqual({ status: 400, body: { code: 'unexpected_field' } });
     expect(await send(part('avatar', 'a', '1') + end)).toEqual({ status: 400, body: { code: 'unexpected_field' } });
+  });
+
+  it('when the form says it is encoded (gzip or anything but identity), then the answer is 415 and no file reaches the handler', async () => {
+    // Found by the fuzzer: the parser read the bytes as they came, so an encoded form was stored as its encoding.
+    const form = part('images', 'a.jpg', 'first') + end;
+    expect(await send(form, { headers: 'Content-Encoding: bogus\r\n' })).toEqual({ status: 415, body: { code: 'unsupported_media_type' } });
+    expect(await send(form, { headers: 'Content-Encoding: gzip\r\n' })).toEqual({ status: 415, body: { code: 'unsupported_media_type' } });
+    expect(await send(form, { headers: 'Content-Encoding: Identity\r\n' })).toEqual({ status: 200, body: { files: [{ index: 0, filename: 'a.jpg', text: 'first' }] } });
   });
 
   it('when the client goes away in the middle of a file, then the server survives and serves the next form', async () => {

@@ -59,7 +59,16 @@ export function multipartBody(req: Request): MultipartBody {
   };
 }
 
+const encodingUnsupported = () =>
+  new AppError(415, 'unsupported_media_type', 'Unsupported media type', 'This Content-Encoding is not supported for file uploads; send the form unencoded (identity).');
+
 function readFiles<T>(req: Request, rules: FileRules, each: (file: MultipartFile) => Promise<T>): Promise<T[]> {
+  // The parser reads the bytes as they come: an encoded body would be stored as its encoding.
+  const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    req.resume(); // discarded, so that the answer reaches a client still sending
+    return Promise.reject(encodingUnsupported());
+  }
   let parser: busboy.Busboy;
   try {
     parser = busboy({
