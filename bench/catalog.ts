@@ -703,25 +703,24 @@ async function main(): Promise<void> {
       }
       const jitter = () => (rand() - 0.5) * 0.01;
       const hotIds = ids.slice(0, 1000);
-      const each = <T>(xs: readonly T[], f: (x: T) => string) => xs.map(f);
       const nearPaths = Array.from({ length: 20_000 }, (_, i) => {
         const d = seoul[i % seoul.length]!;
         return `/v1/products?near=${(d.lat + jitter()).toFixed(5)},${(d.lng + jitter()).toFixed(5)}&radius=3000`;
       });
       const targets: Target[] = [
         { name: 'feed, one category (cached first page)', base: 'api', paths: [`/v1/products?category_id=${top.id}&sort=recent`] },
-        { name: `feed, ${categories.length} categories rotating`, base: 'api', paths: each(categories, (c) => `/v1/products?category_id=${c.id}&sort=recent`) },
+        { name: `feed, ${categories.length} categories rotating`, base: 'api', paths: categories.map((c) => `/v1/products?category_id=${c.id}&sort=recent`) },
         { name: 'feed, page 2 (cursor, uncached)', base: 'api', paths: cursors },
-        { name: 'bare: feed first page, rotating', base: 'bare', paths: each(categories, (c) => `/feed?category_id=${c.id}`) },
-        { name: `search, q= ${SEARCH_WORDS.length} words rotating (cached first pages)`, base: 'api', paths: each(SEARCH_WORDS, (w) => `/v1/products?q=${encodeURIComponent(w)}`) },
+        { name: 'bare: feed first page, rotating', base: 'bare', paths: categories.map((c) => `/feed?category_id=${c.id}`) },
+        { name: `search, q= ${SEARCH_WORDS.length} words rotating (cached first pages)`, base: 'api', paths: SEARCH_WORDS.map((w) => `/v1/products?q=${encodeURIComponent(w)}`) },
         // A price bound makes a search uncacheable: every request reads the index, as a long-tail query does.
-        { name: `search, q= ${SEARCH_WORDS.length} words + min_price=0 (uncached)`, base: 'api', paths: each(SEARCH_WORDS, (w) => `/v1/products?q=${encodeURIComponent(w)}&min_price=0`) },
-        { name: `neighbourhood, dong_code (${seoul.length} Seoul dongs) range=medium`, base: 'api', paths: each(seoul, (d) => `/v1/products?dong_code=${d.code}&range=medium`) },
+        { name: `search, q= ${SEARCH_WORDS.length} words + min_price=0 (uncached)`, base: 'api', paths: SEARCH_WORDS.map((w) => `/v1/products?q=${encodeURIComponent(w)}&min_price=0`) },
+        { name: `neighbourhood, dong_code (${seoul.length} Seoul dongs) range=medium`, base: 'api', paths: seoul.map((d) => `/v1/products?dong_code=${d.code}&range=medium`) },
         { name: 'neighbourhood, near=lat,lng radius=3000', base: 'api', paths: nearPaths },
-        { name: 'detail, 1,000 listings rotating (cache hits)', base: 'api', paths: each(hotIds, (id) => `/v1/products/${id}`) },
+        { name: 'detail, 1,000 listings rotating (cache hits)', base: 'api', paths: hotIds.map((id) => `/v1/products/${id}`) },
         // The two cold lists continue where their last run stopped: every read is a first read.
-        { name: `detail, ${ids.length.toLocaleString('en')} listings (mostly misses)`, base: 'api', paths: each(ids, (id) => `/v1/products/${id}`), continues: true },
-        { name: 'bare: detail, all listings', base: 'bare', paths: each(ids, (id) => `/products/${id}`), continues: true },
+        { name: `detail, ${ids.length.toLocaleString('en')} listings (mostly misses)`, base: 'api', paths: ids.map((id) => `/v1/products/${id}`), continues: true },
+        { name: 'bare: detail, all listings', base: 'bare', paths: ids.map((id) => `/products/${id}`), continues: true },
       ];
       for (const t of targets) {
         const res = await fetch(`${t.base === 'api' ? api.base : bare.base}${t.paths[0]}`);

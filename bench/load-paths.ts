@@ -6,11 +6,11 @@ import { promisify } from 'node:util';
 import { CONNECTIONS, DURATION, load, type Stats } from './lib';
 
 // GETs of a list of paths in turn, the load of the catalog bench. wrk drives it when installed
-// (`apt-get install wrk`): written in C, it takes a small share of the two cores the server,
-// PostgreSQL and Redis also run on, where autocannon (JavaScript, in the bench process) takes
-// about as much CPU as the server it measures (docs/performance.md, run 6). Without wrk,
-// autocannon. Both are closed loops: a fixed number of connections, each sending its next
-// request when the last one is answered.
+// (`apt-get install wrk`): written in C, it leaves the two cores to the server, PostgreSQL and
+// Redis (it took ~7 % of one under load); without wrk, autocannon, in the bench process. On this
+// machine both measured the bare server at the same rate (docs/performance.md, run 6). Both are
+// closed loops: a fixed number of connections, each sending its next request when the last one is
+// answered.
 
 const run = promisify(execFile);
 
@@ -42,7 +42,7 @@ async function loadAutocannon(opts: PathLoad): Promise<Stats & { requests: numbe
   return { ...stats, requests: n - (opts.from ?? 0) };
 }
 
-async function loadWrk(opts: { base: string; paths: string[]; from?: number; connections?: number; duration?: number }): Promise<Stats & { requests: number }> {
+async function loadWrk(opts: PathLoad): Promise<Stats & { requests: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'junggo-wrk-'));
   try {
     const file = join(dir, 'paths.txt');
