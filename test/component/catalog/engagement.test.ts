@@ -274,6 +274,9 @@ describe('keyword alerts', () => {
     });
     expect(note).toMatchObject({ object: 'notification', kind: 'keyword_alert', read: false, keyword_alert: { keyword: '자전거', product_id: p.id, title: p.title, price: 120_000 } });
     // Earlier runs' fans of 자전거 match too (the database is shared); these three are what matter.
+    // The notification job is queued inside the matching transaction (at least once, deduplicated),
+    // so it can finish before that transaction commits the match: wait for the commit.
+    await waitFor('the match committed', async () => (await matchesOf(p.id)).includes(fan!.id));
     expect(await matchesOf(p.id)).toContain(fan!.id);
     expect(await matchesOf(p.id)).not.toContain(seller.id);
     expect(await matchesOf(p.id)).not.toContain(bystander!.id);
