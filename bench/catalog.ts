@@ -18,7 +18,7 @@ import { createProductRepository } from '../src/modules/products/data/product-re
 import { PRODUCT_DETAILS, productDetailProjection, type ProductDetailDoc } from '../src/modules/products/product-detail.projection';
 import { createSearchLookups } from '../src/modules/search/data/search-lookups';
 import { listingSearchUseCases, type ListingSearchParams } from '../src/modules/search/domain/listings-search';
-import { createIndexFeeder } from '../src/modules/search/index-feeder';
+import { createIndexFeeder, SEARCH_INDEX_CHANGED_CHANNEL, type IndexChange } from '../src/modules/search/index-feeder';
 import { createUserRepository } from '../src/modules/users/data/user-repository';
 import { personalDataCipher } from '../src/modules/users';
 import { DURATION, fmt, ROUNDS, startServer, summarise, type Stats } from './lib';
@@ -643,7 +643,22 @@ async function capturePlans(pg: Client, sample: { feedLeaf: string; feedTop: str
 // ---------------------------------------------------------------------------------------------
 // Load
 
-interface Target { name: string; base: 'api' | 'bare'; paths: string[]; continues?: boolean }
+interface Target {
+  name: string;
+  base: 'api' | 'bare';
+  paths: string[];
+  continues?: boolean;
+  /**
+   * Listing changes told to the API during the run, as the index feeder tells them: `scoped`
+   * names the listing's category and dong (what the feeder sends), `everything` tells that
+   * anything may have changed (what every change told before scoped invalidation).
+   */
+  changes?: 'scoped' | 'everything';
+}
+
+// Listing changes per second told during the "under writes" cases: a few times the rate of new
+// listings of a large marketplace (a million a day is ~12/s), edits, bumps and sales included.
+const CHANGES_PER_SECOND = Number(process.env.BENCH_CHANGES_PER_SECOND ?? 20);
 
 async function main(): Promise<void> {
   if (process.env.BENCH_RESEED === '1') await dropDatabase();
@@ -685,7 +700,7 @@ async function main(): Promise<void> {
     // BENCH_API_PROCESSES=2: two copies of the API, as two replicas would serve (bench/api-replicas.mjs).
     const replicas = Number(process.env.BENCH_API_PROCESSES ?? 1);
     const api = await startServer(replicas > 1 ? 'bench/api-replicas.mjs' : 'dist/server.js', { ...ENV, BENCH_API_PROCESSES: String(replicas) });
-    const bare = await startServer('bench/bare-catalog.mjs', { ...ENV });
+    const bare = await startServer('bench/bare-catalog.mjs', { ...ENV, BENCH_API_PROCESSES: String(replicas) });
     const children = [api.child, bare.child];
     try {
       // Cached feeds start empty, so the rotating cases begin cold.
@@ -710,12 +725,15 @@ async function main(): Promise<void> {
       const targets: Target[] = [
         { name: 'feed, one category (cached first page)', base: 'api', paths: [`/v1/products?category_id=${top.id}&sort=recent`] },
         { name: `feed, ${categories.length} categories rotating`, base: 'api', paths: categories.map((c) => `/v1/products?category_id=${c.id}&sort=recent`) },
+        { name: `feed, ${categories.length} categories rotating, ${CHANGES_PER_SECOND} changes/s`, base: 'api', paths: categories.map((c) => `/v1/products?category_id=${c.id}&sort=recent`), changes: 'scoped' },
+        { name: `feed, ${categories.length} categories rotating, ${CHANGES_PER_SECOND} changes/s told as "everything"`, base: 'api', paths: categories.map((c) => `/v1/products?category_id=${c.id}&sort=recent`), changes: 'everything' },
         { name: 'feed, page 2 (cursor, uncached)', base: 'api', paths: cursors },
         { name: 'bare: feed first page, rotating', base: 'bare', paths: categories.map((c) => `/feed?category_id=${c.id}`) },
         { name: `search, q= ${SEARCH_WORDS.length} words rotating (cached first pages)`, base: 'api', paths: SEARCH_WORDS.map((w) => `/v1/products?q=${encodeURIComponent(w)}`) },
         // A price bound makes a search uncacheable: every request reads the index, as a long-tail query does.
         { name: `search, q= ${SEARCH_WORDS.length} words + min_price=0 (uncached)`, base: 'api', paths: SEARCH_WORDS.map((w) => `/v1/products?q=${encodeURIComponent(w)}&min_price=0`) },
         { name: `neighbourhood, dong_code (${seoul.length} Seoul dongs) range=medium`, base: 'api', paths: seoul.map((d) => `/v1/products?dong_code=${d.code}&range=medium`) },
+        { name: `neighbourhood, dong_code, range=medium, ${CHANGES_PER_SECOND} changes/s`, base: 'api', paths: seoul.map((d) => `/v1/products?dong_code=${d.code}&range=medium`), changes: 'scoped' },
         { name: 'neighbourhood, near=lat,lng radius=3000', base: 'api', paths: nearPaths },
         { name: 'detail, 1,000 listings rotating (cache hits)', base: 'api', paths: hotIds.map((id) => `/v1/products/${id}`) },
         // The two cold lists continue where their last run stopped: every read is a first read.
@@ -735,6 +753,18 @@ async function main(): Promise<void> {
           quiet = rows[0]!.n === 0 ? quiet + 1 : 0;
         }
       };
+      // What the feeder would tell of random listings (the index itself is not changed: only
+      // what the caches drop is measured).
+      const changed = (await pg.query<{ id: string; category_path: string; dong_code: string }>('SELECT id, category_path, dong_code FROM search_documents ORDER BY random() LIMIT 10000')).rows;
+      const tellChanges = (kind: 'scoped' | 'everything') => {
+        let n = 0;
+        const timer = setInterval(() => {
+          const l = changed[n++ % changed.length]!;
+          const change: IndexChange = { id: l.id, categories: [l.category_path], dongs: [l.dong_code] };
+          void pg.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, kind === 'scoped' ? JSON.stringify(change) : '']);
+        }, 1000 / CHANGES_PER_SECOND);
+        return () => clearInterval(timer);
+      };
       const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
       if (only) targets.splice(0, targets.length, ...targets.filter((t) => only.test(t.name)));
       const results: { connections: number; name: string; stats: Stats }[] = [];
@@ -748,7 +778,8 @@ async function main(): Promise<void> {
           for (const [ti, t] of targets.entries()) {
             await settle();
             const from = t.continues ? (position.get(t) ?? 0) : 0;
-            const stats = await loadPaths(generator, { base: t.base === 'api' ? api.base : bare.base, paths: t.paths, from, connections });
+            const stopChanges = t.changes ? tellChanges(t.changes) : () => undefined;
+            const stats = await loadPaths(generator, { base: t.base === 'api' ? api.base : bare.base, paths: t.paths, from, connections }).finally(stopChanges);
             position.set(t, from + stats.requests);
             runs[ti]!.push(stats);
             console.log(`round ${round}  ${t.name.padEnd(52)} ${fmt(runs[ti]!.at(-1)!)}`);

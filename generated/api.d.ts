@@ -1378,8 +1378,8 @@ export interface paths {
          *
          *     **Freshness.** The first page of a feed or of a short search (`q` of up to 30 characters),
          *     without `near`, a price range or a cursor, is cached for about a minute at most and dropped
-         *     whenever a listing is created, edited, bumped, hidden, sold or deleted: such changes show on
-         *     the next read. Like counts in lists, and the order of `sort=popular`, may be up to that long
+         *     whenever a listing it could show is created, edited, bumped, hidden, sold or deleted: such
+         *     changes show on the next read. Like counts in lists, and the order of `sort=popular`, may be up to that long
          *     behind; the listing's detail (`getProduct`) is always current.
          */
         get: operations["listProducts"];

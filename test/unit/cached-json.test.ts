@@ -72,6 +72,70 @@ describe('CachedJson', () => {
     expect((await cache.get('v')).json.toString()).toBe('{"loads":2}');
   });
 
+  it('when a scope is invalidated, then its variants are loaded again in every process and other scopes stay, in memory and in Redis', async () => {
+    const key = `cache:test:${randomUUID()}`;
+    const loads: string[] = [];
+    const load = async (v: string) => (loads.push(v), { v, n: loads.length });
+    // Two processes: `other` only reads what `one` stored, and is told of the same change.
+    const one = new CachedJson(redis, key, 60, load, log, 60_000);
+    const other = new CachedJson(redis, key, 60, load, log, 60_000);
+    await one.get('a1', log, 'a');
+    await one.get('b1', log, 'b');
+    await other.get('a1', log, 'a');
+    await other.get('b1', log, 'b');
+    expect(loads).toEqual(['a1', 'b1']);
+
+    await Promise.all([one.invalidate(['a']), other.invalidate(['a'])]);
+    expect(await redis.hexists(`{${key}}:s:a`, 'a1')).toBe(0);
+    expect(await redis.hexists(`{${key}}:s:b`, 'b1')).toBe(1);
+    expect((await other.get('b1', log, 'b')).json.toString()).toBe('{"v":"b1","n":2}');
+    expect((await other.get('a1', log, 'a')).json.toString()).toBe('{"v":"a1","n":3}');
+    expect((await one.get('a1', log, 'a')).json.toString()).toBe('{"v":"a1","n":3}');
+    expect(loads).toEqual(['a1', 'b1', 'a1']);
+  });
+
+  it('when a scope is invalidated while its load is in flight, then that load is not stored; a load of another scope is', async () => {
+    const key = `cache:test:${randomUUID()}`;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let version = 1;
+    const cache = new CachedJson(redis, key, 60, async (v: string) => {
+      const seen = version;
+      await gate;
+      return { v, version: seen };
+    }, log, 60_000);
+    const inA = cache.get('a1', log, 'a');
+    const inB = cache.get('b1', log, 'b');
+    await new Promise((r) => setTimeout(r, 20));
+    version = 2;
+    await cache.invalidate(['a']);
+    release();
+    expect((await inA).json.toString()).toBe('{"v":"a1","version":1}');
+    expect((await inB).json.toString()).toBe('{"v":"b1","version":1}');
+    expect(await redis.hexists(`{${key}}:s:a`, 'a1')).toBe(0);
+    expect(await redis.hexists(`{${key}}:s:b`, 'b1')).toBe(1);
+    expect((await cache.get('a1', log, 'a')).json.toString()).toBe('{"v":"a1","version":2}');
+  });
+
+  it('when everything is invalidated, then every scope is dropped from Redis, and loads in flight in any scope are not stored', async () => {
+    const key = `cache:test:${randomUUID()}`;
+    let loads = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const cache = new CachedJson(redis, key, 60, async (v: string) => ({ v, n: ++loads }), log, 0);
+    const slow = new CachedJson(redis, key, 60, async (v: string) => (await gate, { v, slow: true }), log, 0);
+    await cache.get('a1', log, 'a');
+    await cache.get('b1', log, 'b');
+    await cache.get('plain');
+    const inFlight = slow.get('c1', log, 'c');
+    await new Promise((r) => setTimeout(r, 20));
+    await cache.invalidate();
+    release();
+    await inFlight;
+    for (const hash of [`{${key}}:s:a`, `{${key}}:s:b`, `{${key}}:s:c`, `{${key}}`]) expect(await redis.exists(hash), hash).toBe(0);
+    expect((await cache.get('a1', log, 'a')).json.toString()).toBe('{"v":"a1","n":4}');
+  });
+
   it('when Redis is unreachable, then every get falls back to the loader instead of failing', async () => {
     const down = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
     down.on('error', () => undefined);

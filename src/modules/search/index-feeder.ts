@@ -5,10 +5,29 @@ import type { Subscription } from '../../platform/events/subscriber';
 import type { ListingCondition, ListingStatus, SearchDocument, SearchIndex, SearchIndexWriter, TradeMethod, WriteOptions } from '../../platform/search';
 
 /**
- * API processes LISTEN here and drop their cached feeds; sent in the feeder's transaction, so only
- * once it commits. The payload is the listing's id (empty after a rebuild), for the logs.
+ * API processes LISTEN here and drop the cached feeds the change can touch; sent in the feeder's
+ * transaction, so only once it commits. The payload is an IndexChange as JSON; anything else
+ * (empty after a rebuild) means that any listing may have changed.
  */
 export const SEARCH_INDEX_CHANGED_CHANNEL = 'search_index_changed';
+
+/** A listing the index changed, and where it was and is: categories (paths) and dongs (codes). */
+export interface IndexChange {
+  id: string;
+  categories: string[];
+  dongs: string[];
+}
+
+/** The change a notification tells of, or null when it tells of no one listing (then any may have changed). */
+export function parseIndexChange(payload: string | undefined): IndexChange | null {
+  try {
+    const v = JSON.parse(payload ?? '') as Partial<IndexChange> | null;
+    const strings = (a: unknown): a is string[] => Array.isArray(a) && a.every((x) => typeof x === 'string');
+    return v && typeof v.id === 'string' && strings(v.categories) && strings(v.dongs) ? { id: v.id, categories: v.categories, dongs: v.dongs } : null;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Changes that only move a count do not drop the cached feeds: likes are the commonest write of a
@@ -66,8 +85,8 @@ function thumbnailOf(images: unknown): string | null {
 
 /**
  * Applies one product event to the index. Each document carries the position of the last event
- * applied as its version, so a redelivered or replayed event changes nothing. Returns whether
- * the index changed.
+ * applied as its version, so a redelivered or replayed event changes nothing. Returns the change
+ * (where the listing was and is), or null when the index did not change.
  */
 export function createIndexFeeder(sequelize: Sequelize) {
   // Dong names are reference data (the dongs table); events carry only the code.
@@ -83,47 +102,57 @@ export function createIndexFeeder(sequelize: Sequelize) {
     return name;
   };
 
-  return async function apply(event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions = {}): Promise<boolean> {
+  return async function apply(event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions = {}): Promise<IndexChange | null> {
     const p = event.payload as Payload;
     const id = str(p.product_id, event.aggregate_id);
     const version = event.position;
-    switch (event.type) {
-      case 'product.created':
-      case 'product.updated': {
-        const fields = snapshotFields(p, await dongName(str(p.dong_code)));
-        const current = await index.get(id, opts);
-        if (current) return index.update(id, version, (d) => ({ ...d, ...fields }), opts);
-        const doc: SearchDocument = {
-          id,
-          version,
-          moderation: 'ok',
-          deleted: false,
-          likeCount: 0,
-          chatCount: 0,
-          thumbnailUrl: null,
-          ...fields,
-          bumpedAt: fields.bumpedAt || event.occurred_at,
-          createdAt: fields.createdAt || event.occurred_at,
-        };
-        return index.index(doc, opts);
+    // Where the listing was and is, as the writes see it (an Elasticsearch write may retry: the
+    // last attempt is the one written).
+    const seen: { before?: SearchDocument; after?: SearchDocument } = {};
+    const update = (change: (d: SearchDocument) => SearchDocument) =>
+      index.update(id, version, (d) => ((seen.before = d), (seen.after = change(d))), opts);
+    const changed = await (async () => {
+      switch (event.type) {
+        case 'product.created':
+        case 'product.updated': {
+          const fields = snapshotFields(p, await dongName(str(p.dong_code)));
+          const current = await index.get(id, opts);
+          if (current) return update((d) => ({ ...d, ...fields }));
+          seen.after = {
+            id,
+            version,
+            moderation: 'ok',
+            deleted: false,
+            likeCount: 0,
+            chatCount: 0,
+            thumbnailUrl: null,
+            ...fields,
+            bumpedAt: fields.bumpedAt || event.occurred_at,
+            createdAt: fields.createdAt || event.occurred_at,
+          };
+          return index.index(seen.after, opts);
+        }
+        case 'product.status_changed':
+          return update((d) => ({ ...d, status: str(p.status, d.status) as ListingStatus }));
+        case 'product.bumped':
+          return update((d) => ({ ...d, bumpedAt: str(p.bumped_at, d.bumpedAt), price: num(p.price, d.price) }));
+        case 'product.deleted':
+          return update((d) => ({ ...d, deleted: true }));
+        case 'product.images_changed':
+          return update((d) => ({ ...d, thumbnailUrl: thumbnailOf(p.images) }));
+        case 'product.liked':
+        case 'product.unliked': {
+          // The engagement component sends the count after the change; counting ±1 is the fallback.
+          const step = event.type === 'product.liked' ? 1 : -1;
+          return update((d) => ({ ...d, likeCount: typeof p.like_count === 'number' ? p.like_count : Math.max(0, d.likeCount + step) }));
+        }
+        default:
+          return false;
       }
-      case 'product.status_changed':
-        return index.update(id, version, (d) => ({ ...d, status: str(p.status, d.status) as ListingStatus }), opts);
-      case 'product.bumped':
-        return index.update(id, version, (d) => ({ ...d, bumpedAt: str(p.bumped_at, d.bumpedAt), price: num(p.price, d.price) }), opts);
-      case 'product.deleted':
-        return index.remove(id, version, opts);
-      case 'product.images_changed':
-        return index.update(id, version, (d) => ({ ...d, thumbnailUrl: thumbnailOf(p.images) }), opts);
-      case 'product.liked':
-      case 'product.unliked': {
-        // The engagement component sends the count after the change; counting ±1 is the fallback.
-        const step = event.type === 'product.liked' ? 1 : -1;
-        return index.update(id, version, (d) => ({ ...d, likeCount: typeof p.like_count === 'number' ? p.like_count : Math.max(0, d.likeCount + step) }), opts);
-      }
-      default:
-        return false;
-    }
+    })();
+    if (!changed || !seen.after) return null;
+    const places = seen.before ? [seen.before, seen.after] : [seen.after];
+    return { id, categories: [...new Set(places.map((d) => d.categoryPath))], dongs: [...new Set(places.map((d) => d.dongCode))] };
   };
 }
 export type IndexFeeder = ReturnType<typeof createIndexFeeder>;
@@ -138,8 +167,9 @@ export function searchIndexSubscription(deps: { sequelize: Sequelize; index: Sea
     name: 'search.index-feeder',
     events: SEARCH_FEEDER_EVENTS,
     handle: async (event, { transaction }) => {
-      if (!(await apply(event, deps.index, { transaction })) || COUNT_ONLY_EVENTS.has(event.type)) return;
-      await deps.sequelize.query(`SELECT pg_notify('${SEARCH_INDEX_CHANGED_CHANNEL}', $1)`, { bind: [event.aggregate_id], transaction });
+      const change = await apply(event, deps.index, { transaction });
+      if (!change || COUNT_ONLY_EVENTS.has(event.type)) return;
+      await deps.sequelize.query(`SELECT pg_notify('${SEARCH_INDEX_CHANGED_CHANNEL}', $1)`, { bind: [JSON.stringify(change)], transaction });
     },
   };
 }

@@ -16,7 +16,8 @@ import { getSearchSuggestions } from './http/getSearchSuggestions';
 import { listMySearchHistory } from './http/listMySearchHistory';
 import { listProducts } from './http/listProducts';
 import { isEmptyListBytes, toProductSummaryList, toSuggestionList, type ProductSummaryListResource, type SearchSuggestionListResource } from './http/search-mapper';
-import { SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
+import { scopesOfChange } from './domain/feed-scopes';
+import { parseIndexChange, SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
 
 export { rebuildSearchIndex, searchIndexSubscription, SEARCH_FEEDER_EVENTS, SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
 
@@ -50,6 +51,17 @@ export function searchModule(deps: {
   // Dongs change only with a migration: each dong's neighbourhood per range (a bounded set) is
   // computed once per process instead of on every neighbourhood feed request.
   const neighbourhoodOf = new Map<string, Promise<{ code: string; lat: number; lng: number }[]>>();
+  const around = (code: string, radius: number) => {
+    const key = `${code}:${radius}`;
+    let dongs = neighbourhoodOf.get(key);
+    if (!dongs) {
+      dongs = deps.neighbourhoods.resolver.neighbourhood(code, radius);
+      neighbourhoodOf.set(key, dongs);
+      // Unknown codes (404) and failures are not kept.
+      dongs.catch(() => neighbourhoodOf.delete(key));
+    }
+    return dongs;
+  };
   const popular = createPopularQueries(sequelize);
   const history = searchHistoryUseCases({ store: deps.store, popular });
   const ttl = config.SEARCH_FEED_CACHE_TTL_SECONDS;
@@ -63,17 +75,7 @@ export function searchModule(deps: {
     neighbourhoods: {
       rangeMeters: RANGE_METERS,
       requireVerifiedNeighbourhood: deps.neighbourhoods.requireVerifiedNeighbourhood,
-      around: (code, radius) => {
-        const key = `${code}:${radius}`;
-        let dongs = neighbourhoodOf.get(key);
-        if (!dongs) {
-          dongs = deps.neighbourhoods.resolver.neighbourhood(code, radius);
-          neighbourhoodOf.set(key, dongs);
-          // Unknown codes (404) and failures are not kept.
-          dongs.catch(() => neighbourhoodOf.delete(key));
-        }
-        return dongs;
-      },
+      around,
       codesWithin: (lat, lng, radius) => deps.neighbourhoods.resolver.codesWithin(lat, lng, radius),
     },
   });
@@ -88,9 +90,16 @@ export function searchModule(deps: {
     log,
   );
   const suggestions = suggestionUseCases({ index, popular, cache: suggestionCache });
-  // The index feeder (worker) notifies when its change commits; every API process drops its copies.
-  deps.listener.on(SEARCH_INDEX_CHANGED_CHANNEL, () => {
-    void feedCache.invalidate();
+  // The index feeder (worker) notifies when its change commits; every API process drops its
+  // copies: the feeds the change can touch, or all of them when it does not say which listing.
+  deps.listener.on(SEARCH_INDEX_CHANGED_CHANNEL, (payload) => {
+    const change = parseIndexChange(payload);
+    void (change ? scopesOfChange(change, around, Object.values(RANGE_METERS)) : Promise.resolve(undefined))
+      .catch((err: unknown) => {
+        log.warn({ err }, 'feed cache scopes not resolved; dropping every cached feed');
+        return undefined;
+      })
+      .then((scopes) => feedCache.invalidate(scopes));
     void suggestionCache.invalidate();
   });
   return {

@@ -8,32 +8,43 @@ export interface CachedEntry<T> {
   json: JsonBytes<T>;
 }
 
-// Stores a variant only if nobody invalidated since its load began, so a slow load that read
-// old rows cannot overwrite a newer invalidation with stale bytes.
+// Stores a variant only if nobody invalidated it since its load began (neither everything nor its
+// scope), so a slow load that read old rows cannot overwrite a newer invalidation with stale
+// bytes. The scope is registered so that dropping everything finds its hash.
 const STORE_IF_GENERATION = `
-if (redis.call('GET', KEYS[2]) or '0') == ARGV[1] then
-  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-  redis.call('EXPIRE', KEYS[1], ARGV[4])
+if (redis.call('GET', KEYS[2]) or '0') == ARGV[1] and (redis.call('GET', KEYS[3]) or '0') == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+  redis.call('EXPIRE', KEYS[1], ARGV[5])
+  redis.call('SADD', KEYS[4], ARGV[6])
+  redis.call('EXPIRE', KEYS[4], ARGV[5])
   return 1
 end
 return 0`;
+
+/** The scope of the variants that are not in one (and of caches that do not use scopes). */
+const NO_SCOPE = '';
 
 /** A strong ETag from the bytes themselves. */
 export const etagOf = (bytes: Buffer): string => `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`;
 
 /**
- * Cache-aside of a JSON document (in a few variants, e.g. per query) in one Redis hash, kept as
+ * Cache-aside of a JSON document (in a few variants, e.g. per query) in Redis hashes, kept as
  * serialised bytes with their ETag, with a short-lived copy in process memory in front of it:
  * on a hot read, a Redis round trip costs more than everything else the request does
  * (docs/performance.md). Every process's `invalidate` runs on change (see the component's
  * NOTIFY listener), so the memory copy lives at most `memoryTtlMs` past a lost notification.
  * Concurrent misses in a process share one load; a Redis failure is a miss, never an error.
+ *
+ * A variant may belong to a scope (one hash per scope) so that a change drops only the scopes
+ * it can affect (`invalidate(scopes)`); `invalidate()` drops every scope.
  */
 export class CachedJson<T, V extends string = string> {
   private readonly inflight = new Map<V, Promise<CachedEntry<T>>>();
-  private readonly memory = new Map<V, { entry: CachedEntry<T>; until: number }>();
+  private readonly memory = new Map<V, { entry: CachedEntry<T>; scope: string; until: number }>();
   private localGeneration = 0;
+  private readonly localScopeGenerations = new Map<string, number>();
   private readonly generationKey: string;
+  private readonly scopesKey: string;
 
   constructor(
     private readonly redis: Redis,
@@ -45,39 +56,74 @@ export class CachedJson<T, V extends string = string> {
     /** Variants kept in process memory at most (the oldest goes first): some caches have many. */
     private readonly memoryEntries = 1000,
   ) {
-    // Same hash tag, same cluster slot: the store script touches both keys.
+    // Same hash tag, same cluster slot: the scripts touch several of these keys.
     this.key = `{${key}}`;
     this.generationKey = `{${key}}:generation`;
+    this.scopesKey = `{${key}}:scopes`;
   }
 
-  /** `log` is the caller's (request-scoped) logger, for the warnings a Redis failure causes. */
-  async get(variant: V, log: Logger = this.log): Promise<CachedEntry<T>> {
+  private hashKey = (scope: string) => (scope === NO_SCOPE ? this.key : `${this.key}:s:${scope}`);
+  private scopeGenerationKey = (scope: string) => `${this.key}:g:${scope}`;
+
+  /**
+   * `scope`: the variant's, which the caller derives from the variant alone (the same variant is
+   * always in the same scope). `log` is the caller's (request-scoped) logger, for the warnings a
+   * Redis failure causes.
+   */
+  async get(variant: V, log: Logger = this.log, scope: string = NO_SCOPE): Promise<CachedEntry<T>> {
     const local = this.memory.get(variant);
     if (local && local.until > Date.now()) return local.entry;
     let pending = this.inflight.get(variant);
     if (!pending) {
-      pending = this.fromRedisOrLoad(variant, log).finally(() => this.inflight.delete(variant));
+      pending = this.fromRedisOrLoad(variant, scope, log).finally(() => this.inflight.delete(variant));
       this.inflight.set(variant, pending);
     }
     return pending;
   }
 
-  /** Drops every cached variant; loads that began before this call will not store their result. */
-  async invalidate(): Promise<void> {
-    this.localGeneration++;
-    this.memory.clear();
+  /**
+   * Drops the cached variants of these scopes, or every variant when none are named; loads that
+   * began before this call will not store their result.
+   */
+  async invalidate(scopes?: readonly string[]): Promise<void> {
+    if (!scopes) return this.invalidateAll();
+    const dropped = new Set(scopes);
+    for (const scope of dropped) this.localScopeGenerations.set(scope, (this.localScopeGenerations.get(scope) ?? 0) + 1);
+    for (const [variant, local] of this.memory) if (dropped.has(local.scope)) this.memory.delete(variant);
+    if (dropped.size === 0) return;
     try {
-      await this.redis.multi().incr(this.generationKey).del(this.key).exec();
+      const multi = this.redis.multi();
+      // The generation outlives the entries it guards (they expire after the TTL).
+      for (const scope of dropped) multi.incr(this.scopeGenerationKey(scope)).expire(this.scopeGenerationKey(scope), Math.max(this.ttlSeconds, 3600)).del(this.hashKey(scope));
+      await multi.exec();
     } catch (err) {
       this.log.warn({ err, key: this.key }, 'cache invalidation failed');
     }
   }
 
-  private async fromRedisOrLoad(variant: V, log: Logger): Promise<CachedEntry<T>> {
+  private async invalidateAll(): Promise<void> {
+    this.localGeneration++;
+    this.memory.clear();
+    try {
+      // The generation first: a load that began before it cannot store, whatever its scope; then
+      // the hashes registered until now (a scope registered after this read holds fresh bytes).
+      await this.redis.incr(this.generationKey);
+      const scopes = await this.redis.smembers(this.scopesKey);
+      const multi = this.redis.multi().del(this.key);
+      for (const scope of scopes) multi.del(this.hashKey(scope));
+      if (scopes.length > 0) multi.srem(this.scopesKey, ...scopes);
+      await multi.exec();
+    } catch (err) {
+      this.log.warn({ err, key: this.key }, 'cache invalidation failed');
+    }
+  }
+
+  private async fromRedisOrLoad(variant: V, scope: string, log: Logger): Promise<CachedEntry<T>> {
     const localGeneration = this.localGeneration;
+    const localScopeGeneration = this.localScopeGenerations.get(scope);
     let entry: CachedEntry<T> | null = null;
     try {
-      const hit = await this.redis.hgetBuffer(this.key, variant);
+      const hit = await this.redis.hgetBuffer(this.hashKey(scope), variant);
       if (hit) {
         const newline = hit.indexOf(10);
         entry = { etag: hit.subarray(0, newline).toString('latin1'), json: hit.subarray(newline + 1) as JsonBytes<T> };
@@ -85,25 +131,28 @@ export class CachedJson<T, V extends string = string> {
     } catch (err) {
       log.warn({ err, key: this.key }, 'cache read failed; loading from the database');
     }
-    entry ??= await this.fill(variant, log);
-    if (localGeneration === this.localGeneration) {
+    entry ??= await this.fill(variant, scope, log);
+    if (localGeneration === this.localGeneration && localScopeGeneration === this.localScopeGenerations.get(scope)) {
       this.memory.delete(variant);
-      this.memory.set(variant, { entry, until: Date.now() + this.memoryTtlMs });
+      this.memory.set(variant, { entry, scope, until: Date.now() + this.memoryTtlMs });
       // A Map iterates in insertion order: its first key is the entry stored longest ago.
       if (this.memory.size > this.memoryEntries) this.memory.delete(this.memory.keys().next().value!);
     }
     return entry;
   }
 
-  private async fill(variant: V, log: Logger): Promise<CachedEntry<T>> {
+  private async fill(variant: V, scope: string, log: Logger): Promise<CachedEntry<T>> {
     // null when Redis is unreachable: then serve the fresh load without storing it.
-    const generation = await this.redis.get(this.generationKey).then((g) => g ?? '0', () => null);
+    const generations = await this.redis.mget(this.generationKey, this.scopeGenerationKey(scope)).then(
+      ([all, ofScope]) => [all ?? '0', ofScope ?? '0'] as const,
+      () => null,
+    );
     const json = toJsonBytes(await this.load(variant));
     const etag = etagOf(json);
-    if (generation !== null) {
+    if (generations !== null) {
       const value = Buffer.concat([Buffer.from(`${etag}\n`, 'latin1'), json]);
       await this.redis
-        .eval(STORE_IF_GENERATION, 2, this.key, this.generationKey, generation, variant, value, this.ttlSeconds)
+        .eval(STORE_IF_GENERATION, 4, this.hashKey(scope), this.generationKey, this.scopeGenerationKey(scope), this.scopesKey, ...generations, variant, value, this.ttlSeconds, scope)
         .catch((err: unknown) => log.warn({ err, key: this.key }, 'cache write failed'));
     }
     return { etag, json };

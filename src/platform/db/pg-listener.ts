@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 import type { Logger } from '../logger';
 
-type Listener = () => void;
+/** The notification's payload; undefined after a reconnect, when anything may have been missed. */
+type Listener = (payload?: string) => void;
 
 /**
  * A dedicated connection that LISTENs on channels and reconnects when it drops. Listeners are
@@ -22,7 +23,7 @@ export class PgListener {
 
   async start(): Promise<void> {
     const client = new Client({ connectionString: this.url });
-    client.on('notification', (msg) => this.listeners.get(msg.channel)?.forEach((l) => l()));
+    client.on('notification', (msg) => this.listeners.get(msg.channel)?.forEach((l) => l(msg.payload)));
     client.on('error', (err) => this.log.warn({ err }, 'pg listener error'));
     client.on('end', () => {
       this.client = null;

@@ -3,12 +3,13 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { components, operations } from '../../../generated/api';
 import { CURRENT_LOCATION_TERMS_VERSION } from '../../../src/modules/neighbourhoods/domain/neighbourhood';
-import { rebuildSearchIndex, searchIndexFor } from '../../../src/modules/search';
-import { createIndexFeeder, SEARCH_INDEX_CHANGED_CHANNEL } from '../../../src/modules/search/index-feeder';
+import { FEED_CACHE_KEY, rebuildSearchIndex, searchIndexFor } from '../../../src/modules/search';
+import { createIndexFeeder, parseIndexChange, SEARCH_INDEX_CHANGED_CHANNEL } from '../../../src/modules/search/index-feeder';
 import { toStoredEvent } from '../../../src/platform/events/event-store';
 import { PostgresSearchIndex } from '../../../src/platform/search';
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
+import { connectRedis } from '../../../src/platform/redis';
 import { categoryId, createListing, MANGWON, PHONES, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
 import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
@@ -21,8 +22,11 @@ type ListQuery = NonNullable<operations['listProducts']['parameters']['query']>;
 const TABLETS = categoryId('digital/tablets');
 const DIGITAL = categoryId('digital');
 const RECORDS = categoryId('hobbies/records');
+const SEEDS = categoryId('plants/seeds');
 // 역삼동 (강남구): about 13 km from 망원동.
 const YEOKSAM = { lat: 37.4999, lng: 127.0365 };
+// 일도1동 (제주시).
+const JEJU = { lat: 33.5131, lng: 126.5297 };
 
 let stack: IdentityStack;
 let seller: Seller;
@@ -276,17 +280,62 @@ describe('GET /v1/products (feed cache)', () => {
   });
 });
 
+describe('GET /v1/products (feed cache scopes)', () => {
+  it('when a listing changes in another category far away, then cached category and neighbourhood feeds are kept; a change in them drops them', async () => {
+    const tag = tagged();
+    // A quiet place and category, so that other test files' listings rarely touch these feeds.
+    const islander = await userVerifiedAt('jeju', JEJU);
+    const listing = await createListing(stack, islander.token, { title: `제주 씨앗 ${tag}`, category_id: SEEDS, price: 3_000 });
+    const byCategory: ListQuery = { category_id: SEEDS, neighbourhood: 'me', sort: 'recent', limit: 50 };
+    const byDong: ListQuery = { dong_code: islander.dongCode, range: 'near', sort: 'recent', limit: 50 };
+    const titleIn = async (feed: ListQuery) => (await list(feed, islander)).body!.data.find((p) => p.id === listing.id)?.title;
+    await waitFor('the listing in both feeds', async () => (await titleIn(byCategory)) === `제주 씨앗 ${tag}` && (await titleIn(byDong)) === `제주 씨앗 ${tag}`);
+
+    const redis = await connectRedis(TEST_ENV.REDIS_URL);
+    const behind = (title: string) => stack.db.query(`UPDATE search_documents SET title = $2 WHERE id = $1`, [listing.id, title]);
+    // The API has handled a change once it has moved the generation of that change's category.
+    const digitalGeneration = async () => Number((await redis.get(`{${FEED_CACHE_KEY}}:g:c:digital`)) ?? 0);
+    try {
+      let kept = false;
+      // Another test file's listing in this category or around this dong drops these feeds, as it
+      // must: then put the title back and try again. Were every change to drop every feed, no
+      // attempt could succeed.
+      for (let attempt = 0; attempt < 5 && !kept; attempt++) {
+        await behind(`제주 씨앗 ${tag}`);
+        await stack.db.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, '']);
+        await waitFor('both feeds read again', async () => (await titleIn(byCategory)) === `제주 씨앗 ${tag}` && (await titleIn(byDong)) === `제주 씨앗 ${tag}`);
+        await behind('changed behind the cache');
+        // A tablet posted in 역삼동, ~450 km away: another category, no neighbourhood of these.
+        const before = await digitalGeneration();
+        await createListing(stack, farSeller.token, { title: `먼 태블릿 ${tag}`, category_id: TABLETS });
+        await waitFor('the far change handled by the API', async () => (await digitalGeneration()) > before);
+        kept = (await titleIn(byCategory)) === `제주 씨앗 ${tag}` && (await titleIn(byDong)) === `제주 씨앗 ${tag}`;
+      }
+      expect(kept, 'a change elsewhere left both cached feeds in place').toBe(true);
+
+      // A new listing of the same seller, in this category and dong: both feeds are read again.
+      const nearby = await createListing(stack, islander.token, { title: `제주 모종 ${tag}`, category_id: SEEDS, price: 2_000 });
+      await waitFor('both feeds dropped by the change in them', async () => (await titleIn(byCategory)) === 'changed behind the cache' && (await titleIn(byDong)) === 'changed behind the cache');
+      expect((await ids(byCategory, islander))).toContain(nearby.id);
+    } finally {
+      redis.disconnect();
+      await behind(`제주 씨앗 ${tag}`);
+    }
+  });
+});
+
 describe('GET /v1/products (feed cache and likes)', () => {
   it('when a listing is liked, then the cached feeds are not dropped (lists show the count within the cache TTL); hiding it drops them', async () => {
     const tag = tagged();
-    const listing = await createListing(stack, seller.token, { title: `좋아요 캐시 ${tag}`, category_id: RECORDS, price: 7_000 });
-    // What the feeder tells the API processes, told apart from other test files' by the listing id.
+    // What the feeder tells the API processes, told apart from other test files' by the listing
+    // id; listening before the listing exists, so that its creation cannot be told unheard.
     const listener = new Client({ connectionString: TEST_ENV.DATABASE_URL });
     await listener.connect();
     const told: string[] = [];
-    listener.on('notification', (n) => told.push(n.payload ?? ''));
+    listener.on('notification', (n) => told.push(parseIndexChange(n.payload)?.id ?? n.payload ?? ''));
     await listener.query(`LISTEN ${SEARCH_INDEX_CHANGED_CHANNEL}`);
     try {
+      const listing = await createListing(stack, seller.token, { title: `좋아요 캐시 ${tag}`, category_id: RECORDS, price: 7_000 });
       const indexed = async () => (await stack.db.query('SELECT like_count FROM search_documents WHERE id = $1', [listing.id])).rows[0] as { like_count: number } | undefined;
       await waitFor('the listing indexed', async () => (await indexed()) !== undefined);
       await waitFor('its creation told', async () => told.includes(listing.id));
@@ -398,7 +447,7 @@ describe('search index feeder', () => {
     try {
       const apply = createIndexFeeder(sequelize);
       const index = new PostgresSearchIndex({ sequelize });
-      for (const event of [...events, ...events].reverse()) expect(await apply(event, index)).toBe(false);
+      for (const event of [...events, ...events].reverse()) expect(await apply(event, index)).toBeNull();
     } finally {
       await sequelize.close();
     }

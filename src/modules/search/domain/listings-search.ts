@@ -3,6 +3,7 @@ import { AppError, unauthenticated } from '../../../platform/errors';
 import type { CachedEntry } from '../../../platform/cache/cached-json';
 import { normaliseText, queryTerms, type ListingCondition, type SearchIndex, type SearchPage, type SearchQuery, type SearchSort, type TradeMethod } from '../../../platform/search';
 import type { SearchLookups } from '../data/search-lookups';
+import { feedScope, type FeedAnchor } from './feed-scopes';
 import type { SearchHistoryUseCases } from './history';
 import { conflictingLocationFilters, invalidCoordinates, invalidPriceRange, locationRequired, unknownCategory, unknownDong } from './problems';
 
@@ -59,7 +60,7 @@ export function listingSearchUseCases(deps: {
   neighbourhoods: NeighbourhoodPort;
   history: SearchHistoryUseCases;
   /** Cache-aside of a rendered first page, by the canonical query (JSON). */
-  feedCache: { get(variant: string, log: RequestContext['log']): Promise<CachedEntry<unknown>> };
+  feedCache: { get(variant: string, log: RequestContext['log'], scope: string): Promise<CachedEntry<unknown>> };
   /** Whether a cached page lists no listing (for the history's "found something"). */
   isEmptyPage: (entry: CachedEntry<unknown>) => boolean;
 }) {
@@ -67,6 +68,11 @@ export function listingSearchUseCases(deps: {
 
   /** Checks the parameters and resolves category, neighbourhood and dong into an index query. */
   async function toIndexQuery(ctx: RequestContext, p: ListingSearchParams): Promise<SearchQuery> {
+    return (await resolve(ctx, p)).query;
+  }
+
+  /** The index query, and the neighbourhood it was asked for (a dong and radius), if any. */
+  async function resolve(ctx: RequestContext, p: ListingSearchParams): Promise<{ query: SearchQuery; anchor?: FeedAnchor }> {
     const locations = (['near', 'neighbourhood', 'dongCode'] as const).filter((k) => p[k] !== undefined);
     if (locations.length > 1) throw conflictingLocationFilters(locations.map((k) => (k === 'dongCode' ? 'dong_code' : k)));
     if (p.sort === 'distance' && locations.length === 0) throw locationRequired();
@@ -95,15 +101,18 @@ export function listingSearchUseCases(deps: {
       // distance filter over every listing in the box read thousands of rows (docs/search.md).
       query.dongCodes = await neighbourhoods.codesWithin(lat, lng, p.radius ?? 3_000);
       query.origin = { lat, lng };
-    } else if (p.neighbourhood === 'me') {
+    }
+    let anchor: FeedAnchor | undefined;
+    if (p.neighbourhood === 'me') {
       if (!ctx.actor) throw unauthenticated('neighbourhood=me needs a signed-in user.');
       const mine = await neighbourhoods.requireVerifiedNeighbourhood(ctx.actor.userId);
-      Object.assign(query, await dongsAround(mine.dongCode, neighbourhoods.rangeMeters[mine.range]));
+      anchor = { dongCode: mine.dongCode, radiusMeters: neighbourhoods.rangeMeters[mine.range] };
     } else if (p.dongCode) {
-      Object.assign(query, await dongsAround(p.dongCode, neighbourhoods.rangeMeters[p.range ?? 'near']));
+      anchor = { dongCode: p.dongCode, radiusMeters: neighbourhoods.rangeMeters[p.range ?? 'near'] };
     }
+    if (anchor) Object.assign(query, await dongsAround(anchor.dongCode, anchor.radiusMeters));
     if (p.cursor) query.cursor = p.cursor;
-    return query;
+    return anchor ? { query, anchor } : { query };
   }
 
   async function dongsAround(code: string, radius: number): Promise<Pick<SearchQuery, 'dongCodes' | 'origin'>> {
@@ -122,9 +131,9 @@ export function listingSearchUseCases(deps: {
      * a signed-in user's free-text searches go into their history.
      */
     async search(ctx: RequestContext, params: ListingSearchParams): Promise<ListingSearchResult> {
-      const query = await toIndexQuery(ctx, params);
+      const { query, anchor } = await resolve(ctx, params);
       const result: ListingSearchResult = cacheable(params)
-        ? { kind: 'cached', entry: await deps.feedCache.get(JSON.stringify(query), ctx.log) }
+        ? { kind: 'cached', entry: await deps.feedCache.get(JSON.stringify(query), ctx.log, feedScope(query, anchor)) }
         : { kind: 'page', page: await index.search(query) };
       if (ctx.actor && query.q && !params.cursor) {
         const found = result.kind === 'cached' ? !deps.isEmptyPage(result.entry) : result.page.items.length > 0;
