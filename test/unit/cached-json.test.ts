@@ -85,8 +85,11 @@ describe('CachedJson', () => {
     await other.get('b1', log, 'b');
     expect(loads).toEqual(['a1', 'b1']);
 
-    await Promise.all([one.invalidate(['a']), other.invalidate(['a'])]);
+    await Promise.all([one.invalidate(['a', 'never-read']), other.invalidate(['a', 'never-read'])]);
     expect(await redis.hexists(`{${key}}:s:a`, 'a1')).toBe(0);
+    // A scope that holds nothing and loads nothing costs Redis nothing.
+    expect(await redis.exists(`{${key}}:g:never-read`)).toBe(0);
+    expect(await redis.exists(`{${key}}:g:a`)).toBe(1);
     expect(await redis.hexists(`{${key}}:s:b`, 'b1')).toBe(1);
     expect((await other.get('b1', log, 'b')).json.toString()).toBe('{"v":"b1","n":2}');
     expect((await other.get('a1', log, 'a')).json.toString()).toBe('{"v":"a1","n":3}');

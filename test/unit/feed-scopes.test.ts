@@ -8,7 +8,7 @@ const RADII = [1_500, 3_000, 6_000];
 const around = async (code: string, radius: number) => {
   const centre = DONGS.find((d) => d.code === code);
   if (!centre) throw new Error(`no dong ${code}`);
-  return DONGS.filter((d) => metresBetween(centre, d) <= radius);
+  return DONGS.filter((d) => metresBetween(centre, d) <= radius).map((d) => d.code);
 };
 const PATHS = ['digital/phones/', 'digital/tablets/', 'hobbies/records/', 'plants/seeds/'];
 const CATEGORY_FILTERS = [undefined, 'digital', 'digital/phones', 'hobbies', 'hobbies/records', 'plants/seeds'];
@@ -51,7 +51,7 @@ describe('feed cache scopes', () => {
         const anchor = rand(2) ? { dongCode: pick(DONGS).code, radiusMeters: pick(RADII) } : undefined;
         const query: SearchQuery = { sort: 'recent', limit: 20 };
         if (categoryPath) query.categoryPath = categoryPath;
-        if (anchor) query.dongCodes = (await around(anchor.dongCode, anchor.radiusMeters)).map((d) => d.code);
+        if (anchor) query.dongCodes = await around(anchor.dongCode, anchor.radiusMeters);
         const lists = (place: { path: string; dong: string }) =>
           (!categoryPath || place.path.startsWith(`${categoryPath}/`)) && (!query.dongCodes || query.dongCodes.includes(place.dong));
         if (lists(was) || lists(is)) {

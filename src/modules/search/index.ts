@@ -28,6 +28,21 @@ export const SUGGESTION_CACHE_KEY = 'cache:search:suggestions:v1';
 export const searchIndexFor = (config: Config, sequelize: Sequelize, log: Logger): SearchIndex =>
   createSearchIndex({ sequelize, elasticsearchUrl: config.ELASTICSEARCH_URL, elasticsearchIndex: config.ELASTICSEARCH_INDEX, log });
 
+/** Memoises a lookup by dong and radius; unknown codes (404) and failures are not kept. */
+function oncePerDongAndRadius<T>(load: (code: string, radius: number) => Promise<T>) {
+  const memo = new Map<string, Promise<T>>();
+  return (code: string, radius: number): Promise<T> => {
+    const key = `${code}:${radius}`;
+    let value = memo.get(key);
+    if (!value) {
+      value = load(code, radius);
+      memo.set(key, value);
+      value.catch(() => memo.delete(key));
+    }
+    return value;
+  };
+}
+
 /** Wires the search component: listProducts (feed + search), suggestions, search history. */
 export function searchModule(deps: {
   config: Config;
@@ -49,19 +64,11 @@ export function searchModule(deps: {
   const lookups = createSearchLookups(sequelize);
   deps.listener.on('categories_changed', () => lookups.invalidate());
   // Dongs change only with a migration: each dong's neighbourhood per range (a bounded set) is
-  // computed once per process instead of on every neighbourhood feed request.
-  const neighbourhoodOf = new Map<string, Promise<{ code: string; lat: number; lng: number }[]>>();
-  const around = (code: string, radius: number) => {
-    const key = `${code}:${radius}`;
-    let dongs = neighbourhoodOf.get(key);
-    if (!dongs) {
-      dongs = deps.neighbourhoods.resolver.neighbourhood(code, radius);
-      neighbourhoodOf.set(key, dongs);
-      // Unknown codes (404) and failures are not kept.
-      dongs.catch(() => neighbourhoodOf.delete(key));
-    }
-    return dongs;
-  };
+  // computed once per process instead of on every neighbourhood feed request; as codes only for
+  // the dongs that changes happen in (any of them, in time), to know which cached feeds to drop.
+  const neighbourhood = (code: string, radius: number) => deps.neighbourhoods.resolver.neighbourhood(code, radius);
+  const around = oncePerDongAndRadius(neighbourhood);
+  const neighbourCodes = oncePerDongAndRadius(async (code, radius) => (await neighbourhood(code, radius)).map((d) => d.code));
   const popular = createPopularQueries(sequelize);
   const history = searchHistoryUseCases({ store: deps.store, popular });
   const ttl = config.SEARCH_FEED_CACHE_TTL_SECONDS;
@@ -94,7 +101,7 @@ export function searchModule(deps: {
   // copies: the feeds the change can touch, or all of them when it does not say which listing.
   deps.listener.on(SEARCH_INDEX_CHANGED_CHANNEL, (payload) => {
     const change = parseIndexChange(payload);
-    void (change ? scopesOfChange(change, around, Object.values(RANGE_METERS)) : Promise.resolve(undefined))
+    void (change ? scopesOfChange(change, neighbourCodes, Object.values(RANGE_METERS)) : Promise.resolve(undefined))
       .catch((err: unknown) => {
         log.warn({ err }, 'feed cache scopes not resolved; dropping every cached feed');
         return undefined;

@@ -10,16 +10,31 @@ export interface CachedEntry<T> {
 
 // Stores a variant only if nobody invalidated it since its load began (neither everything nor its
 // scope), so a slow load that read old rows cannot overwrite a newer invalidation with stale
-// bytes. The scope is registered so that dropping everything finds its hash.
+// bytes.
 const STORE_IF_GENERATION = `
 if (redis.call('GET', KEYS[2]) or '0') == ARGV[1] and (redis.call('GET', KEYS[3]) or '0') == ARGV[2] then
   redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
   redis.call('EXPIRE', KEYS[1], ARGV[5])
-  redis.call('SADD', KEYS[4], ARGV[6])
-  redis.call('EXPIRE', KEYS[4], ARGV[5])
   return 1
 end
 return 0`;
+
+// Drops the scopes that hold or are loading something (registered when their load began) and
+// bumps their generations; a change names many scopes (a neighbourhood's dongs at every range)
+// and most hold nothing. KEYS: the registry, then each scope's generation and hash; ARGV: the
+// generation's lifetime, then the scopes.
+const INVALIDATE_REGISTERED = `
+local dropped = 0
+for i = 2, #ARGV do
+  if redis.call('SREM', KEYS[1], ARGV[i]) == 1 then
+    local generation, hash = KEYS[2 * i - 2], KEYS[2 * i - 1]
+    redis.call('INCR', generation)
+    redis.call('EXPIRE', generation, ARGV[1])
+    redis.call('DEL', hash)
+    dropped = dropped + 1
+  end
+end
+return dropped`;
 
 /** The scope of the variants that are not in one (and of caches that do not use scopes). */
 const NO_SCOPE = '';
@@ -62,6 +77,11 @@ export class CachedJson<T, V extends string = string> {
     this.scopesKey = `{${key}}:scopes`;
   }
 
+  /** The registry outlives every entry it lists (an entry lives the TTL from its store, after its load). */
+  private get registryTtlSeconds() {
+    return Math.max(this.ttlSeconds * 2, this.ttlSeconds + 3600);
+  }
+
   private hashKey = (scope: string) => (scope === NO_SCOPE ? this.key : `${this.key}:s:${scope}`);
   private scopeGenerationKey = (scope: string) => `${this.key}:g:${scope}`;
 
@@ -92,10 +112,9 @@ export class CachedJson<T, V extends string = string> {
     for (const [variant, local] of this.memory) if (dropped.has(local.scope)) this.memory.delete(variant);
     if (dropped.size === 0) return;
     try {
-      const multi = this.redis.multi();
-      // The generation outlives the entries it guards (they expire after the TTL).
-      for (const scope of dropped) multi.incr(this.scopeGenerationKey(scope)).expire(this.scopeGenerationKey(scope), Math.max(this.ttlSeconds, 3600)).del(this.hashKey(scope));
-      await multi.exec();
+      const keys = [this.scopesKey, ...[...dropped].flatMap((scope) => [this.scopeGenerationKey(scope), this.hashKey(scope)])];
+      // The generation outlives the loads and entries it guards.
+      await this.redis.eval(INVALIDATE_REGISTERED, keys.length, ...keys, this.registryTtlSeconds, ...dropped);
     } catch (err) {
       this.log.warn({ err, key: this.key }, 'cache invalidation failed');
     }
@@ -142,17 +161,30 @@ export class CachedJson<T, V extends string = string> {
   }
 
   private async fill(variant: V, scope: string, log: Logger): Promise<CachedEntry<T>> {
-    // null when Redis is unreachable: then serve the fresh load without storing it.
-    const generations = await this.redis.mget(this.generationKey, this.scopeGenerationKey(scope)).then(
-      ([all, ofScope]) => [all ?? '0', ofScope ?? '0'] as const,
-      () => null,
-    );
+    // The scope is registered before the load, so that a change from now on bumps its generation
+    // and this load cannot store what it read before the change. null when Redis is unreachable:
+    // then serve the fresh load without storing it.
+    const generations = await this.redis
+      .multi()
+      .sadd(this.scopesKey, scope)
+      .expire(this.scopesKey, this.registryTtlSeconds)
+      .mget(this.generationKey, this.scopeGenerationKey(scope))
+      .exec()
+      .then(
+        (replies) => {
+          const [err, value] = replies?.[2] ?? [new Error('transaction aborted'), null];
+          if (err) throw err;
+          const [all, ofScope] = value as [string | null, string | null];
+          return [all ?? '0', ofScope ?? '0'] as const;
+        },
+      )
+      .catch(() => null);
     const json = toJsonBytes(await this.load(variant));
     const etag = etagOf(json);
     if (generations !== null) {
       const value = Buffer.concat([Buffer.from(`${etag}\n`, 'latin1'), json]);
       await this.redis
-        .eval(STORE_IF_GENERATION, 4, this.hashKey(scope), this.generationKey, this.scopeGenerationKey(scope), this.scopesKey, ...generations, variant, value, this.ttlSeconds, scope)
+        .eval(STORE_IF_GENERATION, 3, this.hashKey(scope), this.generationKey, this.scopeGenerationKey(scope), ...generations, variant, value, this.ttlSeconds)
         .catch((err: unknown) => log.warn({ err, key: this.key }, 'cache write failed'));
     }
     return { etag, json };

@@ -306,6 +306,8 @@ describe('GET /v1/products (feed cache scopes)', () => {
         await waitFor('both feeds read again', async () => (await titleIn(byCategory)) === `제주 씨앗 ${tag}` && (await titleIn(byDong)) === `제주 씨앗 ${tag}`);
         await behind('changed behind the cache');
         // A tablet posted in 역삼동, ~450 km away: another category, no neighbourhood of these.
+        // The digital feed is read first: a change bumps only the scopes that hold something.
+        await list({ category_id: DIGITAL, sort: 'recent', limit: 1 });
         const before = await digitalGeneration();
         await createListing(stack, farSeller.token, { title: `먼 태블릿 ${tag}`, category_id: TABLETS });
         await waitFor('the far change handled by the API', async () => (await digitalGeneration()) > before);

@@ -29,13 +29,13 @@ export function feedScope(query: SearchQuery, anchor?: FeedAnchor): string {
 }
 
 /**
- * The scopes a change touches. `around(code, radius)`: the dongs within the radius of the dong
- * (itself included), as neighbourhood feeds resolve it; `radii`: the radii feeds are asked with.
+ * The scopes a change touches. `around(code, radius)`: the codes of the dongs within the radius
+ * of the dong (itself included), as neighbourhood feeds resolve it; `radii`: the radii feeds are asked with.
  * Throws when a neighbourhood cannot be resolved: then drop everything.
  */
 export async function scopesOfChange(
   change: IndexChange,
-  around: (dongCode: string, radiusMeters: number) => Promise<{ code: string }[]>,
+  around: (dongCode: string, radiusMeters: number) => Promise<string[]>,
   radii: readonly number[],
 ): Promise<string[]> {
   const scopes = new Set([ALL_SCOPE]);
@@ -45,7 +45,7 @@ export async function scopesOfChange(
   }
   for (const dong of change.dongs) {
     for (const radius of radii) {
-      for (const { code } of await around(dong, radius)) scopes.add(`d:${code}:${radius}`);
+      for (const code of await around(dong, radius)) scopes.add(`d:${code}:${radius}`);
     }
   }
   return [...scopes];
