@@ -139,6 +139,36 @@ describe('CachedJson', () => {
     expect((await cache.get('a1', log, 'a')).json.toString()).toBe('{"v":"a1","n":4}');
   });
 
+  it('when read while everything is being invalidated, then what that read found is not kept: the next read loads', async () => {
+    let loads = 0;
+    const cache = new CachedJson(redis, `cache:test:${randomUUID()}`, 60, async () => ({ loads: ++loads }), log, 60_000);
+    await cache.get('v');
+    const invalidation = cache.invalidate();
+    // Sent between the invalidation's round trips: Redis may still hold the old bytes.
+    await cache.get('v');
+    await invalidation;
+    expect((await cache.get('v')).json.toString()).toBe('{"loads":2}');
+  });
+
+  it('when a load is in flight and its scope is invalidated, then a later read does not share it but loads again', async () => {
+    let version = 1;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const cache = new CachedJson(redis, `cache:test:${randomUUID()}`, 60, async () => {
+      const seen = version;
+      if (seen === 1) await gate;
+      return { version: seen };
+    }, log, 60_000);
+    const early = cache.get('v', log, 's');
+    await new Promise((r) => setTimeout(r, 20));
+    version = 2;
+    await cache.invalidate(['s']);
+    expect((await cache.get('v', log, 's')).json.toString()).toBe('{"version":2}');
+    release();
+    expect((await early).json.toString()).toBe('{"version":1}');
+    expect((await cache.get('v', log, 's')).json.toString()).toBe('{"version":2}');
+  });
+
   it('when Redis is unreachable, then every get falls back to the loader instead of failing', async () => {
     const down = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
     down.on('error', () => undefined);

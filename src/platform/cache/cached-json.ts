@@ -54,7 +54,7 @@ export const etagOf = (bytes: Buffer): string => `"${createHash('sha256').update
  * it can affect (`invalidate(scopes)`); `invalidate()` drops every scope.
  */
 export class CachedJson<T, V extends string = string> {
-  private readonly inflight = new Map<V, Promise<CachedEntry<T>>>();
+  private readonly inflight = new Map<V, { scope: string; promise: Promise<CachedEntry<T>> }>();
   private readonly memory = new Map<V, { entry: CachedEntry<T>; scope: string; until: number }>();
   private localGeneration = 0;
   private readonly localScopeGenerations = new Map<string, number>();
@@ -93,12 +93,13 @@ export class CachedJson<T, V extends string = string> {
   async get(variant: V, log: Logger = this.log, scope: string = NO_SCOPE): Promise<CachedEntry<T>> {
     const local = this.memory.get(variant);
     if (local && local.until > Date.now()) return local.entry;
-    let pending = this.inflight.get(variant);
-    if (!pending) {
-      pending = this.fromRedisOrLoad(variant, scope, log).finally(() => this.inflight.delete(variant));
-      this.inflight.set(variant, pending);
-    }
-    return pending;
+    const shared = this.inflight.get(variant);
+    if (shared) return shared.promise;
+    const pending = { scope, promise: this.fromRedisOrLoad(variant, scope, log) };
+    this.inflight.set(variant, pending);
+    // Only its own entry: an invalidation may have let a later read start another load meanwhile.
+    void pending.promise.finally(() => this.inflight.get(variant) === pending && this.inflight.delete(variant)).catch(() => undefined);
+    return pending.promise;
   }
 
   /**
@@ -108,21 +109,22 @@ export class CachedJson<T, V extends string = string> {
   async invalidate(scopes?: readonly string[]): Promise<void> {
     if (!scopes) return this.invalidateAll();
     const dropped = new Set(scopes);
-    for (const scope of dropped) this.localScopeGenerations.set(scope, (this.localScopeGenerations.get(scope) ?? 0) + 1);
-    for (const [variant, local] of this.memory) if (dropped.has(local.scope)) this.memory.delete(variant);
     if (dropped.size === 0) return;
+    this.forgetLocally(dropped);
     try {
       const keys = [this.scopesKey, ...[...dropped].flatMap((scope) => [this.scopeGenerationKey(scope), this.hashKey(scope)])];
       // The generation outlives the loads and entries it guards.
       await this.redis.eval(INVALIDATE_REGISTERED, keys.length, ...keys, this.registryTtlSeconds, ...dropped);
     } catch (err) {
       this.log.warn({ err, key: this.key }, 'cache invalidation failed');
+    } finally {
+      // A read that reached Redis before the entries were deleted must not keep them in memory.
+      this.forgetLocally(dropped);
     }
   }
 
   private async invalidateAll(): Promise<void> {
-    this.localGeneration++;
-    this.memory.clear();
+    this.forgetLocally();
     try {
       // The generation first: a load that began before it cannot store, whatever its scope; then
       // the hashes registered until now (a scope registered after this read holds fresh bytes).
@@ -134,7 +136,23 @@ export class CachedJson<T, V extends string = string> {
       await multi.exec();
     } catch (err) {
       this.log.warn({ err, key: this.key }, 'cache invalidation failed');
+    } finally {
+      // Reads between these round trips could still find the old entries in Redis: whatever they
+      // took into memory goes too.
+      this.forgetLocally();
     }
+  }
+
+  /**
+   * Drops the process's copies of these scopes (all when none are given), and makes the loads in
+   * flight neither kept in memory nor shared with later reads, which start their own.
+   */
+  private forgetLocally(scopes?: ReadonlySet<string>): void {
+    const affected = (scope: string) => !scopes || scopes.has(scope);
+    if (scopes) for (const scope of scopes) this.localScopeGenerations.set(scope, (this.localScopeGenerations.get(scope) ?? 0) + 1);
+    else this.localGeneration++;
+    for (const [variant, local] of this.memory) if (affected(local.scope)) this.memory.delete(variant);
+    for (const [variant, pending] of this.inflight) if (affected(pending.scope)) this.inflight.delete(variant);
   }
 
   private async fromRedisOrLoad(variant: V, scope: string, log: Logger): Promise<CachedEntry<T>> {
