@@ -50,7 +50,7 @@ typecheck: install ## tsc --noEmit over src, sdk, tests and bench (strict); the 
 migrate: install services ## Create the database if missing and apply migrations
 	$(TSX) src/cli/migrate.ts
 
-seed: install ## Demo data (idempotent)
+seed: install services ## Demo data: accounts, their neighbourhoods and listings (idempotent)
 	$(TSX) src/cli/seed.ts
 
 replay: install services ## Rebuild a read model from the event store, e.g. make replay PROJECTION=activity-log

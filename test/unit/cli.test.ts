@@ -5,6 +5,7 @@ import { devToken } from '../../src/cli/dev-token';
 import { dlqReplay } from '../../src/cli/dlq-replay';
 import { replay } from '../../src/cli/replay';
 import { seed } from '../../src/cli/seed';
+import { DEMO_SELLERS } from '../../src/modules/products/demo-listings';
 import { DEMO_ACCOUNTS } from '../../src/modules/users/demo-accounts';
 import { Client } from 'pg';
 import { RabbitConnection } from '../../src/platform/bus/rabbitmq';
@@ -15,10 +16,12 @@ import { testConfig } from '../support/env';
 const config = testConfig();
 
 describe('make seed', () => {
-  it('when the tree is migrated, then it reports it and the demo accounts exist once, verified, the admin with its role; in production it refuses', async () => {
+  it('when the tree is migrated, then it reports it, the demo accounts exist once, verified, the admin with its role, and the demo sellers list their listings once; in production it refuses', async () => {
     const first = await seed(config);
     expect(first).toMatch(/^demo data ready: \d+ top-level categories, \d+ in all; demo accounts \(\d new\): demo@junggo\.example \/ /);
-    expect(await seed(config)).toContain('demo accounts (0 new)');
+    const second = await seed(config);
+    expect(second).toContain('demo accounts (0 new)');
+    expect(second).toContain('demo listings (0 new)');
     const db = new Client({ connectionString: config.DATABASE_URL });
     await db.connect();
     try {
@@ -29,6 +32,20 @@ describe('make seed', () => {
       expect(rows).toHaveLength(DEMO_ACCOUNTS.length);
       expect(rows.every((r) => r.verified)).toBe(true);
       expect(rows.filter((r) => r.roles.includes('admin'))).toHaveLength(1);
+      // Each demo seller lists their demo listings once, in the dong they verified, each with the
+      // event the worker indexes it from.
+      for (const seller of DEMO_SELLERS) {
+        const listed = await db.query(
+          `SELECT p.title,
+                  EXISTS (SELECT 1 FROM user_neighbourhoods n WHERE n.user_id = p.seller_id AND n.dong_code = p.dong_code) AS in_verified_dong,
+                  EXISTS (SELECT 1 FROM events e WHERE e.aggregate_id = p.id AND e.type = 'product.created') AS recorded
+             FROM products p
+            WHERE p.seller_id = (SELECT seller_id FROM products WHERE title = $1 ORDER BY created_at LIMIT 1)`,
+          [seller.listings[0]!.title],
+        );
+        expect(listed.rows.map((r) => r.title).sort()).toEqual(seller.listings.map((l) => l.title).sort());
+        expect(listed.rows.every((r) => r.in_verified_dong && r.recorded)).toBe(true);
+      }
     } finally {
       await db.end();
     }
