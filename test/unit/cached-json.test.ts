@@ -13,6 +13,19 @@ beforeAll(async () => {
 });
 afterAll(() => redis.quit());
 
+/** A cache whose loads answer the current version; a load of version 1 waits for `release()`. */
+function versionedCache(memoryTtlMs?: number) {
+  const state = { version: 1 };
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const cache = new CachedJson(redis, `cache:test:${randomUUID()}`, 60, async () => {
+    const seen = state.version;
+    if (seen === 1) await gate;
+    return { version: seen };
+  }, log, memoryTtlMs);
+  return { cache, release, state };
+}
+
 describe('CachedJson', () => {
   it('when many requests miss at once, then the loader runs once and all get the same bytes and ETag', async () => {
     let loads = 0;
@@ -31,17 +44,10 @@ describe('CachedJson', () => {
   });
 
   it('when invalidated while a load is in flight, then the stale load is served but not stored', async () => {
-    let version = 1;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const cache = new CachedJson(redis, `cache:test:${randomUUID()}`, 60, async () => {
-      const seen = version;
-      if (seen === 1) await gate;
-      return { version: seen };
-    }, log);
+    const { cache, release, state } = versionedCache();
     const slow = cache.get('v');
     await new Promise((r) => setTimeout(r, 20));
-    version = 2;
+    state.version = 2;
     await cache.invalidate();
     release();
     expect((await slow).json.toString()).toBe('{"version":1}');
@@ -151,17 +157,10 @@ describe('CachedJson', () => {
   });
 
   it('when a load is in flight and its scope is invalidated, then a later read does not share it but loads again', async () => {
-    let version = 1;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const cache = new CachedJson(redis, `cache:test:${randomUUID()}`, 60, async () => {
-      const seen = version;
-      if (seen === 1) await gate;
-      return { version: seen };
-    }, log, 60_000);
+    const { cache, release, state } = versionedCache(60_000);
     const early = cache.get('v', log, 's');
     await new Promise((r) => setTimeout(r, 20));
-    version = 2;
+    state.version = 2;
     await cache.invalidate(['s']);
     expect((await cache.get('v', log, 's')).json.toString()).toBe('{"version":2}');
     release();
