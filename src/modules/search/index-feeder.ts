@@ -111,7 +111,7 @@ export function createIndexFeeder(sequelize: Sequelize) {
     const seen: { before?: SearchDocument; after?: SearchDocument } = {};
     const update = (change: (d: SearchDocument) => SearchDocument) =>
       index.update(id, version, (d) => ((seen.before = d), (seen.after = change(d))), opts);
-    const changed = await (async () => {
+    const write = async (): Promise<boolean> => {
       switch (event.type) {
         case 'product.created':
         case 'product.updated': {
@@ -137,6 +137,7 @@ export function createIndexFeeder(sequelize: Sequelize) {
         case 'product.bumped':
           return update((d) => ({ ...d, bumpedAt: str(p.bumped_at, d.bumpedAt), price: num(p.price, d.price) }));
         case 'product.deleted':
+          // The tombstone `remove` writes, written here as the update it is, to see where the listing was.
           return update((d) => ({ ...d, deleted: true }));
         case 'product.images_changed':
           return update((d) => ({ ...d, thumbnailUrl: thumbnailOf(p.images) }));
@@ -149,8 +150,8 @@ export function createIndexFeeder(sequelize: Sequelize) {
         default:
           return false;
       }
-    })();
-    if (!changed || !seen.after) return null;
+    };
+    if (!(await write()) || !seen.after) return null;
     const places = seen.before ? [seen.before, seen.after] : [seen.after];
     return { id, categories: [...new Set(places.map((d) => d.categoryPath))], dongs: [...new Set(places.map((d) => d.dongCode))] };
   };

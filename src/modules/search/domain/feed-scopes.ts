@@ -1,7 +1,7 @@
 import type { SearchQuery } from '../../../platform/search';
 import type { IndexChange } from '../index-feeder';
 
-// A change to one listing drops only the cached pages it can touch (docs/search.md, "Feed cache").
+// A change to one listing drops only the cached pages it can touch (docs/search.md, "Caching").
 // A cached page is in one scope, derived from its query alone:
 //   c:<category path>      it lists one category (and below), whatever else it filters on;
 //   d:<dong>:<radius>      it lists the neighbourhood of this dong, and no category;
@@ -30,8 +30,8 @@ export function feedScope(query: SearchQuery, anchor?: FeedAnchor): string {
 
 /**
  * The scopes a change touches. `around(code, radius)`: the codes of the dongs within the radius
- * of the dong (itself included), as neighbourhood feeds resolve it; `radii`: the radii feeds are asked with.
- * Throws when a neighbourhood cannot be resolved: then drop everything.
+ * of the dong (itself included), as neighbourhood feeds resolve it; `radii`: the radii feeds are
+ * asked with. Throws when a neighbourhood cannot be resolved: then drop everything.
  */
 export async function scopesOfChange(
   change: IndexChange,
