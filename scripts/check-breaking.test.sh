@@ -70,6 +70,21 @@ against fail 'a narrowed parameter fails' 'parameter max_depth: maximum tightene
 against pass 'new optional response/request fields and an optional parameter pass' 'no breaking changes' additive-optional-fields
 expect usage 'a missing --base file is an error, not a pass' 'no base document' bash "$gate" --base "$tmp/nonexistent.yaml"
 
+# Acknowledgements: a reviewed finding passes and is shown with its reason; nothing else does.
+# (Both checkers see this one: each finding must be acknowledged.)
+finding='PATCH /products/categories/{category_id} request body.sort_order: maximum tightened from 10000 to 100'
+diff_finding='request.body.scope.remove at paths./products/categories/{category_id}.patch.requestBody.content.application/json.schema'
+why='Only the admin console sets it, and it never went above 100.'
+printf -- "- finding: '%s'\n  why: %s\n- finding: '%s'\n  why: %s\n" "$finding" "$why" "$diff_finding" "$why" >"$tmp/ack.yaml"
+printf -- "- finding: '%s'\n  why: %s\n" "$finding" "$why" >"$tmp/ack-one.yaml"
+printf -- "- finding: '%s'\n" "$finding" >"$tmp/ack-no-reason.yaml"
+printf -- "- finding: 'GET /nowhere: something'\n  why: stale\n" >"$tmp/ack-other.yaml"
+acknowledged() { expect "$1" "$2" "$3" bash "$gate" --base "$spec" --head "$tmp/$4.yaml" --acknowledged "$tmp/$5.yaml"; }
+acknowledged pass 'an acknowledged finding passes, shown with its reason' 'acknowledged, not breaking: PATCH [^ ]+ request body\.sort_order.{0,60}why: Only the admin console' narrowed-request-type ack
+acknowledged fail 'a finding not acknowledged still fails beside one that is' 'BREAKING \(1\):.{0,4}- \[openapi-diff\] request\.body\.scope\.remove' narrowed-request-type ack-one
+acknowledged fail 'an acknowledgement of another finding lets nothing through and is reported stale' 'matches nothing \(stale, remove it\).*nowhere.*maximum tightened from 10000 to 100' narrowed-request-type ack-other
+acknowledged usage 'an acknowledgement without a reason is an input error' 'each with a reason' narrowed-request-type ack-no-reason
+
 # Base selection from git, in a scratch repository holding a copy of the gate.
 repo=$tmp/repo
 mkdir -p "$repo/scripts" "$repo/generated" "$repo/openapi"
