@@ -1111,7 +1111,8 @@ export interface paths {
         /**
          * Suggest searches as the user types
          * @description Autocomplete for the search box: popular searches that start with `q` (counted once per user
-         *     and day, from signed-in users' searches that found something), then titles of listings for sale
+         *     and day, from signed-in users' searches that found something; a search is suggested only once
+         *     at least three different users have made it), then titles of listings for sale
          *     that start with `q` or have a word starting with it, most liked first. Case and full-width
          *     characters do not matter. Cached for a short while and dropped whenever a listing changes.
          */
@@ -1493,7 +1494,8 @@ export interface paths {
          *     `409 invalid_status_transition`; asking for the current status (and buyer) again changes nothing.
          *
          *     `reserved` and `sold` may name the buyer (`buyer_id`, a chat partner), which later lets the two
-         *     review each other; it must be another existing user (`422 invalid_buyer`). `buyer_id` with
+         *     review each other; it must be another user, neither suspended nor banned (`422 invalid_buyer`,
+         *     also for an unknown id). `buyer_id` with
          *     `on_sale` or `hidden` is `422 buyer_not_applicable`; leaving `reserved` for `on_sale` or `hidden`
          *     forgets the buyer. Only the seller changes the status: another user gets `403 not_seller`
          *     (`404` for a hidden listing). Records `product.status_changed`.

@@ -506,6 +506,21 @@ describe('POST /v1/products/{product_id}/status', () => {
     expect((await row(p.id))!.status).toBe('on_sale');
   });
 
+  it('when the buyer is suspended or banned, then 422 invalid_buyer; once a suspension has ended, they can be named', async () => {
+    const p = await createListing(stack, sellerA.token);
+    const buyer = await stack.signUp('suspendedbuyer');
+    const setStatus = (s: string, until: string | null) => stack.db.query('UPDATE users SET status = $2, suspended_until = $3 WHERE id = $1', [buyer.id, s, until]);
+    await setStatus('suspended', new Date(Date.now() + 86_400_000).toISOString());
+    expectProblem(await status(sellerA, p.id, { status: 'reserved', buyer_id: buyer.id }), 422, 'invalid_buyer');
+    await setStatus('banned', null);
+    expectProblem(await status(sellerA, p.id, { status: 'sold', buyer_id: buyer.id }), 422, 'invalid_buyer');
+    expect(await row(p.id)).toMatchObject({ status: 'on_sale', buyer_id: null });
+    expect(await events(p.id, 'product.status_changed')).toHaveLength(0);
+    await setStatus('suspended', new Date(Date.now() - 1_000).toISOString());
+    expect((await status(sellerA, p.id, { status: 'reserved', buyer_id: buyer.id })).status).toBe(200);
+    expect(await row(p.id)).toMatchObject({ status: 'reserved', buyer_id: buyer.id });
+  });
+
   it('when another user changes the status, then 403 not_seller (404 for a hidden listing; 401 without a token)', async () => {
     const p = await createListing(stack, sellerA.token);
     expectProblem(await status(sellerB, p.id, { status: 'sold' }), 403, 'not_seller');

@@ -187,6 +187,35 @@ describe('GET /v1/products (search)', () => {
     expectProblem(await call(null, 'GET', `/products?q=${tag}&sort=price_asc&limit=2&cursor=${tampered}`), 400, 'invalid_cursor');
   });
 
+  it('when listings are posted while a reader pages the newest-first list, then the reader sees every listing of the start once, in order, and none of the new ones', async () => {
+    const pager = await sellerWithNeighbourhood(stack, 'pager');
+    const tag = tagged();
+    const before: string[] = [];
+    for (let i = 0; i < 6; i++) before.push((await createListing(stack, pager.token, { title: `페이지 ${tag} ${i}` })).id);
+    await eventually('indexed', { q: tag }, before);
+
+    const seen: string[] = [];
+    const page = async (cursor?: string) => {
+      const { status, body } = await list({ q: tag, sort: 'recent', limit: 2, cursor });
+      expect(status).toBe(200);
+      seen.push(...body!.data.map((p) => p.id));
+      return body!.next_cursor ?? undefined;
+    };
+    let cursor = await page();
+    // Two new listings land on top while the reader is on page 1, then one more between pages.
+    const added = [(await createListing(stack, pager.token, { title: `페이지 ${tag} 새1` })).id, (await createListing(stack, pager.token, { title: `페이지 ${tag} 새2` })).id];
+    await eventually('the new ones indexed', { q: tag }, [...before, ...added]);
+    cursor = await page(cursor);
+    added.push((await createListing(stack, pager.token, { title: `페이지 ${tag} 새3` })).id);
+    await eventually('the third indexed', { q: tag }, [...before, ...added]);
+    while (cursor) cursor = await page(cursor);
+
+    expect(seen).toEqual([...before].reverse());
+    expect(new Set(seen).size).toBe(seen.length);
+    // A new walk starts with the new ones.
+    expect((await list({ q: tag, sort: 'recent', limit: 3 })).body!.data.map((p) => p.id)).toEqual([...added].reverse());
+  });
+
   it('when searching near a point or sorting by distance, then only listings within the radius come, nearest first, with distance_m', async () => {
     const tag = tagged();
     const here = await createListing(stack, seller.token, { title: `근처 ${tag}` });
@@ -396,11 +425,16 @@ describe('GET /v1/search/suggestions', () => {
     await eventually('indexed', { q: tag }, [visible.id, hidden.id]);
     expect((await call(seller, 'POST', `/products/${hidden.id}/status`, { status: 'hidden' })).status).toBe(200);
     await eventually('hidden gone', { q: tag }, [visible.id]);
-    // A signed-in search that finds something counts as a popular query.
-    expect((await list({ q: `${tag} 에어팟` }, buyer)).body!.data).toHaveLength(1);
+    // A signed-in search that finds something counts as a popular query, once three different
+    // users have made it: one user repeating it, or two users, are not enough.
+    const suggestions = async () => (await stack.api.client().GET('/search/suggestions', { params: { query: { q: `${tag.toUpperCase()} 에어` } } })).data!.data;
+    const [second, third] = await Promise.all([stack.signUp('searcher2'), stack.signUp('searcher3')]);
+    for (let i = 0; i < 3; i++) expect((await list({ q: `${tag} 에어팟` }, buyer)).body!.data).toHaveLength(1);
+    await list({ q: `${tag} 에어팟` }, second);
+    expect((await suggestions()).map((s) => s.kind)).toEqual(['title']);
+    await list({ q: `${tag} 에어팟` }, third);
 
-    const res = await stack.api.client().GET('/search/suggestions', { params: { query: { q: `${tag.toUpperCase()} 에어` } } });
-    expect(res.data!.data).toEqual([
+    expect(await suggestions()).toEqual([
       { object: 'search_suggestion', text: `${tag} 에어팟`, kind: 'query' },
       { object: 'search_suggestion', text: `${tag} 에어팟 프로 2세대`, kind: 'title' },
     ]);

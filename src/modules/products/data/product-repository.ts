@@ -130,6 +130,16 @@ export function createProductRepository(sequelize: Sequelize) {
       return rows.length > 0;
     },
 
+    /** A user who may take part in a trade now: neither banned nor under a suspension (as sign-in decides). */
+    async canTrade(id: string, transaction?: Transaction): Promise<boolean> {
+      const rows = await select<{ one: number }>(
+        `SELECT 1 AS one FROM users WHERE id = $1 AND (status = 'active' OR (status = 'suspended' AND suspended_until <= now()))`,
+        [id],
+        transaction,
+      );
+      return rows.length > 0;
+    },
+
     /** Serialises one seller's posting, so the daily limit and the duplicate check cannot be raced. */
     async lockSeller(sellerId: string, transaction: Transaction): Promise<void> {
       await sequelize.query(`SELECT pg_advisory_xact_lock(hashtextextended('products.seller:' || $1, 0))`, { bind: [sellerId], transaction });

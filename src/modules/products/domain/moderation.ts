@@ -143,8 +143,10 @@ const ITEM_MATCHERS = PROHIBITED_ITEMS.map((r) => ({
   patterns: [...r.terms.map((t) => termPattern(typeof t === 'string' ? { term: t } : t)), ...(r.patterns ?? [])],
 }));
 
-// Digits written with separators between them, or with o/O and 공 standing in for zero.
-const D = '[\\s\\-.·_/~()]{0,2}';
+// Digits written with separators between them ("010 - 1234", "010ㅡ1234": the Hangul vowel ㅡ
+// looks like a dash; NFKC turns it into the medial vowel U+1173), or with o/O and 공 standing in for zero.
+const DASHES = 'ㅡ\\u1173—–';
+const D = `[\\s\\-.·_/~()${DASHES}]{0,3}`;
 const PHONE_PATTERNS = [
   new RegExp(`(?<!\\d)0${D}1${D}[016789](?:${D}\\d){7,8}(?!\\d)`, 'u'),
   new RegExp(`(?<!\\d)\\+?82${D}1${D}[016789](?:${D}\\d){7,8}(?!\\d)`, 'u'),
@@ -152,7 +154,9 @@ const PHONE_PATTERNS = [
 ];
 const BANKS =
   '국민은행|국민|kb|신한|우리은행|우리|하나은행|하나|농협|nh|기업은행|ibk|카카오뱅크|카뱅|토스뱅크|토스|케이뱅크|새마을금고|새마을|우체국|sc제일|제일은행|씨티|수협|신협|부산은행|대구은행|경남은행|광주은행|전북은행|제주은행|산업은행|계좌번호|계좌|입금|송금|예금주';
-const BANK_ACCOUNT = new RegExp(`(?:${BANKS})[^\\d]{0,15}\\d(?:[\\s\\-]?\\d){9,15}(?!\\d)`, 'u');
+// An account number (10-16 digits) with a bank or payment word up to 15 characters before or after it.
+const ACCOUNT_NUMBER = `(?<!\\d)\\d(?:[\\s\\-${DASHES}]?\\d){9,15}(?!\\d)`;
+const BANK_ACCOUNT = new RegExp(`(?:${BANKS})[^\\d]{0,15}${ACCOUNT_NUMBER}|${ACCOUNT_NUMBER}[^\\d]{0,15}(?:${BANKS})`, 'u');
 const OFF_PLATFORM_LINK = /(open\.?kakao|openkakao|pf\.kakao\.com|qr\.kakao\.com|(?<![a-z])t\.me\/|telegram\.me|line\.me\/|band\.us\/)/u;
 const OFF_PLATFORM_CONTACT =
   /(카톡|카카오톡|카카오)\s?(아이디|아디|id|주세요|으로|로\s?연락|친추|추가)|오픈\s?채팅|오픈톡|텔레그램|(?<![가-힣])라인\s?(아이디|id)|\bkakao\s?(id|talk)\b|\btelegram\b|\bwhatsapp\b|\bwechat\b|위챗/u;
@@ -166,9 +170,16 @@ export function normaliseText(text: string): string {
     .replace(/[\u200B-\u200D\u2060\uFEFF\u00AD]/g, '');
 }
 
+const HANGUL_DIGITS: Record<string, string> = { 공: '0', 영: '0', 일: '1', 이: '2', 삼: '3', 사: '4', 오: '5', 육: '6', 륙: '6', 칠: '7', 팔: '8', 구: '9' };
+// Nine or more digit words in a row, spaces or dashes between them ("공일공 일이삼사 오육칠팔로"). Prose
+// never strings that many together, so words like 사과 or 이사 are left alone; and what is turned
+// into digits still has to look like a phone or account number to be refused.
+const HANGUL_NUMBER = new RegExp(`(?:[공영일이삼사오육륙칠팔구][\\s\\-.${DASHES}]{0,2}){8}[공영일이삼사오육륙칠팔구](?:[\\s\\-.${DASHES}]{0,2}[공영일이삼사오육륙칠팔구])*`, 'gu');
+
 /** For the contact detectors only: letters and words that stand in for digits, dots spelled out. */
 function digitsAndDots(text: string): string {
   return text
+    .replace(HANGUL_NUMBER, (run) => run.replace(/[공영일이삼사오육륙칠팔구]/g, (c) => HANGUL_DIGITS[c]!))
     .replace(/공일공/g, '010')
     .replace(/(?<=[\d\s\-.])[o](?=[\d\s\-.])|(?<=\d)[o]|[o](?=\d)/g, '0')
     .replace(/(?<=\d)[l|i](?=\d)/g, '1')

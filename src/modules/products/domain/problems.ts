@@ -27,7 +27,9 @@ export const priceLocked = () =>
 export const invalidStatusTransition = (from: string, to: string) =>
   new AppError(409, 'invalid_status_transition', 'This status change is not possible', `A listing cannot go from ${from} to ${to}.`);
 export const invalidBuyer = () =>
-  new AppError(422, 'invalid_buyer', 'Not a possible buyer', 'The buyer must be another existing user.', [{ pointer: '/buyer_id', code: 'invalid_buyer', detail: 'Another existing user.' }]);
+  new AppError(422, 'invalid_buyer', 'Not a possible buyer', 'The buyer must be another user whose account is in good standing.', [
+    { pointer: '/buyer_id', code: 'invalid_buyer', detail: 'Another user, not suspended or banned.' },
+  ]);
 export const buyerNotApplicable = () =>
   new AppError(422, 'buyer_not_applicable', 'A buyer only goes with reserved or sold', 'Name a buyer only when reserving or selling.', [
     { pointer: '/buyer_id', code: 'buyer_not_applicable', detail: 'Only with reserved or sold.' },

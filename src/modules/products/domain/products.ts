@@ -211,7 +211,8 @@ export function productUseCases(deps: ProductsDeps) {
         const nextBuyer = takesBuyer(status) ? (buyerId ?? current.buyerId) : null;
         if (current.status === status && current.buyerId === nextBuyer) return (await products.findView(id, t))!;
         if (current.status !== status ? !canMove(current.status, status) : status !== 'reserved') throw invalidStatusTransition(current.status, status);
-        if (buyerId !== undefined && (buyerId === current.sellerId || !(await products.userExists(buyerId, t)))) throw invalidBuyer();
+        // A suspended or banned account cannot be named: a purchase feeds its recommendations and opens reviews.
+        if (buyerId !== undefined && (buyerId === current.sellerId || !(await products.canTrade(buyerId, t)))) throw invalidBuyer();
         const product = await products.updateStatus(id, status, nextBuyer, t);
         await record(ctx, t, product, 'product.status_changed', { product_id: id, seller_id: product.sellerId, status, previous: current.status, buyer_id: nextBuyer });
         invalidateAfterCommit(t, id);

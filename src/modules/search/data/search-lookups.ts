@@ -35,23 +35,27 @@ export function createSearchLookups(sequelize: Sequelize) {
 }
 export type SearchLookups = ReturnType<typeof createSearchLookups>;
 
-/** How often each (normalised) query was searched, for suggestions. */
+/** A query is suggested to everyone only once this many different users have searched it. */
+export const MIN_SEARCHERS = 3;
+
+/** How often each (normalised) query was searched, and by how many users, for suggestions. */
 export function createPopularQueries(sequelize: Sequelize) {
   return {
-    async count(query: string): Promise<void> {
+    /** One more search (a user-day); `newSearcher` when this user has not been counted for it before. */
+    async count(query: string, newSearcher: boolean): Promise<void> {
       await sequelize.query(
-        `INSERT INTO search_queries (query, searches, last_at) VALUES ($1, 1, now())
-         ON CONFLICT (query) DO UPDATE SET searches = search_queries.searches + 1, last_at = now()`,
-        { bind: [query] },
+        `INSERT INTO search_queries (query, searches, searchers, last_at) VALUES ($1, 1, $2, now())
+         ON CONFLICT (query) DO UPDATE SET searches = search_queries.searches + 1, searchers = search_queries.searchers + $2, last_at = now()`,
+        { bind: [query, newSearcher ? 1 : 0] },
       );
     },
 
-    /** The most searched queries starting with `prefix` (already normalised). */
+    /** The most searched queries starting with `prefix` (already normalised) that enough users searched. */
     async startingWith(prefix: string, limit: number): Promise<string[]> {
       const escaped = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
       const rows = await sequelize.query<{ query: string }>(
-        'SELECT query FROM search_queries WHERE query LIKE $1 ORDER BY searches DESC, query LIMIT $2',
-        { bind: [`${escaped}%`, limit], type: QueryTypes.SELECT },
+        'SELECT query FROM search_queries WHERE query LIKE $1 AND searchers >= $3 ORDER BY searches DESC, query LIMIT $2',
+        { bind: [`${escaped}%`, limit, MIN_SEARCHERS], type: QueryTypes.SELECT },
       );
       return rows.map((r) => r.query);
     },
