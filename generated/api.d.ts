@@ -1288,6 +1288,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/products/flagged": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the listings waiting for a moderator
+         * @description The review queue: listings the posting checks flagged (a messenger id such as "카톡 아이디", or
+         *     a web address, in the title or description), oldest first, with what the checks find in them
+         *     now. A flagged listing is posted and its seller sees it (with `moderation: flagged`), but it
+         *     stays out of search, feeds, keyword alerts and recommendations until a moderator approves it
+         *     (`reviewFlaggedProduct`). Deleted listings leave the queue.
+         *
+         *     **Staff only**: needs the `listings:moderate` permission (roles `moderator` and `admin`);
+         *     others get `403 forbidden`.
+         *
+         *     Cursor pagination: `limit` 1–100 (default 20), `cursor` from the previous page's
+         *     `next_cursor`; an altered cursor is `400 invalid_cursor`.
+         */
+        get: operations["listFlaggedProducts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/products/{product_id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or remove a flagged listing
+         * @description A moderator's decision on a listing in the review queue (`listFlaggedProducts`), with a
+         *     reason for the audit trail:
+         *     - `approve`: the flag is cleared; the listing joins search, feeds and recommendations, and
+         *       keyword alerts that match it notify their owners as for a new listing. A later edit is
+         *       checked again and may flag it again.
+         *     - `remove`: the listing is deleted, as if its seller had deleted it (a soft delete: orders
+         *       and reviews pointing at it keep it).
+         *
+         *     Records the audited event `product.reviewed` (the decision, the reason and the acting staff
+         *     member), and `product.deleted` for a removal. A listing that is not flagged (never was, or
+         *     already decided) is `409 not_flagged`; an unknown or deleted one is `404 not_found`.
+         *
+         *     **Staff only**: needs the `listings:moderate` permission (roles `moderator` and `admin`);
+         *     others get `403 forbidden`.
+         */
+        post: operations["reviewFlaggedProduct"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/products/categories": {
         parameters: {
             query?: never;
@@ -3353,6 +3419,92 @@ export interface components {
             /** @description The roles, e.g. `[user, moderator]`. */
             roles: ("user" | "moderator" | "admin")[];
         };
+        /** @description A listing waiting for a moderator, as staff see it, with what the posting checks found in it. It is out of search, feeds, keyword alerts and recommendations until a moderator approves it. */
+        FlaggedListing: {
+            /**
+             * @description Always `flagged_listing`.
+             * @constant
+             */
+            object: "flagged_listing";
+            /**
+             * @description The listing's id.
+             * @example prd_01HZX8K2M4N6P8Q0R2S4
+             */
+            id: string;
+            /**
+             * @description The seller.
+             * @example usr_7M2K9QD4TBV3N1PX8ZRA
+             */
+            seller_id: string;
+            /** @description Title. */
+            title: string;
+            /** @description Free text; line breaks kept. */
+            description: string;
+            /** @description The listing's (leaf) category. */
+            category_id: string;
+            /**
+             * Format: int32
+             * @description Price in KRW.
+             */
+            price: number;
+            /**
+             * @description Sale status, as the seller set it.
+             * @enum {string}
+             */
+            status: "on_sale" | "reserved" | "sold" | "hidden";
+            /** @description What the posting checks find in the listing as it reads now (empty when an edit removed it; the flag stays until a moderator decides). */
+            flags: {
+                /**
+                 * @description Where it was found.
+                 * @enum {string}
+                 */
+                field: "title" | "description";
+                /**
+                 * @description `off_platform_contact` (a messenger id, "카톡 아이디") or `external_link` (a web address).
+                 * @enum {string}
+                 */
+                rule: "off_platform_contact" | "external_link";
+                /** @description The text that matched, as normalised for the check (lower case, compatibility forms folded). */
+                match: string;
+            }[];
+            /**
+             * Format: date-time
+             * @description When it was posted (the queue's order).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description Last change.
+             */
+            updated_at: string;
+        };
+        /** @description One page of the listings waiting for a moderator, oldest first. */
+        FlaggedListingList: {
+            /**
+             * @description Always `list`.
+             * @constant
+             */
+            object: "list";
+            /** @description The listings on this page. */
+            data: components["schemas"]["FlaggedListing"][];
+            /** @description Whether another page follows. */
+            has_more: boolean;
+            /** @description Pass as `cursor` for the next page; `null` on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description A moderator's decision on a flagged listing. */
+        ListingReviewRequest: {
+            /**
+             * @description `approve`: the listing is fine and joins search, feeds and keyword alerts. `remove`: it breaks the rules and is deleted (a soft delete: orders pointing at it keep it).
+             * @enum {string}
+             */
+            decision: "approve" | "remove";
+            /**
+             * @description Why, for the audit trail (1–500 characters, not blank; line breaks allowed).
+             * @example 카카오톡 아이디는 문의용 안내로 확인, 외부 거래 유도 아님
+             */
+            reason: string;
+        };
         /** @description A node of the category tree. */
         Category: {
             /**
@@ -4410,12 +4562,12 @@ export interface components {
         KeywordAlertId: string;
         /** @description The user's id. */
         UserId: string;
+        /** @description The listing's id. */
+        ProductId: string;
         /** @description The deepest level to include, from 0 (top-level categories only) to 5. Deeper categories are left out, and the `children` of the last level included are empty. */
         MaxDepth: number;
         /** @description The category's id. */
         CategoryId: string;
-        /** @description The listing's id. */
-        ProductId: string;
         /** @description The photo's id. */
         ImageId: string;
     };
@@ -6493,6 +6645,83 @@ export interface operations {
             /** @description No account has this id (`not_found`). */
             404: components["responses"]["NotFound"];
             /** @description The change would leave no active admin (`last_admin`). */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listFlaggedProducts: {
+        parameters: {
+            query?: {
+                /** @description How many items to return, from 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and sort, otherwise `400 invalid_cursor`. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the queue. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlaggedListingList"];
+                };
+            };
+            /** @description A parameter is not valid (`validation_failed`), or the cursor is altered (`invalid_cursor`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller lacks the permission this needs (`forbidden`, the detail names it: `listings:moderate`). */
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    reviewFlaggedProduct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The listing's id. */
+                product_id: components["parameters"]["ProductId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListingReviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Decided. */
+            204: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller lacks the permission this needs (`forbidden`, the detail names it: `listings:moderate`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No listing has this id, or it is deleted (`not_found`). */
+            404: components["responses"]["NotFound"];
+            /** @description The listing is not waiting for a moderator (`not_flagged`). */
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -186,7 +186,7 @@ const photo = (width: number, height: number) =>
  * The catalog the collection and the scenarios work on, made through the API: a seller with a
  * verified neighbourhood and a buyer; the seller's listings (one with two processed photos for
  * the detail, photo and like operations, one whose status changes, one to bump, one to delete);
- * the buyer's keyword alert on this run's tag, the notification it produced when the listing
+ * one the posting checks flag, for the review queue; the buyer's keyword alert on this run's tag, the notification it produced when the listing
  * was posted, and a search in their history. Every listing's title carries the tag, so a search
  * for it lists this run's listings only (the test database holds every other suite's too).
  * Only the bump needs SQL: its listing is made to look posted 25 hours ago (a bump waits 24 h).
@@ -215,6 +215,11 @@ async function provisionCatalog(p: ReturnType<typeof provisioner>, db: Client, u
       },
     });
   const main = await listing('detail', 850_000);
+  // One the posting checks flag (a messenger id), for the moderators' review queue.
+  const flagged = await p.call<{ id: string }>('POST', '/products', 201, {
+    token: st,
+    body: { title: `QA 검수 캠핑 의자 ${tag}`, description: `문의는 카톡 아이디 ${tag} 로 주세요.`, category_id: PHONES, price: 30_000, condition: 'used', trade_methods: ['meet_up'] },
+  });
   const [statusListing, bumpListing, deleteListing] = await Promise.all([listing('status', 640_000), listing('bump', 720_000), listing('delete', 510_000)]);
   await db.query(`UPDATE products SET bumped_at = bumped_at - interval '25 hours', created_at = created_at - interval '25 hours' WHERE id = $1`, [bumpListing.id]);
   // The buyer likes one listing from the start, so that their likes are never an empty list.
@@ -263,6 +268,7 @@ async function provisionCatalog(p: ReturnType<typeof provisioner>, db: Client, u
     statusProductId: statusListing.id,
     bumpProductId: bumpListing.id,
     deleteProductId: deleteListing.id,
+    flaggedProductId: flagged.id,
   };
 }
 

@@ -57,7 +57,16 @@ export async function startApi(config: Config, log: Logger = createLogger(config
   const identityVerification = identityVerificationModule({ config, redis, log, users });
   const neighbourhoods = neighbourhoodsModule({ sequelize });
   const engagement = engagementModule({ sequelize, redis, namespace: config.QUEUE_PREFIX, mediaUrl: mediaUrlFor(config) });
-  const products = productsModule({ sequelize, redis, store, log, cacheTtlSeconds: config.PRODUCT_CACHE_TTL_SECONDS, likedBy: engagement.likedBy, recordView: engagement.recordView });
+  const products = productsModule({
+    sequelize,
+    redis,
+    store,
+    log,
+    cacheTtlSeconds: config.PRODUCT_CACHE_TTL_SECONDS,
+    likedBy: engagement.likedBy,
+    recordView: engagement.recordView,
+    requireModerator: (ctx) => accountAdmin.admin.requireStaff(ctx, 'listings:moderate'),
+  });
   const storage = createObjectStorage(config);
   const productImages = productImagesModule({ sequelize, storage, jobs, mediaUrl: mediaUrlFor(config) });
   const search = searchModule({ config, sequelize, redis, listener, store, log, neighbourhoods });

@@ -13,7 +13,7 @@ export interface ActivityLogEntry extends Doc {
 }
 
 /** The event types the audit trail records; components add theirs as they land. */
-export const AUDITED_EVENTS = ['category.updated', 'user.suspended', 'user.reinstated', 'user.roles_changed'];
+export const AUDITED_EVENTS = ['category.updated', 'user.suspended', 'user.reinstated', 'user.roles_changed', 'product.reviewed'];
 
 /** ActivityLog: the trail of state changes by actor, for admins and support. */
 export const activityLogProjection: Projection<ActivityLogEntry> = {

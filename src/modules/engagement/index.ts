@@ -30,7 +30,7 @@ import { unlikeProduct } from './http/unlikeProduct';
 import { computeSimilarityJob, flushViewsJob, notifyKeywordMatchJob } from './jobs';
 import { keywordAlertSubscription, purchaseSignalSubscription } from './subscribers';
 
-export { koreanDay, viewerKey } from './domain/views';
+export { koreanDay, viewerOf } from './domain/views';
 export type { ViewUseCases } from './domain/views';
 
 interface EngagementDeps {

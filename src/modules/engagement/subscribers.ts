@@ -9,11 +9,13 @@ interface ProductEventPayload {
   buyer_id?: string | null;
 }
 
-/** New and bumped listings against saved keywords (키워드 알림). */
+/** New, bumped and newly approved listings against saved keywords (키워드 알림). */
 export const keywordAlertSubscription = (alerts: Pick<KeywordAlertUseCases, 'matchListing'>): Subscription => ({
   name: 'engagement.keyword-alerts',
-  events: ['product.created', 'product.bumped'],
-  // Matching reads the listing's current row: a bump of a listing sold meanwhile notifies nobody.
+  // A flagged listing notifies nobody when posted; a moderator's approval is its debut.
+  events: ['product.created', 'product.bumped', 'product.reviewed'],
+  // Matching reads the listing's current row: a bump of a listing sold meanwhile notifies nobody,
+  // nor does a listing a moderator removed.
   handle: async (event, { transaction, log }) => void (await alerts.matchListing((event.payload as unknown as ProductEventPayload).product_id, transaction, log)),
 });
 

@@ -7,13 +7,16 @@ import type { Logger } from '../../platform/logger';
 import { createRequireVerifiedNeighbourhood } from '../neighbourhoods';
 import { ProductDetailCache } from './data/detail-cache';
 import { createProductRepository } from './data/product-repository';
+import { listingReviewUseCases, type ListingReviewDeps } from './domain/listing-review';
 import { productUseCases, type ProductsDeps } from './domain/products';
 import { bumpProduct } from './http/bumpProduct';
 import { changeProductStatus } from './http/changeProductStatus';
 import { createProduct } from './http/createProduct';
 import { deleteProduct } from './http/deleteProduct';
 import { getProduct, type RecordView } from './http/getProduct';
+import { listFlaggedProducts } from './http/listFlaggedProducts';
 import { listUserProducts } from './http/listUserProducts';
+import { reviewFlaggedProduct } from './http/reviewFlaggedProduct';
 import { updateProduct } from './http/updateProduct';
 import { PRODUCT_DETAILS, productDetailProjection, type ProductDetailDoc } from './product-detail.projection';
 
@@ -30,7 +33,13 @@ interface ProductsModuleDeps {
   likedBy?: ProductsDeps['likedBy'];
   /** From the engagement component, when wired: counts views of the detail. */
   recordView?: RecordView;
+  /** From account administration: the review queue's staff check (`listings:moderate`). */
+  requireModerator?: ListingReviewDeps['requireModerator'];
 }
+
+const noStaff: ListingReviewDeps['requireModerator'] = async () => {
+  throw new Error('the review queue needs account administration wired in (requireModerator)');
+};
 
 function detailsOf(store: DocumentStore) {
   let details: Promise<Collection<ProductDetailDoc>> | undefined;
@@ -40,15 +49,18 @@ function detailsOf(store: DocumentStore) {
 /** Wires the listings component: repository, detail cache, use cases and handlers. */
 export function productsModule(d: ProductsModuleDeps) {
   const cache = new ProductDetailCache(d.redis, d.cacheTtlSeconds, d.log);
+  const repository = createProductRepository(d.sequelize);
+  const recordEvents = eventRecorder(d.sequelize);
   const products = productUseCases({
     sequelize: d.sequelize,
-    products: createProductRepository(d.sequelize),
+    products: repository,
     requireVerifiedNeighbourhood: createRequireVerifiedNeighbourhood(d.sequelize),
-    recordEvents: eventRecorder(d.sequelize),
+    recordEvents,
     cache,
     details: detailsOf(d.store),
     ...(d.likedBy ? { likedBy: d.likedBy } : {}),
   });
+  const review = listingReviewUseCases({ sequelize: d.sequelize, products: repository, recordEvents, cache, requireModerator: d.requireModerator ?? noStaff });
   return {
     products,
     cache,
@@ -60,6 +72,8 @@ export function productsModule(d: ProductsModuleDeps) {
       changeProductStatus: changeProductStatus(products),
       bumpProduct: bumpProduct(products),
       listUserProducts: listUserProducts(products),
+      listFlaggedProducts: listFlaggedProducts(review),
+      reviewFlaggedProduct: reviewFlaggedProduct(review),
     },
   };
 }

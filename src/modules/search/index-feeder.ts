@@ -43,6 +43,7 @@ export const SEARCH_FEEDER_EVENTS = [
   'product.status_changed',
   'product.bumped',
   'product.deleted',
+  'product.reviewed',
   'product.images_changed',
   'product.liked',
   'product.unliked',
@@ -139,6 +140,9 @@ export function createIndexFeeder(sequelize: Sequelize) {
         case 'product.deleted':
           // The tombstone `remove` writes, written here as the update it is, to see where the listing was.
           return update((d) => ({ ...d, deleted: true }));
+        case 'product.reviewed':
+          // A moderator's verdict: an approved listing joins search (a removal comes as product.deleted).
+          return p.moderation === 'ok' || p.moderation === 'flagged' ? update((d) => ({ ...d, moderation: p.moderation as SearchDocument['moderation'] })) : false;
         case 'product.images_changed':
           return update((d) => ({ ...d, thumbnailUrl: thumbnailOf(p.images) }));
         case 'product.liked':

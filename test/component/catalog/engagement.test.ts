@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseOptions } from '../../../src/config';
 import { CANDIDATES_SQL, createKeywordAlertRepository } from '../../../src/modules/engagement/data/keyword-alert-repository';
 import { createViewFlushRepository } from '../../../src/modules/engagement/data/view-flush-repository';
-import { createViewStore } from '../../../src/modules/engagement/data/view-store';
+import { ANONYMOUS_VIEWERS_PER_ADDRESS, createViewStore } from '../../../src/modules/engagement/data/view-store';
 import { keywordAlertUseCases, type KeywordMatch } from '../../../src/modules/engagement/domain/keyword-alerts';
 import { keywordAnchor, keywordGrams, normaliseForMatch, titleGrams } from '../../../src/modules/engagement/domain/keywords';
 import { koreanDay, viewUseCases } from '../../../src/modules/engagement/domain/views';
@@ -200,10 +200,20 @@ describe('views', () => {
 
     // The next Korean day the same viewer counts again.
     const store = createViewStore(redis, stack.api.config.QUEUE_PREFIX);
-    expect(await store.record(koreanDay(), p.id, `u:${buyer.id}`, buyer.id)).toBe(false);
-    expect(await store.record(koreanDay(new Date(Date.now() + 86_400_000)), p.id, `u:${buyer.id}`, buyer.id)).toBe(true);
+    expect(await store.record(koreanDay(), p.id, { key: `u:${buyer.id}`, userId: buyer.id })).toBe(false);
+    expect(await store.record(koreanDay(new Date(Date.now() + 86_400_000)), p.id, { key: `u:${buyer.id}`, userId: buyer.id })).toBe(true);
     await flushViewsJob(views).handle({}, job);
     expect(await viewCount(p.id)).toBe(4);
+  });
+
+  it('when one address opens a listing under ever new user agents, then at most a few anonymous views count for it that day; other addresses and signed-in viewers still count', async () => {
+    const views = viewsFor();
+    const p = await createListing(stack, seller.token);
+    for (let i = 0; i < 20; i++) await views.recordView(ctxOf(undefined, '10.7.7.7', `bot-${i}`), p.id, { sellerId: seller.id });
+    await views.recordView(ctxOf(undefined, '10.7.7.8', 'bot-0'), p.id, { sellerId: seller.id });
+    await views.recordView(ctxOf(buyer.id, '10.7.7.7', 'bot-99'), p.id, { sellerId: seller.id });
+    await flushViewsJob(views).handle({}, job);
+    expect(await viewCount(p.id)).toBe(ANONYMOUS_VIEWERS_PER_ADDRESS + 2);
   });
 
   it('when the flush runs twice at once, or again after a run that applied its batch but died before dropping it, then every view is added exactly once', async () => {

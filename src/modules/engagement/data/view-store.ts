@@ -3,12 +3,22 @@ import type Redis from 'ioredis';
 
 // Views live in Redis until the flush job moves them to PostgreSQL in one batch:
 //   seen:<day>:<product>  set of viewer keys that day (the per-viewer-per-day de-duplication)
+//   seen:<day>:<product>:addr:<hash>  the anonymous viewer keys of one address (capped)
 //   pending               hash product → views counted since the last flush
 //   coviews               set of "user product" pairs (signed-in viewers, for recommendations)
 //   batch:<id>, batch:<id>:coviews, batches   claimed batches, until applied and dropped
 // All under one hash tag, so the scripts' keys share a cluster slot.
 
+// An anonymous viewer (ARGV[5] set) is one of at most ARGV[5] per address, listing and day
+// (KEYS[4], the address's viewers): changing the user agent on every request must not count a
+// new view each time, while a household or an office behind one address still counts a few.
 const RECORD = `
+if ARGV[5] ~= '' then
+  if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
+  if redis.call('SCARD', KEYS[4]) >= tonumber(ARGV[5]) then return 0 end
+  redis.call('SADD', KEYS[4], ARGV[1])
+  redis.call('EXPIRE', KEYS[4], ARGV[3])
+end
 if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
@@ -23,6 +33,9 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RENAME', KEYS[1], KEYS[3]
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[4]); claimed = 1 end
 if claimed == 1 then redis.call('SADD', KEYS[5], ARGV[1]) end
 return claimed`;
+
+/** Anonymous viewers counted per address, listing and day. */
+export const ANONYMOUS_VIEWERS_PER_ADDRESS = 3;
 
 /** The seen-sets outlive their day a little, for clock skew between API processes. */
 const SEEN_TTL_SECONDS = 36 * 3600;
@@ -39,6 +52,7 @@ export function createViewStore(redis: Redis, namespace: string) {
   const tag = `{${namespace}:engagement:views}`;
   const key = {
     seen: (day: string, productId: string) => `${tag}:seen:${day}:${productId}`,
+    address: (day: string, productId: string, address: string) => `${tag}:seen:${day}:${productId}:addr:${address}`,
     pending: `${tag}:pending`,
     coviews: `${tag}:coviews`,
     batch: (id: string) => `${tag}:batch:${id}`,
@@ -47,9 +61,26 @@ export function createViewStore(redis: Redis, namespace: string) {
   };
 
   return {
-    /** Counts a view unless this viewer was already counted for the product that day; true when counted. */
-    async record(day: string, productId: string, viewerKey: string, userId: string | undefined): Promise<boolean> {
-      const counted = await redis.eval(RECORD, 3, key.seen(day, productId), key.pending, key.coviews, viewerKey, productId, SEEN_TTL_SECONDS, userId ? `${userId} ${productId}` : '');
+    /**
+     * Counts a view unless this viewer was already counted for the product that day (or, for an
+     * anonymous viewer, its address has had its share of viewers); true when counted.
+     */
+    async record(day: string, productId: string, viewer: { key: string; userId?: string; address?: string }): Promise<boolean> {
+      const anonymous = viewer.userId === undefined && viewer.address !== undefined;
+      const addressKey = anonymous ? key.address(day, productId, viewer.address!) : key.seen(day, productId);
+      const counted = await redis.eval(
+        RECORD,
+        4,
+        key.seen(day, productId),
+        key.pending,
+        key.coviews,
+        addressKey,
+        viewer.key,
+        productId,
+        SEEN_TTL_SECONDS,
+        viewer.userId ? `${viewer.userId} ${productId}` : '',
+        anonymous ? ANONYMOUS_VIEWERS_PER_ADDRESS : '',
+      );
       return counted === 1;
     },
 

@@ -7,26 +7,30 @@ import type { ViewStore } from '../data/view-store';
 /** The calendar day in Korea (KST, UTC+9, no daylight saving): a viewer counts once per day there. */
 export const koreanDay = (at = new Date()): string => new Date(at.getTime() + 9 * 3_600_000).toISOString().slice(0, 10);
 
+const digest = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 22);
+
 /**
  * Who is viewing, for de-duplication: the signed-in user, else a hash of the address and user
- * agent (neither is kept, and the hash only lives in Redis for a day and a half).
+ * agent, with a hash of the address alone for the per-address cap (neither is kept, and the
+ * hashes only live in Redis for a day and a half).
  */
-export function viewerKey(ctx: Pick<RequestContext, 'actor' | 'client'>): string {
-  if (ctx.actor) return `u:${ctx.actor.userId}`;
-  return `a:${createHash('sha256').update(`${ctx.client.ip}\n${ctx.client.userAgent}`).digest('base64url').slice(0, 22)}`;
+export function viewerOf(ctx: Pick<RequestContext, 'actor' | 'client'>): { key: string; userId?: string; address?: string } {
+  if (ctx.actor) return { key: `u:${ctx.actor.userId}`, userId: ctx.actor.userId };
+  return { key: `a:${digest(`${ctx.client.ip}\n${ctx.client.userAgent}`)}`, address: digest(ctx.client.ip) };
 }
 
 export function viewUseCases(deps: { store: ViewStore; flushes: ViewFlushRepository }) {
   const { store, flushes } = deps;
   return {
     /**
-     * Counts a view of a listing detail (once per viewer per day; the seller's own views never).
+     * Counts a view of a listing detail (once per viewer per day, at most
+     * ANONYMOUS_VIEWERS_PER_ADDRESS anonymous viewers per address; the seller's own views never).
      * Never throws: a Redis failure loses the view, not the request.
      */
     async recordView(ctx: Pick<RequestContext, 'actor' | 'client' | 'log'>, productId: string, opts: { sellerId?: string } = {}): Promise<void> {
       if (opts.sellerId && ctx.actor?.userId === opts.sellerId) return;
       try {
-        await store.record(koreanDay(), productId, viewerKey(ctx), ctx.actor?.userId);
+        await store.record(koreanDay(), productId, viewerOf(ctx));
       } catch (err) {
         ctx.log.warn({ err, product_id: productId }, 'could not count a view');
       }

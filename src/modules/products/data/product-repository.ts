@@ -248,6 +248,29 @@ export function createProductRepository(sequelize: Sequelize) {
       return rows.map((r) => ({ view: toView(r), key: r.created_key }));
     },
 
+    /** The review queue: flagged listings not deleted, oldest first (index products_flagged). */
+    async listFlagged(after: { createdAt: string; id: string } | null, limit: number): Promise<{ product: Product; key: string }[]> {
+      const rows = await select<ProductRow & { created_key: string }>(
+        `SELECT p.*, p.created_at::text AS created_key FROM products p
+          WHERE p.moderation = 'flagged' AND p.deleted_at IS NULL
+            ${after ? 'AND (p.created_at, p.id) > ($2::timestamptz, $3)' : ''}
+          ORDER BY p.created_at, p.id
+          LIMIT $1`,
+        after ? [limit, after.createdAt, after.id] : [limit],
+      );
+      return rows.map((r) => ({ product: toProduct(r), key: r.created_key }));
+    },
+
+    /** A moderator's verdict; counts as a change of the listing (version). */
+    async setModeration(id: string, moderation: Product['moderation'], transaction: Transaction): Promise<Product> {
+      const [row] = await select<ProductRow>(
+        'UPDATE products SET moderation = $2, updated_at = now(), version = version + 1 WHERE id = $1 RETURNING *',
+        [id, moderation],
+        transaction,
+      );
+      return toProduct(row!);
+    },
+
     async idsBySeller(sellerId: string): Promise<string[]> {
       const rows = await select<{ id: string }>('SELECT id FROM products WHERE seller_id = $1 AND deleted_at IS NULL', [sellerId]);
       return rows.map((r) => r.id);

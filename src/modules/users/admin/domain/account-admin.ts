@@ -111,6 +111,14 @@ export function accountAdminUseCases(deps: AccountAdminDeps) {
   const requireAll = (actor: Account, needs: Permission[]) => needs.forEach((p) => requirePermission(actor, p));
 
   return {
+    /**
+     * For other components' staff operations (the listings review queue): the acting staff
+     * member's id once the permission holds on the token and on the account as it is now.
+     */
+    async requireStaff(ctx: RequestContext, permission: Permission, t?: Transaction): Promise<string> {
+      return (await staffWith(ctx, permission, t)).id;
+    },
+
     /** One page of accounts, newest first, with the cursor bound to the filters. */
     async list(ctx: RequestContext, q: AccountSearch): Promise<{ items: Account[]; nextCursor: string | null }> {
       await staffWith(ctx, 'users:read');
