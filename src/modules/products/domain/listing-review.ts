@@ -2,13 +2,12 @@ import type { Sequelize } from 'sequelize';
 import type { RequestContext } from '../../../platform/context';
 import { inTransaction } from '../../../platform/db/transaction';
 import { metadataFrom, type RecordEvents } from '../../../platform/events/event-store';
-import { cursorFingerprint } from '../../../platform/pagination/cursor';
 import type { ProductDetailCache } from '../data/detail-cache';
 import type { ProductRepository } from '../data/product-repository';
 import { moderateListing, type Finding } from './moderation';
 import type { Product } from './product';
 import { notFlagged, productNotFound } from './problems';
-import { decodeSellerCursor, encodeSellerCursor } from './seller-cursor';
+import { decodeListingCursor, encodeListingCursor, listingCursorFingerprint } from './listing-cursor';
 
 // The review queue of flagged listings (a messenger id or a web address in the text): posted
 // and seen by their seller, but out of search, feeds, alerts and recommendations until a
@@ -31,7 +30,7 @@ export interface ListingReviewDeps {
   requireModerator: (ctx: RequestContext) => Promise<string>;
 }
 
-const QUEUE_FINGERPRINT = cursorFingerprint(['flagged-products']);
+const QUEUE_FINGERPRINT = listingCursorFingerprint('flagged-products');
 
 export function listingReviewUseCases(deps: ListingReviewDeps) {
   const { sequelize, products, recordEvents, cache } = deps;
@@ -40,13 +39,13 @@ export function listingReviewUseCases(deps: ListingReviewDeps) {
     /** One page of the queue, oldest first. */
     async list(ctx: RequestContext, q: { limit: number; cursor?: string }): Promise<{ items: FlaggedListing[]; nextCursor: string | null }> {
       await deps.requireModerator(ctx);
-      const after = q.cursor ? decodeSellerCursor(q.cursor, QUEUE_FINGERPRINT) : null;
+      const after = q.cursor ? decodeListingCursor(q.cursor, QUEUE_FINGERPRINT) : null;
       const rows = await products.listFlagged(after, q.limit + 1);
       const page = rows.slice(0, q.limit);
       const last = page.at(-1);
       return {
         items: page.map(({ product }) => ({ product, flags: moderateListing(product).findings.filter((f) => f.action === 'flag') })),
-        nextCursor: rows.length > q.limit && last ? encodeSellerCursor(last.key, last.product.id, QUEUE_FINGERPRINT) : null,
+        nextCursor: rows.length > q.limit && last ? encodeListingCursor(last.key, last.product.id, QUEUE_FINGERPRINT) : null,
       };
     },
 

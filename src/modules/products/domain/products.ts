@@ -39,7 +39,7 @@ import {
   productNotOnSale,
   shippingFeeNotApplicable,
 } from './problems';
-import { decodeSellerCursor, encodeSellerCursor, sellerCursorFingerprint } from './seller-cursor';
+import { decodeListingCursor, encodeListingCursor, listingCursorFingerprint } from './listing-cursor';
 
 export interface ProductsDeps {
   sequelize: Sequelize;
@@ -261,14 +261,14 @@ export function productUseCases(deps: ProductsDeps) {
       const own = viewerId === sellerId;
       const visible = own ? ALL_STATUSES : PUBLIC_STATUSES;
       const statuses = q.status ? visible.filter((s) => s === q.status) : visible;
-      const fingerprint = sellerCursorFingerprint([sellerId, q.status ?? '', own]);
-      const after = q.cursor ? decodeSellerCursor(q.cursor, fingerprint) : null;
+      const fingerprint = listingCursorFingerprint('seller-products', [sellerId, q.status ?? '', own]);
+      const after = q.cursor ? decodeListingCursor(q.cursor, fingerprint) : null;
       if (statuses.length === 0) return { items: [] as ProductView[], nextCursor: null };
       const rows = await products.listBySeller(sellerId, statuses, after, q.limit + 1);
       const page = rows.slice(0, q.limit);
       const last = page.at(-1);
       const items = await Promise.all(page.map((r) => withImages(r.view)));
-      return { items, nextCursor: rows.length > q.limit && last ? encodeSellerCursor(last.key, last.view.id, fingerprint) : null };
+      return { items, nextCursor: rows.length > q.limit && last ? encodeListingCursor(last.key, last.view.id, fingerprint) : null };
     },
 
     /** Drops the cached details of a seller's listings (their nickname or badge changed). */
