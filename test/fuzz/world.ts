@@ -102,6 +102,10 @@ export async function startFuzzWorld(seed: number): Promise<FuzzWorld> {
     const uploads = rest.slice(0, 3);
     const status = rest.slice(3, 6);
     const deletable = rest.slice(6);
+    // Listings the posting checks flag (a messenger id), for the moderators' review queue.
+    const flagged = await Promise.all(
+      Array.from({ length: 3 }, async (_, i) => (await createListing(stack, seller!.token, { title: `퍼징 검수 ${seed} ${i}`, description: '문의는 카톡 아이디 fuzz77 로 주세요' })).id),
+    );
     // One bump may succeed: the listing looks posted a day and an hour ago.
     await stack.db.query(`UPDATE products SET bumped_at = bumped_at - interval '25 hours', created_at = created_at - interval '25 hours' WHERE id = $1`, [shared]);
 
@@ -133,7 +137,7 @@ export async function startFuzzWorld(seed: number): Promise<FuzzWorld> {
     // Not the session's token: a valid request may end that session (a password change would).
     const sellerToken = () => tokenFor(stack.api.config, [], seller!.id);
     const owners: Record<string, string> = {};
-    for (const id of [shared!, ...uploads, ...status, ...deletable, ...photos]) owners[id] = seller!.id;
+    for (const id of [shared!, ...uploads, ...status, ...deletable, ...flagged, ...photos]) owners[id] = seller!.id;
     for (const id of alerts) owners[id] = buyers[0]!.id;
     return {
       stack,
@@ -146,10 +150,10 @@ export async function startFuzzWorld(seed: number): Promise<FuzzWorld> {
       photos,
       alerts,
       pools: {
-        ownIds: [category.id, shared!, ...uploads, ...status, ...deletable, ...photos, ...alerts],
+        ownIds: [category.id, shared!, ...uploads, ...status, ...deletable, ...flagged, ...photos, ...alerts],
         users: [{ id: seller!.id, roles: ['user'] }, { id: admin!.id, roles: ['user', 'admin'] }, ...buyers.map((b) => ({ id: b.id, roles: ['user'] }))],
         owners,
-        exclusive: { uploadProductImages: uploads, changeProductStatus: status, deleteProduct: deletable },
+        exclusive: { uploadProductImages: uploads, changeProductStatus: status, deleteProduct: deletable, reviewFlaggedProduct: flagged },
       },
       files: await sampleFiles(),
       async restore() {

@@ -187,7 +187,7 @@ describe('GET /v1/products (search)', () => {
     expectProblem(await call(null, 'GET', `/products?q=${tag}&sort=price_asc&limit=2&cursor=${tampered}`), 400, 'invalid_cursor');
   });
 
-  it('when listings are posted while a reader pages the newest-first list, then the reader sees every listing of the start once, in order, and none of the new ones', async () => {
+  it('when listings are posted and one is bumped while a reader pages the newest-first list, then no listing repeats, none of the new ones comes, and only the bumped one (now above) is not met again', async () => {
     const pager = await sellerWithNeighbourhood(stack, 'pager');
     const tag = tagged();
     const before: string[] = [];
@@ -208,12 +208,18 @@ describe('GET /v1/products (search)', () => {
     cursor = await page(cursor);
     added.push((await createListing(stack, pager.token, { title: `페이지 ${tag} 새3` })).id);
     await eventually('the third indexed', { q: tag }, [...before, ...added]);
+    // The oldest, not yet seen, is bumped (끌어올리기) meanwhile: it moves above the reader's
+    // place, so this walk does not meet it again; a new walk finds it on top.
+    const bumped = before[0]!;
+    await stack.db.query(`UPDATE products SET bumped_at = now() - interval '25 hours' WHERE id = $1`, [bumped]);
+    expect((await call(pager, 'POST', `/products/${bumped}/bump`, {})).status).toBe(200);
+    await waitFor('the bump indexed', async () => (await ids({ q: tag, sort: 'recent' }))[0] === bumped);
     while (cursor) cursor = await page(cursor);
 
-    expect(seen).toEqual([...before].reverse());
+    expect(seen).toEqual([...before].reverse().filter((id) => id !== bumped));
     expect(new Set(seen).size).toBe(seen.length);
-    // A new walk starts with the new ones.
-    expect((await list({ q: tag, sort: 'recent', limit: 3 })).body!.data.map((p) => p.id)).toEqual([...added].reverse());
+    // A new walk starts with the bumped one, then the new ones.
+    expect((await list({ q: tag, sort: 'recent', limit: 4 })).body!.data.map((p) => p.id)).toEqual([bumped, ...[...added].reverse()]);
   });
 
   it('when searching near a point or sorting by distance, then only listings within the radius come, nearest first, with distance_m', async () => {
