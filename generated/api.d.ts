@@ -1336,13 +1336,14 @@ export interface paths {
          *     reason for the audit trail:
          *     - `approve`: the flag is cleared; the listing joins search, feeds and recommendations, and
          *       keyword alerts that match it notify their owners as for a new listing. A later edit is
-         *       checked again and may flag it again.
+         *       checked again: finding what was approved keeps it cleared, anything new flags it again.
          *     - `remove`: the listing is deleted, as if its seller had deleted it (a soft delete: orders
          *       and reviews pointing at it keep it).
          *
          *     Records the audited event `product.reviewed` (the decision, the reason and the acting staff
          *     member), and `product.deleted` for a removal. A listing that is not flagged (never was, or
-         *     already decided) is `409 not_flagged`; an unknown or deleted one is `404 not_found`.
+         *     already decided) is `409 not_flagged`; an unknown or deleted one is `404 not_found`; a
+         *     moderator's own listing is `422 cannot_review_own_listing` (another moderator decides).
          *
          *     **Staff only**: needs the `listings:moderate` permission (roles `moderator` and `admin`);
          *     others get `403 forbidden`.
@@ -1804,8 +1805,9 @@ export interface paths {
          * List a seller's listings
          * @description A seller's listings (their 판매내역), newest first, optionally by `status`. Public: anyone sees the
          *     `on_sale`, `reserved` and `sold` ones; `hidden` listings are listed only for the seller
-         *     themself (for others `status=hidden` gives an empty page). Deleted listings are never listed. An
-         *     unknown user is `404 not_found`.
+         *     themself (for others `status=hidden` gives an empty page), as are listings waiting for a
+         *     moderator (`moderation: flagged`). Deleted listings are never listed. An unknown user is
+         *     `404 not_found`.
          *
          *     Cursor pagination: `limit` 1–100 (default 20), `cursor` from the previous page's `next_cursor`;
          *     a cursor sent with another `status` than the one it came from, or altered, is
@@ -6725,6 +6727,8 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            /** @description The listing is the moderator's own (`cannot_review_own_listing`). */
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

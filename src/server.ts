@@ -65,7 +65,7 @@ export async function startApi(config: Config, log: Logger = createLogger(config
     cacheTtlSeconds: config.PRODUCT_CACHE_TTL_SECONDS,
     likedBy: engagement.likedBy,
     recordView: engagement.recordView,
-    requireModerator: (ctx) => accountAdmin.admin.requireStaff(ctx, 'listings:moderate'),
+    requireModerator: (ctx, t) => accountAdmin.admin.requireStaff(ctx, 'listings:moderate', t),
   });
   const storage = createObjectStorage(config);
   const productImages = productImagesModule({ sequelize, storage, jobs, mediaUrl: mediaUrlFor(config) });

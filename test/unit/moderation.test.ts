@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { moderateListing } from '../../src/modules/products/domain/moderation';
+import { flagFingerprint, moderateListing } from '../../src/modules/products/domain/moderation';
 
 // Contact details written to slip past a filter. The component tests post the plain forms
 // through the API (test/component/catalog/listings.test.ts); these are the dodges.
@@ -26,5 +26,17 @@ describe('contact details in a listing', () => {
     ['a bank word far from a number', '국민카드 할인으로 샀어요. 사용감 적고 박스 포함입니다. 크기 1234567890mm 아님'],
   ])('when the text only looks close (%s), then nothing is refused', (_what, description) => {
     expect(rules(description)).toEqual([]);
+  });
+});
+
+describe('what a moderator approves', () => {
+  const fingerprint = (title: string, description: string) => flagFingerprint(moderateListing({ title, description }).findings);
+
+  it('when the same flags are found again, whatever else changed, then the fingerprint is the same; a new flag or none changes it', () => {
+    const approved = fingerprint('캠핑 의자', '궁금하신 점은 카톡 아이디 mangwon77 로 연락주세요');
+    expect(approved).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(fingerprint('캠핑 의자 2개', '가격 내렸어요. 궁금하신 점은 카톡 아이디 mangwon77 로 연락주세요')).toBe(approved);
+    expect(fingerprint('캠핑 의자', '궁금하신 점은 카톡 아이디 mangwon77 로, 사진은 www.example.com 참고')).not.toBe(approved);
+    expect(fingerprint('캠핑 의자', '직거래만 합니다')).toBeNull();
   });
 });

@@ -210,10 +210,12 @@ describe('views', () => {
     const views = viewsFor();
     const p = await createListing(stack, seller.token);
     for (let i = 0; i < 20; i++) await views.recordView(ctxOf(undefined, '10.7.7.7', `bot-${i}`), p.id, { sellerId: seller.id });
+    // IPv6: addresses of one /56 (what one subscriber gets) are one address.
+    for (let i = 0; i < 20; i++) await views.recordView(ctxOf(undefined, `2001:db8:1:${i.toString(16)}::1`, 'bot'), p.id, { sellerId: seller.id });
     await views.recordView(ctxOf(undefined, '10.7.7.8', 'bot-0'), p.id, { sellerId: seller.id });
     await views.recordView(ctxOf(buyer.id, '10.7.7.7', 'bot-99'), p.id, { sellerId: seller.id });
     await flushViewsJob(views).handle({}, job);
-    expect(await viewCount(p.id)).toBe(ANONYMOUS_VIEWERS_PER_ADDRESS + 2);
+    expect(await viewCount(p.id)).toBe(2 * ANONYMOUS_VIEWERS_PER_ADDRESS + 2);
   });
 
   it('when the flush runs twice at once, or again after a run that applied its batch but died before dropping it, then every view is added exactly once', async () => {

@@ -519,6 +519,10 @@ describe('POST /v1/products/{product_id}/status', () => {
     await setStatus('suspended', new Date(Date.now() - 1_000).toISOString());
     expect((await status(sellerA, p.id, { status: 'reserved', buyer_id: buyer.id })).status).toBe(200);
     expect(await row(p.id)).toMatchObject({ status: 'reserved', buyer_id: buyer.id });
+    // Banned while the listing was reserved for them: selling to the kept buyer is refused too.
+    await setStatus('banned', null);
+    expectProblem(await status(sellerA, p.id, { status: 'sold' }), 422, 'invalid_buyer');
+    expect(await row(p.id)).toMatchObject({ status: 'reserved', buyer_id: buyer.id });
   });
 
   it('when another user changes the status, then 403 not_seller (404 for a hidden listing; 401 without a token)', async () => {

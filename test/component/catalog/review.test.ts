@@ -61,6 +61,16 @@ const searchIds = async (q: string) => ((await call(null, 'GET', `/products?q=${
 const events = async (id: string) =>
   (await stack.db.query(`SELECT type, payload FROM events WHERE aggregate_type = 'product' AND aggregate_id = $1 ORDER BY aggregate_version`, [id])).rows as { type: string; payload: Json }[];
 const indexed = async (id: string) => (await stack.db.query('SELECT moderation FROM search_documents WHERE id = $1', [id])).rows[0] as { moderation: string } | undefined;
+const matchesOf = async (productId: string) => (await stack.db.query('SELECT user_id FROM keyword_alert_matches WHERE product_id = $1', [productId])).rows.map((r) => r.user_id as string);
+/** Once the keyword-alert subscriber has handled the listing's event of this type. */
+const alertsHandled = (productId: string, type: string) =>
+  waitFor(`${type} handled by the keyword alerts`, async () => {
+    const { rows } = await stack.db.query(
+      `SELECT 1 FROM inbox i JOIN events e ON e.id = i.event_id WHERE i.subscriber = 'engagement.keyword-alerts' AND e.aggregate_id = $1 AND e.type = $2`,
+      [productId, type],
+    );
+    return rows.length > 0;
+  });
 const notifiedFor = async (user: SignedUpUser, productId: string) =>
   ((await call(user, 'GET', '/users/me/notifications?limit=100')).json.data as Json[]).filter((n) => (n.keyword_alert as Json | undefined)?.product_id === productId);
 
@@ -72,6 +82,12 @@ describe('the review queue of flagged listings', () => {
     expect(p.moderation).toBe('flagged');
     await waitFor('the flagged listing indexed', async () => (await indexed(p.id))?.moderation === 'flagged');
     expect(await searchIds(tag)).toEqual([]);
+    // Posting it matched nobody's alert, and the seller's public list does not show it to others.
+    await alertsHandled(p.id, 'product.created');
+    expect(await matchesOf(p.id)).toEqual([]);
+    const publicList = async (viewer: SignedUpUser) => ((await call(viewer, 'GET', `/users/${seller.id}/products?limit=100`)).json.data as Json[]).map((l) => l.id);
+    expect(await publicList(fan)).not.toContain(p.id);
+    expect(await publicList(seller)).toContain(p.id);
 
     const queued = (await queue()).find((l) => l.id === p.id);
     expect(queued).toMatchObject({
@@ -91,6 +107,21 @@ describe('the review queue of flagged listings', () => {
     expect((await call(seller, 'GET', `/products/${p.id}`)).json.moderation).toBe('ok');
     await waitFor('the approved listing in search', async () => (await searchIds(tag)).includes(p.id));
     await waitFor('the keyword alert notified', async () => (await notifiedFor(fan, p.id)).length === 1);
+    expect(await matchesOf(p.id)).toEqual([fan.id]);
+    expect(await publicList(fan)).toContain(p.id);
+
+    // What the moderator approved does not flag it again: a new price keeps it in sight; a new
+    // finding (a web link) sends it back to the queue.
+    const edit = async (overrides: Json) => {
+      const cur = (await call(seller, 'GET', `/products/${p.id}`)).json;
+      const body = { title: cur.title, description: cur.description, category_id: (cur.category as Json).id, price: cur.price, offers_allowed: cur.offers_allowed, condition: cur.condition, trade_methods: cur.trade_methods, shipping_fee: cur.shipping_fee, quantity: cur.quantity, ...overrides };
+      const res = await call(seller, 'PUT', `/products/${p.id}`, body);
+      expect(res.status).toBe(200);
+      return res.json.moderation;
+    };
+    expect(await edit({ price: 25_000 })).toBe('ok');
+    expect(await edit({ description: `${FLAGGED_TEXT}\n사진은 https://example.com/chair 참고` })).toBe('flagged');
+    expect((await queue()).some((l) => l.id === p.id)).toBe(true);
 
     const reviewed = (await events(p.id)).filter((e) => e.type === 'product.reviewed');
     expect(reviewed).toEqual([
@@ -120,14 +151,9 @@ describe('the review queue of flagged listings', () => {
       const { rows } = await stack.db.query('SELECT deleted FROM search_documents WHERE id = $1', [p.id]);
       return rows[0]?.deleted === true;
     });
-    // The alert subscriber saw the review and found nothing to announce.
-    await waitFor('the review handled by the alerts', async () => {
-      const { rows } = await stack.db.query(
-        `SELECT 1 FROM inbox i JOIN events e ON e.id = i.event_id WHERE i.subscriber = 'engagement.keyword-alerts' AND e.aggregate_id = $1 AND e.type = 'product.reviewed'`,
-        [p.id],
-      );
-      return rows.length > 0;
-    });
+    // The alert subscriber saw the review and matched nobody (a deleted listing is no match).
+    await alertsHandled(p.id, 'product.reviewed');
+    expect(await matchesOf(p.id)).toEqual([]);
     expect(await notifiedFor(fan, p.id)).toEqual([]);
   });
 
@@ -146,6 +172,14 @@ describe('the review queue of flagged listings', () => {
     expectProblem(await call(null, 'GET', '/admin/products/flagged'), 401, 'unauthenticated');
     expectProblem(await review(null, flagged.id, { decision: 'approve', reason: '확인' }), 401, 'unauthenticated');
     expectProblem(await call(moderator, 'GET', '/admin/products/flagged?cursor=bm90LWEtY3Vyc29y'), 400, 'invalid_cursor');
+
+    // A moderator's own flagged listing is for another moderator to decide.
+    const sellingModerator = await sellerWithNeighbourhood(stack, 'rvmodseller');
+    const own = await createListing(stack, sellingModerator.token, { title: `캠핑 버너 ${tagged()}`, description: FLAGGED_TEXT });
+    await grantRole(sellingModerator.email, 'moderator', stack.api.config);
+    const login = await stack.login(sellingModerator.email, sellingModerator.password);
+    expectProblem(await review({ ...sellingModerator, token: login.access_token }, own.id, { decision: 'approve', reason: '제 것' }), 422, 'cannot_review_own_listing');
+    expect((await review(moderator, own.id, { decision: 'approve', reason: '확인' })).status).toBe(204);
 
     // A moderator whose role is taken away is refused at once, whatever the token still says.
     await stack.db.query(`UPDATE users SET roles = ARRAY['user'] WHERE id = $1`, [moderator.id]);

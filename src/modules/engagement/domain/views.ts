@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ipKeyGenerator } from 'express-rate-limit';
 import type { RequestContext } from '../../../platform/context';
 import type { Logger } from '../../../platform/logger';
 import type { ViewFlushRepository } from '../data/view-flush-repository';
@@ -16,7 +17,8 @@ const digest = (s: string) => createHash('sha256').update(s).digest('base64url')
  */
 export function viewerOf(ctx: Pick<RequestContext, 'actor' | 'client'>): { key: string; userId?: string; address?: string } {
   if (ctx.actor) return { key: `u:${ctx.actor.userId}`, userId: ctx.actor.userId };
-  return { key: `a:${digest(`${ctx.client.ip}\n${ctx.client.userAgent}`)}`, address: digest(ctx.client.ip) };
+  // The address as the rate limiter groups it (an IPv6 /56), so rotating within one's own block is one address.
+  return { key: `a:${digest(`${ctx.client.ip}\n${ctx.client.userAgent}`)}`, address: digest(ipKeyGenerator(ctx.client.ip)) };
 }
 
 export function viewUseCases(deps: { store: ViewStore; flushes: ViewFlushRepository }) {

@@ -20,6 +20,7 @@ interface ProductRow {
   status: ProductStatus;
   buyer_id: string | null;
   moderation: Product['moderation'];
+  moderation_cleared: string | null;
   like_count: number;
   view_count: number;
   chat_count: number;
@@ -57,6 +58,7 @@ const toProduct = (r: ProductRow): Product => ({
   status: r.status,
   buyerId: r.buyer_id,
   moderation: r.moderation,
+  moderationCleared: r.moderation_cleared,
   likeCount: r.like_count,
   viewCount: r.view_count,
   chatCount: r.chat_count,
@@ -235,11 +237,12 @@ export function createProductRepository(sequelize: Sequelize) {
     },
 
     /** A seller's live listings, newest first, strictly after the keyset `after`. */
-    async listBySeller(sellerId: string, statuses: ProductStatus[], after: { createdAt: string; id: string } | null, limit: number): Promise<{ view: ProductView; key: string }[]> {
+    /** `withFlagged`: the seller's own view; others do not see listings waiting for a moderator. */
+    async listBySeller(sellerId: string, statuses: ProductStatus[], after: { createdAt: string; id: string } | null, limit: number, withFlagged: boolean): Promise<{ view: ProductView; key: string }[]> {
       // The keyset carries created_at as PostgreSQL prints it: a JS Date would drop the microseconds.
       const rows = await select<ViewRow & { created_key: string }>(
         `${VIEW_SELECT.replace('SELECT p.*,', 'SELECT p.*, p.created_at::text AS created_key,')}
-          WHERE p.seller_id = $1 AND p.deleted_at IS NULL AND p.status = ANY($2)
+          WHERE p.seller_id = $1 AND p.deleted_at IS NULL AND p.status = ANY($2) ${withFlagged ? '' : "AND p.moderation = 'ok'"}
             ${after ? 'AND (p.created_at, p.id) < ($4::timestamptz, $5)' : ''}
           ORDER BY p.created_at DESC, p.id DESC
           LIMIT $3`,
@@ -261,11 +264,11 @@ export function createProductRepository(sequelize: Sequelize) {
       return rows.map((r) => ({ product: toProduct(r), key: r.created_key }));
     },
 
-    /** A moderator's verdict; counts as a change of the listing (version). */
-    async setModeration(id: string, moderation: Product['moderation'], transaction: Transaction): Promise<Product> {
+    /** A moderator's approval of these findings (flagFingerprint); counts as a change of the listing (version). */
+    async clearFlag(id: string, findings: string | null, transaction: Transaction): Promise<Product> {
       const [row] = await select<ProductRow>(
-        'UPDATE products SET moderation = $2, updated_at = now(), version = version + 1 WHERE id = $1 RETURNING *',
-        [id, moderation],
+        `UPDATE products SET moderation = 'ok', moderation_cleared = $2, updated_at = now(), version = version + 1 WHERE id = $1 RETURNING *`,
+        [id, findings],
         transaction,
       );
       return toProduct(row!);

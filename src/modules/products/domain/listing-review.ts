@@ -1,12 +1,12 @@
-import type { Sequelize } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
 import type { RequestContext } from '../../../platform/context';
 import { inTransaction } from '../../../platform/db/transaction';
 import { metadataFrom, type RecordEvents } from '../../../platform/events/event-store';
 import type { ProductDetailCache } from '../data/detail-cache';
 import type { ProductRepository } from '../data/product-repository';
-import { moderateListing, type Finding } from './moderation';
+import { flagFingerprint, moderateListing, type Finding } from './moderation';
 import type { Product } from './product';
-import { notFlagged, productNotFound } from './problems';
+import { cannotReviewOwnListing, notFlagged, productNotFound } from './problems';
 import { decodeListingCursor, encodeListingCursor, listingCursorFingerprint } from './listing-cursor';
 
 // The review queue of flagged listings (a messenger id or a web address in the text): posted
@@ -26,8 +26,11 @@ export interface ListingReviewDeps {
   products: ProductRepository;
   recordEvents: RecordEvents;
   cache: ProductDetailCache;
-  /** The acting staff member's id, once `listings:moderate` holds for them now (account administration). */
-  requireModerator: (ctx: RequestContext) => Promise<string>;
+  /**
+   * The acting staff member's id, once `listings:moderate` holds for them now (account
+   * administration); inside a write's transaction, after the staff lock.
+   */
+  requireModerator: (ctx: RequestContext, t?: Transaction) => Promise<string>;
 }
 
 const QUEUE_FINGERPRINT = listingCursorFingerprint('flagged-products');
@@ -55,14 +58,15 @@ export function listingReviewUseCases(deps: ListingReviewDeps) {
      * for a removal, in the transaction of the change.
      */
     async review(ctx: RequestContext, id: string, decision: ReviewDecision, reason: string): Promise<void> {
-      const moderatorId = await deps.requireModerator(ctx);
       await inTransaction(sequelize, ctx, async (t) => {
+        const moderatorId = await deps.requireModerator(ctx, t);
         const current = await products.findForUpdate(id, t);
         if (!current || current.deletedAt) throw productNotFound();
         if (current.moderation !== 'flagged') throw notFlagged();
+        if (current.sellerId === moderatorId) throw cannotReviewOwnListing();
         const reviewed = { product_id: id, seller_id: current.sellerId, decision, reason, moderator_id: moderatorId };
         if (decision === 'approve') {
-          await products.setModeration(id, 'ok', t);
+          await products.clearFlag(id, flagFingerprint(moderateListing(current).findings), t);
           await recordEvents(t, { type: 'product', id }, [{ type: 'product.reviewed', payload: { ...reviewed, moderation: 'ok' } }], metadataFrom(ctx));
         } else {
           await products.softDelete(id, t);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FieldError } from '../../../platform/errors';
 
 // Posting rules for listing text (docs/listings.md lists every term and why). Korean has no
@@ -226,6 +227,17 @@ export interface ModerationResult {
   /** The listing may be posted but goes to a moderator's queue. */
   flagged: boolean;
   findings: Finding[];
+}
+
+/**
+ * What a moderator approves when clearing a flag: the flag findings (field, rule, text), in a
+ * stable order. An edit that finds exactly these again is not flagged again; a new one is.
+ * Null when nothing would flag the text.
+ */
+export function flagFingerprint(findings: Finding[]): string | null {
+  const flags = findings.filter((f) => f.action === 'flag').map((f) => `${f.field}\u0000${f.rule}\u0000${f.match}`);
+  if (!flags.length) return null;
+  return createHash('sha256').update([...new Set(flags)].sort().join('\u0001')).digest('base64url');
 }
 
 /** Checks a listing's title and description against the posting rules. */

@@ -24,6 +24,8 @@ export interface Product {
   status: ProductStatus;
   buyerId: string | null;
   moderation: Moderation;
+  /** What a moderator last approved (flagFingerprint): the same findings do not flag the listing again. */
+  moderationCleared: string | null;
   likeCount: number;
   viewCount: number;
   chatCount: number;

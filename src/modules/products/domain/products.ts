@@ -8,7 +8,7 @@ import { newId } from '../../users/domain/ids';
 import type { ProductDetailCache } from '../data/detail-cache';
 import type { ProductRepository } from '../data/product-repository';
 import type { ProductDetailDoc } from '../product-detail.projection';
-import { moderateListing } from './moderation';
+import { flagFingerprint, moderateListing } from './moderation';
 import {
   BUMP_INTERVAL_SECONDS,
   canMove,
@@ -130,11 +130,11 @@ export function productUseCases(deps: ProductsDeps) {
     return category;
   }
 
-  /** Refuses what the posting rules block; tells whether a moderator should look at it. */
-  function moderate(f: Pick<ListingFields, 'title' | 'description'>): boolean {
+  /** Refuses what the posting rules block; else what would flag it for a moderator (null: nothing). */
+  function moderate(f: Pick<ListingFields, 'title' | 'description'>): string | null {
     const result = moderateListing(f);
     if (result.blocked.length) throw listingProhibited(result.blocked);
-    return result.flagged;
+    return flagFingerprint(result.findings);
   }
 
   async function assertWithinDailyLimit(sellerId: string, t: Transaction) {
@@ -158,7 +158,7 @@ export function productUseCases(deps: ProductsDeps) {
       const { dongCode } = await deps.requireVerifiedNeighbourhood(sellerId);
       assertTradeRules(f);
       const category = await assertLeafCategory(f.categoryId);
-      const flagged = moderate(f);
+      const flagged = moderate(f) !== null;
       const dong = (await products.findDong(dongCode))!;
       return inTransaction(sequelize, ctx, async (t) => {
         await products.lockSeller(sellerId, t);
@@ -185,14 +185,16 @@ export function productUseCases(deps: ProductsDeps) {
     /** Replaces the editable fields (If-Match on the version); a sold listing keeps its price. Records `product.updated`. */
     async update(ctx: RequestContext, actorId: string, id: string, f: ListingFields, ifMatch: string | undefined): Promise<ProductView> {
       assertTradeRules(f);
-      const flagged = moderate(f);
+      const flags = moderate(f);
       const view = await inTransaction(sequelize, ctx, async (t) => {
         const current = await products.findForUpdate(id, t);
         assertSellerOf(current, actorId);
         assertVersionMatches(ifMatch, current.version);
         if (current.status === 'sold' && f.price !== current.price) throw priceLocked();
         const category = await assertLeafCategory(f.categoryId, t);
-        // A flag stays until a moderator clears it: rewording must not wash it out.
+        // A flag stays until a moderator clears it: rewording must not wash it out. What a moderator
+        // approved does not flag the listing again; anything new does.
+        const flagged = flags !== null && flags !== current.moderationCleared;
         const product = await products.updateListing(id, { ...f, moderation: flagged ? 'flagged' : current.moderation }, t);
         await record(ctx, t, product, 'product.updated', snapshot(product, category.path));
         invalidateAfterCommit(t, id);
@@ -211,8 +213,9 @@ export function productUseCases(deps: ProductsDeps) {
         const nextBuyer = takesBuyer(status) ? (buyerId ?? current.buyerId) : null;
         if (current.status === status && current.buyerId === nextBuyer) return (await products.findView(id, t))!;
         if (current.status !== status ? !canMove(current.status, status) : status !== 'reserved') throw invalidStatusTransition(current.status, status);
-        // A suspended or banned account cannot be named: a purchase feeds its recommendations and opens reviews.
-        if (buyerId !== undefined && (buyerId === current.sellerId || !(await products.canTrade(buyerId, t)))) throw invalidBuyer();
+        // A suspended or banned account cannot be the buyer, named now or kept from the reservation:
+        // a purchase feeds its recommendations and opens reviews.
+        if (nextBuyer !== null && (nextBuyer === current.sellerId || !(await products.canTrade(nextBuyer, t)))) throw invalidBuyer();
         const product = await products.updateStatus(id, status, nextBuyer, t);
         await record(ctx, t, product, 'product.status_changed', { product_id: id, seller_id: product.sellerId, status, previous: current.status, buyer_id: nextBuyer });
         invalidateAfterCommit(t, id);
@@ -255,7 +258,7 @@ export function productUseCases(deps: ProductsDeps) {
       });
     },
 
-    /** A seller's listings, newest first; hidden ones only for the seller. */
+    /** A seller's listings, newest first; hidden ones, and flagged ones waiting for a moderator, only for the seller. */
     async listBySeller(viewerId: string | undefined, sellerId: string, q: { status?: ProductStatus; limit: number; cursor?: string }) {
       if (!(await products.userExists(sellerId))) throw new AppError(404, 'not_found', 'Not found', 'No user has this id.');
       const own = viewerId === sellerId;
@@ -264,7 +267,7 @@ export function productUseCases(deps: ProductsDeps) {
       const fingerprint = listingCursorFingerprint('seller-products', [sellerId, q.status ?? '', own]);
       const after = q.cursor ? decodeListingCursor(q.cursor, fingerprint) : null;
       if (statuses.length === 0) return { items: [] as ProductView[], nextCursor: null };
-      const rows = await products.listBySeller(sellerId, statuses, after, q.limit + 1);
+      const rows = await products.listBySeller(sellerId, statuses, after, q.limit + 1, own);
       const page = rows.slice(0, q.limit);
       const last = page.at(-1);
       const items = await Promise.all(page.map((r) => withImages(r.view)));

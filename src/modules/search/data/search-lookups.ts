@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { QueryTypes, type Sequelize } from 'sequelize';
 
 type CategoryRef = { path: string; leaf: boolean };
@@ -41,12 +42,23 @@ export const MIN_SEARCHERS = 3;
 /** How often each (normalised) query was searched, and by how many users, for suggestions. */
 export function createPopularQueries(sequelize: Sequelize) {
   return {
-    /** One more search (a user-day); `newSearcher` when this user has not been counted for it before. */
-    async count(query: string, newSearcher: boolean): Promise<void> {
+    /**
+     * A search of `query` by `userId` that found something: counts the user among its searchers
+     * once for good (the primary key decides, so parallel requests count once), and one more
+     * search when `newDay` (once per user and day).
+     */
+    async count(query: string, userId: string, newDay: boolean): Promise<void> {
+      const searcher = createHash('sha256').update(`search-query-searcher\n${userId}`).digest('base64url');
       await sequelize.query(
-        `INSERT INTO search_queries (query, searches, searchers, last_at) VALUES ($1, 1, $2, now())
-         ON CONFLICT (query) DO UPDATE SET searches = search_queries.searches + 1, searchers = search_queries.searchers + $2, last_at = now()`,
-        { bind: [query, newSearcher ? 1 : 0] },
+        `WITH fresh AS (
+           INSERT INTO search_query_searchers (query, searcher) VALUES ($1::text, $2::text) ON CONFLICT DO NOTHING RETURNING 1
+         )
+         INSERT INTO search_queries (query, searches, searchers, last_at)
+         SELECT $1::text, $3::integer, (SELECT count(*) FROM fresh), now()
+         WHERE $3::integer = 1 OR EXISTS (SELECT 1 FROM fresh)
+         ON CONFLICT (query) DO UPDATE SET searches = search_queries.searches + $3::integer,
+           searchers = search_queries.searchers + (SELECT count(*) FROM fresh), last_at = now()`,
+        { bind: [query, searcher, newDay ? 1 : 0] },
       );
     },
 

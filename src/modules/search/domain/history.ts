@@ -7,8 +7,6 @@ export interface SearchHistoryDoc extends Doc {
   user_id: string;
   query: string;
   searched_at: string;
-  /** Whether this user already counts among the query's searchers (popular queries). */
-  counted?: boolean;
 }
 
 export const SEARCH_HISTORY = {
@@ -34,20 +32,18 @@ export function searchHistoryUseCases(deps: { store: DocumentStore; popular: Pop
     /**
      * Remembers that the user searched for `query` (normalised). A query that found something
      * counts once per user and day towards the popular searches behind suggestions, so one
-     * person repeating a search cannot push it up, and once per user towards its searchers, so
-     * that only a query several people searched is ever suggested to others. (A query that falls
-     * out of the kept history and comes back counts its user again.)
+     * person repeating a search cannot push it up, and once per user for good towards its
+     * searchers (search_query_searchers), so that only a query several people searched is ever
+     * suggested to others.
      */
     async record(userId: string, query: string, foundSomething: boolean): Promise<void> {
       const c = await collection();
       const id = entryId(userId, query);
       const previous = await c.get(id);
       const now = Date.now();
-      const newSearcher = foundSomething && previous?.counted !== true;
       const newDay = !previous || now - Date.parse(previous.searched_at) >= DAY_MS;
-      const counted = previous?.counted === true || foundSomething;
-      await c.upsert({ id, version: Math.max(now, (previous?.version ?? 0) + 1), user_id: userId, query, searched_at: new Date(now).toISOString(), counted });
-      if (newSearcher || (foundSomething && newDay)) await deps.popular.count(query, newSearcher);
+      await c.upsert({ id, version: Math.max(now, (previous?.version ?? 0) + 1), user_id: userId, query, searched_at: new Date(now).toISOString() });
+      if (foundSomething) await deps.popular.count(query, userId, newDay);
       if (!previous) {
         const { items } = await c.find({ where: byUser(userId), sort: { field: 'searched_at', direction: 'desc' }, limit: HISTORY_KEPT + 10 });
         for (const old of items.slice(HISTORY_KEPT)) await c.delete(old.id);

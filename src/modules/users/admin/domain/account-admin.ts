@@ -113,9 +113,15 @@ export function accountAdminUseCases(deps: AccountAdminDeps) {
   return {
     /**
      * For other components' staff operations (the listings review queue): the acting staff
-     * member's id once the permission holds on the token and on the account as it is now.
+     * member's id once the permission holds on the token and on the account as it is now. Given
+     * the write's transaction, it takes the staff lock first, as every staff write does, so a
+     * role taken away concurrently is seen.
      */
     async requireStaff(ctx: RequestContext, permission: Permission, t?: Transaction): Promise<string> {
+      if (t) {
+        tokenAllows(ctx, permission);
+        await accounts.lockStaffChanges(t);
+      }
       return (await staffWith(ctx, permission, t)).id;
     },
 
