@@ -107,7 +107,8 @@ describe('the review queue of flagged listings', () => {
     expect((await call(seller, 'GET', `/products/${p.id}`)).json.moderation).toBe('ok');
     await waitFor('the approved listing in search', async () => (await searchIds(tag)).includes(p.id));
     await waitFor('the keyword alert notified', async () => (await notifiedFor(fan, p.id)).length === 1);
-    expect(await matchesOf(p.id)).toEqual([fan.id]);
+    // (Other suites' alerts in the same database may match the title too.)
+    expect(await matchesOf(p.id)).toContain(fan.id);
     expect(await publicList(fan)).toContain(p.id);
 
     // What the moderator approved does not flag it again: a new price keeps it in sight; a new
