@@ -1031,9 +1031,13 @@ export interface paths {
         };
         /**
          * List my notifications
-         * @description The caller's notifications, newest first. Today they are keyword alerts: a new or bumped listing
-         *     matched one of the caller's saved keywords (one notification per listing, ever). This in-app
-         *     list is where they are delivered until push notifications exist.
+         * @description The caller's notifications, newest first, of two kinds today:
+         *     - `keyword_alert`: a new or bumped listing matched one of the caller's saved keywords (one
+         *       notification per listing, ever);
+         *     - `listing_review`: a moderator approved or removed one of the caller's listings that the
+         *       posting checks had flagged (one per decision).
+         *
+         *     This in-app list is where they are delivered until push notifications exist.
          *
          *     Cursor pagination: `limit` 1–100 (default 20), `cursor` from the previous page's `next_cursor`;
          *     an altered cursor, or one of another list, is `400 invalid_cursor`.
@@ -1339,6 +1343,9 @@ export interface paths {
          *       checked again: finding what was approved keeps it cleared, anything new flags it again.
          *     - `remove`: the listing is deleted, as if its seller had deleted it (a soft delete: orders
          *       and reviews pointing at it keep it).
+         *
+         *     The seller finds the decision in their notifications (`listMyNotifications`, kind
+         *     `listing_review`: approved or removed); the reason is not shown to them.
          *
          *     Records the audited event `product.reviewed` (the decision, the reason and the acting staff
          *     member), and `product.deleted` for a removal. A listing that is not flagged (never was, or
@@ -3116,7 +3123,7 @@ export interface components {
              */
             dong_code?: string;
         };
-        /** @description Something the user was told about. Today only `keyword_alert`: a new or bumped listing matched a saved keyword. */
+        /** @description Something the user was told about: `keyword_alert`, a new or bumped listing matched a saved keyword; `listing_review`, a moderator decided about the user's flagged listing. */
         Notification: {
             /**
              * @description Always `notification`.
@@ -3129,10 +3136,10 @@ export interface components {
              */
             id: string;
             /**
-             * @description What happened. More kinds will be added: ignore those you do not know.
+             * @description What happened; the object of the same name tells the rest. More kinds will be added: ignore those you do not know.
              * @enum {string}
              */
-            kind: "keyword_alert";
+            kind: "keyword_alert" | "listing_review";
             /** @description For `keyword_alert`: the keyword and the listing as it was when it matched. */
             keyword_alert?: {
                 /**
@@ -3161,6 +3168,24 @@ export interface components {
                  * @example 120000
                  */
                 price: number;
+            };
+            /** @description For `listing_review`: what a moderator decided about the user's listing that the posting checks had flagged (a messenger id or a web address in its text). The moderator's own note stays with staff. */
+            listing_review?: {
+                /**
+                 * @description The listing's id.
+                 * @example prd_3N1PX8ZRA7M2K9QD4TBV
+                 */
+                product_id: string;
+                /**
+                 * @description The listing's title when it was decided.
+                 * @example 캠핑 의자 2개 일괄
+                 */
+                title: string;
+                /**
+                 * @description `approved`: the listing is now in search, feeds and keyword alerts. `removed`: it broke the listing rules and was deleted.
+                 * @enum {string}
+                 */
+                decision: "approved" | "removed";
             };
             /** @description Whether the user has read it. */
             read: boolean;
@@ -3502,7 +3527,7 @@ export interface components {
              */
             decision: "approve" | "remove";
             /**
-             * @description Why, for the audit trail (1–500 characters, not blank; line breaks allowed).
+             * @description Why, for the audit trail (1–500 characters, not blank; line breaks allowed). Staff see it; the seller does not.
              * @example 카카오톡 아이디는 문의용 안내로 확인, 외부 거래 유도 아님
              */
             reason: string;

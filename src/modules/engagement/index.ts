@@ -28,7 +28,7 @@ import { listMyRecommendations } from './http/listMyRecommendations';
 import { listSimilarProducts } from './http/listSimilarProducts';
 import { unlikeProduct } from './http/unlikeProduct';
 import { computeSimilarityJob, flushViewsJob, notifyKeywordMatchJob } from './jobs';
-import { keywordAlertSubscription, purchaseSignalSubscription } from './subscribers';
+import { keywordAlertSubscription, listingReviewNoticeSubscription, purchaseSignalSubscription } from './subscribers';
 
 export { koreanDay, viewerOf } from './domain/views';
 export type { ViewUseCases } from './domain/views';
@@ -104,7 +104,8 @@ export type EngagementModule = ReturnType<typeof engagementModule>;
 /** The engagement side of the worker: its jobs, its event subscriptions and the timers that schedule the periodic jobs. */
 export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlushIntervalMs: number; similarityIntervalMs: number }) {
   const listings = createListingReader(d.sequelize);
-  const notify = notifyKeywordMatchJob(notificationUseCases({ notifications: createNotificationRepository(d.sequelize), listings }));
+  const notifications = notificationUseCases({ notifications: createNotificationRepository(d.sequelize), listings });
+  const notify = notifyKeywordMatchJob(notifications);
   const alerts = keywordAlertUseCases({
     sequelize: d.sequelize,
     alerts: createKeywordAlertRepository(d.sequelize),
@@ -112,7 +113,7 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
   });
   const flush = flushViewsJob(views(d));
   const similarity = computeSimilarityJob(createSimilarityRepository(d.sequelize));
-  const subscriptions: Subscription[] = [keywordAlertSubscription(alerts), purchaseSignalSubscription(d.sequelize)];
+  const subscriptions: Subscription[] = [keywordAlertSubscription(alerts), purchaseSignalSubscription(d.sequelize), listingReviewNoticeSubscription(notifications)];
   const timers: NodeJS.Timeout[] = [];
 
   return {

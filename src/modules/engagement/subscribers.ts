@@ -2,6 +2,7 @@ import type { Sequelize } from 'sequelize';
 import type { Subscription } from '../../platform/events/subscriber';
 import { markDirty } from './data/like-repository';
 import type { KeywordAlertUseCases } from './domain/keyword-alerts';
+import type { NotificationUseCases } from './domain/notifications';
 
 interface ProductEventPayload {
   product_id: string;
@@ -17,6 +18,18 @@ export const keywordAlertSubscription = (alerts: Pick<KeywordAlertUseCases, 'mat
   // Matching reads the listing's current row: a bump of a listing sold meanwhile notifies nobody,
   // nor does a listing a moderator removed.
   handle: async (event, { transaction, log }) => void (await alerts.matchListing((event.payload as unknown as ProductEventPayload).product_id, transaction, log)),
+});
+
+/** A moderator's decision on a flagged listing, told to its seller. */
+export const listingReviewNoticeSubscription = (notifications: Pick<NotificationUseCases, 'deliverListingReview'>): Subscription => ({
+  name: 'engagement.listing-review-notices',
+  events: ['product.reviewed'],
+  handle: async (event, { transaction }) => {
+    const p = event.payload as { product_id: string; seller_id: string; title?: string; decision: 'approve' | 'remove' };
+    // Decisions recorded before the payload carried the title (2026-11-28) have none.
+    const notice = { eventId: event.id, sellerId: p.seller_id, productId: p.product_id, title: p.title ?? '', decision: p.decision };
+    await notifications.deliverListingReview(notice, transaction);
+  },
 });
 
 /**

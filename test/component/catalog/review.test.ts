@@ -73,6 +73,11 @@ const alertsHandled = (productId: string, type: string) =>
   });
 const notifiedFor = async (user: SignedUpUser, productId: string) =>
   ((await call(user, 'GET', '/users/me/notifications?limit=100')).json.data as Json[]).filter((n) => (n.keyword_alert as Json | undefined)?.product_id === productId);
+/** The seller's notices of decisions about this listing, oldest first. */
+const reviewNotices = async (productId: string) =>
+  ((await call(seller, 'GET', '/users/me/notifications?limit=100')).json.data as Json[])
+    .filter((n) => n.kind === 'listing_review' && (n.listing_review as Json).product_id === productId)
+    .reverse();
 
 describe('the review queue of flagged listings', () => {
   it('when a flagged listing is approved, then it leaves the queue, joins search and notifies keyword alerts; the audited event names the moderator', async () => {
@@ -110,6 +115,16 @@ describe('the review queue of flagged listings', () => {
     // (Other suites' alerts in the same database may match the title too.)
     expect(await matchesOf(p.id)).toContain(fan.id);
     expect(await publicList(fan)).toContain(p.id);
+    // The seller is told the outcome, not the moderator's note; the fan gets no such notice.
+    const notices = await waitFor('the seller told', async () => {
+      const found = await reviewNotices(p.id);
+      return found.length > 0 && found;
+    });
+    expect(notices).toEqual([
+      { object: 'notification', id: expect.stringMatching(/^ntf_/), kind: 'listing_review', listing_review: { product_id: p.id, title: `캠핑 의자 ${tag}`, decision: 'approved' }, read: false, created_at: expect.any(String) },
+    ]);
+    expect(JSON.stringify(notices)).not.toContain('문의용 안내로 확인');
+    expect(((await call(fan, 'GET', '/users/me/notifications?limit=100')).json.data as Json[]).some((n) => n.kind === 'listing_review')).toBe(false);
 
     // What the moderator approved does not flag it again: a new price keeps it in sight; a new
     // finding (a web link) sends it back to the queue.
@@ -126,8 +141,14 @@ describe('the review queue of flagged listings', () => {
 
     const reviewed = (await events(p.id)).filter((e) => e.type === 'product.reviewed');
     expect(reviewed).toEqual([
-      { type: 'product.reviewed', payload: { product_id: p.id, seller_id: seller.id, decision: 'approve', reason: '문의용 안내로 확인', moderator_id: moderator.id, moderation: 'ok' } },
+      {
+        type: 'product.reviewed',
+        payload: { product_id: p.id, seller_id: seller.id, title: `캠핑 의자 ${tag}`, decision: 'approve', reason: '문의용 안내로 확인', moderator_id: moderator.id, moderation: 'ok' },
+      },
     ]);
+    // A second decision about the same listing is a second notice (one per decision, not per listing).
+    expect((await review(moderator, p.id, { decision: 'approve', reason: '링크도 사진 안내로 확인' })).status).toBe(204);
+    await waitFor('the second notice', async () => (await reviewNotices(p.id)).length === 2);
     // In the staff audit trail, under the moderator.
     const trail = await store.collection<ActivityLogEntry>(activityLogProjection.collection);
     const logged = await waitFor('the audit entry', async () => {
@@ -156,6 +177,9 @@ describe('the review queue of flagged listings', () => {
     await alertsHandled(p.id, 'product.reviewed');
     expect(await matchesOf(p.id)).toEqual([]);
     expect(await notifiedFor(fan, p.id)).toEqual([]);
+    // The seller learns it was removed.
+    await waitFor('the seller told', async () => (await reviewNotices(p.id)).length === 1);
+    expect((await reviewNotices(p.id))[0]!.listing_review).toEqual({ product_id: p.id, title: `캠핑 테이블 ${tag}`, decision: 'removed' });
   });
 
   it('when the listing is not flagged or unknown, or the request is wrong, then nothing changes: 409, 404, 400; only staff may look: 401, 403', async () => {

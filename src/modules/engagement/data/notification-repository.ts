@@ -1,10 +1,13 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+
+export type NotificationKind = 'keyword_alert' | 'listing_review';
 
 export interface Notification {
   id: string;
-  kind: 'keyword_alert';
+  kind: NotificationKind;
   productId: string | null;
-  data: { keyword?: string; alert_id?: string; title?: string; price?: number };
+  /** keyword_alert: keyword, alert_id, title, price; listing_review: title, decision. */
+  data: { keyword?: string; alert_id?: string; title?: string; price?: number; decision?: 'approved' | 'removed' };
   createdAt: Date;
   createdAtMicros: string;
   readAt: Date | null;
@@ -12,7 +15,7 @@ export interface Notification {
 
 interface Row {
   id: string;
-  kind: 'keyword_alert';
+  kind: NotificationKind;
   product_id: string | null;
   data: Notification['data'];
   created_at: Date;
@@ -24,12 +27,15 @@ interface Row {
 export function createNotificationRepository(sequelize: Sequelize) {
   return {
     /** Stores the notification unless one with the same dedup key exists; true when stored. */
-    async insert(n: { id: string; userId: string; kind: Notification['kind']; dedupKey: string; productId: string; data: Notification['data'] }): Promise<boolean> {
+    async insert(
+      n: { id: string; userId: string; kind: NotificationKind; dedupKey: string; productId: string; data: Notification['data'] },
+      transaction?: Transaction,
+    ): Promise<boolean> {
       const rows = await sequelize.query(
         `INSERT INTO notifications (id, user_id, kind, dedup_key, product_id, data)
          SELECT $1, $2, $3, $4, $5, $6::jsonb WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
          ON CONFLICT (user_id, dedup_key) DO NOTHING RETURNING 1`,
-        { bind: [n.id, n.userId, n.kind, n.dedupKey, n.productId, JSON.stringify(n.data)], type: QueryTypes.SELECT },
+        { bind: [n.id, n.userId, n.kind, n.dedupKey, n.productId, JSON.stringify(n.data)], type: QueryTypes.SELECT, transaction },
       );
       return rows.length > 0;
     },

@@ -1,8 +1,17 @@
+import type { Transaction } from 'sequelize';
 import type { NotificationRepository, Notification } from '../data/notification-repository';
 import type { ListingReader } from '../data/listing-reader';
 import { decodeCursor, pageOf } from './cursor';
 import { newEngagementId } from './ids';
 import type { KeywordMatch } from './keyword-alerts';
+
+export interface ListingReviewNotice {
+  eventId: string;
+  sellerId: string;
+  productId: string;
+  title: string;
+  decision: 'approve' | 'remove';
+}
 
 export function notificationUseCases(deps: { notifications: NotificationRepository; listings: ListingReader }) {
   const { notifications, listings } = deps;
@@ -22,6 +31,25 @@ export function notificationUseCases(deps: { notifications: NotificationReposito
         productId: m.productId,
         data: { keyword: m.keyword, alert_id: m.alertId, title: m.title, price: m.price },
       });
+    },
+
+    /**
+     * Tells the seller what a moderator decided about their flagged listing: once per decision
+     * (the event's id), in the transaction that records its handling. The moderator's reason
+     * stays with staff (the audit trail); the seller learns the outcome.
+     */
+    async deliverListingReview(r: ListingReviewNotice, transaction: Transaction): Promise<boolean> {
+      return notifications.insert(
+        {
+          id: newEngagementId('ntf'),
+          userId: r.sellerId,
+          kind: 'listing_review',
+          dedupKey: `listing_review:${r.eventId}`,
+          productId: r.productId,
+          data: { title: r.title, decision: r.decision === 'approve' ? 'approved' : 'removed' },
+        },
+        transaction,
+      );
     },
 
     async list(userId: string, opts: { limit: number; cursor?: string }): Promise<{ items: Notification[]; nextCursor: string | null }> {

@@ -64,7 +64,8 @@ export function listingReviewUseCases(deps: ListingReviewDeps) {
         if (!current || current.deletedAt) throw productNotFound();
         if (current.moderation !== 'flagged') throw notFlagged();
         if (current.sellerId === moderatorId) throw cannotReviewOwnListing();
-        const reviewed = { product_id: id, seller_id: current.sellerId, decision, reason, moderator_id: moderatorId };
+        // The title rides along so the seller's notice names the listing without reading the table.
+        const reviewed = { product_id: id, seller_id: current.sellerId, title: current.title, decision, reason, moderator_id: moderatorId };
         if (decision === 'approve') {
           await products.clearFlag(id, flagFingerprint(moderateListing(current).findings), t);
           await recordEvents(t, { type: 'product', id }, [{ type: 'product.reviewed', payload: { ...reviewed, moderation: 'ok' } }], metadataFrom(ctx));
