@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { components } from '../../../../generated/api';
 import { toJsonBytes, type JsonBytes } from '../../../platform/http/json-bytes';
+import type { FlaggedListing } from '../domain/listing-review';
+import type { FlagRule } from '../domain/moderation';
 import type { ProductRead } from '../domain/products';
 import type { ProductView } from '../domain/product';
 
@@ -52,3 +54,18 @@ export function productResponse(p: ProductView, viewerId: string | undefined, li
 }
 
 export const readResponse = (read: ProductRead, viewerId: string | undefined) => productResponse(read.product, viewerId, read.likedByMe);
+
+/** Staff's view of a queued listing; the matched text on one line, as the schema allows. */
+export const toFlaggedListing = ({ product: p, flags }: FlaggedListing): Schemas['FlaggedListing'] => ({
+  object: 'flagged_listing',
+  id: p.id,
+  seller_id: p.sellerId,
+  title: p.title,
+  description: p.description,
+  category_id: p.categoryId,
+  price: p.price,
+  status: p.status,
+  flags: flags.slice(0, 10).map((f) => ({ field: f.field, rule: f.rule as FlagRule, match: f.match.replace(/[\x00-\x1F\x7F]+/g, ' ').trim().slice(0, 200) })),
+  created_at: p.createdAt.toISOString(),
+  updated_at: p.updatedAt.toISOString(),
+});
