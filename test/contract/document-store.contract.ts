@@ -118,7 +118,8 @@ export function documentStoreContract(name: string, makeStore: () => Promise<Sto
     describe('upsert, get, delete, count', () => {
       it('when a document is upserted, then get returns it as written; after delete, get returns null', async () => {
         const c = await subject.store.collection<Listing>(uniqueSpec());
-        const doc: Listing = { id: 'p-1', version: 3, title: '자전거', price: 150_000, sold: false, extra: { nested: [1, 'two'] } };
+        // Empty objects and arrays too (a projection's `specifications: {}`): Mongoose drops empty objects unless told not to.
+        const doc: Listing = { id: 'p-1', version: 3, title: '자전거', price: 150_000, sold: false, extra: { nested: [1, 'two'], empty: {}, none: [] }, specifications: {} };
         expect(await c.upsert(doc)).toBe(true);
         expect(await c.get('p-1')).toEqual(doc);
         expect(await c.get('p-missing')).toBeNull();
@@ -173,6 +174,19 @@ export function documentStoreContract(name: string, makeStore: () => Promise<Sto
           expect(results.find((r) => r.d.id === id && r.d.version === 20)?.written).toBe(true);
         }
         expect(await c.count()).toBe(5);
+      });
+
+      it('when several versions of one new id race to be its first write, then the newest is what stays', async () => {
+        // Every round a fresh id, so each race is between inserts (MongoDB retries a colliding
+        // upsert by itself only for a pure equality filter on _id; ours is not).
+        const c = await subject.store.collection<Listing>(uniqueSpec());
+        for (let round = 0; round < 10; round++) {
+          const id = `new-${round}`;
+          const writes = shuffle(Array.from({ length: 6 }, (_, i) => ({ id, version: i + 1, title: `${id}@${i + 1}` })));
+          const results = await Promise.all(writes.map(async (d) => ({ d, written: await c.upsert(d) })));
+          expect(await c.get(id)).toEqual({ id, version: 6, title: `${id}@6` });
+          expect(results.find((r) => r.d.version === 6)?.written).toBe(true);
+        }
       });
     });
 

@@ -173,6 +173,18 @@ export function searchIndexContract(name: string, make: () => Promise<IndexUnder
         expect((await ids(index, { q: '가죽 가방' })).sort()).toEqual([bag.id]);
       });
 
+      it('when words are joined by punctuation, then a short word after it still starts a word; a long word never spans a space', async () => {
+        const comma = listing({ title: '가죽,가방 세트' });
+        const paren = listing({ title: '(가방) 팝니다' });
+        const spaced = listing({ title: 'abc bcd 세트', description: '100 000원에 드려요' });
+        const index = await fresh([comma, paren, spaced]);
+        expect((await ids(index, { q: '가방' })).sort()).toEqual([comma.id, paren.id].sort());
+        // A substring is a substring of the text as written, not a chain of overlapping pieces.
+        expect(await ids(index, { q: 'abcd' })).toEqual([]);
+        expect(await ids(index, { q: '1000원' })).toEqual([]);
+        expect(await ids(index, { q: 'abc' })).toEqual([spaced.id]);
+      });
+
       it('when the query holds LIKE or tsquery syntax, then it is matched literally, and words without a letter or digit are ignored', async () => {
         const percent = listing({ title: '100% 정품 운동화' });
         const plain = listing({ title: '100 정품 운동화' });

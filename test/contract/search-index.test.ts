@@ -33,7 +33,9 @@ if (elasticsearchUrl) {
     return {
       index: new ElasticsearchSearchIndex({ url: elasticsearchUrl, alias, refreshOnWrite: true, log, client }),
       drop: async () => {
-        await client.indices.delete({ index: `${alias}-*` }, { ignore: [404] });
+        // By name: Elasticsearch 8 refuses wildcard deletes (action.destructive_requires_name).
+        const indices = Object.keys(await client.indices.get({ index: `${alias}-*` }));
+        if (indices.length) await client.indices.delete({ index: indices }, { ignore: [404] });
       },
     };
   });

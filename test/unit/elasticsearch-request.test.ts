@@ -30,9 +30,10 @@ describe('Elasticsearch search request', () => {
     expect(source).toEqual(expect.arrayContaining(['id', 'title', 'price', 'location', 'bumped_at']));
     expect(source).not.toContain('description');
     expect(source).not.toContain('search_text');
-    // 3+ characters: a trigram phrase; 1-2: a word prefix; both OR-ed with the nori analysis.
-    expect(f[1]).toEqual({ bool: { should: [{ match_phrase: { 'search_text.trigram': '아이폰' } }, { match: { search_text: { query: '아이폰', operator: 'and' } } }], minimum_should_match: 1 } });
-    expect(f[2]).toEqual({ bool: { should: [{ match: { 'search_text.prefix': { query: '폰' } } }, { match: { search_text: { query: '폰', operator: 'and' } } }], minimum_should_match: 1 } });
+    // 3+ characters: a substring of the wildcard field; 1-2: a word prefix; a Hangul word is also
+    // looked up through the nori analysis.
+    expect(f[1]).toEqual({ bool: { should: [{ wildcard: { 'search_text.substring': { value: '*아이폰*' } } }, { match: { search_text: { query: '아이폰', operator: 'and' } } }], minimum_should_match: 1 } });
+    expect(f[2]).toEqual({ bool: { should: [{ match: { 'search_text.prefix': { query: '폰', operator: 'and' } } }, { match: { search_text: { query: '폰', operator: 'and' } } }], minimum_should_match: 1 } });
     expect(f.slice(3)).toEqual([
       { prefix: { category_path: 'digital/phones/' } },
       { range: { price: { gte: 1_000, lte: 50_000 } } },
@@ -43,6 +44,18 @@ describe('Elasticsearch search request', () => {
       { terms: { dong_code: ['1144069000'] } },
       { geo_distance: { distance: '3000m', location: { lat: MANGWON.lat, lon: MANGWON.lng } } },
     ]);
+  });
+
+  it('when a word holds digits, Latin letters or symbols, then it is matched literally only, with the wildcard syntax escaped', () => {
+    // nori would drop the `%` (and split `아이폰14`), finding listings the PostgreSQL adapter does not.
+    expect(filters({ q: '100%', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*100%*' } } });
+    expect(filters({ q: '아이폰14', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*아이폰14*' } } });
+    expect(filters({ q: 'a*b?c\\', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*a\\*b\\?c\\\\*' } } });
+    expect(filters({ q: 's9', sort: 'recent', limit: 5 })[1]).toEqual({ match: { 'search_text.prefix': { query: 's9', operator: 'and' } } });
+  });
+
+  it('when a search is asked for, then a partial answer from some shards is an error, not a short page', () => {
+    expect(searchRequest({ sort: 'recent', limit: 5 }, 'i').request.allow_partial_search_results).toBe(false);
   });
 
   it('when only a lower or an upper price is given, then the range has only that bound', () => {

@@ -55,9 +55,19 @@ export class MongoDocumentStore implements DocumentStore {
     return new MongoDocumentStore(conn, log);
   }
 
+  /** One model per live collection, declared once: every declare compiles a model and runs its init. */
+  private readonly live = new Map<string, Promise<Model<Stored>>>();
+
   async collection<T extends Doc>(spec: CollectionSpec): Promise<Collection<T>> {
     assertSpec(spec);
-    return new MongoCollection<T>(await this.declare(collectionOf(spec.name), spec), spec);
+    const name = collectionOf(spec.name);
+    let model = this.live.get(name);
+    if (!model) {
+      model = this.declare(name, spec);
+      this.live.set(name, model);
+      model.catch(() => this.live.delete(name));
+    }
+    return new MongoCollection<T>(await model, spec);
   }
 
   // Unlike the PostgreSQL adapter, concurrent rebuilds of one collection are not serialised
@@ -72,8 +82,7 @@ export class MongoDocumentStore implements DocumentStore {
     try {
       await fill(new MongoCollection<T>(model, spec));
       // renameCollection with dropTarget replaces the live collection in one step: readers see the
-      // old documents until it completes and the new ones after (within one database; a sharded
-      // live collection cannot be renamed over).
+      // old documents until it completes and the new ones after (within one database).
       await this.db().renameCollection(shadow, live, { dropTarget: true });
     } catch (err) {
       await this.conn.dropCollection(shadow).catch((dropErr: unknown) => this.log.warn({ err: dropErr, collection: shadow }, 'document store: could not drop the shadow of a failed rebuild'));
@@ -84,7 +93,8 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   async close(): Promise<void> {
-    await this.conn.close();
+    // destroy, not close: a closed connection stays in mongoose.connections (Mongoose 9).
+    await this.conn.destroy();
   }
 
   /** A model for the collection, with the collection and its indexes created if missing. */
@@ -99,6 +109,9 @@ export class MongoDocumentStore implements DocumentStore {
       strictQuery: false,
       versionKey: false,
       id: false,
+      // Keep empty objects (`specifications: {}`): get returns the document as written, as the
+      // PostgreSQL adapter does; Mongoose would drop them.
+      minimize: false,
       // Created explicitly below, so that collection() resolves only when they exist.
       autoCreate: false,
       autoIndex: false,
@@ -132,12 +145,17 @@ class MongoCollection<T extends Doc> implements Collection<T> {
     // Matches only a stored older version; when the id exists with a version >= ours, the
     // upsert's insert collides with the existing _id: that duplicate key means "not written",
     // which also settles two writers racing to insert the same new id.
+    const filter = { _id: id, version: { $lt: doc.version } };
     try {
-      const result = await this.model.replaceOne({ _id: id, version: { $lt: doc.version } }, { ...rest, _id: id }, { upsert: true }).exec();
+      const result = await this.model.replaceOne(filter, { ...rest, _id: id }, { upsert: true }).exec();
       return result.matchedCount > 0 || result.upsertedCount > 0;
     } catch (err) {
-      if ((err as { code?: unknown }).code === DUPLICATE_KEY) return false;
-      throw err;
+      if ((err as { code?: unknown }).code !== DUPLICATE_KEY) throw err;
+      // Either a version >= ours is stored, or another writer inserted this new id first with an
+      // older version. MongoDB retries a colliding upsert itself only for a pure equality filter
+      // on _id, so ask again without inserting: it replaces only an older stored version.
+      const retried = await this.model.replaceOne(filter, { ...rest, _id: id }).exec();
+      return retried.matchedCount > 0;
     }
   }
 
@@ -167,6 +185,8 @@ class MongoCollection<T extends Doc> implements Collection<T> {
         .find(and.length ? { $and: and } : {})
         .sort(sort)
         .limit(plan.limit + 1 - rows.length)
+        // The page in one batch: a cursor left open for a getMore would be killed by a rebuild's rename.
+        .batchSize(plan.limit + 1 - rows.length)
         .lean<Stored[]>()
         .exec();
       rows.push(...found.map((r) => fromStored<T>(r)));

@@ -27,9 +27,11 @@ import {
 //   if_primary_term), with our event-position `version` checked in between, so concurrent
 //   feeders neither lose an update nor let an older event overwrite a newer one;
 // - word matching mirrors the PostgreSQL adapter exactly (a 3+ character word is a substring,
-//   via a phrase of trigrams; a shorter one a word prefix, via edge n-grams), and the `nori`
-//   analysis (decompound mixed) adds what only a morphological analyser finds: a word with a
-//   particle attached (자전거를 → 자전거) or a compound's parts in the dictionary.
+//   via a `wildcard` field; a shorter one a word prefix, via edge n-grams of words split where
+//   PostgreSQL's parser splits them), and for a word of Hangul only, the `nori` analysis
+//   (decompound mixed) adds what only a morphological analyser finds: a word with a particle
+//   attached (자전거를 → 자전거) or a compound's parts in the dictionary. Words with digits, Latin
+//   letters or symbols stay literal: nori drops symbols (`100%` would be `100`).
 // Requires the analysis-nori plugin on the cluster.
 
 /** The document as stored in `_source`: the port's fields plus what the queries need. */
@@ -67,7 +69,9 @@ export const SEARCH_INDEX_SETTINGS: estypes.IndicesIndexSettings = {
   analysis: {
     tokenizer: {
       nori_mixed: { type: 'nori_tokenizer', decompound_mode: 'mixed', discard_punctuation: true },
-      trigram: { type: 'ngram', min_gram: 3, max_gram: 3, token_chars: ['letter', 'digit', 'punctuation', 'symbol'] },
+      // Words as PostgreSQL's to_tsvector('simple') finds them for short-word prefixes: runs of
+      // letters and digits (`가죽,가방` and `(가방)` hold the word 가방; `tab/s9` holds s9).
+      letters_digits: { type: 'pattern', pattern: '[^\\p{L}\\p{N}]+' },
     },
     filter: {
       word_prefix: { type: 'edge_ngram', min_gram: 1, max_gram: 20 },
@@ -76,35 +80,46 @@ export const SEARCH_INDEX_SETTINGS: estypes.IndicesIndexSettings = {
       // Korean morphology: decompounds (keeping the compound too), drops particles and endings,
       // reads hanja as hangul.
       korean: { type: 'custom', tokenizer: 'nori_mixed', filter: ['nori_part_of_speech', 'nori_readingform', 'lowercase', 'cjk_width'] },
-      // Substrings: a query word's trigrams as a phrase match exactly where it occurs inside a word.
-      trigram: { type: 'custom', tokenizer: 'trigram', filter: ['lowercase', 'cjk_width'] },
-      // Autocomplete and short words: every prefix of every word, each at its word's position,
-      // so a phrase of prefixes ("아이폰 1") matches word by word.
-      word_prefix: { type: 'custom', tokenizer: 'whitespace', filter: ['lowercase', 'cjk_width', 'word_prefix'] },
-      word: { type: 'custom', tokenizer: 'whitespace', filter: ['lowercase', 'cjk_width'] },
+      // Short words: every prefix of every run of letters and digits.
+      short_word_prefix: { type: 'custom', tokenizer: 'letters_digits', filter: ['lowercase', 'word_prefix'] },
+      short_word: { type: 'custom', tokenizer: 'letters_digits', filter: ['lowercase'] },
+      // Autocomplete: every prefix of every word, each at its word's position, so a phrase of
+      // prefixes ("아이폰 1") matches word by word. Fed the normalised title (NFKC, lower case),
+      // as the typed prefix is.
+      word_prefix: { type: 'custom', tokenizer: 'whitespace', filter: ['word_prefix'] },
+      word: { type: 'custom', tokenizer: 'whitespace' },
     },
   },
 };
 
+/**
+ * Raised whenever the mapping or analysis changes: an index made with an older one keeps serving,
+ * with a warning, until `npx tsx src/modules/search/cli/rebuild.ts` makes a new one (mappings of
+ * existing fields cannot change in place). 2: the `wildcard` substring field, short words split
+ * like PostgreSQL's, autocomplete on the normalised title.
+ */
+export const SEARCH_MAPPING_VERSION = 2;
+
 export const SEARCH_INDEX_MAPPINGS: estypes.MappingTypeMapping = {
   dynamic: 'strict',
+  _meta: { junggo_mapping_version: SEARCH_MAPPING_VERSION },
   properties: {
     id: { type: 'keyword' },
     version: { type: 'long' },
     seller_id: { type: 'keyword' },
-    title: {
-      type: 'text',
-      analyzer: 'korean',
+    title: { type: 'text', analyzer: 'korean' },
+    title_norm: {
+      type: 'keyword',
       fields: { autocomplete: { type: 'text', analyzer: 'word_prefix', search_analyzer: 'word' } },
     },
-    title_norm: { type: 'keyword' },
     description: { type: 'text', analyzer: 'korean' },
     search_text: {
       type: 'text',
       analyzer: 'korean',
       fields: {
-        trigram: { type: 'text', analyzer: 'trigram' },
-        prefix: { type: 'text', analyzer: 'word_prefix', search_analyzer: 'word' },
+        // Substrings, exactly as LIKE '%…%' finds them (ngram phrases would span word gaps).
+        substring: { type: 'wildcard' },
+        prefix: { type: 'text', analyzer: 'short_word_prefix', search_analyzer: 'short_word' },
       },
     },
     category_id: { type: 'keyword' },
@@ -195,6 +210,11 @@ const toDoc = (s: Source): SearchDocument => ({
   createdAt: s.created_at,
 });
 
+/** A word of Hangul syllables only: where nori's morphology adds matches without changing the word's meaning. */
+const HANGUL_WORD = /^[\uAC00-\uD7A3]+$/;
+/** `*`, `?` and `\` are the wildcard query's syntax; everything else is literal. */
+const escapeWildcard = (term: string) => term.replace(/[*?\\]/g, '\\$&');
+
 const isStatus = (err: unknown, status: number) => err instanceof errors.ResponseError && err.statusCode === status;
 
 /**
@@ -206,9 +226,10 @@ export function searchRequest(query: SearchQuery, index: string): { plan: Planne
   const plan = planSearch(query);
   const filter: estypes.QueryDslQueryContainer[] = [{ term: { searchable: true } }];
   for (const term of plan.terms) {
-    const literal: estypes.QueryDslQueryContainer =
-      isSubstringTerm(term) ? { match_phrase: { 'search_text.trigram': term } } : { match: { 'search_text.prefix': { query: term } } };
-    filter.push({ bool: { should: [literal, { match: { search_text: { query: term, operator: 'and' } } }], minimum_should_match: 1 } });
+    const literal: estypes.QueryDslQueryContainer = isSubstringTerm(term)
+      ? { wildcard: { 'search_text.substring': { value: `*${escapeWildcard(term)}*` } } }
+      : { match: { 'search_text.prefix': { query: term, operator: 'and' } } };
+    filter.push(HANGUL_WORD.test(term) ? { bool: { should: [literal, { match: { search_text: { query: term, operator: 'and' } } }], minimum_should_match: 1 } } : literal);
   }
   if (query.categoryPath) filter.push({ prefix: { category_path: categoryPrefix(query.categoryPath) } });
   if (query.minPrice !== undefined || query.maxPrice !== undefined) filter.push({ range: { price: { gte: query.minPrice, lte: query.maxPrice } } });
@@ -241,6 +262,8 @@ export function searchRequest(query: SearchQuery, index: string): { plan: Planne
     index,
     size: query.limit + 1,
     track_total_hits: false,
+    // A page from some shards only would be wrong silently, and so would its cursor.
+    allow_partial_search_results: false,
     query: { bool: { filter } },
     sort,
     // What a list shows (SearchListing), not the whole document.
@@ -287,7 +310,7 @@ export class ElasticsearchSearchIndex implements SearchIndex {
   private ensureIndex(): Promise<void> {
     if (this.target) return Promise.resolve();
     return (this.ready ??= (async () => {
-      if (await this.client.indices.existsAlias({ name: this.alias })) return;
+      if (await this.client.indices.existsAlias({ name: this.alias })) return this.warnIfOutdated();
       try {
         // A fixed name, so two processes starting together create one index, not two behind one alias.
         await this.client.indices.create({ index: `${this.alias}-initial`, settings: SEARCH_INDEX_SETTINGS, mappings: SEARCH_INDEX_MAPPINGS, aliases: { [this.alias]: {} } });
@@ -298,6 +321,16 @@ export class ElasticsearchSearchIndex implements SearchIndex {
       this.ready = null;
       throw err;
     }));
+  }
+
+  private async warnIfOutdated(): Promise<void> {
+    const mappings = await this.client.indices.getMapping({ index: this.alias });
+    for (const [index, { mappings: m }] of Object.entries(mappings)) {
+      const version = Number(m._meta?.junggo_mapping_version ?? 1);
+      if (version < SEARCH_MAPPING_VERSION) {
+        this.opts.log.warn({ index, version, current: SEARCH_MAPPING_VERSION }, 'search index made with an older mapping: rebuild it (src/modules/search/cli/rebuild.ts)');
+      }
+    }
   }
 
   async get(id: string): Promise<SearchDocument | null> {
@@ -332,7 +365,8 @@ export class ElasticsearchSearchIndex implements SearchIndex {
           id,
           document: toSource({ ...doc, id, version }),
           ...(found ? { if_seq_no: found.seqNo, if_primary_term: found.primaryTerm } : { op_type: 'create' as const }),
-          refresh: this.opts.refreshOnWrite ? 'wait_for' : false,
+          // Tests: visible before returning, at once (wait_for would wait up to a refresh interval).
+          refresh: this.opts.refreshOnWrite ? true : false,
         });
         return true;
       } catch (err) {
@@ -374,7 +408,8 @@ export class ElasticsearchSearchIndex implements SearchIndex {
       index: this.alias,
       size: limit,
       track_total_hits: false,
-      query: { bool: { filter: [{ term: { searchable: true } }, { match_phrase: { 'title.autocomplete': p } }] } },
+      allow_partial_search_results: false,
+      query: { bool: { filter: [{ term: { searchable: true } }, { match_phrase: { 'title_norm.autocomplete': p } }] } },
       collapse: { field: 'title_norm' },
       sort: [{ like_count: { order: 'desc' } }, { title_norm: { order: 'asc' } }],
       _source: ['title'],
@@ -387,18 +422,23 @@ export class ElasticsearchSearchIndex implements SearchIndex {
     const fresh = `${this.alias}-${Date.now()}-${randomBytes(3).toString('hex')}`;
     // No refresh while bulk filling; one at the end.
     await this.client.indices.create({ index: fresh, settings: { ...SEARCH_INDEX_SETTINGS, refresh_interval: '-1' }, mappings: SEARCH_INDEX_MAPPINGS });
+    let previous: string[];
     try {
       await fill(new ElasticsearchSearchIndex({ ...this.opts, client: this.client, refreshOnWrite: false }, fresh));
       await this.client.indices.putSettings({ index: fresh, settings: { refresh_interval: '1s' } });
       await this.client.indices.refresh({ index: fresh });
-      const current = Object.keys(await this.client.indices.getAlias({ name: this.alias }));
+      previous = Object.keys(await this.client.indices.getAlias({ name: this.alias }));
       await this.client.indices.updateAliases({
-        actions: [...current.map((index) => ({ remove: { index, alias: this.alias } })), { add: { index: fresh, alias: this.alias } }],
+        actions: [...previous.map((index) => ({ remove: { index, alias: this.alias } })), { add: { index: fresh, alias: this.alias } }],
       });
-      for (const index of current) await this.client.indices.delete({ index }, { ignore: [404] });
     } catch (err) {
+      // Only before the swap: once the alias points at it, `fresh` is the live index.
       await this.client.indices.delete({ index: fresh }, { ignore: [404] }).catch(() => undefined);
       throw err;
+    }
+    // Best effort: an old index left behind wastes space but serves nobody (the alias moved).
+    for (const index of previous) {
+      await this.client.indices.delete({ index }, { ignore: [404] }).catch((err: unknown) => this.opts.log.warn({ err, index }, 'search index: could not delete the replaced index'));
     }
   }
 
