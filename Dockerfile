@@ -53,6 +53,10 @@ COPY generated/ ./generated/
 # Reference data read by the migrations (the dong table, with its attribution).
 COPY data/ ./data/
 
+# Photos on local disk (STORAGE_DIR defaults to ./var/uploads): the only path the app writes,
+# owned by the app user. docker-compose.yml mounts one volume here for the API and the worker.
+RUN mkdir -p var/uploads && chown node:node var/uploads
+
 USER node
 EXPOSE 3000
 

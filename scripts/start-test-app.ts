@@ -27,7 +27,7 @@ import { Secret, TOTP } from 'otpauth';
 import { Client } from 'pg';
 import sharp from 'sharp';
 import { migrate } from '../src/cli/migrate';
-import { startSmtpSimulator, type SmtpSimulator } from '../src/integrations/email';
+import { startSmtpSimulator, type SmtpSimulator } from '../src/integrations/email/smtp-simulator';
 import { startNiceSimulator } from '../src/integrations/identity';
 import { startSmsSimulator, type SmsSimulator } from '../src/integrations/sms';
 import { startKakaoSimulator, type KakaoSimulator } from '../src/integrations/social';

@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SmtpSimulator } from '../../src/integrations/email';
+import type { SmtpSimulator } from '../../src/integrations/email/smtp-simulator';
 import { completeVerification, type SimulatedPerson } from '../../src/integrations/identity';
 import type { SmsSimulator } from '../../src/integrations/sms';
 import type { KakaoSimulator, SimulatedKakaoUser } from '../../src/integrations/social';
