@@ -1037,10 +1037,11 @@ export interface paths {
          *     - `listing_review`: a moderator approved or removed one of the caller's listings that the
          *       posting checks had flagged (one per decision).
          *
-         *     This in-app list is where they are delivered until push notifications exist.
+         *     This in-app list is where they are delivered until push notifications exist. `unread=true`
+         *     lists only those not read yet; `updateMyNotification` and `markMyNotificationsRead` mark them.
          *
          *     Cursor pagination: `limit` 1–100 (default 20), `cursor` from the previous page's `next_cursor`;
-         *     an altered cursor, or one of another list, is `400 invalid_cursor`.
+         *     an altered cursor, or one of another list (another `unread`), is `400 invalid_cursor`.
          */
         get: operations["listMyNotifications"];
         put?: never;
@@ -1049,6 +1050,55 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/users/me/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark notifications read
+         * @description Marks the caller's notifications read, as an app does when the inbox is opened: with `up_to`,
+         *     that notification and every older one (those that arrived after it, which the user has not
+         *     seen, stay unread); without it, all of them. Answers how many were unread. Repeating it
+         *     changes nothing more (`marked: 0`). An `up_to` that is not one of the caller's notifications
+         *     is `404 not_found`, and nothing is marked.
+         */
+        post: operations["markMyNotificationsRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/me/notifications/{notification_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The notification's id. */
+                notification_id: components["parameters"]["NotificationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Mark a notification read or unread
+         * @description Marks one of the caller's notifications read (`read: true`) or unread again (`read: false`)
+         *     and returns it. Setting what it already is changes nothing and answers the same. An id that is
+         *     not one of the caller's notifications is `404 not_found`.
+         */
+        patch: operations["updateMyNotification"];
         trace?: never;
     };
     "/users/me/recommendations": {
@@ -3210,6 +3260,33 @@ export interface components {
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor: string | null;
         };
+        /** @description Which of the user's notifications to mark read. */
+        NotificationsReadRequest: {
+            /**
+             * @description The newest notification the user has seen (usually the first of the list they were shown). It and every older one are marked read; newer ones, which arrived since, stay unread. Without it, every notification is marked read.
+             * @example ntf_PX8ZRA7M2K9QD4TBV3N1
+             */
+            up_to?: string;
+        };
+        /** @description The outcome of marking notifications read. */
+        NotificationsRead: {
+            /**
+             * @description Always `notifications_read`.
+             * @constant
+             */
+            object: "notifications_read";
+            /**
+             * Format: int32
+             * @description How many notifications were unread and are read now (0 when there were none).
+             * @example 3
+             */
+            marked: number;
+        };
+        /** @description What the user changes on one of their notifications. */
+        NotificationUpdate: {
+            /** @description `true` marks it read; `false` marks it unread again. */
+            read: boolean;
+        };
         /** @description Recommended listings, best first, on one page. */
         RecommendedProductList: {
             /**
@@ -4587,6 +4664,8 @@ export interface components {
         Cursor: string;
         /** @description The keyword alert's id. */
         KeywordAlertId: string;
+        /** @description The notification's id. */
+        NotificationId: string;
         /** @description The user's id. */
         UserId: string;
         /** @description The listing's id. */
@@ -6275,6 +6354,8 @@ export interface operations {
     listMyNotifications: {
         parameters: {
             query?: {
+                /** @description `true`: only notifications not read yet. Absent or `false`: all. */
+                unread?: boolean;
                 /** @description How many items to return, from 1 to 100. */
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. Opaque; valid only with the same filters and sort, otherwise `400 invalid_cursor`. */
@@ -6302,6 +6383,99 @@ export interface operations {
             /** @description A parameter is not valid (`validation_failed`), or the cursor is altered or belongs to another list (`invalid_cursor`). */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    markMyNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationsReadRequest"];
+            };
+        };
+        responses: {
+            /** @description How many were marked. */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationsRead"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description `up_to` is not one of the caller's notifications (`not_found`). */
+            404: components["responses"]["NotFound"];
+            /** @description A request with the same `Idempotency-Key` is still in progress (`idempotency_request_in_progress`). */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The `Idempotency-Key` was used before with another request (`idempotency_key_reused`). */
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateMyNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The notification's id. */
+                notification_id: components["parameters"]["NotificationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationUpdate"];
+            };
+        };
+        responses: {
+            /** @description The notification as it is now. */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "Access-Control-Allow-Origin": components["headers"]["AccessControlAllowOrigin"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notification"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller has no notification with this id (`not_found`). */
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

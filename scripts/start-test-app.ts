@@ -236,9 +236,9 @@ async function provisionCatalog(p: ReturnType<typeof provisioner>, db: Client, u
   // The file the collection's upload sends (newman reads it from disk).
   await writeFile(uploadFile, await photo(640, 480));
 
-  await until('the notification of the keyword alert', async () => {
-    const list = await p.call<{ data: unknown[] }>('GET', '/users/me/notifications', 200, { token: bt });
-    return list.data.length ? true : undefined;
+  const notification = await until('the notification of the keyword alert', async () => {
+    const list = await p.call<{ data: { id: string }[] }>('GET', '/users/me/notifications', 200, { token: bt });
+    return list.data[0];
   });
   // The search index follows events: wait until a search finds all four listings, which also
   // puts the search in the buyer's history.
@@ -256,6 +256,7 @@ async function provisionCatalog(p: ReturnType<typeof provisioner>, db: Client, u
     buyerId: buyer.id,
     buyerToken: bt,
     buyerAlertId: alert.id,
+    buyerNotificationId: notification.id,
     phonesCategoryId: PHONES,
     productId: main.id,
     // The photos in the order the reorder asks for (second first), the one the collection deletes,

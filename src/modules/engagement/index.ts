@@ -24,9 +24,11 @@ import { likeProduct } from './http/likeProduct';
 import { listMyKeywordAlerts } from './http/listMyKeywordAlerts';
 import { listMyLikes } from './http/listMyLikes';
 import { listMyNotifications } from './http/listMyNotifications';
+import { markMyNotificationsRead } from './http/markMyNotificationsRead';
 import { listMyRecommendations } from './http/listMyRecommendations';
 import { listSimilarProducts } from './http/listSimilarProducts';
 import { unlikeProduct } from './http/unlikeProduct';
+import { updateMyNotification } from './http/updateMyNotification';
 import { computeSimilarityJob, flushViewsJob, notifyKeywordMatchJob } from './jobs';
 import { keywordAlertSubscription, listingReviewNoticeSubscription, purchaseSignalSubscription } from './subscribers';
 
@@ -75,7 +77,7 @@ export function engagementModule(d: EngagementDeps) {
     alerts: createKeywordAlertRepository(d.sequelize),
     notify: () => Promise.reject(new Error('keyword matching runs in the worker')),
   });
-  const notifications = notificationUseCases({ notifications: createNotificationRepository(d.sequelize), listings });
+  const notifications = notificationUseCases({ sequelize: d.sequelize, notifications: createNotificationRepository(d.sequelize), listings });
   const recs = recommendations(d.sequelize, d.mediaUrl);
   const counted = views(d);
   return {
@@ -96,6 +98,8 @@ export function engagementModule(d: EngagementDeps) {
       createKeywordAlert: createKeywordAlert(alerts),
       deleteKeywordAlert: deleteKeywordAlert(alerts),
       listMyNotifications: listMyNotifications(notifications),
+      updateMyNotification: updateMyNotification(notifications),
+      markMyNotificationsRead: markMyNotificationsRead(notifications),
     },
   };
 }
@@ -104,7 +108,7 @@ export type EngagementModule = ReturnType<typeof engagementModule>;
 /** The engagement side of the worker: its jobs, its event subscriptions and the timers that schedule the periodic jobs. */
 export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlushIntervalMs: number; similarityIntervalMs: number }) {
   const listings = createListingReader(d.sequelize);
-  const notifications = notificationUseCases({ notifications: createNotificationRepository(d.sequelize), listings });
+  const notifications = notificationUseCases({ sequelize: d.sequelize, notifications: createNotificationRepository(d.sequelize), listings });
   const notify = notifyKeywordMatchJob(notifications);
   const alerts = keywordAlertUseCases({
     sequelize: d.sequelize,

@@ -23,6 +23,9 @@ interface Row {
   read_at: Date | null;
 }
 
+const COLUMNS = `id, kind, product_id, data, created_at, read_at, (extract(epoch FROM created_at) * 1000000)::bigint::text AS at`;
+const toNotification = (r: Row): Notification => ({ id: r.id, kind: r.kind, productId: r.product_id, data: r.data, createdAt: r.created_at, createdAtMicros: r.at, readAt: r.read_at });
+
 /** The in-app inbox (the delivery target until a push provider exists). */
 export function createNotificationRepository(sequelize: Sequelize) {
   return {
@@ -40,18 +43,49 @@ export function createNotificationRepository(sequelize: Sequelize) {
       return rows.length > 0;
     },
 
-    /** Newest first, strictly after `after`; `limit + 1` rows. */
-    async page(userId: string, limit: number, after?: { atMicros: string; id: string }): Promise<Notification[]> {
+    /** Newest first, strictly after `after`, only unread ones when `unreadOnly`; `limit + 1` rows. */
+    async page(userId: string, limit: number, after?: { atMicros: string; id: string }, unreadOnly = false): Promise<Notification[]> {
       const rows = await sequelize.query<Row>(
-        `SELECT id, kind, product_id, data, created_at, read_at, (extract(epoch FROM created_at) * 1000000)::bigint::text AS at
+        `SELECT ${COLUMNS}
            FROM notifications
           WHERE user_id = $1
+            ${unreadOnly ? 'AND read_at IS NULL' : ''}
             ${after ? `AND (created_at, id) < (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4)` : ''}
           ORDER BY created_at DESC, id DESC
           LIMIT $2`,
         { bind: after ? [userId, limit + 1, after.atMicros, after.id] : [userId, limit + 1], type: QueryTypes.SELECT },
       );
-      return rows.map((r) => ({ id: r.id, kind: r.kind, productId: r.product_id, data: r.data, createdAt: r.created_at, createdAtMicros: r.at, readAt: r.read_at }));
+      return rows.map(toNotification);
+    },
+
+    /** Marks one of the user's notifications read (keeping when it was first read) or unread; null when it is not theirs. */
+    async setRead(userId: string, id: string, read: boolean, transaction?: Transaction): Promise<Notification | null> {
+      const [row] = await sequelize.query<Row>(
+        `UPDATE notifications SET read_at = CASE WHEN $3 THEN coalesce(read_at, now()) END
+          WHERE user_id = $1 AND id = $2
+          RETURNING ${COLUMNS}`,
+        { bind: [userId, id, read], type: QueryTypes.SELECT, transaction },
+      );
+      return row ? toNotification(row) : null;
+    },
+
+    /**
+     * Marks read every unread notification of the user, or only `upTo` and older ones (the list's
+     * order); the number marked, or null when `upTo` is not one of theirs.
+     */
+    async markRead(userId: string, upTo: string | undefined, transaction?: Transaction): Promise<number | null> {
+      if (upTo !== undefined) {
+        const [found] = await sequelize.query(`SELECT 1 FROM notifications WHERE user_id = $1 AND id = $2`, { bind: [userId, upTo], type: QueryTypes.SELECT, transaction });
+        if (!found) return null;
+      }
+      const rows = await sequelize.query(
+        `UPDATE notifications n SET read_at = now()
+          WHERE n.user_id = $1 AND n.read_at IS NULL
+            ${upTo !== undefined ? `AND (n.created_at, n.id) <= (SELECT created_at, id FROM notifications WHERE user_id = $1 AND id = $2)` : ''}
+          RETURNING 1`,
+        { bind: upTo !== undefined ? [userId, upTo] : [userId], type: QueryTypes.SELECT, transaction },
+      );
+      return rows.length;
     },
   };
 }

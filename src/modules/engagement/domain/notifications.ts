@@ -1,8 +1,11 @@
-import type { Transaction } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
+import type { RequestContext } from '../../../platform/context';
+import { inTransaction } from '../../../platform/db/transaction';
 import type { NotificationRepository, Notification } from '../data/notification-repository';
 import type { ListingReader } from '../data/listing-reader';
 import { decodeCursor, pageOf } from './cursor';
 import { newEngagementId } from './ids';
+import { notificationNotFound } from './problems';
 import type { KeywordMatch } from './keyword-alerts';
 
 export interface ListingReviewNotice {
@@ -13,8 +16,8 @@ export interface ListingReviewNotice {
   decision: 'approve' | 'remove';
 }
 
-export function notificationUseCases(deps: { notifications: NotificationRepository; listings: ListingReader }) {
-  const { notifications, listings } = deps;
+export function notificationUseCases(deps: { sequelize: Sequelize; notifications: NotificationRepository; listings: ListingReader }) {
+  const { sequelize, notifications, listings } = deps;
   return {
     /**
      * Delivers a keyword match to the user's inbox, once per listing whatever the retries; a
@@ -52,10 +55,25 @@ export function notificationUseCases(deps: { notifications: NotificationReposito
       );
     },
 
-    async list(userId: string, opts: { limit: number; cursor?: string }): Promise<{ items: Notification[]; nextCursor: string | null }> {
-      const list = `notifications:${userId}`;
-      const rows = await notifications.page(userId, opts.limit, opts.cursor ? decodeCursor(list, opts.cursor) : undefined);
+    async list(userId: string, opts: { limit: number; cursor?: string; unreadOnly?: boolean }): Promise<{ items: Notification[]; nextCursor: string | null }> {
+      // The filter is part of the list's name, so a cursor of the unread list is refused on the full one.
+      const list = opts.unreadOnly ? `notifications:${userId}:unread` : `notifications:${userId}`;
+      const rows = await notifications.page(userId, opts.limit, opts.cursor ? decodeCursor(list, opts.cursor) : undefined, opts.unreadOnly);
       return pageOf(list, rows, opts.limit, (n) => ({ atMicros: n.createdAtMicros, id: n.id }));
+    },
+
+    /** Marks one of the user's notifications read or unread; 404 when it is not theirs. */
+    async setRead(ctx: RequestContext, userId: string, id: string, read: boolean): Promise<Notification> {
+      const updated = await inTransaction(sequelize, ctx, (t) => notifications.setRead(userId, id, read, t));
+      if (!updated) throw notificationNotFound();
+      return updated;
+    },
+
+    /** Marks read all of the user's notifications, or `upTo` and older ones; how many were unread. */
+    async markRead(ctx: RequestContext, userId: string, upTo: string | undefined): Promise<number> {
+      const marked = await inTransaction(sequelize, ctx, (t) => notifications.markRead(userId, upTo, t));
+      if (marked === null) throw notificationNotFound();
+      return marked;
     },
   };
 }

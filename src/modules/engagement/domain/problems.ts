@@ -5,6 +5,7 @@ import { AppError, notFound } from '../../../platform/errors';
 export const productNotFound = () => notFound('No listing has this id, or it is hidden or deleted.');
 export const cannotLikeOwnListing = () => new AppError(422, 'cannot_like_own_listing', 'You cannot like your own listing', 'Likes are for other people’s listings.');
 export const keywordAlertNotFound = () => notFound('You have no keyword alert with this id.');
+export const notificationNotFound = () => notFound('You have no notification with this id.');
 export const keywordAlertLimitReached = (max: number) =>
   new AppError(409, 'keyword_alert_limit_reached', 'Too many keyword alerts', `You can save at most ${max} keywords. Delete one first.`);
 export const keywordAlertExists = () =>

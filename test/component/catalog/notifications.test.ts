@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createListing, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
+import { expectProblem, raw } from '../../support/http';
+import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
+import { waitFor } from '../../support/wait';
+
+// The inbox's read state: listMyNotifications?unread=true, updateMyNotification,
+// markMyNotificationsRead. The notifications come the real way: a keyword alert and new listings.
+
+let stack: IdentityStack;
+let seller: Seller;
+let reader: SignedUpUser;
+let other: SignedUpUser;
+/** The reader's notifications of this file, newest first. */
+let ids: string[];
+
+type Json = Record<string, unknown>;
+const call = (user: { token: string } | null, method: string, path: string, body?: unknown) =>
+  raw(`${stack.api.url}/v1${path}`, {
+    method,
+    headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+const inbox = async (user: SignedUpUser, query = '') => (await call(user, 'GET', `/users/me/notifications?limit=100${query}`)).json.data as Json[];
+const readState = async () => Object.fromEntries((await inbox(reader)).filter((n) => ids.includes(n.id as string)).map((n) => [n.id, n.read]));
+const readAt = async (id: string) => (await stack.db.query('SELECT read_at FROM notifications WHERE id = $1', [id])).rows[0]!.read_at as Date | null;
+
+beforeAll(async () => {
+  stack = await startIdentityStack();
+  seller = await sellerWithNeighbourhood(stack, 'ntseller');
+  reader = await stack.signUp('ntreader');
+  other = await stack.signUp('ntother');
+  const tag = `nt${randomBytes(4).toString('hex')}`;
+  for (const user of [reader, other]) expect((await call(user, 'POST', '/users/me/keyword-alerts', { keyword: tag })).status).toBe(201);
+  // Posted one after another, so the inbox order is the posting order reversed.
+  for (const n of [1, 2, 3, 4]) {
+    const p = await createListing(stack, seller.token, { title: `캠핑 의자 ${tag} ${n}호` });
+    await waitFor(`notification ${n}`, async () => (await inbox(reader)).some((x) => (x.keyword_alert as Json | undefined)?.product_id === p.id));
+  }
+  await waitFor("the other user's notifications", async () => (await inbox(other)).length >= 4);
+  ids = (await inbox(reader)).filter((n) => String((n.keyword_alert as Json | undefined)?.keyword) === tag).map((n) => n.id as string);
+  expect(ids).toHaveLength(4);
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('reading notifications', () => {
+  it('when one is marked read, then it is read in the list and gone from unread=true; marking it again keeps when it was first read; unread again works', async () => {
+    const [newest, second] = ids as [string, string];
+    expect(Object.values(await readState())).toEqual([false, false, false, false]);
+    const res = await call(reader, 'PATCH', `/users/me/notifications/${second}`, { read: true });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ object: 'notification', id: second, kind: 'keyword_alert', read: true });
+    const first = await readAt(second);
+    expect(first).not.toBeNull();
+    expect((await call(reader, 'PATCH', `/users/me/notifications/${second}`, { read: true })).json.read).toBe(true);
+    expect(await readAt(second)).toEqual(first);
+
+    const unread = (await inbox(reader, '&unread=true')).map((n) => n.id);
+    expect(unread).toContain(newest);
+    expect(unread).not.toContain(second);
+
+    expect((await call(reader, 'PATCH', `/users/me/notifications/${second}`, { read: false })).json.read).toBe(false);
+    expect(await readAt(second)).toBeNull();
+  });
+
+  it('when marking up to one notification, then it and older ones are read and newer ones stay unread; again marks nothing; without up_to, all', async () => {
+    const [newest, second, third, oldest] = ids as [string, string, string, string];
+    const res = await call(reader, 'POST', '/users/me/notifications/read-all', { up_to: second });
+    expect(res.status).toBe(200);
+    // Three of this file's, plus any older notification of the reader's (none: a new account).
+    expect(res.json).toEqual({ object: 'notifications_read', marked: 3 });
+    expect(await readState()).toEqual({ [newest]: false, [second]: true, [third]: true, [oldest]: true });
+    expect((await call(reader, 'POST', '/users/me/notifications/read-all', { up_to: second })).json).toEqual({ object: 'notifications_read', marked: 0 });
+
+    expect((await call(reader, 'POST', '/users/me/notifications/read-all', {})).json).toEqual({ object: 'notifications_read', marked: 1 });
+    expect(Object.values(await readState())).toEqual([true, true, true, true]);
+    expect(await inbox(reader, '&unread=true')).toEqual([]);
+  });
+
+  it("when another user's notification is named, then it is 404 and theirs is unchanged; nor may a request be malformed or anonymous", async () => {
+    const theirs = (await inbox(other))[0]!.id as string;
+    expectProblem(await call(reader, 'PATCH', `/users/me/notifications/${theirs}`, { read: true }), 404, 'not_found');
+    expectProblem(await call(reader, 'POST', '/users/me/notifications/read-all', { up_to: theirs }), 404, 'not_found');
+    expectProblem(await call(reader, 'PATCH', '/users/me/notifications/ntf_00000000000000000000', { read: true }), 404, 'not_found');
+    expect(await readAt(theirs)).toBeNull();
+    expect((await inbox(other, '&unread=true')).length).toBe((await inbox(other)).length);
+
+    expectProblem(await call(other, 'PATCH', `/users/me/notifications/${theirs}`, { read: 'yes' }), 400, 'validation_failed');
+    expectProblem(await call(other, 'PATCH', `/users/me/notifications/${theirs}`, { read: true, created_at: '2020-01-01T00:00:00Z' }), 400, 'validation_failed');
+    expectProblem(await call(other, 'PATCH', '/users/me/notifications/not-an-id', { read: true }), 400, 'validation_failed');
+    expectProblem(await call(other, 'POST', '/users/me/notifications/read-all', { up_to: 'kwa_00000000000000000000' }), 400, 'validation_failed');
+    expectProblem(await call(null, 'PATCH', `/users/me/notifications/${theirs}`, { read: true }), 401, 'unauthenticated');
+    expectProblem(await call(null, 'POST', '/users/me/notifications/read-all', {}), 401, 'unauthenticated');
+    expect(await readAt(theirs)).toBeNull();
+  });
+
+  it('when paging the unread list, then its cursor is refused on the full list', async () => {
+    const page = await call(other, 'GET', '/users/me/notifications?unread=true&limit=1');
+    expect(page.status).toBe(200);
+    const cursor = page.json.next_cursor as string;
+    expect(cursor).toEqual(expect.any(String));
+    expectProblem(await call(other, 'GET', `/users/me/notifications?limit=1&cursor=${cursor}`), 400, 'invalid_cursor');
+    const next = await call(other, 'GET', `/users/me/notifications?unread=true&limit=1&cursor=${cursor}`);
+    expect(next.status).toBe(200);
+    expect((next.json.data as Json[])[0]!.id).not.toBe((page.json.data as Json[])[0]!.id);
+  });
+});
