@@ -1065,7 +1065,7 @@ export interface paths {
          * Mark notifications read
          * @description Marks the caller's notifications read, as an app does when the inbox is opened: with `up_to`,
          *     that notification and every older one (those that arrived after it, which the user has not
-         *     seen, stay unread); without it, all of them. Answers how many were unread. Repeating it
+         *     seen, stay unread); without it (or without a body), all of them. Answers how many were unread. Repeating it
          *     changes nothing more (`marked: 0`). An `up_to` that is not one of the caller's notifications
          *     is `404 not_found`, and nothing is marked.
          */
@@ -6407,7 +6407,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["NotificationsReadRequest"];
             };

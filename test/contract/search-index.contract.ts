@@ -164,13 +164,23 @@ export function searchIndexContract(name: string, make: () => Promise<IndexUnder
         expect(await ids(index, { q: 'galaxy tab' })).toEqual([galaxy.id]);
       });
 
-      it('when a word has one or two characters, then it matches words starting with it', async () => {
+      it('when a word has two characters, then it matches anywhere, inside compounds too; one character matches words starting with it', async () => {
         const bag = listing({ title: '가죽 가방' });
         const strap = listing({ title: '가방끈 팝니다' });
         const wallet = listing({ title: '가죽 지갑' });
-        const index = await fresh([bag, strap, wallet]);
-        expect((await ids(index, { q: '가방' })).sort()).toEqual([bag.id, strap.id].sort());
+        const laptopBag = listing({ title: '노트북가방 15인치', description: '캠핑의자도 같이 드려요' });
+        const index = await fresh([bag, strap, wallet, laptopBag]);
+        expect((await ids(index, { q: '가방' })).sort()).toEqual([bag.id, strap.id, laptopBag.id].sort());
         expect((await ids(index, { q: '가죽 가방' })).sort()).toEqual([bag.id]);
+        // In the description too, and Latin letters and digits alike.
+        expect(await ids(index, { q: '의자' })).toEqual([laptopBag.id]);
+        expect(await ids(index, { q: '5인' })).toEqual([laptopBag.id]);
+        expect(await ids(index, { q: '방끈' })).toEqual([strap.id]);
+        // Two characters are two adjacent ones within a word, never across a space.
+        expect(await ids(index, { q: '죽가' })).toEqual([]);
+        // One character: a word's first.
+        expect((await ids(index, { q: '가' })).sort()).toEqual([bag.id, strap.id, wallet.id].sort());
+        expect(await ids(index, { q: '방' })).toEqual([]);
       });
 
       it('when words are joined by punctuation, then a short word after it still starts a word; a long word never spans a space', async () => {

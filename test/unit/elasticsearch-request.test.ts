@@ -30,7 +30,7 @@ describe('Elasticsearch search request', () => {
     expect(source).toEqual(expect.arrayContaining(['id', 'title', 'price', 'location', 'bumped_at']));
     expect(source).not.toContain('description');
     expect(source).not.toContain('search_text');
-    // 3+ characters: a substring of the wildcard field; 1-2: a word prefix; a Hangul word is also
+    // 2+ characters: a substring of the wildcard field; 1: a word prefix; a Hangul word is also
     // looked up through the nori analysis.
     expect(f[1]).toEqual({ bool: { should: [{ wildcard: { 'search_text.substring': { value: '*아이폰*' } } }, { match: { search_text: { query: '아이폰', operator: 'and' } } }], minimum_should_match: 1 } });
     expect(f[2]).toEqual({ bool: { should: [{ match: { 'search_text.prefix': { query: '폰', operator: 'and' } } }, { match: { search_text: { query: '폰', operator: 'and' } } }], minimum_should_match: 1 } });
@@ -51,7 +51,9 @@ describe('Elasticsearch search request', () => {
     expect(filters({ q: '100%', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*100%*' } } });
     expect(filters({ q: '아이폰14', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*아이폰14*' } } });
     expect(filters({ q: 'a*b?c\\', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*a\\*b\\?c\\\\*' } } });
-    expect(filters({ q: 's9', sort: 'recent', limit: 5 })[1]).toEqual({ match: { 'search_text.prefix': { query: 's9', operator: 'and' } } });
+    // Two characters are a substring too; one is a word prefix.
+    expect(filters({ q: 's9', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*s9*' } } });
+    expect(filters({ q: 'z', sort: 'recent', limit: 5 })[1]).toEqual({ match: { 'search_text.prefix': { query: 'z', operator: 'and' } } });
   });
 
   it('when a search is asked for, then a partial answer from some shards is an error, not a short page', () => {

@@ -117,7 +117,7 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
   });
   const flush = flushViewsJob(views(d));
   const similarity = computeSimilarityJob(createSimilarityRepository(d.sequelize));
-  const subscriptions: Subscription[] = [keywordAlertSubscription(alerts), purchaseSignalSubscription(d.sequelize), listingReviewNoticeSubscription(notifications)];
+  const subscriptions: Subscription[] = [keywordAlertSubscription(alerts), purchaseSignalSubscription(d.sequelize), listingReviewNoticeSubscription(d.sequelize, notifications)];
   const timers: NodeJS.Timeout[] = [];
 
   return {

@@ -1,8 +1,8 @@
-import type { Sequelize } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { Subscription } from '../../platform/events/subscriber';
 import { markDirty } from './data/like-repository';
 import type { KeywordAlertUseCases } from './domain/keyword-alerts';
-import type { NotificationUseCases } from './domain/notifications';
+import type { ListingReviewNotice, NotificationUseCases } from './domain/notifications';
 
 interface ProductEventPayload {
   product_id: string;
@@ -21,16 +21,25 @@ export const keywordAlertSubscription = (alerts: Pick<KeywordAlertUseCases, 'mat
 });
 
 /** A moderator's decision on a flagged listing, told to its seller. */
-export const listingReviewNoticeSubscription = (notifications: Pick<NotificationUseCases, 'deliverListingReview'>): Subscription => ({
+export const listingReviewNoticeSubscription = (sequelize: Sequelize, notifications: Pick<NotificationUseCases, 'deliverListingReview'>): Subscription => ({
   name: 'engagement.listing-review-notices',
   events: ['product.reviewed'],
-  handle: async (event, { transaction }) => {
-    const p = event.payload as { product_id: string; seller_id: string; title?: string; decision: 'approve' | 'remove' };
-    // Decisions recorded before the payload carried the title (2026-11-28) have none.
-    const notice = { eventId: event.id, sellerId: p.seller_id, productId: p.product_id, title: p.title ?? '', decision: p.decision };
+  handle: async (event, { transaction, log }) => {
+    const p = event.payload as { product_id: string; seller_id: string; title?: string; decision?: string };
+    const decision = p.decision;
+    if (decision !== 'approve' && decision !== 'remove') return void log.warn({ event_id: event.id, decision }, 'listing review with an unknown decision: no notice');
+    // Decisions recorded before the payload carried the title (2026-11-28) have none; the row
+    // is still there (listings are only soft-deleted).
+    const title = p.title ?? (await listingTitle(sequelize, p.product_id, transaction));
+    const notice: ListingReviewNotice = { eventId: event.id, sellerId: p.seller_id, productId: p.product_id, title, decision };
     await notifications.deliverListingReview(notice, transaction);
   },
 });
+
+async function listingTitle(sequelize: Sequelize, productId: string, transaction: Transaction): Promise<string> {
+  const [row] = await sequelize.query<{ title: string }>('SELECT title FROM products WHERE id = $1', { bind: [productId], type: QueryTypes.SELECT, transaction });
+  return row?.title ?? '';
+}
 
 /**
  * Purchases for the recommender: a listing sold to a named buyer counts as that user's purchase

@@ -26,9 +26,9 @@ import {
 // - each write is a compare-and-set on the document's sequence number (if_seq_no /
 //   if_primary_term), with our event-position `version` checked in between, so concurrent
 //   feeders neither lose an update nor let an older event overwrite a newer one;
-// - word matching mirrors the PostgreSQL adapter exactly (a 3+ character word is a substring,
-//   via a `wildcard` field; a shorter one a word prefix, via edge n-grams of words split where
-//   PostgreSQL's parser splits them), and for a word of Hangul only, the `nori` analysis
+// - word matching mirrors the PostgreSQL adapter (a 2+ character word is a substring, via a
+//   `wildcard` field; a single character a word prefix, via edge n-grams of runs of letters and
+//   digits), and for a word of Hangul only, the `nori` analysis
 //   (decompound mixed) adds what only a morphological analyser finds: a word with a particle
 //   attached (자전거를 → 자전거) or a compound's parts in the dictionary. Words with digits, Latin
 //   letters or symbols stay literal: nori drops symbols (`100%` would be `100`).
@@ -69,8 +69,9 @@ export const SEARCH_INDEX_SETTINGS: estypes.IndicesIndexSettings = {
   analysis: {
     tokenizer: {
       nori_mixed: { type: 'nori_tokenizer', decompound_mode: 'mixed', discard_punctuation: true },
-      // Words as PostgreSQL's to_tsvector('simple') finds them for short-word prefixes: runs of
-      // letters and digits (`가죽,가방` and `(가방)` hold the word 가방; `tab/s9` holds s9).
+      // Words for one-character prefixes: runs of letters and digits (`가죽,가방` and `(가방)` hold
+      // the word 가방). Close to PostgreSQL's to_tsvector('simple'), which also splits at
+      // punctuation but keeps host names, e-mail addresses, paths and decimals whole.
       letters_digits: { type: 'pattern', pattern: '[^\\p{L}\\p{N}]+' },
     },
     filter: {
@@ -93,10 +94,11 @@ export const SEARCH_INDEX_SETTINGS: estypes.IndicesIndexSettings = {
 };
 
 /**
- * Raised whenever the mapping or analysis changes: an index made with an older one keeps serving,
- * with a warning, until `npx tsx src/modules/search/cli/rebuild.ts` makes a new one (mappings of
- * existing fields cannot change in place). 2: the `wildcard` substring field, short words split
- * like PostgreSQL's, autocomplete on the normalised title.
+ * Raised whenever the mapping or analysis changes. Mappings of existing fields cannot change in
+ * place, and queries of fields an older index lacks match nothing: deploying a new version means
+ * rebuilding the index (`node dist/modules/search/cli/rebuild.js`, docs/search.md). An older
+ * index keeps serving meanwhile, and each process logs an error saying so. 2: the `wildcard`
+ * substring field, words of letters and digits for prefixes, autocomplete on the normalised title.
  */
 export const SEARCH_MAPPING_VERSION = 2;
 
@@ -328,7 +330,7 @@ export class ElasticsearchSearchIndex implements SearchIndex {
     for (const [index, { mappings: m }] of Object.entries(mappings)) {
       const version = Number(m._meta?.junggo_mapping_version ?? 1);
       if (version < SEARCH_MAPPING_VERSION) {
-        this.opts.log.warn({ index, version, current: SEARCH_MAPPING_VERSION }, 'search index made with an older mapping: rebuild it (src/modules/search/cli/rebuild.ts)');
+        this.opts.log.error({ index, version, current: SEARCH_MAPPING_VERSION }, 'search index made with an older mapping answers some queries with nothing: rebuild it (node dist/modules/search/cli/rebuild.js)');
       }
     }
   }

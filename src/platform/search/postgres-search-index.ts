@@ -25,8 +25,11 @@ import {
 // - 3+ characters: a substring of the normalised title + description (LIKE '%word%'), served by
 //   the trigram GIN index. This is what finds Korean words inside compounds and phrases
 //   (아이폰 in 아이폰14프로, 자전거 in 미니벨로자전거).
-// - 1-2 characters (가방, 폰): trigrams cannot narrow these, so they match the start of a word
-//   through the full-text index (`가방:*`), which finds 가방 in 가죽 가방 and 가방끈.
+// - 2 characters (가방): trigrams cannot narrow these; they are a substring as well, through
+//   `pairs` (migration 0018: every adjacent character pair of the text's words, GIN-indexed),
+//   which finds 가방 in 가죽 가방, 가방끈 and 노트북가방.
+// - 1 character (폰): the start of a word, through the full-text index (`폰:*`); as a substring
+//   it would match nearly every listing.
 // Every word must match (AND). Identifiers are fixed or checked names; every value is bound.
 
 const TABLE = /^[a-z][a-z0-9_]{0,50}$/;
@@ -193,9 +196,10 @@ export class PostgresSearchIndex implements SearchIndex {
     const where = ['searchable'];
 
     for (const term of plan.terms) {
-      // A short term is letters and digits only (queryTerms): safe as a tsquery lexeme.
-      if (isSubstringTerm(term)) where.push(`search_text LIKE ${$(`%${escapeLike(term)}%`)}`);
-      else where.push(`tsv @@ to_tsquery('simple', ${$(`${term}:*`)})`);
+      // A short term is letters and digits only (queryTerms): safe as a quoted tsquery lexeme.
+      if (!isSubstringTerm(term)) where.push(`tsv @@ to_tsquery('simple', ${$(`${term}:*`)})`);
+      else if ([...term].length === 2) where.push(`pairs @@ ${$(`'${term}'`)}::tsquery`);
+      else where.push(`search_text LIKE ${$(`%${escapeLike(term)}%`)}`);
     }
     if (query.categoryPath) {
       // A prefix LIKE cannot use search_documents_category_recent in order (nor at all under a

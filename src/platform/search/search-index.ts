@@ -151,8 +151,8 @@ export const normaliseText = (s: string): string => s.normalize('NFKC').toLowerC
 
 /**
  * The query's words, deduplicated, at most 8 (a longer query is a sentence, not a search). A
- * word of 3+ characters is matched as a substring, literally; a shorter one as a word prefix,
- * by its letters and digits only; a word with neither letters nor digits is ignored.
+ * word of 3+ characters is matched as a substring, literally; a shorter one by its letters and
+ * digits only (two: a substring; one: a word prefix); a word with neither is ignored.
  */
 export const queryTerms = (q: string | undefined): string[] => {
   const words = normaliseText(q ?? '')
@@ -162,8 +162,11 @@ export const queryTerms = (q: string | undefined): string[] => {
   return [...new Set(words)].slice(0, 8);
 };
 
-/** Whether a term (from queryTerms) is matched as a substring (else as a word prefix). */
-export const isSubstringTerm = (term: string): boolean => [...term].length >= 3;
+/**
+ * Whether a term (from queryTerms) is matched as a substring (2+ characters: `가방` in
+ * `노트북가방`), else as a word prefix (one character: a substring would match nearly everything).
+ */
+export const isSubstringTerm = (term: string): boolean => [...term].length >= 2;
 
 /** A category path as stored and matched: with a trailing slash, so `digital/` never matches `digital-cameras/`. */
 export const categoryPrefix = (path: string): string => `${path.replace(/\/+$/, '')}/`;

@@ -124,7 +124,10 @@ describe('the review queue of flagged listings', () => {
       { object: 'notification', id: expect.stringMatching(/^ntf_/), kind: 'listing_review', listing_review: { product_id: p.id, title: `캠핑 의자 ${tag}`, decision: 'approved' }, read: false, created_at: expect.any(String) },
     ]);
     expect(JSON.stringify(notices)).not.toContain('문의용 안내로 확인');
-    expect(((await call(fan, 'GET', '/users/me/notifications?limit=100')).json.data as Json[]).some((n) => n.kind === 'listing_review')).toBe(false);
+    // The notice goes to the seller only: not to the fan whose alert matched, nor to the moderator.
+    for (const other of [fan, moderator]) {
+      expect(((await call(other, 'GET', '/users/me/notifications?limit=100')).json.data as Json[]).some((n) => n.kind === 'listing_review')).toBe(false);
+    }
 
     // What the moderator approved does not flag it again: a new price keeps it in sight; a new
     // finding (a web link) sends it back to the queue.

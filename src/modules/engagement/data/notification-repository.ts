@@ -35,8 +35,11 @@ export function createNotificationRepository(sequelize: Sequelize) {
       transaction?: Transaction,
     ): Promise<boolean> {
       const rows = await sequelize.query(
-        `INSERT INTO notifications (id, user_id, kind, dedup_key, product_id, data)
-         SELECT $1, $2, $3, $4, $5, $6::jsonb WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
+        // clock_timestamp(), not the column default now(): inside a subscriber's batch transaction
+        // now() is when the batch began, and a row could then sort before ones committed earlier,
+        // behind a reader's cursor or under an `up_to`.
+        `INSERT INTO notifications (id, user_id, kind, dedup_key, product_id, data, created_at)
+         SELECT $1, $2, $3, $4, $5, $6::jsonb, clock_timestamp() WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
          ON CONFLICT (user_id, dedup_key) DO NOTHING RETURNING 1`,
         { bind: [n.id, n.userId, n.kind, n.dedupKey, n.productId, JSON.stringify(n.data)], type: QueryTypes.SELECT, transaction },
       );

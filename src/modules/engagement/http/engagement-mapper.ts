@@ -50,7 +50,7 @@ export const toNotification = (n: Notification): Schemas['Notification'] => ({
       }
     : {}),
   ...(n.kind === 'listing_review' && n.productId
-    ? { listing_review: { product_id: n.productId, title: n.data.title ?? '', decision: n.data.decision ?? 'approved' } }
+    ? { listing_review: { product_id: n.productId, title: n.data.title ?? '', decision: n.data.decision === 'removed' ? 'removed' : 'approved' } }
     : {}),
   read: n.readAt !== null,
   created_at: n.createdAt.toISOString(),
