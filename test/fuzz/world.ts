@@ -32,7 +32,8 @@ import type { RequestPools } from './requests';
  *   refuses an upload before reading it); three that only `changeProductStatus` aims at (`sold`
  *   is final, `hidden` hides); three that only `deleteProduct` aims at (each is gone after its
  *   first valid delete);
- * - keyword alerts of a buyer, for `deleteKeywordAlert`.
+ * - keyword alerts of a buyer, for `deleteKeywordAlert`, and the notifications one of them
+ *   produced (a listing posted after it), for `updateMyNotification` and `markMyNotificationsRead`.
  * The rate limit is out of reach (three accounts send thousands of requests); every other
  * limit of the API stays as configured.
  */
@@ -46,6 +47,7 @@ export interface FuzzWorld {
   listings: { shared: string; uploads: string[]; status: string[]; deletable: string[] };
   photos: string[];
   alerts: string[];
+  notifications: string[];
   pools: Pick<RequestPools, 'users' | 'owners' | 'exclusive'> & { ownIds: string[] };
   files: { samples: SampleFile[]; bomb: Buffer };
   /** Deletes, through the API, the photos of the upload listings: room again for forms to be read. */
@@ -133,12 +135,22 @@ export async function startFuzzWorld(seed: number): Promise<FuzzWorld> {
       if (res.status !== 201) throw new Error(`fuzz world: keyword alert failed: ${res.status} ${res.text}`);
       alerts.push(res.json.id as string);
     }
+    // Two listings the first alert announces: the buyer's notifications, real ones.
+    const announced = await Promise.all([1, 2].map(async (i) => (await createListing(stack, seller!.token, { title: `퍼징 자전거 ${seed} ${i}` })).id));
+    const notifications = await waitFor(
+      "the buyer's notifications",
+      async () => {
+        const { rows } = await stack.db.query<{ id: string }>(`SELECT id FROM notifications WHERE user_id = $1 AND product_id = ANY($2)`, [buyers[0]!.id, announced]);
+        return rows.length === announced.length && rows.map((r) => r.id);
+      },
+      20_000,
+    );
 
     // Not the session's token: a valid request may end that session (a password change would).
     const sellerToken = () => tokenFor(stack.api.config, [], seller!.id);
     const owners: Record<string, string> = {};
     for (const id of [shared!, ...uploads, ...status, ...deletable, ...flagged, ...photos]) owners[id] = seller!.id;
-    for (const id of alerts) owners[id] = buyers[0]!.id;
+    for (const id of [...alerts, ...notifications]) owners[id] = buyers[0]!.id;
     return {
       stack,
       config: stack.api.config,
@@ -149,8 +161,9 @@ export async function startFuzzWorld(seed: number): Promise<FuzzWorld> {
       listings: { shared: shared!, uploads, status, deletable },
       photos,
       alerts,
+      notifications,
       pools: {
-        ownIds: [category.id, shared!, ...uploads, ...status, ...deletable, ...flagged, ...photos, ...alerts],
+        ownIds: [category.id, shared!, ...uploads, ...status, ...deletable, ...flagged, ...photos, ...alerts, ...notifications],
         users: [{ id: seller!.id, roles: ['user'] }, { id: admin!.id, roles: ['user', 'admin'] }, ...buyers.map((b) => ({ id: b.id, roles: ['user'] }))],
         owners,
         exclusive: { uploadProductImages: uploads, changeProductStatus: status, deleteProduct: deletable, reviewFlaggedProduct: flagged },
