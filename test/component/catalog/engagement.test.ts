@@ -366,11 +366,19 @@ describe('keyword alerts', () => {
 });
 
 describe('recommendations', () => {
-  it('when users like the same pairs of listings, then each is similar to the other (most co-liked first), and a liker is recommended the co-liked ones', async () => {
-    const [x, y, z] = [await createListing(stack, seller.token), await createListing(stack, seller.token), await createListing(stack, seller.token)];
-    const people = await buyers(4);
-    for (const u of people.slice(0, 3)) for (const p of [x, y]) expect((await like(u, p.id)).status).toBe(200);
-    for (const p of [x, z]) expect((await like(people[3]!, p.id)).status).toBe(200);
+  it('when users like the same pairs of listings, then each is similar to the other (most co-liked first), and a liker is recommended the co-liked ones; one person\'s pairs are never shown', async () => {
+    const [x, y, z, w] = [await createListing(stack, seller.token), await createListing(stack, seller.token), await createListing(stack, seller.token), await createListing(stack, seller.token)];
+    const people = await buyers(8);
+    // x+y by four people, x+z by three, x+w by one (what only one person did is theirs alone).
+    for (const u of people.slice(0, 4)) for (const p of [x, y]) expect((await like(u, p.id)).status).toBe(200);
+    for (const u of people.slice(4, 7)) for (const p of [x, z]) expect((await like(u, p.id)).status).toBe(200);
+    for (const p of [x, w]) expect((await like(people[7]!, p.id)).status).toBe(200);
+    // Every like above is in the model once none of the four waits for a recompute any more.
+    await waitFor(
+      'the recompute after the last like',
+      async () => (await stack.db.query('SELECT count(*)::int AS n FROM similarity_dirty_items WHERE product_id = ANY($1)', [[x.id, y.id, z.id, w.id]])).rows[0].n === 0,
+      15_000,
+    );
 
     const similar = await waitFor(
       'item similarity',
@@ -383,9 +391,14 @@ describe('recommendations', () => {
     );
     expect(similar.json).toMatchObject({ object: 'list', has_more: false, next_cursor: null });
     expect((await call(null, 'GET', `/products/${y.id}/similar?limit=5`)).json.data).toContainEqual(expect.objectContaining({ id: x.id }));
+    // w's only link to x is one person: the model holds no such pair (what `similar` shows after
+    // the neighbours is the popular-in-category fallback, which w may be part of as any listing).
+    const pairs = await stack.db.query('SELECT product_id, similar_id FROM item_similarity WHERE product_id = ANY($1) ORDER BY score DESC', [[x.id, w.id]]);
+    expect(pairs.rows.filter((r) => r.product_id === x.id).map((r) => r.similar_id)).toEqual([y.id, z.id]);
+    expect(pairs.rows.filter((r) => r.product_id === w.id)).toEqual([]);
 
-    // people[3] liked x and z: y (co-liked with x by three others) is recommended; what they liked is not.
-    const recs = await call(people[3]!, 'GET', '/users/me/recommendations?limit=10');
+    // people[4] liked x and z: y (co-liked with x by four others) is recommended; what they liked is not.
+    const recs = await call(people[4]!, 'GET', '/users/me/recommendations?limit=10');
     const ids = (recs.json.data as Json[]).map((p) => p.id);
     expect(ids[0]).toBe(y.id);
     expect(ids).not.toContain(x.id);

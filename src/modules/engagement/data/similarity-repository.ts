@@ -11,6 +11,13 @@ export const SIMILARITY = {
   itemsPerUser: 200,
   /** Shrinks scores resting on few common users: cosine × c / (c + λ). */
   shrinkage: 2,
+  /**
+   * A pair is kept only when at least this many users share it. Below that, a listing's
+   * neighbours would be one person's recent views, likes and purchases, shown to anyone who asks
+   * for `similar` (a seller who names someone as the buyer of a listing nobody else touched
+   * could read that person's history). docs/recommendations.md.
+   */
+  minCoUsers: 3,
   /** Dirty items recomputed per transaction. */
   batch: 100,
 } as const;
@@ -38,7 +45,7 @@ const SCORE_BATCH = `
   )
   SELECT co.i, co.j, (co.dot / (ni.n * nj.n) * co.co_users / (co.co_users + $4))::real AS score, co.co_users
     FROM co JOIN norms ni ON ni.p = co.i JOIN norms nj ON nj.p = co.j
-   WHERE ni.n > 0 AND nj.n > 0`;
+   WHERE ni.n > 0 AND nj.n > 0 AND co.co_users >= $5`;
 
 /** The item_similarity table: its incremental maintenance and the reads that rank with it. */
 export function createSimilarityRepository(sequelize: Sequelize) {
@@ -72,7 +79,7 @@ export function createSimilarityRepository(sequelize: Sequelize) {
         });
         if (!lock?.ok) return false;
         await sequelize.query('CREATE TEMP TABLE similarity_batch (i text, j text, score real, co_users integer) ON COMMIT DROP', { transaction: t });
-        await sequelize.query(SCORE_BATCH, { bind: [ids, SIMILARITY.usersPerItem, SIMILARITY.itemsPerUser, SIMILARITY.shrinkage], transaction: t });
+        await sequelize.query(SCORE_BATCH, { bind: [ids, SIMILARITY.usersPerItem, SIMILARITY.itemsPerUser, SIMILARITY.shrinkage, SIMILARITY.minCoUsers], transaction: t });
         await sequelize.query('DELETE FROM item_similarity WHERE product_id = ANY($1::text[]) OR similar_id = ANY($1::text[])', { bind: [ids], transaction: t });
         await sequelize.query(
           `INSERT INTO item_similarity (product_id, similar_id, score, co_users)
