@@ -1535,7 +1535,8 @@ export interface paths {
          *     **Limits.** At most 30 new listings per seller in 24 hours (`429 listing_limit_reached` with
          *     `Retry-After`). The same title with a near-identical description (normalised, trigram similarity
          *     of 0.9 or more) as one of the seller's live listings of the last 24 hours is
-         *     `409 duplicate_listing`: edit or bump that one instead.
+         *     `409 duplicate_listing`: edit or bump that one instead. So is reposting a listing the seller
+         *     deleted while it was posted or bumped less than 24 hours ago (it would be a second bump).
          *
          *     Accepts `Idempotency-Key`: a retried request with the same key returns the first listing instead
          *     of refusing it as a duplicate. Records `product.created`.

@@ -157,20 +157,31 @@ export function createProductRepository(sequelize: Sequelize) {
       return { count: Number(row?.count ?? 0), oldest: row?.oldest ? new Date(row.oldest) : null };
     },
 
-    /** A live listing of the seller since `since` with the same normalised title and a description at least `threshold` similar. */
-    async findDuplicate(sellerId: string, title: string, description: string, since: Date, threshold: number, transaction: Transaction): Promise<string | null> {
-      const [row] = await select<{ id: string }>(
+    /**
+     * A listing of the seller with the same normalised title and a description at least
+     * `threshold` similar: a live one posted since `since`, or a deleted one last bumped (or
+     * posted) since then, since reposting it would be a second bump within the day.
+     */
+    async findDuplicate(
+      sellerId: string,
+      title: string,
+      description: string,
+      since: Date,
+      threshold: number,
+      transaction: Transaction,
+    ): Promise<{ id: string; deleted: boolean } | null> {
+      const [row] = await select<{ id: string; deleted: boolean }>(
         `WITH mine AS (
-           SELECT id, lower(regexp_replace(normalize(description, NFKC), '\\s+', ' ', 'g')) AS d
+           SELECT id, deleted_at IS NOT NULL AS deleted, lower(regexp_replace(normalize(description, NFKC), '\\s+', ' ', 'g')) AS d
              FROM products
-            WHERE seller_id = $1 AND created_at > $4 AND deleted_at IS NULL
+            WHERE seller_id = $1 AND ((deleted_at IS NULL AND created_at > $4) OR (deleted_at IS NOT NULL AND bumped_at > $4))
               AND btrim(lower(regexp_replace(normalize(title, NFKC), '\\s+', ' ', 'g'))) = $2
          )
-         SELECT id FROM mine WHERE btrim(d) = $3 OR similarity(d, $3) >= $5 LIMIT 1`,
+         SELECT id, deleted FROM mine WHERE btrim(d) = $3 OR similarity(d, $3) >= $5 ORDER BY deleted LIMIT 1`,
         [sellerId, title, description, since, threshold],
         transaction,
       );
-      return row?.id ?? null;
+      return row ?? null;
     },
 
     async insert(p: NewProduct, transaction: Transaction): Promise<Product> {
