@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Collection, Doc, DocumentStore, Page } from '../../../platform/documents';
+import { queryTerms } from '../../../platform/search';
+import { moderateListing } from '../../products';
 import type { PopularQueries } from '../data/search-lookups';
 
 /** SearchHistory: one document per user and distinct query (normalised), with when it was last searched. */
@@ -20,6 +22,18 @@ export const SEARCH_HISTORY = {
 /** Distinct queries kept per user. */
 export const HISTORY_KEPT = 50;
 const DAY_MS = 86_400_000;
+
+/**
+ * What of a query may be suggested to others: the words that matched (queryTerms, at most 8;
+ * words past them found nothing and prove nothing), and never a text the listing checks refuse or
+ * flag (a phone number, a messenger id, a prohibited item). Otherwise three accounts searching
+ * "<real words> 텔레그램 @scam" would put the whole string in everyone's autocomplete.
+ */
+export function suggestibleForm(query: string): string | null {
+  const text = queryTerms(query).join(' ');
+  if (!text || moderateListing({ title: text, description: '' }).findings.length > 0) return null;
+  return text;
+}
 
 const entryId = (userId: string, query: string) => `shq_${createHash('sha256').update(`${userId}\n${query}`).digest('base64url').slice(0, 22)}`;
 
@@ -43,7 +57,8 @@ export function searchHistoryUseCases(deps: { store: DocumentStore; popular: Pop
       const now = Date.now();
       const newDay = !previous || now - Date.parse(previous.searched_at) >= DAY_MS;
       await c.upsert({ id, version: Math.max(now, (previous?.version ?? 0) + 1), user_id: userId, query, searched_at: new Date(now).toISOString() });
-      if (foundSomething) await deps.popular.count(query, userId, newDay);
+      const suggestible = foundSomething ? suggestibleForm(query) : null;
+      if (suggestible) await deps.popular.count(suggestible, userId, newDay);
       if (!previous) {
         const { items } = await c.find({ where: byUser(userId), sort: { field: 'searched_at', direction: 'desc' }, limit: HISTORY_KEPT + 10 });
         for (const old of items.slice(HISTORY_KEPT)) await c.delete(old.id);
