@@ -8,7 +8,7 @@ import { projections } from './modules/projections';
 import { engagementWorker } from './modules/engagement';
 import { productDetailCacheSubscription } from './modules/products';
 import { searchIndexFor, searchIndexSubscription } from './modules/search';
-import { mediaUrlFor, productImageJobs } from './modules/products/images';
+import { deletedListingPhotosSubscription, mediaUrlFor, productImageJobs } from './modules/products/images';
 import { endSuspensionJobFor } from './modules/users/admin';
 import { RabbitConnection } from './platform/bus/rabbitmq';
 import { createSequelize } from './platform/db/sequelize';
@@ -68,6 +68,10 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   // Keeps the search index (PostgreSQL or Elasticsearch) from product events.
   const searchIndex = searchIndexFor(config, sequelize, log);
   subscriptions.push(searchIndexSubscription({ sequelize, index: searchIndex }));
+  // Photos: processed by jobs (below); a deleted listing's photos deleted with it.
+  const storage = createObjectStorage(config);
+  const photosDeps = { sequelize, storage, jobs, mediaUrl: mediaUrlFor(config) };
+  subscriptions.push(deletedListingPhotosSubscription(photosDeps));
   const eventMetrics = registerEventMetrics(registry, { sequelize, rabbit, subscribers: () => subscriptions.map((s) => s.name) });
   registerQueueMetrics(registry, () => factory.all());
 
@@ -90,8 +94,7 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   await jobs.process([sendSmsJob(sms)], { concurrency: 4 });
   await jobs.process([endSuspensionJobFor(config, sequelize)], { concurrency: 2 });
   // Photo processing decodes images of up to 50 MP: two at a time bounds the memory it takes.
-  const storage = createObjectStorage(config);
-  await jobs.process(productImageJobs({ sequelize, storage, jobs, mediaUrl: mediaUrlFor(config) }), { concurrency: 2 });
+  await jobs.process(productImageJobs(photosDeps), { concurrency: 2 });
   await engagement.start(log);
   // Daily; the day is the cause, so every worker asking on the same day adds one job.
   const schedulePrune = () =>

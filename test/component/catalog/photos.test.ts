@@ -290,6 +290,21 @@ describe('PUT /v1/products/{product_id}/images/order and DELETE /v1/products/{pr
     expectProblem(await remove(seller, id, a!), 404, 'not_found');
   });
 
+  it('when the listing itself is deleted, then its photos are deleted too: no file left, nothing served under /media', async () => {
+    const id = await newListing();
+    await upload(seller, id, [part(await jpeg(), 'a.jpg', 'image/jpeg'), part(await png(), 'b.png', 'image/png')]);
+    await processed(id, 2);
+    const shown = (await product(id)).json.images as Photo[];
+    expect(shown).toHaveLength(2);
+    for (const p of shown) expect((await media(p.thumbnail_url!)).status).toBe(200);
+    expect(await storedFiles(id)).toHaveLength(4);
+
+    expect((await raw(v1(`/products/${id}`), { method: 'DELETE', headers: auth(seller) })).status).toBe(204);
+    await waitFor('the photos to be deleted with the listing', async () => (await storedFiles(id)).length === 0);
+    for (const p of shown) for (const url of [p.url!, p.thumbnail_url!]) expect((await media(url)).status).toBe(404);
+    expect((await rows(id)).every((r) => r.deleted_at !== null)).toBe(true);
+  });
+
   it('when the order leaves a photo out or names one of another listing, then 422 image_order_mismatch and the order is unchanged', async () => {
     const id = await newListing();
     const res = await upload(seller, id, [part(await jpeg(), 'a.jpg', 'image/jpeg'), part(await jpeg(), 'b.jpg', 'image/jpeg')]);

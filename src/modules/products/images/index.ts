@@ -1,4 +1,5 @@
 import type { Sequelize } from 'sequelize';
+import type { Subscription } from '../../../platform/events/subscriber';
 import { eventRecorder } from '../../../platform/events/event-store';
 import type { JobQueues } from '../../../platform/jobs/job-queues';
 import { mediaRouter, MEDIA_PATH, type ObjectStorage } from '../../../platform/storage';
@@ -61,5 +62,19 @@ export type ProductImagesModule = ReturnType<typeof productImagesModule>;
 
 /** The worker's job: processing uploaded photos. */
 export const productImageJobs = (d: PhotosModuleDeps) => [processImageJob(useCases(d))];
+
+/** The worker's subscription: a deleted listing's photos are deleted with it. */
+export const deletedListingPhotosSubscription = (d: PhotosModuleDeps): Subscription => {
+  const photos = useCases(d);
+  return {
+    name: 'photos.deleted-listings',
+    events: ['product.deleted'],
+    handle: async (event, { transaction, log }) => {
+      const productId = (event.payload as { product_id: string }).product_id;
+      const purged = await photos.purgeListing(productId, transaction, log);
+      if (purged) log.info({ product_id: productId, photos: purged }, "deleted listing's photos deleted");
+    },
+  };
+};
 
 export { PROCESS_IMAGE_JOB };

@@ -97,6 +97,11 @@ export function createPhotoRepository(sequelize: Sequelize) {
       });
     },
 
+    /** Soft-deletes every live photo of a listing; the photos as they were. */
+    async softDeleteAll(productId: string, t: Transaction): Promise<Photo[]> {
+      return select('UPDATE product_images SET deleted_at = now(), updated_at = now() WHERE product_id = $1 AND deleted_at IS NULL RETURNING *', [productId], t);
+    },
+
     async softDelete(id: string, t: Transaction): Promise<void> {
       await sequelize.query('UPDATE product_images SET deleted_at = now(), updated_at = now() WHERE id = $1', { bind: [id], transaction: t });
     },

@@ -194,6 +194,21 @@ export function photoUseCases(deps: PhotosDeps) {
       });
     },
 
+    /**
+     * For a deleted listing (by its seller or a moderator): its photos go too, rows soft-deleted
+     * in the event's transaction and files deleted once it commits, so that nothing of it stays
+     * public under /media. A photo still processing is skipped by its job (it checks deleted_at).
+     */
+    async purgeListing(productId: string, t: Transaction, log: Logger): Promise<number> {
+      const gone = await photos.softDeleteAll(productId, t);
+      const keys = gone.flatMap((p) => {
+        const k = storageKeys(productId, p.id);
+        return [p.originalKey, k.display, k.thumb];
+      });
+      if (keys.length) t.afterCommit(() => void discard(log, keys));
+      return gone.length;
+    },
+
     /** Removes a photo, closes the gap, deletes its files after commit; `product.images_changed` if it was shown. */
     async remove(ctx: RequestContext, productId: string, imageId: string): Promise<void> {
       const removed = await inTransaction(sequelize, ctx, async (t) => {
