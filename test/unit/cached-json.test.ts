@@ -67,6 +67,20 @@ describe('CachedJson', () => {
     expect(loads).toEqual(['a', 'b', 'c', 'a']);
   });
 
+  it('when a scope holds as many variants as it may, then a new variant is served but not stored, and a known one is still replaced', async () => {
+    const key = `cache:test:${randomUUID()}`;
+    const loads: string[] = [];
+    // No memory copies (TTL 0), so every read goes to Redis; three variants per scope.
+    const cache = new CachedJson(redis, key, 60, async (v: string) => (loads.push(v), { v }), log, 0, 1000, 3);
+    for (const v of ['a', 'b', 'c', 'd']) await cache.get(v, log, 'feed');
+    expect((await redis.hkeys(`{${key}}:s:feed`)).sort()).toEqual(['a', 'b', 'c']);
+    expect((await cache.get('d', log, 'feed')).json.toString()).toBe('{"v":"d"}');
+    expect(loads).toEqual(['a', 'b', 'c', 'd', 'd']);
+    // Known variants are answered from Redis, without a load.
+    await cache.get('a', log, 'feed');
+    expect(loads).toHaveLength(5);
+  });
+
   it('when read again within the memory TTL, then the process copy answers without Redis; invalidate drops it', async () => {
     let loads = 0;
     const key = `cache:test:${randomUUID()}`;

@@ -10,9 +10,11 @@ export interface CachedEntry<T> {
 
 // Stores a variant only if nobody invalidated it since its load began (neither everything nor its
 // scope), so a slow load that read old rows cannot overwrite a newer invalidation with stale
-// bytes.
+// bytes; and only while its hash holds fewer than ARGV[6] variants (a known one is replaced), so
+// that requests inventing new variants cannot grow a scope without bound.
 const STORE_IF_GENERATION = `
-if (redis.call('GET', KEYS[2]) or '0') == ARGV[1] and (redis.call('GET', KEYS[3]) or '0') == ARGV[2] then
+if (redis.call('GET', KEYS[2]) or '0') == ARGV[1] and (redis.call('GET', KEYS[3]) or '0') == ARGV[2]
+   and (redis.call('HLEN', KEYS[1]) < tonumber(ARGV[6]) or redis.call('HEXISTS', KEYS[1], ARGV[3]) == 1) then
   redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
   redis.call('EXPIRE', KEYS[1], ARGV[5])
   return 1
@@ -70,6 +72,8 @@ export class CachedJson<T, V extends string = string> {
     private readonly memoryTtlMs = 5000,
     /** Variants kept in process memory at most (the oldest goes first): some caches have many. */
     private readonly memoryEntries = 1000,
+    /** Variants kept in Redis per scope at most; past it, new ones are served uncached until the scope is dropped. */
+    private readonly variantsPerScope = 500,
   ) {
     // Same hash tag, same cluster slot: the scripts touch several of these keys.
     this.key = `{${key}}`;
@@ -202,7 +206,7 @@ export class CachedJson<T, V extends string = string> {
     if (generations !== null) {
       const value = Buffer.concat([Buffer.from(`${etag}\n`, 'latin1'), json]);
       await this.redis
-        .eval(STORE_IF_GENERATION, 3, this.hashKey(scope), this.generationKey, this.scopeGenerationKey(scope), ...generations, variant, value, this.ttlSeconds)
+        .eval(STORE_IF_GENERATION, 3, this.hashKey(scope), this.generationKey, this.scopeGenerationKey(scope), ...generations, variant, value, this.ttlSeconds, this.variantsPerScope)
         .catch((err: unknown) => log.warn({ err, key: this.key }, 'cache write failed'));
     }
     return { etag, json };

@@ -52,6 +52,13 @@ const cacheable = (p: ListingSearchParams) =>
   !p.cursor && !p.near && p.minPrice === undefined && p.maxPrice === undefined && (p.q === undefined || p.q.length <= MAX_CACHED_QUERY_LENGTH);
 const MAX_CACHED_QUERY_LENGTH = 30;
 
+/**
+ * The cache's name for a query: its words as the search uses them (queryTerms), so `아이폰  14!`,
+ * ` 아이폰 14` and `아이폰 14` share one entry instead of each adding one. The load searches this
+ * normalised query, which finds exactly what the original does.
+ */
+const cacheVariant = (query: SearchQuery) => JSON.stringify(query.q === undefined ? query : { ...query, q: queryTerms(query.q).join(' ') });
+
 export type ListingSearchResult = { kind: 'page'; page: SearchPage } | { kind: 'cached'; entry: CachedEntry<unknown> };
 
 export function listingSearchUseCases(deps: {
@@ -133,7 +140,7 @@ export function listingSearchUseCases(deps: {
     async search(ctx: RequestContext, params: ListingSearchParams): Promise<ListingSearchResult> {
       const { query, anchor } = await resolve(ctx, params);
       const result: ListingSearchResult = cacheable(params)
-        ? { kind: 'cached', entry: await deps.feedCache.get(JSON.stringify(query), ctx.log, feedScope(query, anchor)) }
+        ? { kind: 'cached', entry: await deps.feedCache.get(cacheVariant(query), ctx.log, feedScope(query, anchor)) }
         : { kind: 'page', page: await index.search(query) };
       if (ctx.actor && query.q && !params.cursor) {
         const found = result.kind === 'cached' ? !deps.isEmptyPage(result.entry) : result.page.items.length > 0;
