@@ -1065,7 +1065,7 @@ export interface paths {
          * Mark notifications read
          * @description Marks the caller's notifications read, as an app does when the inbox is opened: with `up_to`,
          *     that notification and every older one (those that arrived after it, which the user has not
-         *     seen, stay unread); without it (or without a body), all of them. Answers how many were unread. Repeating it
+         *     seen, stay unread); with `all: true`, all of them. Answers how many were unread. Repeating it
          *     changes nothing more (`marked: 0`). An `up_to` that is not one of the caller's notifications
          *     is `404 not_found`, and nothing is marked.
          */
@@ -3261,13 +3261,18 @@ export interface components {
             /** @description Pass as `cursor` for the next page; `null` on the last page. */
             next_cursor: string | null;
         };
-        /** @description Which of the user's notifications to mark read. */
+        /** @description Which of the user's notifications to mark read: `up_to` one of them, or `all`. Exactly one of the two. */
         NotificationsReadRequest: {
             /**
-             * @description The newest notification the user has seen (usually the first of the list they were shown). It and every older one are marked read; newer ones, which arrived since, stay unread. Without it, every notification is marked read.
+             * @description The newest notification the user has seen (usually the first of the list they were shown). It and every older one are marked read; newer ones, which arrived since, stay unread.
              * @example ntf_PX8ZRA7M2K9QD4TBV3N1
              */
             up_to?: string;
+            /**
+             * @description `true`: every notification, whenever it arrived.
+             * @constant
+             */
+            all?: true;
         };
         /** @description The outcome of marking notifications read. */
         NotificationsRead: {
@@ -6408,7 +6413,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": components["schemas"]["NotificationsReadRequest"];
             };

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseOptions } from '../../../src/config';
+import { createListingReader } from '../../../src/modules/engagement/data/listing-reader';
+import { createNotificationRepository } from '../../../src/modules/engagement/data/notification-repository';
+import { notificationUseCases } from '../../../src/modules/engagement/domain/notifications';
+import { createSequelize } from '../../../src/platform/db/sequelize';
+import { createLogger } from '../../../src/platform/logger';
 import { createListing, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
 import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
@@ -75,9 +81,12 @@ describe('reading notifications', () => {
     expect(await readState()).toEqual({ [newest]: false, [second]: true, [third]: true, [oldest]: true });
     expect((await call(reader, 'POST', '/users/me/notifications/read-all', { up_to: second })).json).toEqual({ object: 'notifications_read', marked: 0 });
 
-    // No body at all means all, as an empty one does.
-    expect((await call(reader, 'POST', '/users/me/notifications/read-all')).json).toEqual({ object: 'notifications_read', marked: 1 });
-    expect((await call(reader, 'POST', '/users/me/notifications/read-all', {})).json).toEqual({ object: 'notifications_read', marked: 0 });
+    expect((await call(reader, 'POST', '/users/me/notifications/read-all', { all: true })).json).toEqual({ object: 'notifications_read', marked: 1 });
+    expect((await call(reader, 'POST', '/users/me/notifications/read-all', { all: true })).json).toEqual({ object: 'notifications_read', marked: 0 });
+    // Saying what to mark is required: no body, an empty one, or both at once are refused.
+    expectProblem(await call(reader, 'POST', '/users/me/notifications/read-all'), 415, 'unsupported_media_type');
+    expectProblem(await call(reader, 'POST', '/users/me/notifications/read-all', {}), 400, 'validation_failed');
+    expectProblem(await call(reader, 'POST', '/users/me/notifications/read-all', { all: true, up_to: newest }), 400, 'validation_failed');
     expect(Object.values(await readState())).toEqual([true, true, true, true]);
     expect(await inbox(reader, '&unread=true')).toEqual([]);
   });
@@ -95,7 +104,7 @@ describe('reading notifications', () => {
     expectProblem(await call(other, 'PATCH', '/users/me/notifications/not-an-id', { read: true }), 400, 'validation_failed');
     expectProblem(await call(other, 'POST', '/users/me/notifications/read-all', { up_to: 'kwa_00000000000000000000' }), 400, 'validation_failed');
     expectProblem(await call(null, 'PATCH', `/users/me/notifications/${theirs}`, { read: true }), 401, 'unauthenticated');
-    expectProblem(await call(null, 'POST', '/users/me/notifications/read-all', {}), 401, 'unauthenticated');
+    expectProblem(await call(null, 'POST', '/users/me/notifications/read-all', { all: true }), 401, 'unauthenticated');
     expect(await readAt(theirs)).toBeNull();
   });
 
@@ -108,5 +117,29 @@ describe('reading notifications', () => {
     const next = await call(other, 'GET', `/users/me/notifications?unread=true&limit=1&cursor=${cursor}`);
     expect(next.status).toBe(200);
     expect((next.json.data as Json[])[0]!.id).not.toBe((page.json.data as Json[])[0]!.id);
+  });
+});
+
+describe('delivering a keyword match', () => {
+  it('when the listing was flagged, sold or deleted between the match and the delivery, then nothing is delivered; on sale, it is', async () => {
+    const sequelize = createSequelize(databaseOptions(stack.api.config), createLogger('silent', 'test'));
+    try {
+      const notifications = notificationUseCases({ sequelize, notifications: createNotificationRepository(sequelize), listings: createListingReader(sequelize) });
+      const tag = `nd${randomBytes(4).toString('hex')}`;
+      const [flagged, sold, deleted, fine] = await Promise.all([1, 2, 3, 4].map((n) => createListing(stack, seller.token, { title: `${tag} 캠핑 테이블 ${n}` })));
+      // An edit that adds a web address flags the listing (docs/listings.md).
+      await stack.db.query(`UPDATE products SET moderation = 'flagged' WHERE id = $1`, [flagged!.id]);
+      await stack.db.query(`UPDATE products SET status = 'sold' WHERE id = $1`, [sold!.id]);
+      await stack.db.query('UPDATE products SET deleted_at = now() WHERE id = $1', [deleted!.id]);
+      const deliver = (productId: string) => notifications.deliverKeywordMatch({ userId: other.id, productId, alertId: 'kwa_00000000000000000000', keyword: tag, title: tag, price: 1000 });
+      expect(await deliver(flagged!.id)).toBe(false);
+      expect(await deliver(sold!.id)).toBe(false);
+      expect(await deliver(deleted!.id)).toBe(false);
+      expect(await deliver(fine!.id)).toBe(true);
+      const delivered = (await stack.db.query('SELECT product_id FROM notifications WHERE user_id = $1 AND product_id = ANY($2)', [other.id, [flagged!.id, sold!.id, deleted!.id, fine!.id]])).rows;
+      expect(delivered).toEqual([{ product_id: fine!.id }]);
+    } finally {
+      await sequelize.close();
+    }
   });
 });

@@ -51,11 +51,11 @@ export function createListingReader(sequelize: Sequelize, mediaUrl?: (key: strin
   return {
     /** The listing's state, with its row locked against concurrent like-count changes when `lock`. */
     async state(productId: string, transaction?: Transaction, lock = false): Promise<ListingState | null> {
-      const [row] = await sequelize.query<{ id: string; seller_id: string; status: ListingState['status']; deleted: boolean }>(
-        `SELECT id, seller_id, status, deleted_at IS NOT NULL AS deleted FROM products WHERE id = $1${lock ? ' FOR NO KEY UPDATE' : ''}`,
+      const [row] = await sequelize.query<{ id: string; seller_id: string; status: ListingState['status']; deleted: boolean; flagged: boolean }>(
+        `SELECT id, seller_id, status, deleted_at IS NOT NULL AS deleted, moderation = 'flagged' AS flagged FROM products WHERE id = $1${lock ? ' FOR NO KEY UPDATE' : ''}`,
         { bind: [productId], type: QueryTypes.SELECT, transaction },
       );
-      return row ? { id: row.id, sellerId: row.seller_id, status: row.status, deleted: row.deleted } : null;
+      return row ? { id: row.id, sellerId: row.seller_id, status: row.status, deleted: row.deleted, flagged: row.flagged } : null;
     },
 
     /** Summaries of these listings, by id (missing ids are simply absent). */

@@ -26,6 +26,8 @@ export interface ListingState {
   sellerId: string;
   status: ListingSummary['status'];
   deleted: boolean;
+  /** Awaiting a moderator (flagged by the posting checks): out of lists and alerts until approved. */
+  flagged: boolean;
 }
 
 /** Others see a listing unless it is deleted or its seller hid it (object-level authorization: 404 otherwise). */

@@ -21,11 +21,12 @@ export function notificationUseCases(deps: { sequelize: Sequelize; notifications
   return {
     /**
      * Delivers a keyword match to the user's inbox, once per listing whatever the retries; a
-     * listing sold, hidden or deleted before delivery is not announced any more.
+     * listing sold, hidden, deleted or flagged (an edit added a link) before delivery is not
+     * announced any more.
      */
     async deliverKeywordMatch(m: KeywordMatch): Promise<boolean> {
       const state = await listings.state(m.productId);
-      if (!state || state.deleted || state.status !== 'on_sale') return false;
+      if (!state || state.deleted || state.flagged || state.status !== 'on_sale') return false;
       return notifications.insert({
         id: newEngagementId('ntf'),
         userId: m.userId,
