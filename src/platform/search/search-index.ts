@@ -151,17 +151,14 @@ export const normaliseText = (s: string): string => s.normalize('NFKC').toLowerC
 
 /**
  * The query's words, deduplicated, at most 8 (a longer query is a sentence, not a search). A
- * word of 3+ characters with a run of 3+ letters or digits is matched as a substring, literally
- * (`100%`, `아이폰14`); any other word by its runs of letters and digits, each a word of its own
- * (two characters: a substring; one: a word prefix): `a--` is `a`, `1.5` is `1` and `5`. A
- * literal without such a run gives the trigram index nothing to narrow by, and PostgreSQL would
- * read every listing's text (~300 ms a query on 200,000 listings). A word with neither letters
- * nor digits is ignored.
+ * word of 3+ characters is matched as a substring, literally; a shorter one by its letters and
+ * digits only (two: a substring; one: a word prefix); a word with neither is ignored.
  */
 export const queryTerms = (q: string | undefined): string[] => {
   const words = normaliseText(q ?? '')
     .split(' ')
-    .flatMap((w) => (/[\p{L}\p{N}]{3}/u.test(w) ? [w] : (w.match(/[\p{L}\p{N}]+/gu) ?? [])));
+    .filter((w) => /[\p{L}\p{N}]/u.test(w))
+    .map((w) => ([...w].length >= 3 ? w : w.replace(/[^\p{L}\p{N}]/gu, '')));
   return [...new Set(words)].slice(0, 8);
 };
 
