@@ -132,7 +132,10 @@ describe('delivering a keyword match', () => {
       await stack.db.query(`UPDATE products SET status = 'sold' WHERE id = $1`, [sold!.id]);
       await stack.db.query('UPDATE products SET deleted_at = now() WHERE id = $1', [deleted!.id]);
       const deliver = (productId: string) => notifications.deliverKeywordMatch({ userId: other.id, productId, alertId: 'kwa_00000000000000000000', keyword: tag, title: tag, price: 1000 });
+      // The flagged one's match is forgotten, so a moderator's approval can announce it later.
+      await stack.db.query('INSERT INTO keyword_alert_matches (product_id, user_id, alert_id) VALUES ($1, $2, $3)', [flagged!.id, other.id, 'kwa_00000000000000000000']);
       expect(await deliver(flagged!.id)).toBe(false);
+      expect((await stack.db.query('SELECT 1 FROM keyword_alert_matches WHERE product_id = $1 AND user_id = $2', [flagged!.id, other.id])).rows).toEqual([]);
       expect(await deliver(sold!.id)).toBe(false);
       expect(await deliver(deleted!.id)).toBe(false);
       expect(await deliver(fine!.id)).toBe(true);

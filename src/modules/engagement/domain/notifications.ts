@@ -26,7 +26,12 @@ export function notificationUseCases(deps: { sequelize: Sequelize; notifications
      */
     async deliverKeywordMatch(m: KeywordMatch): Promise<boolean> {
       const state = await listings.state(m.productId);
-      if (!state || state.deleted || state.flagged || state.status !== 'on_sale') return false;
+      if (!state || state.deleted || state.status !== 'on_sale') return false;
+      // Flagged since it matched: not now, but the moderator's approval matches it again.
+      if (state.flagged) {
+        await notifications.forgetMatch(m.productId, m.userId);
+        return false;
+      }
       return notifications.insert({
         id: newEngagementId('ntf'),
         userId: m.userId,

@@ -18,7 +18,7 @@ export const listingProhibited = (errors: FieldError[]) =>
   new AppError(422, 'listing_prohibited', 'The listing breaks the posting rules', errors.map((e) => e.detail).join(' '), errors);
 export const duplicateListing = (existing: { id: string; deleted: boolean }) =>
   existing.deleted
-    ? new AppError(409, 'duplicate_listing', 'You already posted this listing', 'You deleted a listing with the same title and description that was posted or bumped in the last 24 hours; reposting it would move it to the top again. Post it again once that day has passed.')
+    ? new AppError(409, 'duplicate_listing', 'You already posted this listing', 'A listing with the same title and description, posted or bumped in the last 24 hours, was deleted; reposting it would move it to the top again. Post it again once that day has passed.')
     : new AppError(409, 'duplicate_listing', 'You already posted this listing', `Listing ${existing.id} has the same title and description; edit or bump it instead.`);
 export const listingLimitReached = (limit: number, retryAfterSeconds: number) =>
   new AppError(429, 'listing_limit_reached', 'Too many new listings', `At most ${limit} new listings in 24 hours.`, [], { 'Retry-After': String(retryAfterSeconds) });

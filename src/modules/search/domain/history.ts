@@ -57,8 +57,10 @@ export function searchHistoryUseCases(deps: { store: DocumentStore; popular: Pop
       const now = Date.now();
       const newDay = !previous || now - Date.parse(previous.searched_at) >= DAY_MS;
       await c.upsert({ id, version: Math.max(now, (previous?.version ?? 0) + 1), user_id: userId, query, searched_at: new Date(now).toISOString() });
-      const suggestible = foundSomething ? suggestibleForm(query) : null;
-      if (suggestible) await deps.popular.count(suggestible, userId, newDay);
+      // Counted as typed (normalised), once per user and day per query as before; only a query
+      // that is already its suggestible form counts at all, so neither a ninth word nor
+      // punctuation variants (`아이폰 14 !`) add to `아이폰 14`.
+      if (foundSomething && suggestibleForm(query) === query) await deps.popular.count(query, userId, newDay);
       if (!previous) {
         const { items } = await c.find({ where: byUser(userId), sort: { field: 'searched_at', direction: 'desc' }, limit: HISTORY_KEPT + 10 });
         for (const old of items.slice(HISTORY_KEPT)) await c.delete(old.id);
