@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseOptions } from '../../../src/config';
+import { createKeywordAlertRepository } from '../../../src/modules/engagement/data/keyword-alert-repository';
 import { createListingReader } from '../../../src/modules/engagement/data/listing-reader';
 import { createNotificationRepository } from '../../../src/modules/engagement/data/notification-repository';
 import { notificationUseCases } from '../../../src/modules/engagement/domain/notifications';
@@ -124,7 +125,12 @@ describe('delivering a keyword match', () => {
   it('when the listing was flagged, sold or deleted between the match and the delivery, then nothing is delivered; on sale, it is', async () => {
     const sequelize = createSequelize(databaseOptions(stack.api.config), createLogger('silent', 'test'));
     try {
-      const notifications = notificationUseCases({ sequelize, notifications: createNotificationRepository(sequelize), listings: createListingReader(sequelize) });
+      const notifications = notificationUseCases({
+        sequelize,
+        notifications: createNotificationRepository(sequelize),
+        listings: createListingReader(sequelize),
+        matches: createKeywordAlertRepository(sequelize),
+      });
       const tag = `nd${randomBytes(4).toString('hex')}`;
       const [flagged, sold, deleted, fine] = await Promise.all([1, 2, 3, 4].map((n) => createListing(stack, seller.token, { title: `${tag} 캠핑 테이블 ${n}` })));
       // An edit that adds a web address flags the listing (docs/listings.md).

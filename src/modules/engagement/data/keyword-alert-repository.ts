@@ -55,6 +55,14 @@ export const CANDIDATES_SQL = `
 
 export function createKeywordAlertRepository(sequelize: Sequelize) {
   return {
+    /**
+     * Forgets that a listing matched the user's alert, so that matching it again (a moderator's
+     * approval) can notify them: the match row is what keeps a listing from notifying twice.
+     */
+    async forgetMatch(productId: string, userId: string): Promise<void> {
+      await sequelize.query('DELETE FROM keyword_alert_matches WHERE product_id = $1 AND user_id = $2', { bind: [productId, userId] });
+    },
+
     async list(userId: string): Promise<KeywordAlert[]> {
       const rows = await sequelize.query<AlertRow>(
         'SELECT id, user_id, keyword, category_id, dong_code, created_at FROM keyword_alerts WHERE user_id = $1 ORDER BY created_at DESC, id DESC',

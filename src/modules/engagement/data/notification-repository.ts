@@ -46,14 +46,6 @@ export function createNotificationRepository(sequelize: Sequelize) {
       return rows.length > 0;
     },
 
-    /**
-     * Forgets that a listing matched the user's alert, so that matching it again (a moderator's
-     * approval) can notify them: the match row is what keeps a listing from notifying twice.
-     */
-    async forgetMatch(productId: string, userId: string): Promise<void> {
-      await sequelize.query('DELETE FROM keyword_alert_matches WHERE product_id = $1 AND user_id = $2', { bind: [productId, userId] });
-    },
-
     /** Newest first, strictly after `after`, only unread ones when `unreadOnly`; `limit + 1` rows. */
     async page(userId: string, limit: number, after?: { atMicros: string; id: string }, unreadOnly = false): Promise<Notification[]> {
       const rows = await sequelize.query<Row>(

@@ -1,6 +1,7 @@
 import type { Sequelize, Transaction } from 'sequelize';
 import type { RequestContext } from '../../../platform/context';
 import { inTransaction } from '../../../platform/db/transaction';
+import type { KeywordAlertRepository } from '../data/keyword-alert-repository';
 import type { NotificationRepository, Notification } from '../data/notification-repository';
 import type { ListingReader } from '../data/listing-reader';
 import { decodeCursor, pageOf } from './cursor';
@@ -16,8 +17,14 @@ export interface ListingReviewNotice {
   decision: 'approve' | 'remove';
 }
 
-export function notificationUseCases(deps: { sequelize: Sequelize; notifications: NotificationRepository; listings: ListingReader }) {
-  const { sequelize, notifications, listings } = deps;
+export function notificationUseCases(deps: {
+  sequelize: Sequelize;
+  notifications: NotificationRepository;
+  listings: ListingReader;
+  /** The keyword alerts' match records (their component owns them). */
+  matches: Pick<KeywordAlertRepository, 'forgetMatch'>;
+}) {
+  const { sequelize, notifications, listings, matches } = deps;
   return {
     /**
      * Delivers a keyword match to the user's inbox, once per listing whatever the retries; a
@@ -29,7 +36,7 @@ export function notificationUseCases(deps: { sequelize: Sequelize; notifications
       if (!state || state.deleted || state.status !== 'on_sale') return false;
       // Flagged since it matched: not now, but the moderator's approval matches it again.
       if (state.flagged) {
-        await notifications.forgetMatch(m.productId, m.userId);
+        await matches.forgetMatch(m.productId, m.userId);
         return false;
       }
       return notifications.insert({
