@@ -294,8 +294,11 @@ describe('PUT /v1/products/{product_id}/images/order and DELETE /v1/products/{pr
     const id = await newListing();
     await upload(seller, id, [part(await jpeg(), 'a.jpg', 'image/jpeg'), part(await png(), 'b.png', 'image/png')]);
     await processed(id, 2);
-    const shown = (await product(id)).json.images as Photo[];
-    expect(shown).toHaveLength(2);
+    // The listing shows them once the read model has the images_changed events.
+    const shown = await waitFor('the photos on the listing', async () => {
+      const images = (await product(id)).json.images as Photo[];
+      return images.length === 2 && images;
+    });
     for (const p of shown) expect((await media(p.thumbnail_url!)).status).toBe(200);
     expect(await storedFiles(id)).toHaveLength(4);
 
