@@ -19,6 +19,7 @@ import { OutboxRelay } from './platform/events/outbox-relay';
 import { projectionSubscription } from './platform/events/projection';
 import { Subscribers } from './platform/events/subscriber';
 import { JobQueues } from './platform/jobs/job-queues';
+import { schedulePeriodic } from './platform/jobs/periodic';
 import { registerQueueMetrics } from './platform/jobs/queue-metrics';
 import { createLogger, type Logger } from './platform/logger';
 import { startOpsServer } from './platform/ops-server';
@@ -94,16 +95,13 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   await jobs.process([sendSmsJob(sms)], { concurrency: 4 });
   await jobs.process([endSuspensionJobFor(config, sequelize)], { concurrency: 2 });
   // Photo processing decodes images of up to 50 MP: two at a time bounds the memory it takes.
-  await jobs.process(productImageJobs(photosDeps), { concurrency: 2 });
+  const photoJobs = productImageJobs(photosDeps);
+  await jobs.process(photoJobs.definitions, { concurrency: 2 });
   await engagement.start(log);
-  // Daily; the day is the cause, so every worker asking on the same day adds one job.
-  const schedulePrune = () =>
-    jobs
-      .enqueue(prune, { retention_days: INBOX_RETENTION_DAYS }, { causationId: new Date().toISOString().slice(0, 10) })
-      .catch((err) => log.warn({ err }, 'could not schedule inbox pruning'));
-  await schedulePrune();
-  const pruneTimer = setInterval(schedulePrune, 3_600_000);
-  pruneTimer.unref();
+  const schedules = [
+    schedulePeriodic(jobs, prune, { retention_days: INBOX_RETENTION_DAYS }, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log),
+    photoJobs.schedule(log),
+  ];
 
   const opsServer = await startOpsServer(registry, config.HOST, config.WORKER_PORT);
   log.info({ ops: `http://${config.HOST}:${(opsServer.address() as { port: number }).port}` }, 'worker started');
@@ -114,7 +112,7 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
     opsServer,
     stop: async () => {
       // Take no new work, let work in progress finish, then close the connections.
-      clearInterval(pruneTimer);
+      for (const stop of schedules) stop();
       engagement.stop();
       await new Promise<void>((resolve) => opsServer.close(() => resolve()));
       await relay.stop();

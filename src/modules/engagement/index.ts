@@ -4,6 +4,7 @@ import { AppError } from '../../platform/errors';
 import { eventRecorder } from '../../platform/events/event-store';
 import type { Subscription } from '../../platform/events/subscriber';
 import type { JobQueues } from '../../platform/jobs/job-queues';
+import { schedulePeriodic } from '../../platform/jobs/periodic';
 import { createRequireVerifiedNeighbourhood, RANGE_METERS } from '../neighbourhoods';
 import { createDongRepository } from '../neighbourhoods/data/dong-repository';
 import { createKeywordAlertRepository } from './data/keyword-alert-repository';
@@ -118,29 +119,22 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
   const flush = flushViewsJob(views(d));
   const similarity = computeSimilarityJob(createSimilarityRepository(d.sequelize));
   const subscriptions: Subscription[] = [keywordAlertSubscription(alerts), purchaseSignalSubscription(d.sequelize), listingReviewNoticeSubscription(d.sequelize, notifications)];
-  const timers: NodeJS.Timeout[] = [];
+  const stops: (() => void)[] = [];
 
   return {
     flush,
     similarity,
     notify,
     subscriptions,
-    /** Starts the job processors and the schedules; the slot number is the cause, so workers running side by side add one job per slot. */
+    /** Starts the job processors and the schedules. */
     async start(log: { warn: (obj: object, msg: string) => void }): Promise<void> {
       await d.jobs.process([flush, similarity], { concurrency: 1 });
       await d.jobs.process([notify], { concurrency: 4 });
-      const every = (ms: number, def: typeof flush) => {
-        const tick = () =>
-          d.jobs.enqueue(def, {}, { causationId: `${def.name}:${Math.floor(Date.now() / ms)}` }).catch((err: unknown) => log.warn({ err, job: def.name }, 'could not schedule a job'));
-        const timer = setInterval(tick, ms);
-        timer.unref();
-        timers.push(timer);
-      };
-      every(d.viewFlushIntervalMs, flush);
-      every(d.similarityIntervalMs, similarity);
+      stops.push(schedulePeriodic(d.jobs, flush, {}, { periodMs: d.viewFlushIntervalMs }, log));
+      stops.push(schedulePeriodic(d.jobs, similarity, {}, { periodMs: d.similarityIntervalMs }, log));
     },
     stop(): void {
-      for (const t of timers) clearInterval(t);
+      for (const stop of stops) stop();
     },
   };
 }

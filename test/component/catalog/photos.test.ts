@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -8,6 +8,7 @@ import { createListing, sellerWithNeighbourhood, type Seller } from '../../suppo
 import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
 import { heicAv1, heicHevc, heicHevcPhoto, HEVC_PHOTO, jpeg, jpegWithGps, png, pngBomb, webp } from '../../support/images';
+import { SWEEP_PHOTOS_JOB } from '../../../src/modules/products/images';
 import { waitFor } from '../../support/wait';
 
 let stack: IdentityStack;
@@ -306,6 +307,35 @@ describe('PUT /v1/products/{product_id}/images/order and DELETE /v1/products/{pr
     await waitFor('the photos to be deleted with the listing', async () => (await storedFiles(id)).length === 0);
     for (const p of shown) for (const url of [p.url!, p.thumbnail_url!]) expect((await media(url)).status).toBe(404);
     expect((await rows(id)).every((r) => r.deleted_at !== null)).toBe(true);
+  });
+
+  it('when files outlived their photos (a listing deleted before its photos were purged with it, a file written after its photo was deleted), then the sweep deletes them, once, and leaves live photos alone', async () => {
+    const [gone, kept] = [await newListing(), await newListing()];
+    await upload(seller, gone, [part(await jpeg(), 'a.jpg', 'image/jpeg'), part(await png(), 'b.png', 'image/png')]);
+    await upload(seller, kept, [part(await jpeg(), 'c.jpg', 'image/jpeg'), part(await png(), 'd.png', 'image/png')]);
+    await processed(gone, 2);
+    const [keptLive, keptDeleted] = await processed(kept, 2);
+    // As before the photos.deleted-listings subscriber: the listing deleted, its photos untouched.
+    await stack.db.query('UPDATE products SET deleted_at = now() WHERE id = $1', [gone]);
+    // As when a processing job writes its derivative after the delete (or the delete failed).
+    expect((await remove(seller, kept, keptDeleted!.id as string)).status).toBe(204);
+    const leftover = path.join(storageDir, 'products', kept, `${keptDeleted!.id as string}.webp`);
+    await mkdir(path.dirname(leftover), { recursive: true });
+    await writeFile(leftover, randomBytes(64));
+    expect(await storedFiles(gone)).toHaveLength(4);
+    expect(await storedFiles(kept)).toHaveLength(3);
+
+    await stack.worker.jobs.enqueue(SWEEP_PHOTOS_JOB, { grace_seconds: 0 }, { causationId: `test-${randomBytes(4).toString('hex')}` });
+    await waitFor('the sweep', async () => (await storedFiles(gone)).length === 0 && (await storedFiles(kept)).length === 2, 20_000);
+    const keptLiveId = keptLive!.id as string;
+    expect(await storedFiles(kept)).toEqual([`products/${kept}/${keptLiveId}-thumb.webp`, `products/${kept}/${keptLiveId}.webp`].sort());
+    const swept = [...(await rows(gone)), ...(await rows(kept))];
+    // Each deleted photo is marked swept, so later sweeps pass it by; the live one is untouched.
+    for (const r of swept) {
+      if (r.id === keptLiveId) expect([r.deleted_at, r.files_deleted_at]).toEqual([null, null]);
+      else expect(r.deleted_at !== null && r.files_deleted_at !== null).toBe(true);
+    }
+    expect(swept).toHaveLength(4);
   });
 
   it('when the order leaves a photo out or names one of another listing, then 422 image_order_mismatch and the order is unchanged', async () => {

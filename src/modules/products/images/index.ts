@@ -2,6 +2,8 @@ import type { Sequelize } from 'sequelize';
 import type { Subscription } from '../../../platform/events/subscriber';
 import { eventRecorder } from '../../../platform/events/event-store';
 import type { JobQueues } from '../../../platform/jobs/job-queues';
+import { schedulePeriodic } from '../../../platform/jobs/periodic';
+import type { Logger } from '../../../platform/logger';
 import { mediaRouter, MEDIA_PATH, type ObjectStorage } from '../../../platform/storage';
 import { createPhotoRepository } from './data/photo-repository';
 import { photoUseCases } from './domain/photos';
@@ -9,7 +11,7 @@ import { deleteProductImage } from './http/deleteProductImage';
 import { listProductImages } from './http/listProductImages';
 import { reorderProductImages } from './http/reorderProductImages';
 import { uploadProductImages } from './http/uploadProductImages';
-import { PROCESS_IMAGE_JOB, processImageJob } from './jobs';
+import { PHOTO_SWEEP_GRACE_SECONDS, PROCESS_IMAGE_JOB, processImageJob, SWEEP_PHOTOS_JOB, sweepPhotosJob } from './jobs';
 
 export interface MediaUrlConfig {
   MEDIA_BASE_URL?: string | undefined;
@@ -60,8 +62,16 @@ export function productImagesModule(d: PhotosModuleDeps) {
 
 export type ProductImagesModule = ReturnType<typeof productImagesModule>;
 
-/** The worker's job: processing uploaded photos. */
-export const productImageJobs = (d: PhotosModuleDeps) => [processImageJob(useCases(d))];
+/** The worker's jobs: processing uploaded photos, and the hourly sweep of deleted ones' files. */
+export function productImageJobs(d: PhotosModuleDeps) {
+  const photos = useCases(d);
+  const sweep = sweepPhotosJob(photos);
+  return {
+    definitions: [processImageJob(photos), sweep],
+    /** Starts the hourly sweep (at start too); returns the function that stops it. */
+    schedule: (log: Logger) => schedulePeriodic(d.jobs, sweep, { grace_seconds: PHOTO_SWEEP_GRACE_SECONDS }, { periodMs: 3_600_000, checkMs: 600_000, atStart: true }, log),
+  };
+}
 
 /** The worker's subscription: a deleted listing's photos are deleted with it. */
 export const deletedListingPhotosSubscription = (d: PhotosModuleDeps): Subscription => {
@@ -77,4 +87,4 @@ export const deletedListingPhotosSubscription = (d: PhotosModuleDeps): Subscript
   };
 };
 
-export { PROCESS_IMAGE_JOB };
+export { PROCESS_IMAGE_JOB, SWEEP_PHOTOS_JOB };

@@ -25,5 +25,27 @@ export const processImageJob = (photos: Pick<PhotoUseCases, 'process'>) =>
       photos.process(payload.image_id, { jobId: ctx.jobId, finalAttempt: ctx.attempt >= ATTEMPTS, log: ctx.log, ...(payload.request_id ? { requestId: payload.request_id } : {}) }),
   });
 
+export interface SweepPhotosPayload {
+  /** Only photos deleted at least this long ago: PHOTO_SWEEP_GRACE_SECONDS when scheduled. */
+  grace_seconds: number;
+}
+
+/** Longer than a processing job can run (its timeout), so its last writes are swept too. */
+export const PHOTO_SWEEP_GRACE_SECONDS = 3_600;
+
+/** Deletes the files of deleted photos, and the photos of deleted listings (photos.sweep); hourly. */
+export const sweepPhotosJob = (photos: Pick<PhotoUseCases, 'sweep'>) =>
+  defineJob<SweepPhotosPayload>({
+    queue: 'images',
+    name: 'product-image.sweep',
+    attempts: 3,
+    backoffMs: 60_000,
+    timeoutMs: 30 * 60_000,
+    handle: async (payload, ctx) => void (await photos.sweep(payload.grace_seconds, ctx.log)),
+  });
+
+/** For whoever only enqueues: the API, tests. */
+export const SWEEP_PHOTOS_JOB = sweepPhotosJob({ sweep: () => Promise.reject(new Error('photos are swept by the worker')) });
+
 /** For the API, which only enqueues. */
 export const PROCESS_IMAGE_JOB = processImageJob({ process: () => Promise.reject(new Error('photos are processed by the worker')) });

@@ -106,6 +106,30 @@ export function createPhotoRepository(sequelize: Sequelize) {
       await sequelize.query('UPDATE product_images SET deleted_at = now(), updated_at = now() WHERE id = $1', { bind: [id], transaction: t });
     },
 
+    /** Listings deleted while photos of theirs are still live (deleted before their photos were purged with them). */
+    async deletedListingsWithLivePhotos(limit: number): Promise<string[]> {
+      const rows = await sequelize.query<{ product_id: string }>(
+        `SELECT DISTINCT i.product_id FROM product_images i JOIN products p ON p.id = i.product_id
+          WHERE i.deleted_at IS NULL AND p.deleted_at IS NOT NULL LIMIT $1`,
+        { bind: [limit], type: QueryTypes.SELECT },
+      );
+      return rows.map((r) => r.product_id);
+    },
+
+    /** Deleted photos whose files were not yet swept, deleted at least `graceSeconds` ago, oldest first. */
+    async filesPending(graceSeconds: number, limit: number): Promise<Photo[]> {
+      return select(
+        `SELECT * FROM product_images
+          WHERE deleted_at IS NOT NULL AND files_deleted_at IS NULL AND deleted_at <= now() - make_interval(secs => $1)
+          ORDER BY deleted_at LIMIT $2`,
+        [graceSeconds, limit],
+      );
+    },
+
+    async markFilesDeleted(ids: string[]): Promise<void> {
+      await sequelize.query('UPDATE product_images SET files_deleted_at = now() WHERE id = ANY($1::text[])', { bind: [ids] });
+    },
+
     /** Positions 0, 1, 2… in the order given. */
     async setOrder(productId: string, ids: string[], t: Transaction): Promise<void> {
       await sequelize.query(

@@ -40,6 +40,9 @@ const HEAD_BYTES = 256 * 1024;
 /** A photo still `processing` after this long may have lost its job (Redis was down at upload). */
 const STALE_PROCESSING_MS = 60_000;
 
+/** Listings, or photos, handled per query by the sweep. */
+const SWEEP_BATCH = 200;
+
 const productRef = (id: string) => ({ type: 'product', id });
 
 /**
@@ -207,6 +210,39 @@ export function photoUseCases(deps: PhotosDeps) {
       });
       if (keys.length) t.afterCommit(() => void discard(log, keys));
       return gone.length;
+    },
+
+    /**
+     * The backstop behind `purgeListing` and `remove`, which delete files once, best effort:
+     * listings deleted with photos still live get them purged, and every deleted photo's files
+     * are deleted (again) once it has been deleted for `graceSeconds`, long enough for a
+     * processing job that was already running to have stopped writing them. Each photo is swept
+     * once (files_deleted_at); files already gone are not an error.
+     */
+    async sweep(graceSeconds: number, log: Logger): Promise<{ listings: number; photos: number }> {
+      let listings = 0;
+      for (;;) {
+        const ids = await photos.deletedListingsWithLivePhotos(SWEEP_BATCH);
+        for (const id of ids) await sequelize.transaction((t) => photos.softDeleteAll(id, t));
+        listings += ids.length;
+        if (ids.length < SWEEP_BATCH) break;
+      }
+      let swept = 0;
+      for (;;) {
+        const pending = await photos.filesPending(graceSeconds, SWEEP_BATCH);
+        if (!pending.length) break;
+        const keys = pending.flatMap((p) => {
+          const k = storageKeys(p.productId, p.id);
+          return [p.originalKey ?? k.original, k.display, k.thumb];
+        });
+        // A storage failure throws: the job retries, and nothing is marked swept that was not.
+        await storage.delete(keys);
+        await photos.markFilesDeleted(pending.map((p) => p.id));
+        swept += pending.length;
+        if (pending.length < SWEEP_BATCH) break;
+      }
+      if (listings || swept) log.info({ listings, photos: swept }, 'deleted photos swept');
+      return { listings, photos: swept };
     },
 
     /** Removes a photo, closes the gap, deletes its files after commit; `product.images_changed` if it was shown. */
