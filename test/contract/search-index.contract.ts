@@ -195,6 +195,23 @@ export function searchIndexContract(name: string, make: () => Promise<IndexUnder
         expect(await ids(index, { q: 'abc' })).toEqual([spaced.id]);
       });
 
+      it('when a word has no three letters or digits in a row (c++, 1.5, ab-c), then it is still a literal substring: punctuation and all', async () => {
+        const cpp = listing({ title: 'c++ 프로그래밍 입문' });
+        const bracketed = listing({ title: '(c++) 자료구조 책' });
+        const c = listing({ title: 'c 언어 책', description: 'c+ 학점 받은 노트' });
+        const litre = listing({ title: '생수 1.5L 6병' });
+        const spaced = listing({ title: '생수 15L', description: '1 5 묶음' });
+        const cable = listing({ title: '미니 ab-c 케이블' });
+        const apart = listing({ title: 'ab c 케이블', description: 'abc' });
+        const index = await fresh([cpp, bracketed, c, litre, spaced, cable, apart]);
+        expect((await ids(index, { q: 'c++' })).sort()).toEqual([cpp.id, bracketed.id].sort());
+        expect(await ids(index, { q: '1.5' })).toEqual([litre.id]);
+        expect(await ids(index, { q: 'ab-c' })).toEqual([cable.id]);
+        expect(await ids(index, { q: 'c++ 입문' })).toEqual([cpp.id]);
+        expect(await ids(index, { q: 'a--' })).toEqual([]);
+        expect(await ids(index, { q: '(c+' })).toEqual([bracketed.id]);
+      });
+
       it('when the query holds LIKE or tsquery syntax, then it is matched literally, and words without a letter or digit are ignored', async () => {
         const percent = listing({ title: '100% 정품 운동화' });
         const plain = listing({ title: '100 정품 운동화' });

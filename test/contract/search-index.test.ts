@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client as Elasticsearch } from '@elastic/elasticsearch';
-import { afterAll, describe, it } from 'vitest';
+import { QueryTypes } from 'sequelize';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createSequelize } from '../../src/platform/db/sequelize';
 import { createLogger } from '../../src/platform/logger';
 import { ElasticsearchSearchIndex, PostgresSearchIndex } from '../../src/platform/search';
@@ -45,3 +46,35 @@ if (elasticsearchUrl) {
     it.skip('needs ELASTICSEARCH_URL (an Elasticsearch 8 node with analysis-nori); not run', () => undefined);
   });
 }
+
+// What the PostgreSQL adapter narrows a word by must hold wherever the word occurs, or a match is
+// lost: a word without three letters or digits in a row by its 3-character pieces with punctuation
+// (search_punct_grams, migration 0022). Random words placed in random text, seeded so a failure
+// repeats.
+describe('postgres: the pieces a word is narrowed by', () => {
+  const alphabet = ['가', '방', '폰', 'a', 'B', 'z', '1', '5', '0', '.', '-', '+', '(', ')', '/', '%', '_', ',', '!', '[', ']'];
+  let seed = 20261128;
+  const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const pick = () => alphabet[Math.floor(next() * alphabet.length)]!;
+  const text = (n: number) => Array.from({ length: n }, () => (next() < 0.15 ? ' ' : pick())).join('');
+  const noRunOf3 = (w: string) => !/[\p{L}\p{N}]{3}/u.test(w);
+
+  it('when a word without three letters or digits in a row occurs in a text, then all its pieces are among the text’s, and it has at least one', async () => {
+    const words: string[] = [];
+    const texts: string[] = [];
+    while (words.length < 2000) {
+      const word = Array.from({ length: 3 + Math.floor(next() * 4) }, pick).join('');
+      if (!noRunOf3(word)) continue;
+      words.push(word);
+      texts.push(`${text(Math.floor(next() * 8))}${word}${text(Math.floor(next() * 8))}`.replace(/\s+/g, ' ').trim());
+    }
+    const [row] = await sequelize.query<{ lost: string[]; empty: string[] }>(
+      `SELECT array_agg(w) FILTER (WHERE NOT search_punct_grams(t) @> search_punct_grams(w)) AS lost,
+              array_agg(w) FILTER (WHERE cardinality(search_punct_grams(w)) = 0) AS empty
+         FROM unnest($1::text[], $2::text[]) AS x(w, t)`,
+      { bind: [words, texts], type: QueryTypes.SELECT },
+    );
+    expect(row!.lost).toBeNull();
+    expect(row!.empty).toBeNull();
+  });
+});

@@ -30,9 +30,14 @@ import {
 //   which finds 가방 in 가죽 가방, 가방끈 and 노트북가방.
 // - 1 character (폰): the start of a word, through the full-text index (`폰:*`); as a substring
 //   it would match nearly every listing.
+// - 3+ characters without three letters or digits in a row (c++, 1.5, ab-c): pg_trgm keeps only
+//   runs of letters and digits, so these are narrowed by `punct_grams` (migration 0022: the
+//   text's 3-character pieces holding punctuation, GIN-indexed) before the LIKE.
 // Every word must match (AND). Identifiers are fixed or checked names; every value is bound.
 
 const TABLE = /^[a-z][a-z0-9_]{0,50}$/;
+/** What a trigram of pg_trgm needs: three letters or digits in a row. */
+const TRIGRAM_RUN = /[\p{L}\p{N}]{3}/u;
 /** Up to this many dongs, a newest-first dong feed reads each dong's own index range. */
 const PER_DONG_MAX = 50;
 
@@ -199,7 +204,12 @@ export class PostgresSearchIndex implements SearchIndex {
       // A short term is letters and digits only (queryTerms): safe as a quoted tsquery lexeme.
       if (!isSubstringTerm(term)) where.push(`tsv @@ to_tsquery('simple', ${$(`${term}:*`)})`);
       else if ([...term].length === 2) where.push(`pairs @@ ${$(`'${term}'`)}::tsquery`);
-      else where.push(`search_text LIKE ${$(`%${escapeLike(term)}%`)}`);
+      else {
+        // Without three letters or digits in a row the trigram index cannot narrow the word; its
+        // 3-character pieces with punctuation can (migration 0022).
+        if (!TRIGRAM_RUN.test(term)) where.push(`punct_grams @> search_punct_grams(${$(term)})`);
+        where.push(`search_text LIKE ${$(`%${escapeLike(term)}%`)}`);
+      }
     }
     if (query.categoryPath) {
       // A prefix LIKE cannot use search_documents_category_recent in order (nor at all under a
