@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/cli/migrate';
-import { createSequelize } from '../../src/platform/db/sequelize';
+import { QueryTypes } from 'sequelize';
+import { selectPrepared } from '../../src/platform/db/prepared';
+import { createSequelize, READ_REPLICA } from '../../src/platform/db/sequelize';
 import { createLogger } from '../../src/platform/logger';
 import { TEST_ENV } from '../support/env';
+import { readOnlyReplicaUrl } from '../support/read-only-replica';
 
 const withDatabase = (name: string) => {
   const url = new URL(TEST_ENV.DATABASE_URL);
@@ -38,6 +41,29 @@ describe('migrate', () => {
 });
 
 describe('createSequelize', () => {
+  it('when a read-only replica is configured, then writes (RETURNING ones too) and ordinary reads go to the primary, and only reads that ask for the replica go there', async () => {
+    const sequelize = createSequelize({ url: TEST_ENV.DATABASE_URL, replicaUrl: await readOnlyReplicaUrl(), poolMax: 2 }, createLogger('silent', 'test'));
+    const who = async (options: object) => ((await sequelize.query<{ who: string }>('SELECT current_user AS who', { type: QueryTypes.SELECT, ...options }))[0]!.who);
+    try {
+      expect(await who({})).toBe('postgres');
+      expect(await who(READ_REPLICA)).toBe('junggo_test_readonly');
+      const table = `replica_probe_${randomUUID().slice(0, 8)}`;
+      await sequelize.query(`CREATE TABLE ${table} (n int)`);
+      try {
+        expect(await sequelize.query(`INSERT INTO ${table} VALUES (1) RETURNING n`, { type: QueryTypes.SELECT })).toEqual([{ n: 1 }]);
+      } finally {
+        await sequelize.query(`DROP TABLE ${table}`);
+      }
+      const prepared = 'SELECT current_user AS who, $1::int AS n';
+      expect(await selectPrepared(sequelize, prepared, [1])).toEqual([{ who: 'postgres', n: 1 }]);
+      expect(await selectPrepared(sequelize, prepared, [2], { replica: true })).toEqual([{ who: 'junggo_test_readonly', n: 2 }]);
+      // What the replica refuses, so the routing above is what keeps writes working.
+      await expect(sequelize.query(`CREATE TABLE ${table}_refused (n int)`, { type: QueryTypes.SELECT, ...READ_REPLICA })).rejects.toThrow(/read-only transaction/);
+    } finally {
+      await sequelize.close();
+    }
+  });
+
   it('when a replica URL is configured, then reads and writes both work through the replication config', async () => {
     const sequelize = createSequelize({ url: TEST_ENV.DATABASE_URL, replicaUrl: TEST_ENV.DATABASE_URL, poolMax: 2 }, createLogger('silent', 'test'));
     try {

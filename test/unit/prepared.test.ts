@@ -33,7 +33,7 @@ describe('prepared hot reads', () => {
     const sql = `SELECT name FROM ${table} WHERE id = $1`;
     await sequelize.transaction(async (transaction) => {
       await sequelize.query(`INSERT INTO ${table} VALUES (3, '셋')`, { transaction });
-      expect(await selectPrepared(sequelize, sql, [3], transaction)).toEqual([{ name: '셋' }]);
+      expect(await selectPrepared(sequelize, sql, [3], { transaction })).toEqual([{ name: '셋' }]);
       throw Object.assign(new Error('roll back'), { rollback: true });
     }).catch((err: { rollback?: boolean }) => {
       if (!err.rollback) throw err;

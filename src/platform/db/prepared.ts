@@ -17,7 +17,7 @@ export interface PgClient {
 }
 
 interface ConnectionManager {
-  getConnection(options: { type: 'SELECT' | 'write' }): Promise<PgClient>;
+  getConnection(options: { type: 'SELECT' | 'write'; useMaster: boolean }): Promise<PgClient>;
   releaseConnection(client: PgClient): Promise<void>;
 }
 
@@ -53,17 +53,23 @@ export async function runPrepared<T>(client: PgClient, text: string, values: unk
   }
 }
 
+export interface PreparedOptions {
+  transaction?: Transaction | undefined;
+  /** May be answered by the read replica, when one is configured (else the primary's pool). */
+  replica?: boolean;
+}
+
 /**
- * Runs a SELECT as a named prepared statement on a connection of Sequelize's pool (the read
- * replica when one is configured, as `sequelize.query` would), or on the transaction's own.
+ * Runs a SELECT as a named prepared statement on a connection of Sequelize's pool (the primary's,
+ * or the replica's when asked for), or on the transaction's own.
  */
-export async function selectPrepared<T>(sequelize: Sequelize, text: string, values: unknown[], transaction?: Transaction): Promise<T[]> {
+export async function selectPrepared<T>(sequelize: Sequelize, text: string, values: unknown[], { transaction, replica = false }: PreparedOptions = {}): Promise<T[]> {
   // Logged as Sequelize logs its own queries (the SQL trace, the bench's plan capture).
   const { logging } = (sequelize as unknown as { options: { logging?: unknown } }).options;
   if (typeof logging === 'function') (logging as (sql: string, options: { bind: unknown[] }) => void)(`Executing (prepared): ${text}`, { bind: values });
   if (transaction) return runPrepared<T>((transaction as unknown as { connection: PgClient }).connection, text, values);
   const connections = sequelize.connectionManager as unknown as ConnectionManager;
-  const client = await connections.getConnection({ type: 'SELECT' });
+  const client = await connections.getConnection({ type: 'SELECT', useMaster: !replica });
   try {
     return await runPrepared<T>(client, text, values);
   } finally {

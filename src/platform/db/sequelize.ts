@@ -35,8 +35,17 @@ export function createSequelize(db: DatabaseOptions, log: Logger): Sequelize {
   return new Sequelize(write.database, write.username, write.password, {
     ...common,
     replication: { write, read: [parse(db.replicaUrl)] },
+    // Sequelize sends every SELECT outside a transaction to the replica, and statements with
+    // RETURNING are run as SELECTs: on a read-only standby those writes fail. And a replica lags,
+    // so a read right after a write can miss it (a listing's cache refilled with the old row).
+    // So everything goes to the primary unless a read asks for the replica (`READ_REPLICA`):
+    // search and feeds, which are cached and tolerate a moment of lag.
+    query: { useMaster: true },
   });
 }
+
+/** Query options of a read that may be answered by the replica, when one is configured. */
+export const READ_REPLICA = { useMaster: false } as const;
 
 /** Creates the database named in the URL when it is missing, with UTF-8 encoding so Korean text sorts and matches correctly. */
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {

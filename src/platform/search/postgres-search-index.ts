@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { selectPrepared } from '../db/prepared';
+import { READ_REPLICA } from '../db/sequelize';
 import {
   categoryPrefix,
   isSubstringTerm,
@@ -267,7 +268,10 @@ export class PostgresSearchIndex implements SearchIndex {
     // prefixes need a plan per value.
     const stablePlan = query.sort === 'recent' && plan.terms.length === 0 && query.minPrice === undefined && query.maxPrice === undefined
       && (query.categoryPath === undefined || query.categoryLeaf === true) && (query.dongCodes === undefined || perDong);
-    const rows = stablePlan ? await selectPrepared<ListingRow>(this.sequelize, sql, bind) : await this.sequelize.query<ListingRow>(sql, { bind, type: QueryTypes.SELECT });
+    // Either may be answered by the read replica: feeds are cached and tolerate a moment of lag.
+    const rows = stablePlan
+      ? await selectPrepared<ListingRow>(this.sequelize, sql, bind, { replica: true })
+      : await this.sequelize.query<ListingRow>(sql, { bind, type: QueryTypes.SELECT, ...READ_REPLICA });
     const hits: SearchHit[] = rows.map((r) => {
       const hit: SearchHit = { doc: toListing(r) };
       if (r.distance !== null && r.distance !== undefined) hit.distanceMeters = Number(r.distance);
@@ -286,7 +290,7 @@ export class PostgresSearchIndex implements SearchIndex {
         GROUP BY title_norm
         ORDER BY max(like_count) DESC, title_norm
         LIMIT $3`,
-      { bind: [`${escapeLike(p)}%`, `% ${escapeLike(p)}%`, limit], type: QueryTypes.SELECT },
+      { bind: [`${escapeLike(p)}%`, `% ${escapeLike(p)}%`, limit], type: QueryTypes.SELECT, ...READ_REPLICA },
     );
     return rows.map((r) => ({ text: r.title }));
   }

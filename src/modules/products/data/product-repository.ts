@@ -238,7 +238,7 @@ export function createProductRepository(sequelize: Sequelize) {
     /** With category, dong and seller; deleted ones included (the caller decides). */
     async findView(id: string, transaction?: Transaction): Promise<ProductView | null> {
       // Every detail cache miss: prepared, the join is planned once per connection (platform/db/prepared.ts).
-      const [row] = await selectPrepared<ViewRow>(sequelize, `${VIEW_SELECT} WHERE p.id = $1`, [id], transaction);
+      const [row] = await selectPrepared<ViewRow>(sequelize, `${VIEW_SELECT} WHERE p.id = $1`, [id], { transaction });
       return row ? toView(row) : null;
     },
 
