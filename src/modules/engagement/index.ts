@@ -78,7 +78,7 @@ export function engagementModule(d: EngagementDeps) {
     alerts: createKeywordAlertRepository(d.sequelize),
     notify: () => Promise.reject(new Error('keyword matching runs in the worker')),
   });
-  const notifications = notificationUseCases({ sequelize: d.sequelize, notifications: createNotificationRepository(d.sequelize), listings, matches: createKeywordAlertRepository(d.sequelize) });
+  const notifications = notificationUseCases({ sequelize: d.sequelize, notifications: createNotificationRepository(d.sequelize), listings });
   const recs = recommendations(d.sequelize, d.mediaUrl);
   const counted = views(d);
   return {
@@ -109,7 +109,7 @@ export type EngagementModule = ReturnType<typeof engagementModule>;
 /** The engagement side of the worker: its jobs, its event subscriptions and the timers that schedule the periodic jobs. */
 export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlushIntervalMs: number; similarityIntervalMs: number }) {
   const listings = createListingReader(d.sequelize);
-  const notifications = notificationUseCases({ sequelize: d.sequelize, notifications: createNotificationRepository(d.sequelize), listings, matches: createKeywordAlertRepository(d.sequelize) });
+  const notifications = notificationUseCases({ sequelize: d.sequelize, notifications: createNotificationRepository(d.sequelize), listings });
   const notify = notifyKeywordMatchJob(notifications);
   const alerts = keywordAlertUseCases({
     sequelize: d.sequelize,

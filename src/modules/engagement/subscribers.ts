@@ -17,7 +17,7 @@ export const keywordAlertSubscription = (alerts: Pick<KeywordAlertUseCases, 'mat
   events: ['product.created', 'product.bumped', 'product.reviewed'],
   // Matching reads the listing's current row: a bump of a listing sold meanwhile notifies nobody,
   // nor does a listing a moderator removed.
-  handle: async (event, { transaction, log }) => void (await alerts.matchListing((event.payload as unknown as ProductEventPayload).product_id, transaction, log)),
+  handle: async (event, { transaction, log }) => void (await alerts.matchListing((event.payload as unknown as ProductEventPayload).product_id, event.id, transaction, log)),
 });
 
 /** A moderator's decision on a flagged listing, told to its seller. */

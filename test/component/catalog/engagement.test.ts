@@ -308,7 +308,7 @@ describe('keyword alerts', () => {
     // A redelivered event (the inbox aside) finds the match as well.
     const queued: KeywordMatch[] = [];
     const again = keywordAlertUseCases({ sequelize, alerts: createKeywordAlertRepository(sequelize), notify: async (m) => void queued.push(m) });
-    expect(await sequelize.transaction((t) => again.matchListing(p.id, t, log))).toBe(0);
+    expect(await sequelize.transaction((t) => again.matchListing(p.id, 'evt_redelivered', t, log))).toBe(0);
     expect(queued).toEqual([]);
     expect(await notifiedFor(fan!, p.id)).toHaveLength(1);
   });

@@ -4,6 +4,7 @@ import { databaseOptions } from '../../../src/config';
 import { createKeywordAlertRepository } from '../../../src/modules/engagement/data/keyword-alert-repository';
 import { createListingReader } from '../../../src/modules/engagement/data/listing-reader';
 import { createNotificationRepository } from '../../../src/modules/engagement/data/notification-repository';
+import { keywordAlertUseCases, type KeywordMatch } from '../../../src/modules/engagement/domain/keyword-alerts';
 import { notificationUseCases } from '../../../src/modules/engagement/domain/notifications';
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
@@ -122,6 +123,40 @@ describe('reading notifications', () => {
 });
 
 describe('delivering a keyword match', () => {
+  it('when a match could not be delivered (flagged before its job ran), then the next match of the listing (its approval) delivers it, once; a delivered one is never queued again', async () => {
+    const sequelize = createSequelize(databaseOptions(stack.api.config), createLogger('silent', 'test'));
+    try {
+      const notifications = notificationUseCases({ sequelize, notifications: createNotificationRepository(sequelize), listings: createListingReader(sequelize) });
+      const queued: KeywordMatch[] = [];
+      const causes: string[] = [];
+      const alerts = keywordAlertUseCases({ sequelize, alerts: createKeywordAlertRepository(sequelize), notify: async (m, cause) => void (queued.push(m), causes.push(cause)) });
+      const match = (eventId: string) => sequelize.transaction((t) => alerts.matchListing(listing.id, eventId, t, createLogger('silent', 'test')));
+      const tag = `nf${randomBytes(4).toString('hex')}`;
+      const listing = await createListing(stack, seller.token, { title: `캠핑 의자 ${tag}` });
+      // The worker matches the posting before the alert exists; the matches below are this test's.
+      await waitFor('the posting to be matched', async () =>
+        (await stack.db.query(`SELECT 1 FROM inbox i JOIN events e ON e.id = i.event_id WHERE i.subscriber = 'engagement.keyword-alerts' AND e.aggregate_id = $1`, [listing.id])).rows.length > 0);
+      expect((await call(other, 'POST', '/users/me/keyword-alerts', { keyword: tag })).status).toBe(201);
+
+      expect(await match('evt_posted')).toBe(1);
+      await stack.db.query(`UPDATE products SET moderation = 'flagged' WHERE id = $1`, [listing.id]);
+      expect(await notifications.deliverKeywordMatch(queued[0]!)).toBe(false);
+      // Approved: matched again, and queued again since nothing was delivered.
+      await stack.db.query(`UPDATE products SET moderation = 'ok' WHERE id = $1`, [listing.id]);
+      expect(await match('evt_approved')).toBe(1);
+      expect(queued.map((m) => m.userId)).toEqual([other.id, other.id]);
+      // Each match its own job: Bull adds no job whose id (name + cause) it still holds.
+      expect(causes).toEqual([`evt_posted:${other.id}`, `evt_approved:${other.id}`]);
+      expect(await notifications.deliverKeywordMatch(queued[1]!)).toBe(true);
+      expect(await notifications.deliverKeywordMatch(queued[1]!)).toBe(false);
+      expect(await match('evt_bumped')).toBe(0);
+      const delivered = (await stack.db.query('SELECT kind FROM notifications WHERE user_id = $1 AND product_id = $2', [other.id, listing.id])).rows;
+      expect(delivered).toEqual([{ kind: 'keyword_alert' }]);
+    } finally {
+      await sequelize.close();
+    }
+  });
+
   it('when the listing was flagged, sold or deleted between the match and the delivery, then nothing is delivered; on sale, it is', async () => {
     const sequelize = createSequelize(databaseOptions(stack.api.config), createLogger('silent', 'test'));
     try {
@@ -129,7 +164,6 @@ describe('delivering a keyword match', () => {
         sequelize,
         notifications: createNotificationRepository(sequelize),
         listings: createListingReader(sequelize),
-        matches: createKeywordAlertRepository(sequelize),
       });
       const tag = `nd${randomBytes(4).toString('hex')}`;
       const [flagged, sold, deleted, fine] = await Promise.all([1, 2, 3, 4].map((n) => createListing(stack, seller.token, { title: `${tag} 캠핑 테이블 ${n}` })));
@@ -138,10 +172,7 @@ describe('delivering a keyword match', () => {
       await stack.db.query(`UPDATE products SET status = 'sold' WHERE id = $1`, [sold!.id]);
       await stack.db.query('UPDATE products SET deleted_at = now() WHERE id = $1', [deleted!.id]);
       const deliver = (productId: string) => notifications.deliverKeywordMatch({ userId: other.id, productId, alertId: 'kwa_00000000000000000000', keyword: tag, title: tag, price: 1000 });
-      // The flagged one's match is forgotten, so a moderator's approval can announce it later.
-      await stack.db.query('INSERT INTO keyword_alert_matches (product_id, user_id, alert_id) VALUES ($1, $2, $3)', [flagged!.id, other.id, 'kwa_00000000000000000000']);
       expect(await deliver(flagged!.id)).toBe(false);
-      expect((await stack.db.query('SELECT 1 FROM keyword_alert_matches WHERE product_id = $1 AND user_id = $2', [flagged!.id, other.id])).rows).toEqual([]);
       expect(await deliver(sold!.id)).toBe(false);
       expect(await deliver(deleted!.id)).toBe(false);
       expect(await deliver(fine!.id)).toBe(true);

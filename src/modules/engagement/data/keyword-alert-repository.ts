@@ -55,14 +55,6 @@ export const CANDIDATES_SQL = `
 
 export function createKeywordAlertRepository(sequelize: Sequelize) {
   return {
-    /**
-     * Forgets that a listing matched the user's alert, so that matching it again (a moderator's
-     * approval) can notify them: the match row is what keeps a listing from notifying twice.
-     */
-    async forgetMatch(productId: string, userId: string): Promise<void> {
-      await sequelize.query('DELETE FROM keyword_alert_matches WHERE product_id = $1 AND user_id = $2', { bind: [productId, userId] });
-    },
-
     async list(userId: string): Promise<KeywordAlert[]> {
       const rows = await sequelize.query<AlertRow>(
         'SELECT id, user_id, keyword, category_id, dong_code, created_at FROM keyword_alerts WHERE user_id = $1 ORDER BY created_at DESC, id DESC',
@@ -132,14 +124,24 @@ export function createKeywordAlertRepository(sequelize: Sequelize) {
       return rows.map((r) => ({ id: r.id, userId: r.user_id, keyword: r.keyword }));
     },
 
-    /** Records the matches not recorded before (one per listing and user, ever) and returns those. */
-    async recordMatches(productId: string, matches: { userId: string; alertId: string }[], transaction: Transaction): Promise<{ userId: string; alertId: string }[]> {
+    /**
+     * Records the matches (one per listing and user, ever) and returns those still to deliver:
+     * every given match whose notification (`dedupKey`) the user does not have yet. So a match
+     * that could not be delivered (the listing was flagged, sold or hidden by then) is delivered
+     * on the listing's next match (its approval, its next bump), and a delivered one never again.
+     */
+    async recordMatches(productId: string, matches: { userId: string; alertId: string }[], dedupKey: string, transaction: Transaction): Promise<{ userId: string; alertId: string }[]> {
       if (matches.length === 0) return [];
       const rows = await sequelize.query<{ user_id: string; alert_id: string }>(
-        `INSERT INTO keyword_alert_matches (product_id, user_id, alert_id)
-         SELECT $1, m.user_id, m.alert_id FROM unnest($2::text[], $3::text[]) AS m(user_id, alert_id) ORDER BY m.user_id
-         ON CONFLICT DO NOTHING RETURNING user_id, alert_id`,
-        { bind: [productId, matches.map((m) => m.userId), matches.map((m) => m.alertId)], type: QueryTypes.SELECT, transaction },
+        `WITH given AS (SELECT * FROM unnest($2::text[], $3::text[]) AS m(user_id, alert_id)),
+              recorded AS (
+                INSERT INTO keyword_alert_matches (product_id, user_id, alert_id)
+                SELECT $1, user_id, alert_id FROM given ORDER BY user_id
+                ON CONFLICT DO NOTHING)
+         SELECT g.user_id, g.alert_id FROM given g
+          WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = g.user_id AND n.dedup_key = $4)
+          ORDER BY g.user_id`,
+        { bind: [productId, matches.map((m) => m.userId), matches.map((m) => m.alertId), dedupKey], type: QueryTypes.SELECT, transaction },
       );
       return rows.map((r) => ({ userId: r.user_id, alertId: r.alert_id }));
     },

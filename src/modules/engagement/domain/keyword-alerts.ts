@@ -23,6 +23,9 @@ export interface KeywordAlertsDeps {
   notify: (match: KeywordMatch, causationId: string) => Promise<void>;
 }
 
+/** A user's notification of a listing their keyword alert matched: one per listing, ever. */
+export const keywordAlertDedupKey = (productId: string) => `keyword_alert:${productId}`;
+
 export function keywordAlertUseCases(deps: KeywordAlertsDeps) {
   const { sequelize, alerts, notify } = deps;
 
@@ -55,20 +58,22 @@ export function keywordAlertUseCases(deps: KeywordAlertsDeps) {
     },
 
     /**
-     * For a new or bumped listing: finds the subscribers through the gram index, verifies each
-     * candidate, records one match per user (never again for this listing) and queues one
-     * notification each. Runs in the event's inbox transaction.
+     * For a new, bumped or approved listing: finds the subscribers through the gram index,
+     * verifies each candidate, records the matches and queues one notification for each user who
+     * does not have this listing's yet. Runs in the event's inbox transaction; the event's id is
+     * in each job's cause, so a redelivered event queues nothing new and a later event can
+     * deliver what an earlier one could not.
      */
-    async matchListing(productId: string, transaction: Transaction, log: Logger): Promise<number> {
+    async matchListing(productId: string, eventId: string, transaction: Transaction, log: Logger): Promise<number> {
       const listing = await alerts.matchable(productId, transaction);
       if (!listing) return 0;
       const title = normaliseForMatch(listing.title);
       const candidates = await alerts.candidates(titleGrams(title), listing, transaction);
       const perUser = new Map<string, { alertId: string; keyword: string }>();
       for (const c of candidates) if (!perUser.has(c.userId) && keywordMatches(c.keyword, title)) perUser.set(c.userId, { alertId: c.id, keyword: c.keyword });
-      const fresh = await alerts.recordMatches(productId, [...perUser].map(([userId, m]) => ({ userId, alertId: m.alertId })), transaction);
+      const fresh = await alerts.recordMatches(productId, [...perUser].map(([userId, m]) => ({ userId, alertId: m.alertId })), keywordAlertDedupKey(productId), transaction);
       for (const m of fresh) {
-        await notify({ userId: m.userId, alertId: m.alertId, keyword: perUser.get(m.userId)!.keyword, productId, title: listing.title, price: listing.price }, `${productId}:${m.userId}`);
+        await notify({ userId: m.userId, alertId: m.alertId, keyword: perUser.get(m.userId)!.keyword, productId, title: listing.title, price: listing.price }, `${eventId}:${m.userId}`);
       }
       if (candidates.length) log.debug({ product_id: productId, candidates: candidates.length, matched: perUser.size, notified: fresh.length }, 'keyword alerts matched');
       return fresh.length;

@@ -1,13 +1,12 @@
 import type { Sequelize, Transaction } from 'sequelize';
 import type { RequestContext } from '../../../platform/context';
 import { inTransaction } from '../../../platform/db/transaction';
-import type { KeywordAlertRepository } from '../data/keyword-alert-repository';
 import type { NotificationRepository, Notification } from '../data/notification-repository';
 import type { ListingReader } from '../data/listing-reader';
 import { decodeCursor, pageOf } from './cursor';
 import { newEngagementId } from './ids';
 import { notificationNotFound } from './problems';
-import type { KeywordMatch } from './keyword-alerts';
+import { keywordAlertDedupKey, type KeywordMatch } from './keyword-alerts';
 
 export interface ListingReviewNotice {
   eventId: string;
@@ -22,9 +21,8 @@ export function notificationUseCases(deps: {
   notifications: NotificationRepository;
   listings: ListingReader;
   /** The keyword alerts' match records (their component owns them). */
-  matches: Pick<KeywordAlertRepository, 'forgetMatch'>;
 }) {
-  const { sequelize, notifications, listings, matches } = deps;
+  const { sequelize, notifications, listings } = deps;
   return {
     /**
      * Delivers a keyword match to the user's inbox, once per listing whatever the retries; a
@@ -34,16 +32,14 @@ export function notificationUseCases(deps: {
     async deliverKeywordMatch(m: KeywordMatch): Promise<boolean> {
       const state = await listings.state(m.productId);
       if (!state || state.deleted || state.status !== 'on_sale') return false;
-      // Flagged since it matched: not now, but the moderator's approval matches it again.
-      if (state.flagged) {
-        await matches.forgetMatch(m.productId, m.userId);
-        return false;
-      }
+      // Flagged since it matched: not now; the moderator's approval matches it again, and the
+      // user has no notification of it yet, so that match delivers (recordMatches).
+      if (state.flagged) return false;
       return notifications.insert({
         id: newEngagementId('ntf'),
         userId: m.userId,
         kind: 'keyword_alert',
-        dedupKey: `keyword_alert:${m.productId}`,
+        dedupKey: keywordAlertDedupKey(m.productId),
         productId: m.productId,
         data: { keyword: m.keyword, alert_id: m.alertId, title: m.title, price: m.price },
       });
