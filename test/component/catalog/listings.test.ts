@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { productCacheKey } from '../../../src/modules/products';
 import { connectRedis } from '../../../src/platform/redis';
 import { createListing, DIGITAL, listingInput, MANGWON, PHONES, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
@@ -559,6 +559,21 @@ describe('POST /v1/products/{product_id}/bump', () => {
     expect(event!.payload).toEqual({ product_id: p.id, seller_id: sellerA.id, bumped_at: bumped.json.bumped_at, price: 850_000, previous_price: 850_000 });
     const again = await bump(sellerA, p.id);
     expectProblem(again, 429, 'bump_too_soon');
+  });
+
+  it("when the API host's clock runs ahead of the database's, then the 24 hours are still counted by the database: 429 until they have passed", async () => {
+    const p = await createListing(stack, sellerA.token);
+    await stack.db.query(`UPDATE products SET bumped_at = now() - interval '23 hours 57 minutes' WHERE id = $1`, [p.id]);
+    // Three minutes to go by the database; five minutes ahead, this process thinks they are over.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 5 * 60_000 });
+    try {
+      const early = await bump(sellerA, p.id);
+      expectProblem(early, 429, 'bump_too_soon');
+      expect(Number(early.headers.get('retry-after'))).toBeGreaterThan(120);
+      expect(Number(early.headers.get('retry-after'))).toBeLessThanOrEqual(180);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('when bumped with a lower price, then the price drops; a price that is not lower is 422 price_not_lower', async () => {

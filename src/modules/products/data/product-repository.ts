@@ -222,6 +222,18 @@ export function createProductRepository(sequelize: Sequelize) {
       return toProduct(row!);
     },
 
+    /**
+     * Seconds until the listing may be bumped again (0: now), by the database's clock, which
+     * also set `bumped_at`: an API host whose clock runs ahead must not shorten the interval.
+     */
+    async secondsUntilBump(id: string, intervalSeconds: number, transaction: Transaction): Promise<number> {
+      const [row] = await sequelize.query<{ wait: number }>(
+        'SELECT greatest(0, ceil(extract(epoch FROM bumped_at + make_interval(secs => $2) - now())))::int AS wait FROM products WHERE id = $1',
+        { bind: [id, intervalSeconds], type: QueryTypes.SELECT, transaction },
+      );
+      return row!.wait;
+    },
+
     async bump(id: string, price: number, transaction: Transaction): Promise<Product> {
       const [row] = await select<ProductRow>(
         'UPDATE products SET bumped_at = now(), price = $2, updated_at = now(), version = version + 1 WHERE id = $1 RETURNING *',

@@ -230,8 +230,8 @@ export function productUseCases(deps: ProductsDeps) {
         const current = await products.findForUpdate(id, t);
         assertSellerOf(current, actorId);
         if (current.status !== 'on_sale') throw productNotOnSale();
-        const nextAllowed = current.bumpedAt.getTime() + BUMP_INTERVAL_SECONDS * 1000;
-        if (nextAllowed > Date.now()) throw bumpTooSoon(Math.ceil((nextAllowed - Date.now()) / 1000));
+        const wait = await products.secondsUntilBump(id, BUMP_INTERVAL_SECONDS, t);
+        if (wait > 0) throw bumpTooSoon(wait);
         if (newPrice !== undefined && newPrice >= current.price) throw priceNotLower();
         const product = await products.bump(id, newPrice ?? current.price, t);
         await record(ctx, t, product, 'product.bumped', {
