@@ -30,7 +30,7 @@ import { listMyRecommendations } from './http/listMyRecommendations';
 import { listSimilarProducts } from './http/listSimilarProducts';
 import { unlikeProduct } from './http/unlikeProduct';
 import { updateMyNotification } from './http/updateMyNotification';
-import { computeSimilarityJob, flushViewsJob, notifyKeywordMatchJob } from './jobs';
+import { computeSimilarityJob, flushViewsJob, notifyKeywordMatchJob, pruneViewLedgerJob, VIEW_LEDGER_RETENTION_DAYS } from './jobs';
 import { keywordAlertSubscription, listingReviewNoticeSubscription, purchaseSignalSubscription } from './subscribers';
 
 export { koreanDay, viewerOf } from './domain/views';
@@ -118,6 +118,7 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
   });
   const flush = flushViewsJob(views(d));
   const similarity = computeSimilarityJob(createSimilarityRepository(d.sequelize));
+  const pruneLedger = pruneViewLedgerJob(createViewFlushRepository(d.sequelize));
   const subscriptions: Subscription[] = [keywordAlertSubscription(alerts), purchaseSignalSubscription(d.sequelize), listingReviewNoticeSubscription(d.sequelize, notifications)];
   const stops: (() => void)[] = [];
 
@@ -125,13 +126,15 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
     flush,
     similarity,
     notify,
+    pruneLedger,
     subscriptions,
     /** Starts the job processors and the schedules. */
     async start(log: { warn: (obj: object, msg: string) => void }): Promise<void> {
-      await d.jobs.process([flush, similarity], { concurrency: 1 });
+      await d.jobs.process([flush, similarity, pruneLedger], { concurrency: 1 });
       await d.jobs.process([notify], { concurrency: 4 });
       stops.push(schedulePeriodic(d.jobs, flush, {}, { periodMs: d.viewFlushIntervalMs }, log));
       stops.push(schedulePeriodic(d.jobs, similarity, {}, { periodMs: d.similarityIntervalMs }, log));
+      stops.push(schedulePeriodic(d.jobs, pruneLedger, { retention_days: VIEW_LEDGER_RETENTION_DAYS }, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log));
     },
     stop(): void {
       for (const stop of stops) stop();

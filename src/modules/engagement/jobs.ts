@@ -1,5 +1,6 @@
 import { defineJob } from '../../platform/jobs/job-definitions';
 import type { SimilarityRepository } from './data/similarity-repository';
+import type { ViewFlushRepository } from './data/view-flush-repository';
 import { SIMILARITY } from './data/similarity-repository';
 import type { KeywordMatch } from './domain/keyword-alerts';
 import type { NotificationUseCases } from './domain/notifications';
@@ -18,6 +19,19 @@ export const flushViewsJob = (views: Pick<ViewUseCases, 'flush'>) =>
       // worker running at the same time, never adds a batch twice.
       await views.flush(log);
     },
+  });
+
+/** Days a flushed batch's ledger row is kept: far longer than any retry of a batch takes. */
+export const VIEW_LEDGER_RETENTION_DAYS = 7;
+
+/** Deletes the view-flush ledger's old rows, which would otherwise grow by one row per batch for good; daily. */
+export const pruneViewLedgerJob = (ledger: Pick<ViewFlushRepository, 'pruneLedger'>) =>
+  defineJob<{ retention_days: number }>({
+    queue: 'engagement',
+    name: 'engagement.prune-view-ledger',
+    attempts: 3,
+    timeoutMs: 10 * 60_000,
+    handle: async ({ retention_days }) => ledger.pruneLedger(retention_days),
   });
 
 /** Recomputes the neighbours of items whose likes, views or purchases changed (incremental item-to-item CF). */

@@ -7,7 +7,7 @@ import { ANONYMOUS_VIEWERS_PER_ADDRESS, createViewStore } from '../../../src/mod
 import { keywordAlertUseCases, type KeywordMatch } from '../../../src/modules/engagement/domain/keyword-alerts';
 import { keywordAnchor, keywordGrams, normaliseForMatch, titleGrams } from '../../../src/modules/engagement/domain/keywords';
 import { koreanDay, viewUseCases } from '../../../src/modules/engagement/domain/views';
-import { flushViewsJob } from '../../../src/modules/engagement/jobs';
+import { flushViewsJob, pruneViewLedgerJob, VIEW_LEDGER_RETENTION_DAYS } from '../../../src/modules/engagement/jobs';
 import { newId } from '../../../src/modules/users/domain/ids';
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
@@ -204,6 +204,14 @@ describe('views', () => {
     expect(await store.record(koreanDay(new Date(Date.now() + 86_400_000)), p.id, { key: `u:${buyer.id}`, userId: buyer.id })).toBe(true);
     await flushViewsJob(views).handle({}, job);
     expect(await viewCount(p.id)).toBe(4);
+  });
+
+  it('when the daily prune runs, then ledger rows of batches applied more than the retention ago go and recent ones stay', async () => {
+    const [old, recent] = [`vb_old_${randomBytes(4).toString('hex')}`, `vb_new_${randomBytes(4).toString('hex')}`];
+    await stack.db.query(`INSERT INTO view_count_flushes (batch_id, applied_at) VALUES ($1, now() - make_interval(days => $3 + 1)), ($2, now() - interval '1 day')`, [old, recent, VIEW_LEDGER_RETENTION_DAYS]);
+    await pruneViewLedgerJob(createViewFlushRepository(sequelize)).handle({ retention_days: VIEW_LEDGER_RETENTION_DAYS }, { ...job, jobId: 'engagement.prune-view-ledger|test' });
+    const left = (await stack.db.query('SELECT batch_id FROM view_count_flushes WHERE batch_id = ANY($1)', [[old, recent]])).rows.map((r) => r.batch_id as string);
+    expect(left).toEqual([recent]);
   });
 
   it('when one address opens a listing under ever new user agents, then at most a few anonymous views count for it that day; other addresses and signed-in viewers still count', async () => {
