@@ -1166,8 +1166,9 @@ export interface paths {
          * Suggest searches as the user types
          * @description Autocomplete for the search box: popular searches that start with `q` (counted once per user
          *     and day, from signed-in users' searches that found something; a search is suggested only once
-         *     at least three different users have made it), then titles of listings for sale
-         *     that start with `q` or have a word starting with it, most liked first. Case and full-width
+         *     at least three different users have made it), then titles of listings (on sale, reserved or
+         *     sold, as search shows them) that start with `q` or have a word starting with it, most liked
+         *     first. Case and full-width
          *     characters do not matter. Cached for a short while and dropped whenever a listing changes.
          */
         get: operations["getSearchSuggestions"];
@@ -1505,7 +1506,9 @@ export interface paths {
          *     without `near`, a price range or a cursor, is cached for about a minute at most and dropped
          *     whenever a listing it could show is created, edited, bumped, hidden, sold or deleted: such
          *     changes show on the next read. Like counts in lists, and the order of `sort=popular`, may be up to that long
-         *     behind; the listing's detail (`getProduct`) is always current.
+         *     behind. The listing's detail (`getProduct`) shows the listing's own edits, status, bumps and
+         *     like count on the next read; its photos, the seller's profile and its category's name follow
+         *     from events, usually within a second (at most about a minute).
          */
         get: operations["listProducts"];
         put?: never;
@@ -1738,7 +1741,9 @@ export interface paths {
         /**
          * Reorder the photos of my listing
          * @description Sets the order of a listing's photos: send every photo id (any status), each once, in the
-         *     wanted order; the first `ready` one becomes the cover. The listing's `images` follow at once.
+         *     wanted order; the first `ready` one becomes the cover. The response and `listProductImages` show
+         *     the new order at once; the listing's detail (`getProduct`) follows from events, usually within
+         *     a second.
          *     Only the seller may reorder.
          *
          *     Problem codes:
@@ -1772,8 +1777,10 @@ export interface paths {
         post?: never;
         /**
          * Delete a photo of my listing
-         * @description Removes a photo (in any state) from a listing; the photos after it move up. It leaves the
-         *     listing's `images` at once and its files are deleted from storage. Only the seller may delete.
+         * @description Removes a photo (in any state) from a listing; the photos after it move up. It leaves
+         *     `listProductImages` at once and its files are deleted from storage (its URLs answer `404`);
+         *     the listing's detail (`getProduct`) drops it from `images` from events, usually within a
+         *     second. Only the seller may delete.
          *
          *     Problem codes:
          *     - `400 validation_failed`: the path is malformed.
@@ -3944,7 +3951,7 @@ export interface components {
              * @example 3
              */
             chat_count: number;
-            /** @description Present when the request carries an access token: whether the caller liked the listing. */
+            /** @description On `getProduct` with an access token: whether the caller liked the listing. Absent anonymously and on the seller's own write responses (create, edit, status, bump), where it would always be false: sellers cannot like their own listings. */
             liked_by_me?: boolean;
             /**
              * Format: date-time
@@ -3960,7 +3967,7 @@ export interface components {
             created_at: string;
             /**
              * Format: date-time
-             * @description Last change by the seller.
+             * @description Last change to the listing itself (an edit, a status change, a bump, a moderator's decision); likes and views do not count.
              * @example 2026-11-27T09:30:00Z
              */
             updated_at: string;
@@ -4266,6 +4273,8 @@ export interface components {
         /** @description The request conflicts with the resource's current state. */
         Conflict: {
             headers: {
+                /** @description With `idempotency_request_in_progress` only: seconds to wait before retrying with the same key. */
+                "Retry-After": components["headers"]["RetryAfter"];
                 "Request-Id": components["headers"]["RequestId"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 RateLimit: components["headers"]["RateLimit"];
@@ -4680,6 +4689,8 @@ export interface components {
         MaxDepth: number;
         /** @description The category's id. */
         CategoryId: string;
+        /** @description The `ETag` of the listing version being edited, as `getProduct` (or the last write) returned it (`"v<version>-…"`; one or more, comma-separated, or `*`; any other value is a `400`). When the listing changed since, the edit is refused with `412 precondition_failed`, so two editors cannot overwrite each other; a tag of another shape never matches. Without the header the edit is not checked. */
+        ProductIfMatch: string;
         /** @description The photo's id. */
         ImageId: string;
     };
@@ -6316,11 +6327,11 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            /** @description Already 30 keywords (`keyword_alert_limit_reached`), or this keyword with this scope is saved (`keyword_alert_exists`). */
+            /** @description Already 30 keywords (`keyword_alert_limit_reached`), this keyword with this scope is saved (`keyword_alert_exists`), or a request with this Idempotency-Key is still in flight (`idempotency_request_in_progress`). */
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description No letter or digit in the keyword (`invalid_keyword`), or an unknown `category_id` (`unknown_category`) or `dong_code` (`unknown_dong`). */
+            /** @description No letter or digit in the keyword (`invalid_keyword`), an unknown `category_id` (`unknown_category`) or `dong_code` (`unknown_dong`), or an Idempotency-Key reused with other content (`idempotency_key_reused`). */
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -6898,7 +6909,20 @@ export interface operations {
     reviewFlaggedProduct: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A unique key (1–255 visible ASCII characters, no spaces; a UUID is a good choice) that
+                 *     makes a retried request safe. Keys are per caller (the signed-in user, or anonymous). The
+                 *     first processed response (a success or a `4xx` from processing) is stored for 24 hours and
+                 *     replayed, with `Idempotent-Replayed: true`, for a retry with the same key and content (path,
+                 *     query and body; the order of JSON object keys does not matter). The same key with different
+                 *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
+                 *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
+                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
+                 *     the same key can be retried after those.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The listing's id. */
                 product_id: components["parameters"]["ProductId"];
@@ -6914,6 +6938,7 @@ export interface operations {
             /** @description Decided. */
             204: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     "Request-Id": components["headers"]["RequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -6928,11 +6953,11 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             /** @description No listing has this id, or it is deleted (`not_found`). */
             404: components["responses"]["NotFound"];
-            /** @description The listing is not waiting for a moderator (`not_flagged`). */
+            /** @description The listing is not waiting for a moderator (`not_flagged`), or a request with this Idempotency-Key is still in flight (`idempotency_request_in_progress`). */
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description The listing is the moderator's own (`cannot_review_own_listing`). */
+            /** @description The listing is the moderator's own (`cannot_review_own_listing`), or an Idempotency-Key reused with other content (`idempotency_key_reused`). */
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -7084,7 +7109,7 @@ export interface operations {
     listProducts: {
         parameters: {
             query?: {
-                /** @description Words to search for in titles and descriptions (Korean or English, any case). Every word must match: a word of 3 or more characters anywhere, even inside a longer word (`자전거` finds `미니벨로자전거`); a shorter one at the start of a word (`가방` finds `가방끈`). At most 8 words count. */
+                /** @description Words to search for in titles and descriptions (Korean or English, any case). Every word must match: a word of 2 or more characters anywhere, even inside a longer word (`자전거` finds `미니벨로자전거`, `가방` finds `노트북가방`), punctuation included (`c++`, `1.5`); a single character at the start of a word (`폰` finds `폰케이스`, not `아이폰`). At most 8 words count. */
                 q?: string;
                 /** @description Only this category and the categories under it. */
                 category_id?: string;
@@ -7139,6 +7164,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             /** @description The bearer token sent is malformed, expired or not one this API issued (`unauthenticated`). This operation is public and answers anonymously when no `Authorization` header is sent, but a token that is sent must be valid. */
             401: components["responses"]["Unauthorized"];
+            /** @description `neighbourhood=me` without a verified neighbourhood (`neighbourhood_verification_required`). */
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -7253,8 +7279,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The `ETag` of the version being changed (one or more entity tags, comma-separated, or `*`; any other value is a `400`). When it no longer matches, the change is refused with `412 precondition_failed`, so two editors cannot overwrite each other. */
-                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description The `ETag` of the listing version being edited, as `getProduct` (or the last write) returned it (`"v<version>-…"`; one or more, comma-separated, or `*`; any other value is a `400`). When the listing changed since, the edit is refused with `412 precondition_failed`, so two editors cannot overwrite each other; a tag of another shape never matches. Without the header the edit is not checked. */
+                "If-Match"?: components["parameters"]["ProductIfMatch"];
             };
             path: {
                 /** @description The listing's id. */

@@ -185,6 +185,24 @@ describe('the review queue of flagged listings', () => {
     expect((await reviewNotices(p.id))[0]!.listing_review).toEqual({ product_id: p.id, title: `캠핑 테이블 ${tag}`, decision: 'removed' });
   });
 
+  it('when a decision is retried with its Idempotency-Key, then the first answer is replayed and the listing is decided once; the key with another decision is 422', async () => {
+    const flagged = await createListing(stack, seller.token, { title: `캠핑 랜턴 ${tagged()}`, description: FLAGGED_TEXT });
+    const key = `rv-${randomBytes(8).toString('hex')}`;
+    const decide = (decision: string) =>
+      raw(`${stack.api.url}/v1/admin/products/${flagged.id}/review`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${moderator.token}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ decision, reason: '문의용 안내로 확인' }),
+      });
+    const first = await decide('approve');
+    expect(first.status).toBe(204);
+    const again = await decide('approve');
+    expect(again.status).toBe(204);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expectProblem(await decide('remove'), 422, 'idempotency_key_reused');
+    expect((await stack.db.query(`SELECT count(*)::int AS n FROM events WHERE aggregate_id = $1 AND type = 'product.reviewed'`, [flagged.id])).rows[0].n).toBe(1);
+  });
+
   it('when the listing is not flagged or unknown, or the request is wrong, then nothing changes: 409, 404, 400; only staff may look: 401, 403', async () => {
     const plain = await createListing(stack, seller.token, { title: `평범한 의자 ${tagged()}` });
     expectProblem(await review(moderator, plain.id, { decision: 'remove', reason: '확인' }), 409, 'not_flagged');
