@@ -56,7 +56,14 @@ export async function startApi(config: Config, log: Logger = createLogger(config
   const accountAdmin = accountAdminModule({ config, sequelize, users, jobs });
   const identityVerification = identityVerificationModule({ config, redis, log, users });
   const neighbourhoods = neighbourhoodsModule({ sequelize });
-  const engagement = engagementModule({ sequelize, redis, namespace: config.QUEUE_PREFIX, mediaUrl: mediaUrlFor(config) });
+  const engagement = engagementModule({
+    sequelize,
+    redis,
+    namespace: config.QUEUE_PREFIX,
+    mediaUrl: mediaUrlFor(config),
+    // Bound late: the listings component takes the likes' reader, and its cache takes their changes.
+    likeCountChanged: (id) => products.cache.invalidate(id),
+  });
   const products = productsModule({
     sequelize,
     redis,

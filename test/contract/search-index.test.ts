@@ -6,7 +6,7 @@ import { createSequelize } from '../../src/platform/db/sequelize';
 import { createLogger } from '../../src/platform/logger';
 import { ElasticsearchSearchIndex, PostgresSearchIndex } from '../../src/platform/search';
 import { TEST_ENV } from '../support/env';
-import { searchIndexContract } from './search-index.contract';
+import { listing, searchIndexContract } from './search-index.contract';
 
 const log = createLogger('silent', 'test');
 const sequelize = createSequelize({ url: TEST_ENV.DATABASE_URL, poolMax: 8 }, log);
@@ -76,5 +76,39 @@ describe('postgres: the pieces a word is narrowed by', () => {
     );
     expect(row!.lost).toBeNull();
     expect(row!.empty).toBeNull();
+  });
+});
+
+// Pages that will be cached until the next change announcement must come from the primary: a
+// replica that has not replayed the write would let an old page (a hidden listing, an old price)
+// be cached after the announcement. Uncached pages may come from the replica.
+describe('postgres: what the read replica may answer', () => {
+  const LAGGING = 'junggo_test_lagging';
+
+  it('when the replica lags, then a page to be cached (fresh) and suggestions show a write at once, and an uncached page may not yet', async () => {
+    const table = `search_t_${randomBytes(5).toString('hex')}`;
+    await sequelize.query(`CREATE TABLE ${table} (LIKE search_documents INCLUDING ALL)`);
+    // The "replica": a read-only role whose search path finds an empty copy of the table first,
+    // as a standby that has replayed nothing yet would answer.
+    await sequelize.query(`CREATE SCHEMA IF NOT EXISTS ${LAGGING}; CREATE TABLE ${LAGGING}.${table} (LIKE ${table} INCLUDING ALL)`);
+    await sequelize.query(`CREATE ROLE ${LAGGING} LOGIN`).catch((err: { original?: { code?: string } }) => {
+      if (err.original?.code !== '42710' && err.original?.code !== '23505') throw err;
+    });
+    await sequelize.query(`ALTER ROLE ${LAGGING} SET default_transaction_read_only = on; ALTER ROLE ${LAGGING} SET search_path = ${LAGGING}, public; GRANT pg_read_all_data TO ${LAGGING}`);
+    const replicaUrl = new URL(TEST_ENV.DATABASE_URL);
+    replicaUrl.username = LAGGING;
+    const withReplica = createSequelize({ url: TEST_ENV.DATABASE_URL, replicaUrl: replicaUrl.toString(), poolMax: 2 }, log);
+    try {
+      const index = new PostgresSearchIndex({ sequelize: withReplica, table });
+      const doc = { ...listing({ title: '캠핑 의자 복제지연' }) };
+      expect(await index.index(doc)).toBe(true);
+      const query = { q: '복제지연', sort: 'recent' as const, limit: 10 };
+      expect((await index.search(query, { fresh: true })).items.map((h) => h.doc.id)).toEqual([doc.id]);
+      expect((await index.search(query)).items).toEqual([]);
+      expect(await index.suggest('캠핑', 5)).toEqual([{ text: '캠핑 의자 복제지연' }]);
+    } finally {
+      await withReplica.close();
+      await sequelize.query(`DROP TABLE IF EXISTS ${LAGGING}.${table}; DROP TABLE IF EXISTS ${table}`);
+    }
   });
 });

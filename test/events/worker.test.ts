@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type RunningWorker } from '../../src/worker';
 import { testConfig } from '../support/env';
+import { waitFor } from '../support/wait';
 
 let worker: RunningWorker;
 beforeAll(async () => {
@@ -21,11 +22,16 @@ describe('the worker', () => {
     expect(text).toMatch(/^bull_queue_jobs\{queue="maintenance",state="waiting"\} \d+$/m);
   });
 
-  it('when running, then the daily inbox pruning job is scheduled once for the day however often it is asked', async () => {
-    const [queue] = worker.jobs.all().filter((q) => q.name === 'maintenance');
-    expect(queue).toBeDefined();
-    const day = new Date().toISOString().slice(0, 10);
-    const job = await queue!.getJob(`maintenance.prune-inbox|${day}`);
-    expect(job).not.toBeNull();
+  it('when running, then the daily inbox pruning and the hourly photo sweep are scheduled under their period as cause (one job per period, whichever worker asks)', async () => {
+    const jobOf = async (queueName: string, name: string, periodMs: number) => {
+      const [queue] = worker.jobs.all().filter((q) => q.name === queueName);
+      expect(queue).toBeDefined();
+      // The period's number is the cause: every worker asking in the period names the same job.
+      return queue!.getJob(`${name}|${name}:${Math.floor(Date.now() / periodMs)}`);
+    };
+    const prune = await waitFor('the inbox pruning job', () => jobOf('maintenance', 'maintenance.prune-inbox', 86_400_000));
+    const sweep = await waitFor('the photo sweep job', () => jobOf('images', 'product-image.sweep', 3_600_000));
+    expect(prune!.data).toEqual({ retention_days: 30 });
+    expect(sweep!.data).toEqual({ grace_seconds: 3600 });
   });
 });

@@ -43,6 +43,22 @@ describe('CachedJson', () => {
     expect(hit.json.toString()).toBe('{"n":1}');
   });
 
+  it('when other variants of its scope keep being stored, then a variant still expires its own TTL after it was stored', async () => {
+    const key = `cache:test:${randomUUID()}`;
+    const version = { n: 1 };
+    // Two processes' views of one cache; no memory copy, so every read asks Redis.
+    const make = () => new CachedJson(redis, key, 1, async (v: string) => ({ v, n: version.n }), log, 0);
+    const [a, b] = [make(), make()];
+    expect((await a.get('old', log, 'scope')).json.toString()).toBe('{"v":"old","n":1}');
+    version.n = 2;
+    // Stores into the same scope (hash) renew its EXPIRE; the first variant must not live on with it.
+    for (let i = 0; i < 4; i++) {
+      await b.get(`new-${i}`, log, 'scope');
+      await new Promise((r) => setTimeout(r, 350));
+    }
+    expect((await b.get('old', log, 'scope')).json.toString()).toBe('{"v":"old","n":2}');
+  });
+
   it('when invalidated while a load is in flight, then the stale load is served but not stored', async () => {
     const { cache, release, state } = versionedCache();
     const slow = cache.get('v');

@@ -43,6 +43,8 @@ interface EngagementDeps {
   namespace: string;
   /** Public URL of a stored photo derivative (the photos component's mediaUrlFor), for thumbnails in lists. */
   mediaUrl?: (key: string) => string;
+  /** The listings component's detail cache invalidation, for like counts (see likeUseCases). */
+  likeCountChanged?: (productId: string) => Promise<void>;
 }
 
 const views = (d: EngagementDeps) => viewUseCases({ store: createViewStore(d.redis, d.namespace), flushes: createViewFlushRepository(d.sequelize) });
@@ -71,7 +73,13 @@ function recommendations(sequelize: Sequelize, mediaUrl?: (key: string) => strin
 export function engagementModule(d: EngagementDeps) {
   const listings = createListingReader(d.sequelize, d.mediaUrl);
   const likeRepository = createLikeRepository(d.sequelize);
-  const likes = likeUseCases({ sequelize: d.sequelize, likes: likeRepository, listings, recordEvents: eventRecorder(d.sequelize) });
+  const likes = likeUseCases({
+    sequelize: d.sequelize,
+    likes: likeRepository,
+    listings,
+    recordEvents: eventRecorder(d.sequelize),
+    ...(d.likeCountChanged ? { likeCountChanged: d.likeCountChanged } : {}),
+  });
   // The API never matches listings (the worker does): its alert use cases only read and write alerts.
   const alerts = keywordAlertUseCases({
     sequelize: d.sequelize,

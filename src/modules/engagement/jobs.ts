@@ -49,11 +49,11 @@ export const computeSimilarityJob = (similarity: SimilarityRepository) =>
         if (ids.length === 0) break;
         try {
           if (!(await similarity.recompute(ids))) {
-            await similarity.remarkDirty(ids);
+            await similarity.release(ids);
             return void log.debug('another similarity run holds the lock');
           }
         } catch (err) {
-          await similarity.remarkDirty(ids).catch(() => undefined);
+          await similarity.release(ids).catch(() => undefined);
           throw err;
         }
         items += ids.length;

@@ -72,7 +72,7 @@ export function searchModule(deps: {
   const popular = createPopularQueries(sequelize);
   const history = searchHistoryUseCases({ store: deps.store, popular });
   const ttl = config.SEARCH_FEED_CACHE_TTL_SECONDS;
-  const feedCache = new CachedJson<ProductSummaryListResource>(redis, FEED_CACHE_KEY, ttl, async (variant) => toProductSummaryList(await index.search(JSON.parse(variant) as SearchQuery)), log);
+  const feedCache = new CachedJson<ProductSummaryListResource>(redis, FEED_CACHE_KEY, ttl, async (variant) => toProductSummaryList(await index.search(JSON.parse(variant) as SearchQuery, { fresh: true })), log);
   const search = listingSearchUseCases({
     index,
     lookups,
@@ -99,15 +99,21 @@ export function searchModule(deps: {
   const suggestions = suggestionUseCases({ index, popular, cache: suggestionCache });
   // The index feeder (worker) notifies when its change commits; every API process drops its
   // copies: the feeds the change can touch, or all of them when it does not say which listing.
+  // With Elasticsearch a write shows in searches only after the next refresh, so a read between
+  // the announcement and the refresh may cache the old page: the same scopes go again once it is
+  // visible for sure.
   deps.listener.on(SEARCH_INDEX_CHANGED_CHANNEL, (payload) => {
     const change = parseIndexChange(payload);
-    void (change ? scopesOfChange(change, neighbourCodes, Object.values(RANGE_METERS)) : Promise.resolve(undefined))
-      .catch((err: unknown) => {
-        log.warn({ err }, 'feed cache scopes not resolved; dropping every cached feed');
-        return undefined;
-      })
-      .then((scopes) => feedCache.invalidate(scopes));
-    void suggestionCache.invalidate();
+    const scopes = (change ? scopesOfChange(change, neighbourCodes, Object.values(RANGE_METERS)) : Promise.resolve(undefined)).catch((err: unknown) => {
+      log.warn({ err }, 'feed cache scopes not resolved; dropping every cached feed');
+      return undefined;
+    });
+    const drop = () => {
+      void scopes.then((s) => feedCache.invalidate(s));
+      void suggestionCache.invalidate();
+    };
+    drop();
+    if (index.visibleAfterMs > 0) setTimeout(drop, index.visibleAfterMs).unref();
   });
   return {
     index,

@@ -166,8 +166,11 @@ export class CachedJson<T, V extends string = string> {
     try {
       const hit = await this.redis.hgetBuffer(this.hashKey(scope), variant);
       if (hit) {
+        // `<etag> <stored at, ms>\n<json>`. The hash's EXPIRE is renewed by every store in the
+        // scope, so each variant keeps its own age: past the TTL it is a miss, however busy the scope.
         const newline = hit.indexOf(10);
-        entry = { etag: hit.subarray(0, newline).toString('latin1'), json: hit.subarray(newline + 1) as JsonBytes<T> };
+        const [etag, storedAt] = hit.subarray(0, newline).toString('latin1').split(' ');
+        if (etag && Date.now() - Number(storedAt) <= this.ttlSeconds * 1000) entry = { etag, json: hit.subarray(newline + 1) as JsonBytes<T> };
       }
     } catch (err) {
       log.warn({ err, key: this.key }, 'cache read failed; loading from the database');
@@ -204,7 +207,7 @@ export class CachedJson<T, V extends string = string> {
     const json = toJsonBytes(await this.load(variant));
     const etag = etagOf(json);
     if (generations !== null) {
-      const value = Buffer.concat([Buffer.from(`${etag}\n`, 'latin1'), json]);
+      const value = Buffer.concat([Buffer.from(`${etag} ${Date.now()}\n`, 'latin1'), json]);
       await this.redis
         .eval(STORE_IF_GENERATION, 3, this.hashKey(scope), this.generationKey, this.scopeGenerationKey(scope), ...generations, variant, value, this.ttlSeconds, this.variantsPerScope)
         .catch((err: unknown) => log.warn({ err, key: this.key }, 'cache write failed'));

@@ -287,10 +287,17 @@ export interface ElasticsearchSearchIndexOptions {
 }
 
 const CAS_ATTEMPTS = 8;
+/** The indices' `refresh_interval`: how long a write may stay invisible to searches. */
+const REFRESH_INTERVAL_MS = 1_000;
 
 export class ElasticsearchSearchIndex implements SearchIndex {
   readonly kind = 'elasticsearch' as const;
   private readonly client: Client;
+
+  /** The refresh interval (1 s, set on every index), plus a margin; 0 when each write refreshes. */
+  get visibleAfterMs(): number {
+    return this.opts.refreshOnWrite ? 0 : REFRESH_INTERVAL_MS + 500;
+  }
   private readonly alias: string;
   private ready: Promise<void> | null = null;
 
@@ -427,7 +434,7 @@ export class ElasticsearchSearchIndex implements SearchIndex {
     let previous: string[];
     try {
       await fill(new ElasticsearchSearchIndex({ ...this.opts, client: this.client, refreshOnWrite: false }, fresh));
-      await this.client.indices.putSettings({ index: fresh, settings: { refresh_interval: '1s' } });
+      await this.client.indices.putSettings({ index: fresh, settings: { refresh_interval: `${REFRESH_INTERVAL_MS}ms` } });
       await this.client.indices.refresh({ index: fresh });
       previous = Object.keys(await this.client.indices.getAlias({ name: this.alias }));
       await this.client.indices.updateAliases({

@@ -14,6 +14,7 @@ import {
   type SearchIndexWriter,
   type SearchListing,
   type SearchPage,
+  type SearchOptions,
   type SearchQuery,
   type Suggestion,
   type WriteOptions,
@@ -117,6 +118,8 @@ export interface PostgresSearchIndexOptions {
 
 export class PostgresSearchIndex implements SearchIndex {
   readonly kind = 'postgres' as const;
+  /** A write shows once its transaction commits, which is when its change is announced. */
+  readonly visibleAfterMs = 0;
   private readonly sequelize: Sequelize;
   private readonly table: string;
 
@@ -195,7 +198,7 @@ export class PostgresSearchIndex implements SearchIndex {
     return this.update(id, version, (d) => ({ ...d, deleted: true }), opts);
   }
 
-  async search(query: SearchQuery): Promise<SearchPage> {
+  async search(query: SearchQuery, { fresh = false }: SearchOptions = {}): Promise<SearchPage> {
     const plan = planSearch(query);
     const bind: unknown[] = [];
     const $ = (v: unknown) => `$${bind.push(v)}`;
@@ -268,10 +271,11 @@ export class PostgresSearchIndex implements SearchIndex {
     // prefixes need a plan per value.
     const stablePlan = query.sort === 'recent' && plan.terms.length === 0 && query.minPrice === undefined && query.maxPrice === undefined
       && (query.categoryPath === undefined || query.categoryLeaf === true) && (query.dongCodes === undefined || perDong);
-    // Either may be answered by the read replica: feeds are cached and tolerate a moment of lag.
+    // Uncached pages may be answered by the read replica; a page to be cached reads the primary,
+    // which the change announcements (NOTIFY from the feeder's commit) are in step with.
     const rows = stablePlan
-      ? await selectPrepared<ListingRow>(this.sequelize, sql, bind, { replica: true })
-      : await this.sequelize.query<ListingRow>(sql, { bind, type: QueryTypes.SELECT, ...READ_REPLICA });
+      ? await selectPrepared<ListingRow>(this.sequelize, sql, bind, { replica: !fresh })
+      : await this.sequelize.query<ListingRow>(sql, { bind, type: QueryTypes.SELECT, ...(fresh ? {} : READ_REPLICA) });
     const hits: SearchHit[] = rows.map((r) => {
       const hit: SearchHit = { doc: toListing(r) };
       if (r.distance !== null && r.distance !== undefined) hit.distanceMeters = Number(r.distance);
@@ -290,7 +294,7 @@ export class PostgresSearchIndex implements SearchIndex {
         GROUP BY title_norm
         ORDER BY max(like_count) DESC, title_norm
         LIMIT $3`,
-      { bind: [`${escapeLike(p)}%`, `% ${escapeLike(p)}%`, limit], type: QueryTypes.SELECT, ...READ_REPLICA },
+      { bind: [`${escapeLike(p)}%`, `% ${escapeLike(p)}%`, limit], type: QueryTypes.SELECT },
     );
     return rows.map((r) => ({ text: r.title }));
   }

@@ -125,10 +125,25 @@ export interface SearchIndexWriter {
   remove(id: string, version: number, opts?: WriteOptions): Promise<boolean>;
 }
 
+export interface SearchOptions {
+  /**
+   * The answer will be cached until the index next announces a change, so it must reflect every
+   * write acknowledged so far: PostgreSQL reads the primary, not the replica. Without it, a read
+   * may lag by the replica's delay (uncached pages).
+   */
+  fresh?: boolean;
+}
+
 export interface SearchIndex extends SearchIndexWriter {
   readonly kind: 'postgres' | 'elasticsearch';
+  /**
+   * How long after a write is acknowledged it may still be missing from searches (Elasticsearch:
+   * its refresh interval); 0 when it shows at once. Caches filled meanwhile are dropped again
+   * after this long.
+   */
+  readonly visibleAfterMs: number;
   /** Throws InvalidCursorError (400 invalid_cursor) for a cursor of another query or an altered one. */
-  search(query: SearchQuery): Promise<SearchPage>;
+  search(query: SearchQuery, options?: SearchOptions): Promise<SearchPage>;
   /** Titles of searchable listings that start with, or have a word starting with, `prefix`; most liked first. */
   suggest(prefix: string, limit: number): Promise<Suggestion[]>;
   /**

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import type { Client } from 'pg';
+import { QueryTypes, Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseOptions } from '../../../src/config';
 import { CANDIDATES_SQL, createKeywordAlertRepository } from '../../../src/modules/engagement/data/keyword-alert-repository';
+import { markDirty } from '../../../src/modules/engagement/data/like-repository';
+import { createSimilarityRepository } from '../../../src/modules/engagement/data/similarity-repository';
 import { createViewFlushRepository } from '../../../src/modules/engagement/data/view-flush-repository';
 import { ANONYMOUS_VIEWERS_PER_ADDRESS, createViewStore } from '../../../src/modules/engagement/data/view-store';
 import { keywordAlertUseCases, type KeywordMatch } from '../../../src/modules/engagement/domain/keyword-alerts';
@@ -17,6 +21,7 @@ import { createListing, DIGITAL, MANGWON, PHONES, categoryId, sellerWithNeighbou
 import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack } from '../../support/identity';
 import { waitFor } from '../../support/wait';
+import { productCacheKey } from '../../../src/modules/products';
 import { personalDataCipher } from '../../../src/modules/users';
 
 // The worker flushes views only when a test asks (so counts before a flush are known) and
@@ -90,6 +95,17 @@ beforeAll(async () => {
 });
 
 describe('PUT|DELETE /v1/products/{product_id}/like', () => {
+  it('when a cached listing is liked and unliked, then the very next read of its detail shows the new count, not the cached one', async () => {
+    const p = await createListing(stack, seller.token);
+    const [fan] = await buyers(1);
+    expect((await call(null, 'GET', `/products/${p.id}`)).json.like_count).toBe(0);
+    expect(await redis.exists(productCacheKey(p.id))).toBe(1);
+    expect((await like(fan!, p.id)).json.like_count).toBe(1);
+    expect((await call(null, 'GET', `/products/${p.id}`)).json.like_count).toBe(1);
+    expect((await unlike(fan!, p.id)).json.like_count).toBe(0);
+    expect((await call(null, 'GET', `/products/${p.id}`)).json.like_count).toBe(0);
+  });
+
   it('when a buyer likes a listing twice and unlikes it twice, then it counts once each way, with one product.liked and one product.unliked event', async () => {
     const p = await createListing(stack, seller.token);
     const first = await like(buyer, p.id);
@@ -374,6 +390,39 @@ describe('keyword alerts', () => {
 });
 
 describe('recommendations', () => {
+  it('when a worker dies holding claimed dirty items, then a later run takes them again; an item marked again while claimed stays on the list after that recompute', async () => {
+    // The dirty list in a schema of its own: the workers of this and other files take items off
+    // the shared one every second. Everything else the recompute reads and writes is the real one.
+    const schema = `sim_t_${randomBytes(4).toString('hex')}`;
+    await sequelize.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.similarity_dirty_items (LIKE public.similarity_dirty_items INCLUDING ALL)`);
+    const scoped = new Sequelize(stack.api.config.DATABASE_URL, { logging: false, hooks: { afterConnect: async (c) => void (await (c as unknown as Client).query(`SET search_path TO ${schema}, public`)) } });
+    try {
+      const repo = createSimilarityRepository(scoped);
+      const ids = [await createListing(stack, seller.token), await createListing(stack, seller.token), await createListing(stack, seller.token)].map((p) => p.id).sort();
+      const b = ids[1]!;
+      const listed = async () => (await scoped.query<{ product_id: string; claimed: boolean }>('SELECT product_id, claimed_at IS NOT NULL AS claimed FROM similarity_dirty_items ORDER BY product_id', { type: QueryTypes.SELECT }));
+      await scoped.transaction((t) => markDirty(scoped, ids, t));
+
+      expect((await repo.claimDirty(10)).sort()).toEqual(ids);
+      expect(await repo.claimDirty(10)).toEqual([]);
+      // The claimer died: once its claim is stale, the items are taken again.
+      expect((await repo.claimDirty(10, 0)).sort()).toEqual(ids);
+      // A like while they are claimed marks one again.
+      await scoped.transaction((t) => markDirty(scoped, [b], t));
+      expect((await listed()).find((r) => r.product_id === b)!.claimed).toBe(false);
+      // The recompute takes the others off the list and leaves that one (retried while a worker holds the lock).
+      await waitFor('the recompute', () => repo.recompute(ids));
+      expect(await listed()).toEqual([{ product_id: b, claimed: false }]);
+      // Released after a failure: claimable again at once.
+      expect(await repo.claimDirty(10)).toEqual([b]);
+      await repo.release([b]);
+      expect(await repo.claimDirty(10)).toEqual([b]);
+    } finally {
+      await scoped.close();
+      await sequelize.query(`DROP SCHEMA ${schema} CASCADE`);
+    }
+  });
+
   it('when users like the same pairs of listings, then each is similar to the other (most co-liked first), and a liker is recommended the co-liked ones; one person\'s pairs are never shown', async () => {
     const [x, y, z, w] = [await createListing(stack, seller.token), await createListing(stack, seller.token), await createListing(stack, seller.token), await createListing(stack, seller.token)];
     const people = await buyers(8);

@@ -61,11 +61,16 @@ export function createLikeRepository(sequelize: Sequelize) {
 }
 export type LikeRepository = ReturnType<typeof createLikeRepository>;
 
-/** Marks items whose interactions changed, for the next similarity run (call after taking the product's row lock). */
+/**
+ * Marks items whose interactions changed, for the next similarity run (call after taking the
+ * product's row lock). An item a running recompute has claimed is marked again (claim cleared),
+ * so that recompute leaves it on the list: it may have read the interactions before this one.
+ */
 export async function markDirty(sequelize: Sequelize, productIds: string[], transaction: Transaction): Promise<void> {
   if (productIds.length === 0) return;
   await sequelize.query(
-    'INSERT INTO similarity_dirty_items (product_id) SELECT DISTINCT unnest($1::text[]) ORDER BY 1 ON CONFLICT (product_id) DO NOTHING',
+    `INSERT INTO similarity_dirty_items (product_id) SELECT DISTINCT unnest($1::text[]) ORDER BY 1
+     ON CONFLICT (product_id) DO UPDATE SET marked_at = now(), claimed_at = NULL WHERE similarity_dirty_items.claimed_at IS NOT NULL`,
     { bind: [productIds], transaction },
   );
 }

@@ -11,6 +11,8 @@ export const SIMILARITY = {
   itemsPerUser: 200,
   /** Shrinks scores resting on few common users: cosine × c / (c + λ). */
   shrinkage: 2,
+  /** A claim older than this (the job's 5-minute timeout, three times over) was a dead worker's. */
+  claimTimeoutSeconds: 900,
   /**
    * A pair is kept only when at least this many users share it. Below that, a listing's
    * neighbours would be one person's recent views, likes and purchases, shown to anyone who asks
@@ -50,20 +52,26 @@ const SCORE_BATCH = `
 /** The item_similarity table: its incremental maintenance and the reads that rank with it. */
 export function createSimilarityRepository(sequelize: Sequelize) {
   return {
-    /** Takes up to `limit` dirty items off the list (committed at once, so likes never wait on a recompute). */
-    async claimDirty(limit: number): Promise<string[]> {
+    /**
+     * Claims up to `limit` dirty items, oldest first: unclaimed ones, or ones whose claim is older
+     * than `staleAfterSeconds` (its worker died). Committed at once, so likes never wait on a
+     * recompute; `recompute` removes them from the list, `release` gives them back.
+     */
+    async claimDirty(limit: number, staleAfterSeconds: number = SIMILARITY.claimTimeoutSeconds): Promise<string[]> {
       const rows = await sequelize.query<{ product_id: string }>(
-        `DELETE FROM similarity_dirty_items WHERE product_id IN (
-           SELECT product_id FROM similarity_dirty_items ORDER BY marked_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+        `UPDATE similarity_dirty_items SET claimed_at = now() WHERE product_id IN (
+           SELECT product_id FROM similarity_dirty_items
+            WHERE claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $2)
+            ORDER BY marked_at LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING product_id`,
-        { bind: [limit], type: QueryTypes.SELECT },
+        { bind: [limit, staleAfterSeconds], type: QueryTypes.SELECT },
       );
       return rows.map((r) => r.product_id);
     },
 
-    /** Puts items back on the dirty list (a recompute that failed). */
-    async remarkDirty(ids: string[]): Promise<void> {
-      await sequelize.query('INSERT INTO similarity_dirty_items (product_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', { bind: [ids] });
+    /** Gives claimed items back to the list (a recompute that failed or could not run). */
+    async release(ids: string[]): Promise<void> {
+      await sequelize.query('UPDATE similarity_dirty_items SET claimed_at = NULL WHERE product_id = ANY($1::text[])', { bind: [ids] });
     },
 
     /**
@@ -96,6 +104,8 @@ export function createSimilarityRepository(sequelize: Sequelize) {
            RETURNING product_id AS j`,
           { bind: [ids], type: QueryTypes.SELECT, transaction: t },
         );
+        // Off the list with the result; an item marked again meanwhile (claim cleared) stays on it.
+        await sequelize.query('DELETE FROM similarity_dirty_items WHERE product_id = ANY($1::text[]) AND claimed_at IS NOT NULL', { bind: [ids], transaction: t });
         const touched = [...new Set(reverse.map((r) => r.j))];
         if (touched.length) {
           await sequelize.query(

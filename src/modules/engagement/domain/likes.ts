@@ -1,4 +1,4 @@
-import type { Sequelize } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
 import type { RequestContext } from '../../../platform/context';
 import { inTransaction } from '../../../platform/db/transaction';
 import { metadataFrom, type RecordEvents } from '../../../platform/events/event-store';
@@ -13,6 +13,8 @@ export interface LikesDeps {
   likes: LikeRepository;
   listings: ListingReader;
   recordEvents: RecordEvents;
+  /** After a like or unlike commits: the listing's cached detail shows its like count, and must not wait for the worker. */
+  likeCountChanged?: (productId: string) => Promise<void>;
 }
 
 export interface LikeState {
@@ -25,6 +27,10 @@ const productRef = (id: string) => ({ type: 'product', id });
 
 export function likeUseCases(deps: LikesDeps) {
   const { sequelize, likes, listings, recordEvents } = deps;
+  const afterCommit = (t: Transaction, productId: string) => {
+    const changed = deps.likeCountChanged;
+    if (changed) t.afterCommit(() => changed(productId));
+  };
 
   return {
     /**
@@ -39,6 +45,7 @@ export function likeUseCases(deps: LikesDeps) {
         if (!(await likes.insert(userId, productId, t))) return { productId, liked: true, likeCount: await likes.count(productId, t) };
         const likeCount = await likes.adjustCount(productId, 1, t);
         await markDirty(sequelize, [productId], t);
+        afterCommit(t, productId);
         await recordEvents(t, productRef(productId), [{ type: 'product.liked', payload: { product_id: productId, user_id: userId, like_count: likeCount } }], metadataFrom(ctx));
         return { productId, liked: true, likeCount };
       });
@@ -58,6 +65,7 @@ export function likeUseCases(deps: LikesDeps) {
         }
         const likeCount = await likes.adjustCount(productId, -1, t);
         await markDirty(sequelize, [productId], t);
+        afterCommit(t, productId);
         await recordEvents(t, productRef(productId), [{ type: 'product.unliked', payload: { product_id: productId, user_id: userId, like_count: likeCount } }], metadataFrom(ctx));
         return { productId, liked: false, likeCount };
       });
