@@ -69,7 +69,7 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   // Keeps the search index (PostgreSQL or Elasticsearch) from product events.
   const searchIndex = searchIndexFor(config, sequelize, log);
   subscriptions.push(searchIndexSubscription({ sequelize, index: searchIndex }));
-  // Photos: processed by jobs (below); a deleted listing's photos deleted with it.
+  // Photos: processed by jobs, their files swept (below); a deleted listing's photos deleted with it.
   const storage = createObjectStorage(config);
   const photosDeps = { sequelize, storage, jobs, mediaUrl: mediaUrlFor(config) };
   subscriptions.push(deletedListingPhotosSubscription(photosDeps));
@@ -82,7 +82,8 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   await relay.start();
 
   const prune = pruneInboxJob(sequelize);
-  await jobs.process([prune], { concurrency: 1 });
+  const photoJobs = productImageJobs(photosDeps);
+  await jobs.process([prune, photoJobs.sweep], { concurrency: 1 });
   const mailer = createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, requireTLS: config.SMTP_REQUIRE_TLS });
   await jobs.process([sendEmailJob(mailer)], { concurrency: 4 });
   const sms = createSensSmsSender({
@@ -95,8 +96,7 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   await jobs.process([sendSmsJob(sms)], { concurrency: 4 });
   await jobs.process([endSuspensionJobFor(config, sequelize)], { concurrency: 2 });
   // Photo processing decodes images of up to 50 MP: two at a time bounds the memory it takes.
-  const photoJobs = productImageJobs(photosDeps);
-  await jobs.process(photoJobs.definitions, { concurrency: 2 });
+  await jobs.process(photoJobs.processing, { concurrency: 2 });
   await engagement.start(log);
   const schedules = [
     schedulePeriodic(jobs, prune, { retention_days: INBOX_RETENTION_DAYS }, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log),

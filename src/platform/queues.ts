@@ -78,6 +78,18 @@ export class QueueFactory {
     return [...this.queues.values()];
   }
 
+  /**
+   * Takes a marker for `ttlSeconds` (SET NX): true for the first caller only, whichever process
+   * asks, until it expires or is given back with `release`.
+   */
+  async claim(marker: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.shared.client.set(`${this.prefix}:claim:${marker}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+  }
+
+  async release(marker: string): Promise<void> {
+    await this.shared.client.del(`${this.prefix}:claim:${marker}`);
+  }
+
   /** For the readiness check. */
   async ping(): Promise<void> {
     await this.shared.client.ping();

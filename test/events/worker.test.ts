@@ -30,7 +30,7 @@ describe('the worker', () => {
       return queue!.getJob(`${name}|${name}:${Math.floor(Date.now() / periodMs)}`);
     };
     const prune = await waitFor('the inbox pruning job', () => jobOf('maintenance', 'maintenance.prune-inbox', 86_400_000));
-    const sweep = await waitFor('the photo sweep job', () => jobOf('images', 'product-image.sweep', 3_600_000));
+    const sweep = await waitFor('the photo sweep job', () => jobOf('maintenance', 'product-image.sweep', 3_600_000));
     expect(prune!.data).toEqual({ retention_days: 30 });
     expect(sweep!.data).toEqual({ grace_seconds: 3600 });
   });

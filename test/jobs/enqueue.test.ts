@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/platform/jobs/job-definitions';
+import { JobQueues } from '../../src/platform/jobs/job-queues';
+import { createLogger } from '../../src/platform/logger';
+import { QueueFactory } from '../../src/platform/queues';
+import { TEST_ENV } from '../support/env';
 import { openJobQueues, removeQueues } from './fixtures/harness';
 
 const sendWelcomeMail = defineJob<{ userId: string }>({
@@ -58,5 +62,28 @@ describe('JobQueues.enqueue', () => {
   it('when the causationId is empty, then enqueue refuses rather than making a job that never dedupes', async () => {
     opened = openJobQueues();
     await expect(opened.jobs.enqueue(sendWelcomeMail, { userId: 'usr_e' }, { causationId: '' })).rejects.toThrow(/causationId/);
+  });
+  it('when a periodic job is asked for again in its period, also by other processes and after Bull forgot the finished job, then it is added once; the next period adds it again', async () => {
+    opened = openJobQueues();
+    const { jobs, factory, prefix } = opened;
+    const other = new JobQueues(new QueueFactory(TEST_ENV.REDIS_URL, prefix), createLogger('silent', 'test'));
+    try {
+      const hour = 3_600_000;
+      const asked = await Promise.all([jobs, other, jobs, other].map((q) => q.enqueueOncePer(sendWelcomeMail, { userId: 'usr_p' }, hour)));
+      expect(asked.filter(Boolean)).toHaveLength(1);
+      const queue = factory.get('mail');
+      const [job] = await queue.getWaiting();
+      expect(job!.id).toBe(`send-welcome-mail|send-welcome-mail:${Math.floor(Date.now() / hour)}`);
+      // As when removeOnComplete has dropped it: the job id alone would let it be added again.
+      await job!.remove();
+      expect(await jobs.enqueueOncePer(sendWelcomeMail, { userId: 'usr_p' }, hour)).toBe(false);
+      expect(await queue.getJobCounts()).toMatchObject({ waiting: 0 });
+      // A period of 1 s: the next one comes soon.
+      expect(await jobs.enqueueOncePer(sendWelcomeMail, { userId: 'usr_p' }, 1_000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 1_100));
+      expect(await jobs.enqueueOncePer(sendWelcomeMail, { userId: 'usr_p' }, 1_000)).toBe(true);
+    } finally {
+      await other.close(0);
+    }
   });
 });

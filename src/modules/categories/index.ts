@@ -12,7 +12,7 @@ import { getProductCategory } from './http/getProductCategory';
 import { listProductCategories } from './http/listProductCategories';
 import { updateProductCategory } from './http/updateProductCategory';
 
-export const CATEGORY_TREE_CACHE_KEY = 'cache:categories:tree:v1';
+export const CATEGORY_TREE_CACHE_KEY = 'cache:categories:tree:v2';
 
 /** Wires the categories component: repository, cached tree, use cases, HTTP handlers. */
 export function categoriesModule(deps: { sequelize: Sequelize; redis: Redis; listener: PgListener; cacheTtlSeconds: number; log: Logger }) {

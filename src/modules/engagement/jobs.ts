@@ -31,7 +31,9 @@ export const pruneViewLedgerJob = (ledger: Pick<ViewFlushRepository, 'pruneLedge
     name: 'engagement.prune-view-ledger',
     attempts: 3,
     timeoutMs: 10 * 60_000,
-    handle: async ({ retention_days }) => ledger.pruneLedger(retention_days),
+    async handle({ retention_days }, { log }) {
+      log.info({ deleted: await ledger.pruneLedger(retention_days) }, 'view-flush ledger pruned');
+    },
   });
 
 /** Recomputes the neighbours of items whose likes, views or purchases changed (incremental item-to-item CF). */
@@ -45,18 +47,18 @@ export const computeSimilarityJob = (similarity: SimilarityRepository) =>
       let items = 0;
       // Bounded, so one run never starves the flush behind it; the rest waits for the next run.
       for (let round = 0; round < 50 && !signal.aborted; round++) {
-        const ids = await similarity.claimDirty(SIMILARITY.batch);
-        if (ids.length === 0) break;
+        const claim = await similarity.claimDirty(SIMILARITY.batch);
+        if (claim.ids.length === 0) break;
         try {
-          if (!(await similarity.recompute(ids))) {
-            await similarity.release(ids);
+          if (!(await similarity.recompute(claim))) {
+            await similarity.release(claim);
             return void log.debug('another similarity run holds the lock');
           }
         } catch (err) {
-          await similarity.release(ids).catch(() => undefined);
+          await similarity.release(claim).catch(() => undefined);
           throw err;
         }
-        items += ids.length;
+        items += claim.ids.length;
       }
       if (items) log.info({ items }, 'item similarity recomputed');
     },

@@ -21,8 +21,8 @@ import { parseIndexChange, SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
 
 export { rebuildSearchIndex, searchIndexSubscription, SEARCH_FEEDER_EVENTS, SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
 
-export const FEED_CACHE_KEY = 'cache:search:feeds:v1';
-export const SUGGESTION_CACHE_KEY = 'cache:search:suggestions:v1';
+export const FEED_CACHE_KEY = 'cache:search:feeds:v2';
+export const SUGGESTION_CACHE_KEY = 'cache:search:suggestions:v2';
 
 /** The search index this deployment uses: Elasticsearch when ELASTICSEARCH_URL is set, else PostgreSQL. */
 export const searchIndexFor = (config: Config, sequelize: Sequelize, log: Logger): SearchIndex =>

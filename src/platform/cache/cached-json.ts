@@ -12,10 +12,12 @@ export interface CachedEntry<T> {
 // scope), so a slow load that read old rows cannot overwrite a newer invalidation with stale
 // bytes; and only while its hash holds fewer than ARGV[6] variants (a known one is replaced), so
 // that requests inventing new variants cannot grow a scope without bound.
+// The entry is stamped with Redis's clock (ms), which every process reads the same.
 const STORE_IF_GENERATION = `
 if (redis.call('GET', KEYS[2]) or '0') == ARGV[1] and (redis.call('GET', KEYS[3]) or '0') == ARGV[2]
    and (redis.call('HLEN', KEYS[1]) < tonumber(ARGV[6]) or redis.call('HEXISTS', KEYS[1], ARGV[3]) == 1) then
-  redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+  local now = redis.call('TIME')
+  redis.call('HSET', KEYS[1], ARGV[3], string.format('%.0f', now[1] * 1000 + math.floor(now[2] / 1000)) .. ' ' .. ARGV[4])
   redis.call('EXPIRE', KEYS[1], ARGV[5])
   return 1
 end
@@ -166,10 +168,12 @@ export class CachedJson<T, V extends string = string> {
     try {
       const hit = await this.redis.hgetBuffer(this.hashKey(scope), variant);
       if (hit) {
-        // `<etag> <stored at, ms>\n<json>`. The hash's EXPIRE is renewed by every store in the
-        // scope, so each variant keeps its own age: past the TTL it is a miss, however busy the scope.
+        // `<stored at, Redis ms> <etag>\n<json>`. The hash's EXPIRE is renewed by every store in
+        // the scope, so each variant keeps its own age: past the TTL it is a miss, however busy
+        // the scope. (A format change needs new key names: processes of the last release still
+        // read and write the old ones during a rolling deploy.)
         const newline = hit.indexOf(10);
-        const [etag, storedAt] = hit.subarray(0, newline).toString('latin1').split(' ');
+        const [storedAt, etag] = hit.subarray(0, newline).toString('latin1').split(' ');
         if (etag && Date.now() - Number(storedAt) <= this.ttlSeconds * 1000) entry = { etag, json: hit.subarray(newline + 1) as JsonBytes<T> };
       }
     } catch (err) {
@@ -207,7 +211,7 @@ export class CachedJson<T, V extends string = string> {
     const json = toJsonBytes(await this.load(variant));
     const etag = etagOf(json);
     if (generations !== null) {
-      const value = Buffer.concat([Buffer.from(`${etag} ${Date.now()}\n`, 'latin1'), json]);
+      const value = Buffer.concat([Buffer.from(`${etag}\n`, 'latin1'), json]);
       await this.redis
         .eval(STORE_IF_GENERATION, 3, this.hashKey(scope), this.generationKey, this.scopeGenerationKey(scope), ...generations, variant, value, this.ttlSeconds, this.variantsPerScope)
         .catch((err: unknown) => log.warn({ err, key: this.key }, 'cache write failed'));

@@ -57,6 +57,24 @@ export class JobQueues {
     return jobId;
   }
 
+  /**
+   * Adds the job once for the current period of `periodMs`, however many processes ask how often.
+   * The job id alone does not do it: Bull forgets the ids of completed jobs past the
+   * `removeOnComplete` count, which a busy queue reaches within hours. So a Redis marker per
+   * period decides, and is given back when the add fails (the next ask retries). True when added.
+   */
+  async enqueueOncePer<P>(def: JobDefinition<P>, payload: P, periodMs: number): Promise<boolean> {
+    const period = `${def.name}:${Math.floor(Date.now() / periodMs)}`;
+    if (!(await this.factory.claim(period, Math.ceil((2 * periodMs) / 1000)))) return false;
+    try {
+      await this.enqueue(def, payload, { causationId: period });
+      return true;
+    } catch (err) {
+      await this.factory.release(period).catch(() => undefined);
+      throw err;
+    }
+  }
+
   /** Starts processing the definitions' queues in this process; all jobs of a queue come in one call. */
   async process(defs: readonly AnyJobDefinition[], { concurrency }: ProcessOptions): Promise<void> {
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error('concurrency must be a positive integer');

@@ -11,9 +11,8 @@ export interface PeriodicOptions {
 }
 
 /**
- * Schedules a periodic job. The cause is `name:period`, and Bull adds no job whose id it still
- * holds, so every worker running side by side asks and one job per period runs. Returns the
- * function that stops asking.
+ * Schedules a periodic job: every worker running side by side asks, and one job per period runs
+ * (JobQueues.enqueueOncePer; its cause is `name:period`). Returns the function that stops asking.
  */
 export function schedulePeriodic<P>(
   jobs: JobQueues,
@@ -22,10 +21,7 @@ export function schedulePeriodic<P>(
   { periodMs, checkMs = periodMs, atStart = false }: PeriodicOptions,
   log: { warn: (obj: object, msg: string) => void },
 ): () => void {
-  const ask = () =>
-    void jobs
-      .enqueue(def, payload, { causationId: `${def.name}:${Math.floor(Date.now() / periodMs)}` })
-      .catch((err: unknown) => log.warn({ err, job: def.name }, 'could not schedule a job'));
+  const ask = () => void jobs.enqueueOncePer(def, payload, periodMs).catch((err: unknown) => log.warn({ err, job: def.name }, 'could not schedule a job'));
   if (atStart) ask();
   const timer = setInterval(ask, checkMs);
   timer.unref();

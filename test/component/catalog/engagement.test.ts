@@ -390,7 +390,7 @@ describe('keyword alerts', () => {
 });
 
 describe('recommendations', () => {
-  it('when a worker dies holding claimed dirty items, then a later run takes them again; an item marked again while claimed stays on the list after that recompute', async () => {
+  it('when a worker dies holding claimed dirty items, then a later run takes them again; an item marked again while claimed stays on the list after that recompute, and only its own claimer releases or removes it', async () => {
     // The dirty list in a schema of its own: the workers of this and other files take items off
     // the shared one every second. Everything else the recompute reads and writes is the real one.
     const schema = `sim_t_${randomBytes(4).toString('hex')}`;
@@ -403,20 +403,27 @@ describe('recommendations', () => {
       const listed = async () => (await scoped.query<{ product_id: string; claimed: boolean }>('SELECT product_id, claimed_at IS NOT NULL AS claimed FROM similarity_dirty_items ORDER BY product_id', { type: QueryTypes.SELECT }));
       await scoped.transaction((t) => markDirty(scoped, ids, t));
 
-      expect((await repo.claimDirty(10)).sort()).toEqual(ids);
-      expect(await repo.claimDirty(10)).toEqual([]);
-      // The claimer died: once its claim is stale, the items are taken again.
-      expect((await repo.claimDirty(10, 0)).sort()).toEqual(ids);
-      // A like while they are claimed marks one again.
+      const first = await repo.claimDirty(10);
+      expect([...first.ids].sort()).toEqual(ids);
+      expect((await repo.claimDirty(10)).ids).toEqual([]);
+      // The claimer died: once its claim is stale, the items are taken again, under a new claim.
+      const second = await repo.claimDirty(10, 0);
+      expect([...second.ids].sort()).toEqual(ids);
+      // A like while they are claimed marks one again; a run claims it anew.
       await scoped.transaction((t) => markDirty(scoped, [b], t));
       expect((await listed()).find((r) => r.product_id === b)!.claimed).toBe(false);
-      // The recompute takes the others off the list and leaves that one (retried while a worker holds the lock).
-      await waitFor('the recompute', () => repo.recompute(ids));
-      expect(await listed()).toEqual([{ product_id: b, claimed: false }]);
-      // Released after a failure: claimable again at once.
-      expect(await repo.claimDirty(10)).toEqual([b]);
-      await repo.release([b]);
-      expect(await repo.claimDirty(10)).toEqual([b]);
+      const third = await repo.claimDirty(10);
+      expect(third.ids).toEqual([b]);
+      // The dead claimer's late release gives back nothing that is no longer its own.
+      await repo.release(first);
+      expect((await listed()).every((r) => r.claimed)).toBe(true);
+      // The second run's recompute takes its items off the list, not the one claimed since by
+      // the third (retried while a worker holds the lock)…
+      await waitFor('the recompute', () => repo.recompute(second));
+      expect(await listed()).toEqual([{ product_id: b, claimed: true }]);
+      // …which, failing, gives it back: claimable again at once.
+      await repo.release(third);
+      expect((await repo.claimDirty(10)).ids).toEqual([b]);
     } finally {
       await scoped.close();
       await sequelize.query(`DROP SCHEMA ${schema} CASCADE`);

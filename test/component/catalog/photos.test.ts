@@ -8,7 +8,7 @@ import { createListing, sellerWithNeighbourhood, type Seller } from '../../suppo
 import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
 import { heicAv1, heicHevc, heicHevcPhoto, HEVC_PHOTO, jpeg, jpegWithGps, png, pngBomb, webp } from '../../support/images';
-import { SWEEP_PHOTOS_JOB } from '../../../src/modules/products/images';
+import { PHOTO_SWEEP_GRACE_SECONDS, SWEEP_PHOTOS_JOB } from '../../../src/modules/products/images';
 import { waitFor } from '../../support/wait';
 
 let stack: IdentityStack;
@@ -315,17 +315,19 @@ describe('PUT /v1/products/{product_id}/images/order and DELETE /v1/products/{pr
     await upload(seller, kept, [part(await jpeg(), 'c.jpg', 'image/jpeg'), part(await png(), 'd.png', 'image/png')]);
     await processed(gone, 2);
     const [keptLive, keptDeleted] = await processed(kept, 2);
-    // As before the photos.deleted-listings subscriber: the listing deleted, its photos untouched.
-    await stack.db.query('UPDATE products SET deleted_at = now() WHERE id = $1', [gone]);
+    // As before the photos.deleted-listings subscriber: the listing deleted (two hours ago, past
+    // the sweep's grace), its photos untouched.
+    await stack.db.query(`UPDATE products SET deleted_at = now() - interval '2 hours' WHERE id = $1`, [gone]);
     // As when a processing job writes its derivative after the delete (or the delete failed).
     expect((await remove(seller, kept, keptDeleted!.id as string)).status).toBe(204);
+    await stack.db.query(`UPDATE product_images SET deleted_at = now() - interval '2 hours' WHERE id = $1`, [keptDeleted!.id]);
     const leftover = path.join(storageDir, 'products', kept, `${keptDeleted!.id as string}.webp`);
     await mkdir(path.dirname(leftover), { recursive: true });
     await writeFile(leftover, randomBytes(64));
     expect(await storedFiles(gone)).toHaveLength(4);
     expect(await storedFiles(kept)).toHaveLength(3);
 
-    await stack.worker.jobs.enqueue(SWEEP_PHOTOS_JOB, { grace_seconds: 0 }, { causationId: `test-${randomBytes(4).toString('hex')}` });
+    await stack.worker.jobs.enqueue(SWEEP_PHOTOS_JOB, { grace_seconds: PHOTO_SWEEP_GRACE_SECONDS }, { causationId: `test-${randomBytes(4).toString('hex')}` });
     await waitFor('the sweep', async () => (await storedFiles(gone)).length === 0 && (await storedFiles(kept)).length === 2, 20_000);
     const keptLiveId = keptLive!.id as string;
     expect(await storedFiles(kept)).toEqual([`products/${kept}/${keptLiveId}-thumb.webp`, `products/${kept}/${keptLiveId}.webp`].sort());

@@ -49,29 +49,44 @@ const SCORE_BATCH = `
     FROM co JOIN norms ni ON ni.p = co.i JOIN norms nj ON nj.p = co.j
    WHERE ni.n > 0 AND nj.n > 0 AND co.co_users >= $5`;
 
+/** Dirty items taken by one similarity run, each with the claim it holds. */
+export interface DirtyClaim {
+  ids: string[];
+  tokens: string[];
+}
+
 /** The item_similarity table: its incremental maintenance and the reads that rank with it. */
 export function createSimilarityRepository(sequelize: Sequelize) {
   return {
     /**
      * Claims up to `limit` dirty items, oldest first: unclaimed ones, or ones whose claim is older
      * than `staleAfterSeconds` (its worker died). Committed at once, so likes never wait on a
-     * recompute; `recompute` removes them from the list, `release` gives them back.
+     * recompute. The claim's token (its time, to the microsecond) is what `recompute` and
+     * `release` match: an item marked again and claimed by another run meanwhile is not theirs.
      */
-    async claimDirty(limit: number, staleAfterSeconds: number = SIMILARITY.claimTimeoutSeconds): Promise<string[]> {
-      const rows = await sequelize.query<{ product_id: string }>(
-        `UPDATE similarity_dirty_items SET claimed_at = now() WHERE product_id IN (
+    async claimDirty(limit: number, staleAfterSeconds: number = SIMILARITY.claimTimeoutSeconds): Promise<DirtyClaim> {
+      const rows = await sequelize.query<{ product_id: string; token: string }>(
+        `UPDATE similarity_dirty_items SET claimed_at = clock_timestamp() WHERE product_id IN (
            SELECT product_id FROM similarity_dirty_items
             WHERE claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $2)
             ORDER BY marked_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING product_id`,
+         RETURNING product_id, claimed_at::text AS token`,
         { bind: [limit, staleAfterSeconds], type: QueryTypes.SELECT },
       );
-      return rows.map((r) => r.product_id);
+      // clock_timestamp() is read row by row: each row keeps its own token.
+      return { ids: rows.map((r) => r.product_id), tokens: rows.map((r) => r.token) };
     },
 
-    /** Gives claimed items back to the list (a recompute that failed or could not run). */
-    async release(ids: string[]): Promise<void> {
-      await sequelize.query('UPDATE similarity_dirty_items SET claimed_at = NULL WHERE product_id = ANY($1::text[])', { bind: [ids] });
+    /** Gives a claim's items back to the list (a recompute that failed or could not run). */
+    async release(claim: DirtyClaim): Promise<void> {
+      if (claim.ids.length === 0) return;
+      await sequelize.query(
+        `UPDATE similarity_dirty_items d SET claimed_at = NULL
+           FROM (SELECT product_id FROM similarity_dirty_items s JOIN unnest($1::text[], $2::timestamptz[]) AS c(id, token)
+                   ON s.product_id = c.id AND s.claimed_at = c.token ORDER BY s.product_id FOR UPDATE OF s) mine
+          WHERE d.product_id = mine.product_id`,
+        { bind: [claim.ids, claim.tokens] },
+      );
     },
 
     /**
@@ -79,7 +94,8 @@ export function createSimilarityRepository(sequelize: Sequelize) {
      * their pair with each co-occurring item j in j's list too (then trims j's list to the top N).
      * One recompute at a time across workers (advisory lock): false when another is running.
      */
-    async recompute(ids: string[]): Promise<boolean> {
+    async recompute(claim: DirtyClaim): Promise<boolean> {
+      const ids = claim.ids;
       return sequelize.transaction(async (t) => {
         const [lock] = await sequelize.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock(hashtextextended('engagement.similarity', 0)) AS ok", {
           type: QueryTypes.SELECT,
@@ -104,8 +120,6 @@ export function createSimilarityRepository(sequelize: Sequelize) {
            RETURNING product_id AS j`,
           { bind: [ids], type: QueryTypes.SELECT, transaction: t },
         );
-        // Off the list with the result; an item marked again meanwhile (claim cleared) stays on it.
-        await sequelize.query('DELETE FROM similarity_dirty_items WHERE product_id = ANY($1::text[]) AND claimed_at IS NOT NULL', { bind: [ids], transaction: t });
         const touched = [...new Set(reverse.map((r) => r.j))];
         if (touched.length) {
           await sequelize.query(
@@ -116,6 +130,16 @@ export function createSimilarityRepository(sequelize: Sequelize) {
             { bind: [touched, SIMILARITY.topN], transaction: t },
           );
         }
+        // Last, so the rows stay locked only until the commit that follows, and in id order, as
+        // markDirty (a flush marks many) takes them: off the list with the result, except an item
+        // marked again meanwhile (its claim cleared, or another run's).
+        await sequelize.query(
+          `DELETE FROM similarity_dirty_items d USING (
+             SELECT product_id FROM similarity_dirty_items s JOIN unnest($1::text[], $2::timestamptz[]) AS c(id, token)
+                 ON s.product_id = c.id AND s.claimed_at = c.token ORDER BY s.product_id FOR UPDATE OF s) mine
+            WHERE d.product_id = mine.product_id`,
+          { bind: [claim.ids, claim.tokens], transaction: t },
+        );
         return true;
       });
     },

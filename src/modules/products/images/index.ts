@@ -62,12 +62,13 @@ export function productImagesModule(d: PhotosModuleDeps) {
 
 export type ProductImagesModule = ReturnType<typeof productImagesModule>;
 
-/** The worker's jobs: processing uploaded photos, and the hourly sweep of deleted ones' files. */
+/** The worker's jobs: processing uploaded photos (queue `images`), and the hourly sweep of deleted ones' files (queue `maintenance`). */
 export function productImageJobs(d: PhotosModuleDeps) {
   const photos = useCases(d);
   const sweep = sweepPhotosJob(photos);
   return {
-    definitions: [processImageJob(photos), sweep],
+    processing: [processImageJob(photos)],
+    sweep,
     /** Starts the hourly sweep (at start too); returns the function that stops it. */
     schedule: (log: Logger) => schedulePeriodic(d.jobs, sweep, { grace_seconds: PHOTO_SWEEP_GRACE_SECONDS }, { periodMs: 3_600_000, checkMs: 600_000, atStart: true }, log),
   };
@@ -87,4 +88,4 @@ export const deletedListingPhotosSubscription = (d: PhotosModuleDeps): Subscript
   };
 };
 
-export { PROCESS_IMAGE_JOB, SWEEP_PHOTOS_JOB };
+export { PHOTO_SWEEP_GRACE_SECONDS, PROCESS_IMAGE_JOB, SWEEP_PHOTOS_JOB };

@@ -33,10 +33,14 @@ export interface SweepPhotosPayload {
 /** Longer than a processing job can run (its timeout), so its last writes are swept too. */
 export const PHOTO_SWEEP_GRACE_SECONDS = 3_600;
 
-/** Deletes the files of deleted photos, and the photos of deleted listings (photos.sweep); hourly. */
+/**
+ * Deletes the files of deleted photos, and the photos of deleted listings; hourly. On the
+ * maintenance queue, so a long first run (every photo deleted before it existed) never holds up
+ * photo processing.
+ */
 export const sweepPhotosJob = (photos: Pick<PhotoUseCases, 'sweep'>) =>
   defineJob<SweepPhotosPayload>({
-    queue: 'images',
+    queue: 'maintenance',
     name: 'product-image.sweep',
     attempts: 3,
     backoffMs: 60_000,

@@ -106,12 +106,16 @@ export function createPhotoRepository(sequelize: Sequelize) {
       await sequelize.query('UPDATE product_images SET deleted_at = now(), updated_at = now() WHERE id = $1', { bind: [id], transaction: t });
     },
 
-    /** Listings deleted while photos of theirs are still live (deleted before their photos were purged with them). */
-    async deletedListingsWithLivePhotos(limit: number): Promise<string[]> {
+    /**
+     * Listings deleted at least `graceSeconds` ago whose photos are still live: deleted before
+     * their photos were purged with them. A recent deletion is the subscriber's (purgeListing),
+     * which deletes the files at once; taking its photos first would leave it nothing to delete.
+     */
+    async deletedListingsWithLivePhotos(graceSeconds: number, limit: number): Promise<string[]> {
       const rows = await sequelize.query<{ product_id: string }>(
         `SELECT DISTINCT i.product_id FROM product_images i JOIN products p ON p.id = i.product_id
-          WHERE i.deleted_at IS NULL AND p.deleted_at IS NOT NULL LIMIT $1`,
-        { bind: [limit], type: QueryTypes.SELECT },
+          WHERE i.deleted_at IS NULL AND p.deleted_at <= now() - make_interval(secs => $1) LIMIT $2`,
+        { bind: [graceSeconds, limit], type: QueryTypes.SELECT },
       );
       return rows.map((r) => r.product_id);
     },

@@ -214,30 +214,38 @@ export function photoUseCases(deps: PhotosDeps) {
 
     /**
      * The backstop behind `purgeListing` and `remove`, which delete files once, best effort:
-     * listings deleted with photos still live get them purged, and every deleted photo's files
-     * are deleted (again) once it has been deleted for `graceSeconds`, long enough for a
-     * processing job that was already running to have stopped writing them. Each photo is swept
-     * once (files_deleted_at); files already gone are not an error.
+     * listings deleted at least `graceSeconds` ago with photos still live get them purged, and
+     * every photo deleted at least that long ago has its files deleted (again): long enough for a
+     * processing job that was already running to have stopped writing them, and for the
+     * deletion's own subscriber to have run. Each photo is swept once (files_deleted_at); files
+     * already gone are not an error.
      */
     async sweep(graceSeconds: number, log: Logger): Promise<{ listings: number; photos: number }> {
+      // A storage failure throws: the job retries, and nothing is marked swept that was not.
+      const deleteFiles = async (gone: Photo[]) => {
+        if (!gone.length) return;
+        await storage.delete(gone.flatMap((p) => {
+          const k = storageKeys(p.productId, p.id);
+          return [p.originalKey ?? k.original, k.display, k.thumb];
+        }));
+        await photos.markFilesDeleted(gone.map((p) => p.id));
+      };
       let listings = 0;
+      let swept = 0;
       for (;;) {
-        const ids = await photos.deletedListingsWithLivePhotos(SWEEP_BATCH);
-        for (const id of ids) await sequelize.transaction((t) => photos.softDeleteAll(id, t));
+        const ids = await photos.deletedListingsWithLivePhotos(graceSeconds, SWEEP_BATCH);
+        for (const id of ids) {
+          // The listing has been gone for the grace already: no job still writes its photos.
+          const gone = await sequelize.transaction((t) => photos.softDeleteAll(id, t));
+          await deleteFiles(gone);
+          swept += gone.length;
+        }
         listings += ids.length;
         if (ids.length < SWEEP_BATCH) break;
       }
-      let swept = 0;
       for (;;) {
         const pending = await photos.filesPending(graceSeconds, SWEEP_BATCH);
-        if (!pending.length) break;
-        const keys = pending.flatMap((p) => {
-          const k = storageKeys(p.productId, p.id);
-          return [p.originalKey ?? k.original, k.display, k.thumb];
-        });
-        // A storage failure throws: the job retries, and nothing is marked swept that was not.
-        await storage.delete(keys);
-        await photos.markFilesDeleted(pending.map((p) => p.id));
+        await deleteFiles(pending);
         swept += pending.length;
         if (pending.length < SWEEP_BATCH) break;
       }
