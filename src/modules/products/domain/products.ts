@@ -174,8 +174,9 @@ export function productUseCases(deps: ProductsDeps) {
     /** A listing as the reader may see it: hidden ones only to their seller, deleted ones to nobody. */
     async get(viewerId: string | undefined, id: string): Promise<ProductRead> {
       const view = await cache.get(id, async (key) => {
-        const loaded = await products.findView(key);
-        return loaded && withImages(loaded);
+        // The listing and its document at once: a miss waits for one round trip, not two.
+        const [loaded, doc] = await Promise.all([products.findView(key), deps.details().then((details) => details.get(key))]);
+        return loaded && { ...loaded, images: doc?.images ?? [] };
       });
       if (!view || view.deletedAt || (view.status === 'hidden' && view.sellerId !== viewerId)) throw productNotFound();
       if (!viewerId) return { product: view };
