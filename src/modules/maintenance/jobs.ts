@@ -1,4 +1,5 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import type { Sequelize } from 'sequelize';
+import { deleteOlderThan } from '../../platform/db/prune';
 import { defineJob } from '../../platform/jobs/job-definitions';
 
 /**
@@ -14,15 +15,6 @@ export const pruneInboxJob = (sequelize: Sequelize) =>
     attempts: 3,
     timeoutMs: 10 * 60_000,
     async handle({ retention_days }, { log }) {
-      // In bounded slices, so a large backlog never holds one long transaction.
-      for (;;) {
-        const rows = await sequelize.query(
-          `DELETE FROM inbox WHERE ctid IN (
-             SELECT ctid FROM inbox WHERE handled_at < now() - make_interval(days => $1) LIMIT 5000)
-           RETURNING 1`,
-          { bind: [retention_days], type: QueryTypes.SELECT },
-        );
-        if (rows.length < 5000) return void log.info({ deleted_last_slice: rows.length }, 'inbox pruned');
-      }
+      log.info({ deleted: await deleteOlderThan(sequelize, 'inbox', 'handled_at', retention_days) }, 'inbox pruned');
     },
   });

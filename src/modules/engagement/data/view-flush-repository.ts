@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { deleteOlderThan } from '../../../platform/db/prune';
 import type { ViewBatch } from './view-store';
 import { markDirty } from './like-repository';
 
@@ -49,22 +50,9 @@ export function createViewFlushRepository(sequelize: Sequelize) {
       });
     },
 
-    /**
-     * The ledger only needs to outlive a crashed batch's retry. In slices, so the first prune of
-     * a long history never holds one long transaction; the number of rows deleted.
-     */
+    /** The ledger only needs to outlive a crashed batch's retry; the number of rows deleted. */
     async pruneLedger(olderThanDays: number): Promise<number> {
-      let deleted = 0;
-      for (;;) {
-        const rows = await sequelize.query(
-          `DELETE FROM view_count_flushes WHERE batch_id IN (
-             SELECT batch_id FROM view_count_flushes WHERE applied_at < now() - make_interval(days => $1) LIMIT 5000)
-           RETURNING 1`,
-          { bind: [olderThanDays], type: QueryTypes.SELECT },
-        );
-        deleted += rows.length;
-        if (rows.length < 5000) return deleted;
-      }
+      return deleteOlderThan(sequelize, 'view_count_flushes', 'applied_at', olderThanDays);
     },
   };
 }
