@@ -78,16 +78,13 @@ export class QueueFactory {
     return [...this.queues.values()];
   }
 
-  /**
-   * Takes a marker for `ttlSeconds` (SET NX): true for the first caller only, whichever process
-   * asks, until it expires or is given back with `release`.
-   */
-  async claim(marker: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.shared.client.set(`${this.prefix}:claim:${marker}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+  /** Whether a marker (`mark`) is set, whichever process set it. */
+  async marked(marker: string): Promise<boolean> {
+    return (await this.shared.client.exists(`${this.prefix}:mark:${marker}`)) === 1;
   }
 
-  async release(marker: string): Promise<void> {
-    await this.shared.client.del(`${this.prefix}:claim:${marker}`);
+  async mark(marker: string, ttlSeconds: number): Promise<void> {
+    await this.shared.client.set(`${this.prefix}:mark:${marker}`, '1', 'EX', ttlSeconds);
   }
 
   /** For the readiness check. */

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Client as Elasticsearch } from '@elastic/elasticsearch';
-import { Client } from 'pg';
 import { QueryTypes } from 'sequelize';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSequelize } from '../../src/platform/db/sequelize';
 import { createLogger } from '../../src/platform/logger';
 import { ElasticsearchSearchIndex, PostgresSearchIndex } from '../../src/platform/search';
 import { TEST_ENV } from '../support/env';
-import { withTestRolesLock } from '../support/read-only-replica';
+import { ensureTestRole, withTestRolesLock } from '../support/read-only-replica';
 import { listing, searchIndexContract } from './search-index.contract';
 
 const log = createLogger('silent', 'test');
@@ -92,20 +91,8 @@ describe('postgres: what the read replica may answer', () => {
     await sequelize.query(`CREATE TABLE ${table} (LIKE search_documents INCLUDING ALL)`);
     // The "replica": a read-only role whose search path finds an empty copy of the table first,
     // as a standby that has replayed nothing yet would answer.
-    const admin = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await admin.connect();
-    try {
-      await withTestRolesLock(admin, async () => {
-        await admin.query(`CREATE SCHEMA IF NOT EXISTS ${LAGGING}`);
-        if ((await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [LAGGING])).rowCount === 0) await admin.query(`CREATE ROLE ${LAGGING} LOGIN`);
-        await admin.query(`ALTER ROLE ${LAGGING} SET default_transaction_read_only = on`);
-        await admin.query(`ALTER ROLE ${LAGGING} SET search_path = ${LAGGING}, public`);
-        await admin.query(`GRANT pg_read_all_data TO ${LAGGING}`);
-      });
-      await admin.query(`CREATE TABLE ${LAGGING}.${table} (LIKE ${table} INCLUDING ALL)`);
-    } finally {
-      await admin.end();
-    }
+    await sequelize.query(`CREATE SCHEMA IF NOT EXISTS ${LAGGING}; CREATE TABLE ${LAGGING}.${table} (LIKE ${table} INCLUDING ALL)`);
+    await withTestRolesLock((admin) => ensureTestRole(admin, LAGGING, { default_transaction_read_only: 'on', search_path: `${LAGGING}, public` }));
     const replicaUrl = new URL(TEST_ENV.DATABASE_URL);
     replicaUrl.username = LAGGING;
     const withReplica = createSequelize({ url: TEST_ENV.DATABASE_URL, replicaUrl: replicaUrl.toString(), poolMax: 2 }, log);

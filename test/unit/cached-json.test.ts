@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CachedJson, etagOf } from '../../src/platform/cache/cached-json';
 import { createLogger } from '../../src/platform/logger';
 import { connectRedis } from '../../src/platform/redis';
@@ -57,6 +57,24 @@ describe('CachedJson', () => {
       await new Promise((r) => setTimeout(r, 350));
     }
     expect((await b.get('old', log, 'scope')).json.toString()).toBe('{"v":"old","n":2}');
+  });
+
+  it("when this process's clock is behind Redis's, then an entry still expires after the TTL by Redis's clock", async () => {
+    const loads = new Map<string, number>();
+    const cache = new CachedJson(redis, `cache:test:${randomUUID()}`, 1, async (v: string) => ({ v, n: loads.set(v, (loads.get(v) ?? 0) + 1).get(v) }), log, 0);
+    // Ten minutes behind, still ticking.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() - 600_000, shouldAdvanceTime: true });
+    try {
+      expect((await cache.get('v')).json.toString()).toBe('{"v":"v","n":1}');
+      expect((await cache.get('v')).json.toString()).toBe('{"v":"v","n":1}');
+      // Another variant stored meanwhile keeps the hash itself alive past v's TTL.
+      await new Promise((r) => setTimeout(r, 700));
+      await cache.get('w');
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await cache.get('v')).json.toString()).toBe('{"v":"v","n":2}');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('when invalidated while a load is in flight, then the stale load is served but not stored', async () => {

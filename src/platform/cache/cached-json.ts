@@ -12,14 +12,16 @@ export interface CachedEntry<T> {
 // scope), so a slow load that read old rows cannot overwrite a newer invalidation with stale
 // bytes; and only while its hash holds fewer than ARGV[6] variants (a known one is replaced), so
 // that requests inventing new variants cannot grow a scope without bound.
-// The entry is stamped with Redis's clock (ms), which every process reads the same.
+// The entry is stamped with Redis's clock (ms), one clock for every writer; the stamp is returned
+// (0 when nothing was stored), so each process also learns how far its own clock is from Redis's.
 const STORE_IF_GENERATION = `
 if (redis.call('GET', KEYS[2]) or '0') == ARGV[1] and (redis.call('GET', KEYS[3]) or '0') == ARGV[2]
    and (redis.call('HLEN', KEYS[1]) < tonumber(ARGV[6]) or redis.call('HEXISTS', KEYS[1], ARGV[3]) == 1) then
   local now = redis.call('TIME')
-  redis.call('HSET', KEYS[1], ARGV[3], string.format('%.0f', now[1] * 1000 + math.floor(now[2] / 1000)) .. ' ' .. ARGV[4])
+  local stamp = string.format('%.0f', now[1] * 1000 + math.floor(now[2] / 1000))
+  redis.call('HSET', KEYS[1], ARGV[3], stamp .. ' ' .. ARGV[4])
   redis.call('EXPIRE', KEYS[1], ARGV[5])
-  return 1
+  return stamp
 end
 return 0`;
 
@@ -61,6 +63,8 @@ export class CachedJson<T, V extends string = string> {
   private readonly inflight = new Map<V, { scope: string; promise: Promise<CachedEntry<T>> }>();
   private readonly memory = new Map<V, { entry: CachedEntry<T>; scope: string; until: number }>();
   private localGeneration = 0;
+  /** Redis's clock minus this process's (ms), as last seen by a store: entries' ages are Redis's. */
+  private redisClockOffsetMs = 0;
   private readonly localScopeGenerations = new Map<string, number>();
   private readonly generationKey: string;
   private readonly scopesKey: string;
@@ -174,7 +178,7 @@ export class CachedJson<T, V extends string = string> {
         // read and write the old ones during a rolling deploy.)
         const newline = hit.indexOf(10);
         const [storedAt, etag] = hit.subarray(0, newline).toString('latin1').split(' ');
-        if (etag && Date.now() - Number(storedAt) <= this.ttlSeconds * 1000) entry = { etag, json: hit.subarray(newline + 1) as JsonBytes<T> };
+        if (etag && Date.now() + this.redisClockOffsetMs - Number(storedAt) <= this.ttlSeconds * 1000) entry = { etag, json: hit.subarray(newline + 1) as JsonBytes<T> };
       }
     } catch (err) {
       log.warn({ err, key: this.key }, 'cache read failed; loading from the database');
@@ -212,9 +216,11 @@ export class CachedJson<T, V extends string = string> {
     const etag = etagOf(json);
     if (generations !== null) {
       const value = Buffer.concat([Buffer.from(`${etag}\n`, 'latin1'), json]);
-      await this.redis
+      const stamp = await this.redis
         .eval(STORE_IF_GENERATION, 3, this.hashKey(scope), this.generationKey, this.scopeGenerationKey(scope), ...generations, variant, value, this.ttlSeconds, this.variantsPerScope)
-        .catch((err: unknown) => log.warn({ err, key: this.key }, 'cache write failed'));
+        .catch((err: unknown) => void log.warn({ err, key: this.key }, 'cache write failed'));
+      // Off by half a round trip at most: nothing next to a TTL of seconds.
+      if (Number(stamp) > 0) this.redisClockOffsetMs = Number(stamp) - Date.now();
     }
     return { etag, json };
   }

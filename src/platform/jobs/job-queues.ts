@@ -60,19 +60,17 @@ export class JobQueues {
   /**
    * Adds the job once for the current period of `periodMs`, however many processes ask how often.
    * The job id alone does not do it: Bull forgets the ids of completed jobs past the
-   * `removeOnComplete` count, which a busy queue reaches within hours. So a Redis marker per
-   * period decides, and is given back when the add fails (the next ask retries). True when added.
+   * `removeOnComplete` count, which a busy queue reaches within hours. So a Redis marker records
+   * that the period's job was added, set only once the add succeeded: a lost reply or a crash in
+   * between means another add, which the job id dedupes while Bull holds the job, never a lost
+   * period. True when this call added it (or found Bull still holding it).
    */
   async enqueueOncePer<P>(def: JobDefinition<P>, payload: P, periodMs: number): Promise<boolean> {
     const period = `${def.name}:${Math.floor(Date.now() / periodMs)}`;
-    if (!(await this.factory.claim(period, Math.ceil((2 * periodMs) / 1000)))) return false;
-    try {
-      await this.enqueue(def, payload, { causationId: period });
-      return true;
-    } catch (err) {
-      await this.factory.release(period).catch(() => undefined);
-      throw err;
-    }
+    if (await this.factory.marked(period)) return false;
+    await this.enqueue(def, payload, { causationId: period });
+    await this.factory.mark(period, Math.ceil((2 * periodMs) / 1000));
+    return true;
   }
 
   /** Starts processing the definitions' queues in this process; all jobs of a queue come in one call. */
