@@ -36,26 +36,21 @@ started=$SECONDS
 
 rm -rf "$out" && mkdir -p "$out"
 bash scripts/ensure-services.sh >/dev/null
+. scripts/test-app.sh
 
-pids=()
+pids=() # the Prism proxies; the app is app_pid (scripts/test-app.sh)
+app_pid=
 stop() {
   local status=$?
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" ${app_pid:+"$app_pid"}; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" ${app_pid:+"$app_pid"}; do wait "$pid" 2>/dev/null || true; done
   exit "$status"
 }
 trap stop EXIT INT TERM
 
-node --import tsx scripts/start-test-app.ts "$out/app.json" >"$out/app.log" 2>&1 &
-app_pid=$!
-pids+=("$app_pid")
-for _ in $(seq 1 480); do
-  [ -f "$out/app.json" ] && break
-  kill -0 "$app_pid" 2>/dev/null || { cat "$out/app.log" >&2; echo "✗ the test app did not start" >&2; exit 1; }
-  sleep 0.25
-done
-[ -f "$out/app.json" ] || { cat "$out/app.log" >&2; echo "✗ the test app did not start within 120 s" >&2; exit 1; }
+start_test_app "$out"
+await_test_app "$out"
 state() { node -p "require('$root/$out/app.json').$1"; }
 app_url=$(state opsBaseUrl)
 

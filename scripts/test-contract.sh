@@ -26,6 +26,7 @@ started=$SECONDS
 
 rm -rf "$out" && mkdir -p "$out/portman-cwd"
 bash scripts/ensure-services.sh >/dev/null
+. scripts/test-app.sh
 
 app_pid=
 stop() {
@@ -57,15 +58,9 @@ build_collection() { # spec dir: writes <dir>/junggo.postman.json
 
 # The app, migrated, seeded (a category of its own under `other`) and provisioned (accounts,
 # sessions, codes); it writes app.json when ready. The collection is built meanwhile.
-node --import tsx scripts/start-test-app.ts "$out/app.json" >"$out/app.log" 2>&1 &
-app_pid=$!
+start_test_app "$out"
 build_collection "$spec" "$out"
-for _ in $(seq 1 480); do
-  [ -f "$out/app.json" ] && break
-  kill -0 "$app_pid" 2>/dev/null || { cat "$out/app.log" >&2; echo "✗ the test app did not start" >&2; exit 1; }
-  sleep 0.25
-done
-[ -f "$out/app.json" ] || { cat "$out/app.log" >&2; echo "✗ the test app did not start within 120 s" >&2; exit 1; }
+await_test_app "$out"
 
 # The newman environment: where the app and the sandbox are, who calls it (real sessions), which
 # category the admin flow may rename, and the accounts, tokens and codes provisioned for this run.

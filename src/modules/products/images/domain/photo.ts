@@ -48,3 +48,13 @@ export const storageKeys = (productId: string, imageId: string) => ({
   display: `products/${productId}/${imageId}.webp`,
   thumb: `products/${productId}/${imageId}-thumb.webp`,
 });
+
+/**
+ * Every file a photo can have. The original by its derived key when the row no longer names it
+ * (processing deleted it): a deletion that failed then is retried, at the cost of one more key in
+ * the same batch when it did not.
+ */
+export function photoFileKeys(p: Pick<Photo, 'productId' | 'id' | 'originalKey'>): string[] {
+  const k = storageKeys(p.productId, p.id);
+  return [p.originalKey ?? k.original, k.display, k.thumb];
+}

@@ -11,7 +11,7 @@ import type { ObjectStorage } from '../../../../platform/storage';
 import type { PhotoRepository } from '../data/photo-repository';
 import { SNIFF_BYTES, sniffImageType, type ImageType } from './image-format';
 import { makeDerivatives, readHeader, UnprocessableImage } from './imaging';
-import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_IMAGES_PER_LISTING, newImageId, storageKeys, type Photo } from './photo';
+import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_IMAGES_PER_LISTING, newImageId, photoFileKeys, storageKeys, type Photo } from './photo';
 import { imageLimitReached, imageOrderMismatch, imagePixelLimitExceeded, imageTooLarge, imageUnreadable, noImages, unsupportedImageType } from './problems';
 
 export interface PhotosDeps {
@@ -204,10 +204,7 @@ export function photoUseCases(deps: PhotosDeps) {
      */
     async purgeListing(productId: string, t: Transaction, log: Logger): Promise<number> {
       const gone = await photos.softDeleteAll(productId, t);
-      const keys = gone.flatMap((p) => {
-        const k = storageKeys(productId, p.id);
-        return [p.originalKey, k.display, k.thumb];
-      });
+      const keys = gone.flatMap(photoFileKeys);
       if (keys.length) t.afterCommit(() => void discard(log, keys));
       return gone.length;
     },
@@ -224,10 +221,7 @@ export function photoUseCases(deps: PhotosDeps) {
       // A storage failure throws: the job retries, and nothing is marked swept that was not.
       const deleteFiles = async (gone: Photo[]) => {
         if (!gone.length) return;
-        await storage.delete(gone.flatMap((p) => {
-          const k = storageKeys(p.productId, p.id);
-          return [p.originalKey ?? k.original, k.display, k.thumb];
-        }));
+        await storage.delete(gone.flatMap(photoFileKeys));
         await photos.markFilesDeleted(gone.map((p) => p.id));
       };
       let listings = 0;
@@ -265,9 +259,8 @@ export function photoUseCases(deps: PhotosDeps) {
         if (photo.status === 'ready') await recordImagesChanged(t, productId, metadataFrom(ctx));
         return photo;
       });
-      const keys = storageKeys(productId, imageId);
       // The derivatives too when still processing: the job may write them after this.
-      await discard(ctx.log, [removed.originalKey, keys.display, keys.thumb]);
+      await discard(ctx.log, photoFileKeys(removed));
     },
 
     /**
