@@ -20,7 +20,7 @@ import { errorHandler, notFoundHandler } from './platform/http/problem';
 import { rateLimiter } from './platform/http/rate-limit';
 import { requestId } from './platform/http/request-id';
 import { operationsRouter } from './platform/http/router';
-import { memoiseValidatorRouteMatchers } from './platform/http/validator-route-cache';
+import { installValidatorRouteLookup } from './platform/http/validator-route-lookup';
 import type { SpecArtefacts } from './platform/http/spec';
 import type { Logger } from './platform/logger';
 
@@ -64,7 +64,8 @@ export function buildApp({ config, log, spec, redis, metrics, checks, handlers, 
   const basePath = spec.document.servers?.[0]?.url ?? '/v1';
   if (!idempotency && idempotencyKeyUse(spec.document).size > 0) log.warn('no idempotency store: Idempotency-Key headers are ignored');
   app.use(basePath, requireIdempotencyKeys(spec.document));
-  memoiseValidatorRouteMatchers();
+  const unverified = installValidatorRouteLookup();
+  if (unverified) log.warn({ version: unverified }, 'express-openapi-validator is not the version its prepared route lookup was verified against: its own lookup runs');
   app.use(
     OpenApiValidator.middleware({
       apiSpec: structuredClone(spec.document) as never,
