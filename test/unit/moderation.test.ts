@@ -29,6 +29,64 @@ describe('contact details in a listing', () => {
   });
 });
 
+// From an audit of the rules (2026-11-28): the ways sellers actually write contact details and
+// banned goods past a filter, and the everyday listings the rules must not refuse.
+const verdict = (description: string) => {
+  const r = moderateListing({ title: '물건 팝니다', description });
+  return r.blocked.length ? r.blocked.map((e) => e.code) : r.flagged ? ['flagged'] : [];
+};
+
+describe('dodges that are caught', () => {
+  it.each([
+    ['010🌸1234🌸5678', 'phone_number'],
+    ['010,1234,5678', 'phone_number'],
+    ['010:1234:5678', 'phone_number'],
+    ['010+1234+5678', 'phone_number'],
+    ['010\u20101234\u20105678', 'phone_number'],
+    ['010\u22121234\u22125678', 'phone_number'],
+    ['010\u20631234\u20635678', 'phone_number'],
+    ['010\uFE0F1234\uFE0F5678', 'phone_number'],
+    ['010 일이삼사 오육칠팔', 'phone_number'],
+    ['070-1234-5678', 'phone_number'],
+    ['0505-123-4567', 'phone_number'],
+    ['t . me / abc', 'off_platform_link'],
+    ['open。kakao。com/o/abc', 'off_platform_link'],
+    ['kakao.com/o/abcd', 'off_platform_link'],
+    ['0pen.kakao.com/o/x', 'off_platform_link'],
+    ['마 약 팝니다', 'prohibited_drugs'],
+    ['대 마 초', 'prohibited_drugs'],
+    ['마~약', 'prohibited_drugs'],
+    ['마ㆍ약', 'prohibited_drugs'],
+    ['마\u2063약', 'prohibited_drugs'],
+    ['\u0441ocaine', 'prohibited_drugs'],
+    ['vodk\u0430', 'prohibited_alcohol'],
+    ['pistols', 'prohibited_weapons'],
+    ['vapes', 'prohibited_tobacco'],
+    ['레플 팝니다', 'counterfeit'],
+  ])('%s -> %s', (description, rule) => {
+    expect(verdict(description)).toContain(rule);
+  });
+
+  it.each(['오픈카톡', '오픈카톡방 들어오세요', '오픈 카톡', '오카방', '카톡: abc123', '카톡 abc123', 'ㅋㅌ', 'katalk abc12', '텔레 @xyz', 'tg @xyz', 'abc@gmail.com', 'site.xyz'])(
+    '%s is flagged for review',
+    (description) => {
+      expect(verdict(description)).toEqual(['flagged']);
+    },
+  );
+});
+
+describe('everyday listings that pass', () => {
+  it.each([
+    '청주 흥덕구 직거래', '청주대 앞 직거래', '가품일 경우 100% 환불', '가품 시 환불', '가품은 팔지 않아요', '레플리카 아닙니다', '레플리카 X',
+    '레플렉스 카메라', '마약 베개', '마약 쿠션', '담배 케이스', '와인 랙', '사케 잔', '전통주 잔', '위스키 디캔터', '주류 냉장고', '맥주 거품기',
+    '와인 코르크 마개', '와인 쿨러', '신분증 케이스', '주민등록증 지갑', '우체국택배 송장번호 6078123456789', '하나뿐인 한정판 시리얼 1234567890',
+    '우리 아이가 쓰던 폰 IMEI 354123456789012', '입금 확인 후 발송 주문번호 2024031512345678', '텔레비전 팝니다', '오카리나 팝니다',
+    'kakao friends 인형', '1일 2일 3일 4일 5일 대여', '마 약간 있음', '010 에디션 키보드', '갤럭시 s23 울트라',
+  ])('%s', (description) => {
+    expect(verdict(description)).toEqual([]);
+  });
+});
+
 describe('what a moderator approves', () => {
   const fingerprint = (title: string, description: string) => flagFingerprint(moderateListing({ title, description }).findings);
 
@@ -38,5 +96,13 @@ describe('what a moderator approves', () => {
     expect(fingerprint('캠핑 의자 2개', '가격 내렸어요. 궁금하신 점은 카톡 아이디 mangwon77 로 연락주세요')).toBe(approved);
     expect(fingerprint('캠핑 의자', '궁금하신 점은 카톡 아이디 mangwon77 로, 사진은 www.example.com 참고')).not.toBe(approved);
     expect(fingerprint('캠핑 의자', '직거래만 합니다')).toBeNull();
+  });
+
+  it('when the approved mention names another id, or a second link or messenger joins it, then the fingerprint changes', () => {
+    const approved = fingerprint('캠핑 의자', '카톡 아이디 mangwon77');
+    expect(fingerprint('캠핑 의자', '카톡 아이디 scam999')).not.toBe(approved);
+    expect(fingerprint('캠핑 의자', '카톡 아이디 mangwon77, 텔레그램 @scam999')).not.toBe(approved);
+    const link = fingerprint('캠핑 의자', 'www.apple.com 참고');
+    expect(fingerprint('캠핑 의자', 'www.apple.com 참고, bit.ly/abc')).not.toBe(link);
   });
 });

@@ -30,7 +30,7 @@ export interface Finding {
 interface Term {
   /** Korean (matched at a word start) or English (whole word). */
   term: string;
-  /** Continuations that make it a legitimate item (`잔` after `와인`). */
+  /** Continuations that make it a legitimate item (`잔` after `와인`), with or without a space between. */
   except?: string[];
   /** Single-syllable words: also must end there (or take a particle), so `술술` and `술래` pass. */
   whole?: boolean;
@@ -44,9 +44,11 @@ interface ItemRule {
   patterns?: RegExp[];
 }
 
-// "가품 아닙니다" (it is not a fake) is what honest sellers write.
-const DENIAL = ['아님', '아닙', '아니', ' 아님', ' 아닙', ' 아니', 'x', ' x', ' 절대'];
-const DRINKWARE = ['잔', '글라스', '컵', '셀러', '오프너', '랙', '냉장고', '병따개', '디캔터', '거치대', '색', '빛', ' 잔', ' 글라스', ' 컵', ' 셀러', ' 오프너', ' 냉장고'];
+// What honest sellers write about fakes: "가품 아닙니다" (it is not one), "가품일 경우 환불" (refund
+// if it is), "가품은 팔지 않아요" (I do not sell them).
+const DENIAL = ['아님', '아닙', '아니', 'x', '절대', '일 경우', '일경우', '시 환불', '이면', '면 환불', '판정', '은 팔지', '은 안', '는 팔지', '취급 안', '걱정', '의심'];
+// Things for drinking, not drink: glasses, openers, fridges, colours (와인색).
+const DRINKWARE = ['잔', '글라스', '컵', '셀러', '오프너', '랙', '냉장고', '병따개', '디캔터', '거치대', '색', '빛', '쿨러', '코르크', '마개', '거품기', '빈병', '공병', '디스펜서', '스토퍼', '케이스', '박스'];
 
 export const PROHIBITED_ITEMS: ItemRule[] = [
   {
@@ -77,7 +79,11 @@ export const PROHIBITED_ITEMS: ItemRule[] = [
       { term: '위스키', except: DRINKWARE },
       { term: '막걸리', except: DRINKWARE },
       { term: '샴페인', except: DRINKWARE },
-      '보드카', '데킬라', '사케', '전통주', '주류', '고량주', '청주',
+      { term: '사케', except: DRINKWARE },
+      { term: '전통주', except: DRINKWARE },
+      { term: '주류', except: DRINKWARE },
+      // Not 청주 (rice wine): it is also a city of 850,000 whose name is in meet-up places.
+      '보드카', '데킬라', '고량주',
       { term: 'wine', except: [' glass', ' rack', ' opener', ' cellar', ' fridge', ' cooler'] },
       { term: 'whisky', except: [' glass'] },
       { term: 'whiskey', except: [' glass'] },
@@ -87,7 +93,7 @@ export const PROHIBITED_ITEMS: ItemRule[] = [
   {
     rule: 'prohibited_tobacco',
     why: 'tobacco cannot be sold',
-    terms: [{ term: '담배', except: ['케이스', '곽'] }, '전자담배', '궐련', '연초', '니코틴', '액상담배', '아이코스', 'cigarette', 'cigarettes', 'tobacco', 'nicotine', 'vape', 'iqos'],
+    terms: [{ term: '담배', except: ['케이스', '곽', '파우치'] }, '전자담배', '궐련', '연초', '니코틴', '액상담배', '아이코스', 'cigarette', 'cigarettes', 'tobacco', 'nicotine', 'vape', 'iqos'],
   },
   {
     rule: 'prohibited_medicine',
@@ -99,7 +105,7 @@ export const PROHIBITED_ITEMS: ItemRule[] = [
     why: 'counterfeit goods cannot be sold',
     terms: [
       { term: '레플리카', except: DENIAL },
-      { term: '레플', except: DENIAL },
+      { term: '레플', except: [...DENIAL, '리카', '렉'] },
       { term: '짝퉁', except: DENIAL },
       { term: '이미테이션', except: DENIAL },
       { term: '가품', except: DENIAL },
@@ -111,7 +117,7 @@ export const PROHIBITED_ITEMS: ItemRule[] = [
   {
     rule: 'personal_data_sale',
     why: 'accounts and personal data cannot be sold',
-    terms: ['대포폰', '대포통장', '대포차', '주민등록증', '주민번호', '신분증'],
+    terms: ['대포폰', '대포통장', '대포차', { term: '주민등록증', except: ['케이스', '지갑', '홀더'] }, '주민번호', { term: '신분증', except: ['케이스', '지갑', '홀더', '목걸이'] }],
     patterns: [
       /개인\s?정보\s?(판매|팝니다|양도|삽니다|db|디비)/u,
       /(계정|아이디|id)\s?(판매|팝니다|팔아요|양도|거래)/u,
@@ -123,19 +129,25 @@ export const PROHIBITED_ITEMS: ItemRule[] = [
   },
 ];
 
-// Separators people put between characters to dodge filters ("마.약", "0 1 0").
-const SEP = '[.·_\\-*/]?';
+// Separators people put between characters to dodge filters ("마.약", "마~약", "마ㆍ약"): up to two
+// of anything that is not a Latin letter, a digit, a Hangul syllable or a space. (Not \p{L}: a
+// Unicode property class in each of ~150 patterns costs seconds to compile in V8.)
+const SEP = '[^a-z0-9가-힣\\s]{0,2}';
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const isHangul = (s: string) => /[가-힣]/.test(s);
 
 function termPattern(t: Term): RegExp {
-  const body = [...t.term].map(escape).join(SEP);
-  const except = t.except?.length ? `(?!${t.except.map(escape).join('|')})` : '';
+  const except = t.except?.length ? `(?!\\s?(?:${t.except.map((e) => escape(e.trim())).join('|')}))` : '';
   if (isHangul(t.term)) {
     const end = t.whole ? '(?=$|[^가-힣]|(을|이|은|도|과|와|로|만)(?![가-힣]))' : '';
-    return new RegExp(`(?<![가-힣])${body}${except}${end}`, 'u');
+    const joined = [...t.term].map(escape).join(SEP);
+    // Every syllable a word of its own ("마 약 팝니다", "대 마 초"): prose does not do that.
+    const spaced = t.term.length > 1 ? `|${[...t.term].map(escape).join(' ')}(?![가-힣])` : '';
+    return new RegExp(`(?<![가-힣])(?:${joined}${spaced})${except}${end}`, 'u');
   }
-  return new RegExp(`(?<![a-z0-9])${body}(?![a-z0-9])${except}`, 'u');
+  // English: a plural is the same word ("pistols", "vapes").
+  const body = [...t.term].map(escape).join(SEP);
+  return new RegExp(`(?<![a-z0-9])${body}(?:e?s)?(?![a-z0-9])${except}`, 'u');
 }
 
 const ITEM_MATCHERS = PROHIBITED_ITEMS.map((r) => ({
@@ -146,35 +158,78 @@ const ITEM_MATCHERS = PROHIBITED_ITEMS.map((r) => ({
 
 // Digits written with separators between them ("010 - 1234", "010ㅡ1234": the Hangul vowel ㅡ
 // looks like a dash; NFKC turns it into the medial vowel U+1173), or with o/O and 공 standing in for zero.
-const DASHES = 'ㅡ\\u1173—–';
-const D = `[\\s\\-.·_/~()${DASHES}]{0,3}`;
+// Between digits: up to three of anything that is not a Latin letter, a digit or a Hangul
+// syllable (spaces, dashes, commas, colons, emoji: "010🌸1234🌸5678"; the dash look-alike ㅡ).
+const DASHES = 'ㅡ\\u1173';
+const D = '[^a-z0-9가-힣]{0,3}';
 const PHONE_PATTERNS = [
   new RegExp(`(?<!\\d)0${D}1${D}[016789](?:${D}\\d){7,8}(?!\\d)`, 'u'),
   new RegExp(`(?<!\\d)\\+?82${D}1${D}[016789](?:${D}\\d){7,8}(?!\\d)`, 'u'),
   new RegExp(`(?<!\\d)0${D}(?:2|[3-6]${D}[1-5])(?:${D}\\d){7,8}(?!\\d)`, 'u'),
+  // Internet phones (070) and personal safe numbers (050x).
+  new RegExp(`(?<!\\d)0${D}(?:7${D}0|5${D}0${D}[2-8])(?:${D}\\d){7,8}(?!\\d)`, 'u'),
 ];
+// Not the bare 하나 (one), 우리 (our), 국민 or 토스, which everyday sentences use.
 const BANKS =
-  '국민은행|국민|kb|신한|우리은행|우리|하나은행|하나|농협|nh|기업은행|ibk|카카오뱅크|카뱅|토스뱅크|토스|케이뱅크|새마을금고|새마을|우체국|sc제일|제일은행|씨티|수협|신협|부산은행|대구은행|경남은행|광주은행|전북은행|제주은행|산업은행|계좌번호|계좌|입금|송금|예금주';
+  '국민은행|kb|신한|우리은행|하나은행|농협|nh|기업은행|ibk|카카오뱅크|카뱅|토스뱅크|케이뱅크|새마을금고|새마을|우체국은행|sc제일|제일은행|씨티|수협|신협|부산은행|대구은행|경남은행|광주은행|전북은행|제주은행|산업은행|계좌번호|계좌|입금|송금|예금주';
+// Numbers that name something else: tracking numbers, serials, IMEIs, orders, barcodes.
+const NOT_ACCOUNT = '(?<!(?:송장|운송장|택배|imei|시리얼|serial|s/n|sn|주문|일련|바코드|제조|모델|품번|코드)[^\\d]{0,12})';
 // An account number (10-16 digits) with a bank or payment word up to 15 characters before or after it.
-const ACCOUNT_NUMBER = `(?<!\\d)\\d(?:[\\s\\-${DASHES}]?\\d){9,15}(?!\\d)`;
+// (The label's lookbehind only where a number starts: elsewhere it would rescan at every character.)
+const ACCOUNT_NUMBER = `(?<!\\d)(?=\\d)${NOT_ACCOUNT}\\d(?:[\\s\\-${DASHES}]?\\d){9,15}(?!\\d)`;
 const BANK_ACCOUNT = new RegExp(`(?:${BANKS})[^\\d]{0,15}${ACCOUNT_NUMBER}|${ACCOUNT_NUMBER}[^\\d]{0,15}(?:${BANKS})`, 'u');
-const OFF_PLATFORM_LINK = /(open\.?kakao|openkakao|pf\.kakao\.com|qr\.kakao\.com|(?<![a-z])t\.me\/|telegram\.me|line\.me\/|band\.us\/)/u;
-const OFF_PLATFORM_CONTACT =
-  /(카톡|카카오톡|카카오)\s?(아이디|아디|id|주세요|으로|로\s?연락|친추|추가)|오픈\s?채팅|오픈톡|텔레그램|(?<![가-힣])라인\s?(아이디|id)|\bkakao\s?(id|talk)\b|\btelegram\b|\bwhatsapp\b|\bwechat\b|위챗/u;
-const EXTERNAL_LINK = /(https?:\/\/\S+|www\.\S+|(?<![a-z0-9@])[a-z0-9-]{2,}\.(com|net|org|kr|co\.kr|io|me|ly|gl)(?![a-z]))/u;
+const OFF_PLATFORM_LINK = /([o0]pen\.?kakao|[o0]penkakao|pf\.kakao\.com|qr\.kakao\.com|kakao\.com\/o\/|(?<![a-z])t\.me\/|telegram\.me|line\.me\/|band\.us\/)/gu;
+// A handle after a messenger's name ("카톡 mangwon77", "텔레 @x"), so that what a moderator
+// approves is that id, not merely the word.
+const HANDLE = '(?:\\s?[:：]?\\s?@?[a-z0-9][a-z0-9_.\\-]{2,29})?';
+const OFF_PLATFORM_CONTACT = new RegExp(
+  [
+    `(?:카톡|카카오톡|카카오)\\s?(?:아이디|아디|id|주세요|으로|로\\s?연락|친추|추가)${HANDLE}`,
+    `(?<![a-z0-9가-힣])(?:카톡|katalk|\\u110F\\u1110|텔레|tg)\\s?[:：]?\\s?@?[a-z][a-z0-9_.\\-]{2,29}`,
+    // ㅋㅌ alone (NFKC turns these letters into the initial consonants U+110F, U+1110).
+    '(?<![\\u1100-\\u11FF])\\u110F\\u1110(?![\\u1100-\\u11FF])',
+    '오픈\\s?(?:채팅|카톡|톡)',
+    '(?<![가-힣])오카방?(?![가-힣])',
+    `텔레그램${HANDLE}`,
+    `(?<![가-힣])라인\\s?(?:아이디|id)${HANDLE}`,
+    `\\bkakao\\s?(?:id|talk)\\b${HANDLE}`,
+    `\\b(?:telegram|whatsapp|wechat)\\b${HANDLE}`,
+    `위챗${HANDLE}`,
+    // An e-mail address is a way around the chat too.
+    '(?<![a-z0-9._%+\\-])[a-z0-9._%+\\-]+@[a-z0-9\\-]+(?:\\.[a-z0-9\\-]+)*\\.[a-z]{2,}',
+  ].join('|'),
+  'gu',
+);
+const EXTERNAL_LINK = /(https?:\/\/\S+|www\.\S+|(?<![a-z0-9@.-])[a-z0-9-]{2,}\.(com|net|org|kr|co\.kr|co|io|me|ly|gl|xyz|shop|store|site|info|biz|link|app|top|to|cc|tv)(?![a-z]))/gu;
 
-/** Lower case, compatibility forms folded (full-width, circled digits), invisible characters gone. */
+// Latin look-alikes from Cyrillic and Greek ("vodkа" with a Cyrillic а), for matching only.
+const CONFUSABLES: Record<string, string> = {
+  а: 'a', в: 'b', е: 'e', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y', х: 'x', і: 'i', ј: 'j', ѕ: 's', ԁ: 'd', ԛ: 'q', ԝ: 'w',
+  α: 'a', β: 'b', ε: 'e', ι: 'i', κ: 'k', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u', χ: 'x',
+};
+const CONFUSABLE = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'gu');
+
+/**
+ * Lower case, compatibility forms folded (full-width, circled digits), invisible characters gone
+ * (format characters, variation selectors, the combining grapheme joiner, Hangul fillers),
+ * look-alike letters, dashes and full stops folded to their ASCII forms.
+ */
 export function normaliseText(text: string): string {
   return text
     .normalize('NFKC')
     .toLowerCase()
-    .replace(/[\u200B-\u200D\u2060\uFEFF\u00AD]/g, '');
+    .replace(/[\p{Cf}\uFE00-\uFE0F\u034F\u115F\u1160\u3164\uFFA0]/gu, '')
+    .replace(CONFUSABLE, (c) => CONFUSABLES[c]!)
+    .replace(/[\u2010-\u2015\u2212\uFE58\uFE63]/gu, '-')
+    .replace(/[\u3002\uFF0E]/gu, '.');
 }
 
 const HANGUL_DIGITS: Record<string, string> = { 공: '0', 영: '0', 일: '1', 이: '2', 삼: '3', 사: '4', 오: '5', 육: '6', 륙: '6', 칠: '7', 팔: '8', 구: '9' };
 // Nine or more digit words in a row, spaces or dashes between them ("공일공 일이삼사 오육칠팔로"). Prose
 // never strings that many together, so words like 사과 or 이사 are left alone; and what is turned
 // into digits still has to look like a phone or account number to be refused.
+// Digits and digit words mixed ("010 일이삼사 오육칠팔"): a run of ten or more with at least one of each.
+const MIXED_NUMBER = new RegExp(`(?:[0-9공영일이삼사오육륙칠팔구][\\s\\-.${DASHES}]{0,2}){9}[0-9공영일이삼사오육륙칠팔구](?:[\\s\\-.${DASHES}]{0,2}[0-9공영일이삼사오육륙칠팔구])*`, 'gu');
 const HANGUL_NUMBER = new RegExp(`(?:[공영일이삼사오육륙칠팔구][\\s\\-.${DASHES}]{0,2}){8}[공영일이삼사오육륙칠팔구](?:[\\s\\-.${DASHES}]{0,2}[공영일이삼사오육륙칠팔구])*`, 'gu');
 
 /** For the contact detectors only: letters and words that stand in for digits, dots spelled out. */
@@ -184,11 +239,13 @@ function digitsAndDots(text: string): string {
     // run of spaces from each of its positions (quadratic: ~19 ms for 4,000 spaces).
     .replace(/\s+/g, ' ')
     .replace(HANGUL_NUMBER, (run) => run.replace(/[공영일이삼사오육륙칠팔구]/g, (c) => HANGUL_DIGITS[c]!))
+    .replace(MIXED_NUMBER, (run) => (/\d/.test(run) ? run.replace(/[공영일이삼사오육륙칠팔구]/g, (c) => HANGUL_DIGITS[c]!) : run))
     .replace(/공일공/g, '010')
     .replace(/(?<=[\d\s\-.])[o](?=[\d\s\-.])|(?<=\d)[o]|[o](?=\d)/g, '0')
     .replace(/(?<=\d)[l|i](?=\d)/g, '1')
     .replace(/\s*(\.|닷|dot)\s*(?=(com|kakao|me\/|kr|net)\b)/g, '.')
-    .replace(/\s*\.\s*/g, '.');
+    .replace(/\s*\.\s*/g, '.')
+    .replace(/(?<=[a-z0-9])\s*\/\s*(?=[a-z0-9])/g, '/');
 }
 
 function inspect(field: Finding['field'], raw: string): Finding[] {
@@ -208,12 +265,11 @@ function inspect(field: Finding['field'], raw: string): Finding[] {
   if (phone) findings.push({ field, rule: 'phone_number', action: 'block', match: phone[0] });
   const account = BANK_ACCOUNT.exec(contact);
   if (account) findings.push({ field, rule: 'bank_account', action: 'block', match: account[0] });
-  const link = OFF_PLATFORM_LINK.exec(contact);
-  if (link) findings.push({ field, rule: 'off_platform_link', action: 'block', match: link[0] });
-  const messenger = OFF_PLATFORM_CONTACT.exec(text);
-  if (messenger) findings.push({ field, rule: 'off_platform_contact', action: 'flag', match: messenger[0] });
-  const url = !link && EXTERNAL_LINK.exec(contact);
-  if (url) findings.push({ field, rule: 'external_link', action: 'flag', match: url[0] });
+  const link = contact.match(OFF_PLATFORM_LINK);
+  if (link) findings.push({ field, rule: 'off_platform_link', action: 'block', match: link[0]! });
+  // Every mention and link, not only the first: what a moderator approves is all of them.
+  for (const m of text.matchAll(OFF_PLATFORM_CONTACT)) findings.push({ field, rule: 'off_platform_contact', action: 'flag', match: m[0].trim() });
+  if (!link) for (const m of contact.matchAll(EXTERNAL_LINK)) findings.push({ field, rule: 'external_link', action: 'flag', match: m[0] });
   return findings;
 }
 
