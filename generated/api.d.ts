@@ -1536,10 +1536,13 @@ export interface paths {
          *     docs/listings.md.
          *
          *     **Limits.** At most 30 new listings per seller in 24 hours (`429 listing_limit_reached` with
-         *     `Retry-After`). The same title with a near-identical description (normalised, trigram similarity
-         *     of 0.9 or more) as one of the seller's live listings of the last 24 hours is
-         *     `409 duplicate_listing`: edit or bump that one instead. So is reposting a listing the seller
-         *     deleted while it was posted or bumped less than 24 hours ago (it would be a second bump).
+         *     `Retry-After`). The same title with a near-identical description (trigram similarity of 0.9 or
+         *     more) as one of the seller's live listings of the last 24 hours is `409 duplicate_listing`: edit
+         *     or bump that one instead. Both texts are compared with case and full-width forms folded,
+         *     invisible characters dropped and every run of spaces, punctuation, symbols and emoji taken as
+         *     one space (`아이폰14 팝니다!` and `★아이폰14 팝니다.` are the same title; `아이폰14` and `아이폰 14`
+         *     are not). So is reposting a listing the seller deleted while it was posted or bumped less than
+         *     24 hours ago (it would be a second bump).
          *
          *     Accepts `Idempotency-Key`: a retried request with the same key returns the first listing instead
          *     of refusing it as a duplicate. Records `product.created`.
@@ -1585,7 +1588,11 @@ export interface paths {
          *     is hidden or deleted). A sold listing keeps its price: a different `price` is
          *     `409 price_locked`. Validation and moderation are those of `createProduct`
          *     (`422 listing_prohibited`, `invalid_category`, `category_not_leaf`,
-         *     `shipping_fee_not_applicable`). Records `product.updated` with the whole new state.
+         *     `shipping_fee_not_applicable`), and so is the duplicate rule when the title or description
+         *     changes: new text that makes the listing a near-identical copy of another of the seller's
+         *     listings of the last 24 hours is `409 duplicate_listing`. An edit that keeps the title and
+         *     description is not checked against other listings. Records `product.updated` with the whole
+         *     new state.
          */
         put: operations["updateProduct"];
         post?: never;
@@ -7313,7 +7320,7 @@ export interface operations {
             /** @description Not the seller (`not_seller`). */
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The listing is sold and the price differs (`price_locked`). */
+            /** @description The listing is sold and the price differs (`price_locked`), or the new title and description copy another listing of the seller's last 24 hours (`duplicate_listing`). */
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];

@@ -281,6 +281,26 @@ describe('POST /v1/products', () => {
     expect((await post(seller, listingInput(text))).status).toBe(201);
   });
 
+  it('when the text differs only by invisible characters, punctuation, symbols or emoji, then it is still 409 duplicate_listing; another digit is a new listing', async () => {
+    const seller = await sellerWithNeighbourhood(stack, 'dup3');
+    const tag = randomBytes(3).toString('hex');
+    const description = `상태 좋아요. 직거래는 망원역에서 가능합니다. ${tag}`;
+    const first = await createListing(stack, seller.token, { title: `아이폰14 팝니다 ${tag}`, description });
+    const variants = [
+      { title: `아이폰\u200b14 팝니다 ${tag}`, description },
+      { title: `아이폰14 팝니다! ${tag}`, description: `상태 좋아요! 직거래는 망원역에서 가능합니다!! ${tag}` },
+      { title: `★아이폰14 팝니다★ 📱 ${tag}`, description: `「상태 좋아요~ 직거래는 망원역에서 가능합니다…」 ${tag}` },
+      // A Hangul filler, a variation selector, a soft hyphen and a BOM.
+      { title: `아이폰\u316414 팝니다\ufe0f ${tag}`, description: `상\u00ad태 좋아요. 직거래는\ufeff 망원역에서 가능합니다. ${tag}` },
+    ];
+    for (const text of variants) {
+      const res = await post(seller, listingInput(text));
+      expectProblem(res, 409, 'duplicate_listing');
+      expect(String(res.json.detail)).toContain(first.id);
+    }
+    expect((await post(seller, listingInput({ title: `아이폰15 팝니다 ${tag}`, description }))).status).toBe(201);
+  });
+
   it('when the same Idempotency-Key is retried, then the first listing is replayed instead of a duplicate refusal', async () => {
     const key = `listing-${randomBytes(6).toString('hex')}`;
     const input = listingInput();
@@ -312,6 +332,49 @@ describe('POST /v1/products', () => {
     // The oldest of the 30 (29 minutes old) leaves the window in about 23 h 31 min.
     expect(retryAfter).toBeGreaterThan(23 * 3600);
     expect(retryAfter).toBeLessThanOrEqual(24 * 3600);
+  });
+});
+
+describe("POST /v1/products when the API host's clock runs ahead of the database's", () => {
+  // Five minutes ahead, this process would count the 24 hours from five minutes later than the
+  // database that set created_at and bumped_at, so a listing with three minutes to go would fall out.
+  const runClockAhead = () => vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 5 * 60_000 });
+
+  it('then the daily limit still counts a listing with three minutes to go: 429 listing_limit_reached, Retry-After by the database', async () => {
+    const seller = await sellerWithNeighbourhood(stack, 'limitclock');
+    await stack.db.query(
+      `INSERT INTO products (id, seller_id, title, category_id, price, condition, trade_methods, dong_code, lat, lng, created_at)
+       SELECT 'prd_' || upper(substr(md5(random()::text), 1, 20)), $1, 'bulk ' || g, $2, 1000, 'used', '{meet_up}', $3, 37.5, 126.9,
+              now() - interval '23 hours 57 minutes' + make_interval(secs => g)
+         FROM generate_series(0, 29) g`,
+      [seller.id, PHONES, MANGWON.dongCode],
+    );
+    runClockAhead();
+    try {
+      const refused = await post(seller, listingInput());
+      expectProblem(refused, 429, 'listing_limit_reached');
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThan(120);
+      expect(retryAfter).toBeLessThanOrEqual(180);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('then a listing posted 23 h 57 min ago is still a duplicate: 409 duplicate_listing', async () => {
+    const seller = await sellerWithNeighbourhood(stack, 'dupclock');
+    const tag = randomBytes(3).toString('hex');
+    const text = { title: `갤럭시 버즈2 프로 그라파이트 ${tag}`, description: `한쪽 유닛 교체품, 충전 케이스 포함. ${tag}` };
+    const first = await createListing(stack, seller.token, text);
+    await stack.db.query(`UPDATE products SET created_at = now() - interval '23 hours 57 minutes', bumped_at = now() - interval '23 hours 57 minutes' WHERE id = $1`, [first.id]);
+    runClockAhead();
+    try {
+      const again = await post(seller, listingInput(text));
+      expectProblem(again, 409, 'duplicate_listing');
+      expect(String(again.json.detail)).toContain(first.id);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
@@ -456,6 +519,38 @@ describe('PUT /v1/products/{product_id}', () => {
   it('when the edit moves the listing to a non-leaf category, then it is 422 category_not_leaf', async () => {
     const p = await createListing(stack, sellerA.token);
     expectProblem(await put(sellerA, p, { category_id: DIGITAL }), 422, 'category_not_leaf');
+  });
+
+  it('when the edit gives a listing the title and description of another posted an hour ago, then it is 409 duplicate_listing and nothing changes; rewording its own text is fine', async () => {
+    const seller = await sellerWithNeighbourhood(stack, 'editdup');
+    const tag = randomBytes(3).toString('hex');
+    const a = await createListing(stack, seller.token, { title: `다이슨 에어랩 ${tag}`, description: `작년 구매, 구성품 모두 있습니다. ${tag}` });
+    await stack.db.query(`UPDATE products SET created_at = now() - interval '1 hour', bumped_at = now() - interval '1 hour' WHERE id = $1`, [a.id]);
+    const b = await createListing(stack, seller.token, { title: `다이슨 청소기 V12 ${tag}`, description: '흡입력 좋습니다. 헤드 두 개 드려요.' });
+    const refused = await put(seller, b, { title: a.title, description: `${String(a.description)}!` });
+    expectProblem(refused, 409, 'duplicate_listing');
+    expect(String(refused.json.detail)).toContain(a.id);
+    expect((await row(b.id))!).toMatchObject({ title: b.title, version: 1 });
+    expect(await events(b.id, 'product.updated')).toHaveLength(0);
+    // Its own text, punctuated differently, is the same text: the listing is not compared with itself.
+    const own = await put(seller, b, { description: '흡입력 좋습니다!! 헤드 두 개 드려요' });
+    expect(own.status).toBe(200);
+    expect(own.json.description).toBe('흡입력 좋습니다!! 헤드 두 개 드려요');
+  });
+
+  it('when two listings were already the same, then an edit that keeps the text (a price cut) is saved, and one that changes it is checked', async () => {
+    const seller = await sellerWithNeighbourhood(stack, 'legacydup');
+    const tag = randomBytes(3).toString('hex');
+    const a = await createListing(stack, seller.token, { title: `캠핑 의자 두 개 ${tag}`, description: `한 번 사용했습니다. 파우치 포함. ${tag}` });
+    const b = await createListing(stack, seller.token, { title: `캠핑 테이블 ${tag}`, description: '접이식, 상판 기스 약간.' });
+    // As if posted before the rule held for edits.
+    await stack.db.query('UPDATE products SET title = $2, description = $3 WHERE id = $1', [b.id, a.title, a.description]);
+    const legacy = { ...b, title: a.title, description: a.description };
+    const cut = await put(seller, legacy, { price: 800_000 });
+    expect(cut.status).toBe(200);
+    expect(cut.json.price).toBe(800_000);
+    expectProblem(await put(seller, legacy, { description: `${String(a.description)}!` }), 409, 'duplicate_listing');
+    expect((await row(b.id))!).toMatchObject({ description: a.description, price: 800_000 });
   });
 });
 

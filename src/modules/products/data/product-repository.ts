@@ -147,38 +147,53 @@ export function createProductRepository(sequelize: Sequelize) {
       await sequelize.query(`SELECT pg_advisory_xact_lock(hashtextextended('products.seller:' || $1, 0))`, { bind: [sellerId], transaction });
     },
 
-    /** Listings posted (deleted ones too) since `since`, and the oldest of them. */
-    async postedSince(sellerId: string, since: Date, transaction: Transaction): Promise<{ count: number; oldest: Date | null }> {
-      const [row] = await select<{ count: string; oldest: Date | null }>(
-        'SELECT count(*) AS count, min(created_at) AS oldest FROM products WHERE seller_id = $1 AND created_at > $2',
-        [sellerId, since],
+    /**
+     * Seconds until the seller may post again under a limit of `limit` listings (deleted ones too)
+     * in `hours` (0: now): until the `limit`-th newest of them leaves the window. By the database's
+     * clock, which also set `created_at`: an API host whose clock runs ahead must not shorten the window.
+     */
+    async secondsUntilListingSlot(sellerId: string, limit: number, hours: number, transaction: Transaction): Promise<number> {
+      const [row] = await select<{ wait: number }>(
+        `SELECT greatest(1, ceil(extract(epoch FROM created_at + make_interval(hours => $3) - now())))::int AS wait
+           FROM products
+          WHERE seller_id = $1 AND created_at > now() - make_interval(hours => $3)
+          ORDER BY created_at DESC
+         OFFSET $2::int - 1 LIMIT 1`,
+        [sellerId, limit, hours],
         transaction,
       );
-      return { count: Number(row?.count ?? 0), oldest: row?.oldest ? new Date(row.oldest) : null };
+      return row?.wait ?? 0;
     },
 
     /**
-     * A listing of the seller with the same normalised title and a description at least
-     * `threshold` similar: a live one posted since `since`, or a deleted one last bumped (or
-     * posted) since then, since reposting it would be a second bump within the day.
+     * A listing of the seller, other than `exceptId`, with the same title and a description equal
+     * or at least `threshold` similar, both compared as listing_duplicate_text() makes them (the
+     * one definition, in SQL, for the stored and the new text): a live one posted in the last
+     * `hours`, or a deleted one last bumped (or posted) in them, since reposting it would be a
+     * second bump within the day. The window is the database's clock, as `created_at` is.
      */
     async findDuplicate(
       sellerId: string,
-      title: string,
-      description: string,
-      since: Date,
+      text: { title: string; description: string },
+      hours: number,
       threshold: number,
+      exceptId: string | null,
       transaction: Transaction,
     ): Promise<{ id: string; deleted: boolean } | null> {
       const [row] = await select<{ id: string; deleted: boolean }>(
-        `WITH mine AS (
-           SELECT id, deleted_at IS NOT NULL AS deleted, lower(regexp_replace(normalize(description, NFKC), '\\s+', ' ', 'g')) AS d
-             FROM products
-            WHERE seller_id = $1 AND ((deleted_at IS NULL AND created_at > $4) OR (deleted_at IS NOT NULL AND bumped_at > $4))
-              AND btrim(lower(regexp_replace(normalize(title, NFKC), '\\s+', ' ', 'g'))) = $2
+        `WITH new AS (SELECT listing_duplicate_text($2) AS title, listing_duplicate_text($3) AS description),
+         mine AS (
+           SELECT p.id, p.deleted_at IS NOT NULL AS deleted, listing_duplicate_text(p.description) AS d
+             FROM products p, new
+            WHERE p.seller_id = $1 AND p.id IS DISTINCT FROM $6::text
+              AND ((p.deleted_at IS NULL AND p.created_at > now() - make_interval(hours => $4))
+                OR (p.deleted_at IS NOT NULL AND p.bumped_at > now() - make_interval(hours => $4)))
+              AND listing_duplicate_text(p.title) = new.title
          )
-         SELECT id, deleted FROM mine WHERE btrim(d) = $3 OR similarity(d, $3) >= $5 ORDER BY deleted LIMIT 1`,
-        [sellerId, title, description, since, threshold],
+         SELECT mine.id, mine.deleted FROM mine, new
+          WHERE mine.d = new.description OR similarity(mine.d, new.description) >= $5
+          ORDER BY mine.deleted LIMIT 1`,
+        [sellerId, text.title, text.description, hours, threshold, exceptId],
         transaction,
       );
       return row ?? null;

@@ -68,6 +68,7 @@ export interface ListingFields {
 
 export const BUMP_INTERVAL_SECONDS = 24 * 3600;
 export const DAILY_LISTING_LIMIT = 30;
+export const LISTING_LIMIT_WINDOW_HOURS = 24;
 export const DUPLICATE_WINDOW_HOURS = 24;
 export const DUPLICATE_SIMILARITY = 0.9;
 
@@ -80,6 +81,3 @@ const TRANSITIONS: Record<ProductStatus, ProductStatus[]> = {
 };
 export const canMove = (from: ProductStatus, to: ProductStatus) => TRANSITIONS[from].includes(to);
 export const takesBuyer = (status: ProductStatus) => status === 'reserved' || status === 'sold';
-
-/** The part of a title or description that decides whether two listings are the same. */
-export const normaliseForDuplicate = (text: string) => text.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();

@@ -15,7 +15,7 @@ import {
   DAILY_LISTING_LIMIT,
   DUPLICATE_SIMILARITY,
   DUPLICATE_WINDOW_HOURS,
-  normaliseForDuplicate,
+  LISTING_LIMIT_WINDOW_HOURS,
   takesBuyer,
   type ListingFields,
   type Product,
@@ -137,18 +137,15 @@ export function productUseCases(deps: ProductsDeps) {
     return flagFingerprint(result.findings);
   }
 
+  // Both windows are counted by the database's clock, which also sets created_at and bumped_at.
   async function assertWithinDailyLimit(sellerId: string, t: Transaction) {
-    const since = new Date(Date.now() - 24 * 3600_000);
-    const { count, oldest } = await products.postedSince(sellerId, since, t);
-    if (count >= DAILY_LISTING_LIMIT) {
-      const retryAfter = Math.max(1, Math.ceil(((oldest?.getTime() ?? Date.now()) + 24 * 3600_000 - Date.now()) / 1000));
-      throw listingLimitReached(DAILY_LISTING_LIMIT, retryAfter);
-    }
+    const wait = await products.secondsUntilListingSlot(sellerId, DAILY_LISTING_LIMIT, LISTING_LIMIT_WINDOW_HOURS, t);
+    if (wait > 0) throw listingLimitReached(DAILY_LISTING_LIMIT, wait);
   }
 
-  async function assertNotDuplicate(sellerId: string, f: ListingFields, t: Transaction) {
-    const since = new Date(Date.now() - DUPLICATE_WINDOW_HOURS * 3600_000);
-    const existing = await products.findDuplicate(sellerId, normaliseForDuplicate(f.title), normaliseForDuplicate(f.description), since, DUPLICATE_SIMILARITY, t);
+  /** Call under products.lockSeller, so that two of the seller's writes cannot both pass. */
+  async function assertNotDuplicate(sellerId: string, f: Pick<ListingFields, 'title' | 'description'>, t: Transaction, exceptId: string | null = null) {
+    const existing = await products.findDuplicate(sellerId, f, DUPLICATE_WINDOW_HOURS, DUPLICATE_SIMILARITY, exceptId, t);
     if (existing) throw duplicateListing(existing);
   }
 
@@ -193,6 +190,13 @@ export function productUseCases(deps: ProductsDeps) {
         assertVersionMatches(ifMatch, current.version);
         if (current.status === 'sold' && f.price !== current.price) throw priceLocked();
         const category = await assertLeafCategory(f.categoryId, t);
+        // New text must not make it a copy of another of the seller's listings (as create checks,
+        // under the same lock); an edit that keeps the text leaves an older pair alone. The seller
+        // lock after the row lock cannot deadlock: create holds it but locks no existing listing.
+        if (f.title !== current.title || f.description !== current.description) {
+          await products.lockSeller(current.sellerId, t);
+          await assertNotDuplicate(current.sellerId, f, t, id);
+        }
         // A flag stays until a moderator clears it: rewording must not wash it out. What a moderator
         // approved does not flag the listing again; anything new does.
         const flagged = flags !== null && flags !== current.moderationCleared;
