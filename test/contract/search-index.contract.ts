@@ -148,6 +148,11 @@ export function searchIndexContract(name: string, make: () => Promise<IndexUnder
         expect(await ids(index, { q: '미니벨로' })).toEqual(expect.arrayContaining([bike.id, compound.id]));
         expect(await ids(index, { q: '아이폰 프로' })).toEqual([iphone.id]);
         expect(await ids(index, { q: '냉장고' })).toEqual([]);
+        // Spaced otherwise than the seller did: the words are matched in the text without its spaces.
+        expect(await ids(index, { q: '아이폰14' })).toEqual([iphone.id]);
+        expect(await ids(index, { q: '14프로' })).toEqual([iphone.id]);
+        expect(await ids(index, { q: '미니 벨로' })).toEqual(expect.arrayContaining([bike.id, compound.id]));
+        expect(await ids(index, { q: '미니벨로자전거' })).toEqual(expect.arrayContaining([bike.id, compound.id]));
         // A hit is what a list shows: the description is matched, never returned.
         const [hit] = (await index.search({ q: '거치대', sort: 'recent', limit: 10 })).items;
         const { id, title, categoryId, price, condition, dongCode, dongName, lat, lng, status, likeCount, chatCount, thumbnailUrl, bumpedAt } = inDescription;
@@ -183,14 +188,16 @@ export function searchIndexContract(name: string, make: () => Promise<IndexUnder
         expect(await ids(index, { q: '방' })).toEqual([]);
       });
 
-      it('when words are joined by punctuation, then a short word after it still starts a word; a long word never spans a space', async () => {
+      it('when words are joined by punctuation, then a short word after it still starts a word; a long word is matched in the text without its spaces', async () => {
         const comma = listing({ title: '가죽,가방 세트' });
         const paren = listing({ title: '(가방) 팝니다' });
         const spaced = listing({ title: 'abc bcd 세트', description: '100 000원에 드려요' });
         const index = await fresh([comma, paren, spaced]);
         expect((await ids(index, { q: '가방' })).sort()).toEqual([comma.id, paren.id].sort());
-        // A substring is a substring of the text as written, not a chain of overlapping pieces.
+        // A substring of the text without its spaces, not a chain of overlapping pieces.
         expect(await ids(index, { q: 'abcd' })).toEqual([]);
+        expect(await ids(index, { q: 'abcbcd' })).toEqual([spaced.id]);
+        expect(await ids(index, { q: '100000원' })).toEqual([spaced.id]);
         expect(await ids(index, { q: '1000원' })).toEqual([]);
         expect(await ids(index, { q: 'abc' })).toEqual([spaced.id]);
       });

@@ -32,7 +32,7 @@ describe('Elasticsearch search request', () => {
     expect(source).not.toContain('search_text');
     // 2+ characters: a substring of the wildcard field; 1: a word prefix; a Hangul word is also
     // looked up through the nori analysis.
-    expect(f[1]).toEqual({ bool: { should: [{ wildcard: { 'search_text.substring': { value: '*아이폰*' } } }, { match: { search_text: { query: '아이폰', operator: 'and' } } }], minimum_should_match: 1 } });
+    expect(f[1]).toEqual({ bool: { should: [{ wildcard: { search_compact: { value: '*아이폰*' } } }, { match: { search_text: { query: '아이폰', operator: 'and' } } }], minimum_should_match: 1 } });
     expect(f[2]).toEqual({ bool: { should: [{ match: { 'search_text.prefix': { query: '폰', operator: 'and' } } }, { match: { search_text: { query: '폰', operator: 'and' } } }], minimum_should_match: 1 } });
     expect(f.slice(3)).toEqual([
       { prefix: { category_path: 'digital/phones/' } },
@@ -48,8 +48,9 @@ describe('Elasticsearch search request', () => {
 
   it('when a word holds digits, Latin letters or symbols, then it is matched literally only, with the wildcard syntax escaped', () => {
     // nori would drop the `%` (and split `아이폰14`), finding listings the PostgreSQL adapter does not.
-    expect(filters({ q: '100%', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*100%*' } } });
-    expect(filters({ q: '아이폰14', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*아이폰14*' } } });
+    expect(filters({ q: '100%', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { search_compact: { value: '*100%*' } } });
+    expect(filters({ q: 'c++', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*c++*' } } });
+    expect(filters({ q: '아이폰14', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { search_compact: { value: '*아이폰14*' } } });
     expect(filters({ q: 'a*b?c\\', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*a\\*b\\?c\\\\*' } } });
     // Two characters are a substring too; one is a word prefix.
     expect(filters({ q: 's9', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*s9*' } } });

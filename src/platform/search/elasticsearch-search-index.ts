@@ -4,8 +4,10 @@ import type { Logger } from '../logger';
 import {
   categoryPrefix,
   isSubstringTerm,
+  matchesAcrossSpaces,
   metresBetween,
   normaliseText,
+  withoutSpaces,
   planSearch,
   type PlannedSearch,
   toSearchPage,
@@ -43,6 +45,7 @@ interface Source {
   title_norm: string;
   description: string;
   search_text: string;
+  search_compact: string;
   category_id: string;
   category_path: string;
   price: number;
@@ -99,8 +102,9 @@ export const SEARCH_INDEX_SETTINGS: estypes.IndicesIndexSettings = {
  * rebuilding the index (`node dist/modules/search/cli/rebuild.js`, docs/search.md). An older
  * index keeps serving meanwhile, and each process logs an error saying so. 2: the `wildcard`
  * substring field, words of letters and digits for prefixes, autocomplete on the normalised title.
+ * 3: `search_compact`, the text without its spaces, for words of 3+ characters (`matchesAcrossSpaces`).
  */
-export const SEARCH_MAPPING_VERSION = 2;
+export const SEARCH_MAPPING_VERSION = 3;
 
 export const SEARCH_INDEX_MAPPINGS: estypes.MappingTypeMapping = {
   dynamic: 'strict',
@@ -124,6 +128,9 @@ export const SEARCH_INDEX_MAPPINGS: estypes.MappingTypeMapping = {
         prefix: { type: 'text', analyzer: 'short_word_prefix', search_analyzer: 'short_word' },
       },
     },
+    // The same text without its spaces: `아이폰14` finds `아이폰 14 프로` (as the PostgreSQL adapter's
+    // expression index does). Written by the adapter: a wildcard field takes no normalizer that could.
+    search_compact: { type: 'wildcard' },
     category_id: { type: 'keyword' },
     category_path: { type: 'keyword' },
     price: { type: 'integer' },
@@ -148,6 +155,7 @@ export const SEARCH_INDEX_MAPPINGS: estypes.MappingTypeMapping = {
 
 const toSource = (d: SearchDocument): Source => {
   const titleNorm = normaliseText(d.title);
+  const searchText = `${titleNorm} ${normaliseText(d.description)}`.trim();
   return {
     id: d.id,
     version: d.version,
@@ -155,7 +163,8 @@ const toSource = (d: SearchDocument): Source => {
     title: d.title,
     title_norm: titleNorm,
     description: d.description,
-    search_text: `${titleNorm} ${normaliseText(d.description)}`.trim(),
+    search_text: searchText,
+    search_compact: withoutSpaces(searchText),
     category_id: d.categoryId,
     category_path: categoryPrefix(d.categoryPath),
     price: d.price,
@@ -228,9 +237,11 @@ export function searchRequest(query: SearchQuery, index: string): { plan: Planne
   const plan = planSearch(query);
   const filter: estypes.QueryDslQueryContainer[] = [{ term: { searchable: true } }];
   for (const term of plan.terms) {
-    const literal: estypes.QueryDslQueryContainer = isSubstringTerm(term)
-      ? { wildcard: { 'search_text.substring': { value: `*${escapeWildcard(term)}*` } } }
-      : { match: { 'search_text.prefix': { query: term, operator: 'and' } } };
+    const literal: estypes.QueryDslQueryContainer = matchesAcrossSpaces(term)
+      ? { wildcard: { search_compact: { value: `*${escapeWildcard(term)}*` } } }
+      : isSubstringTerm(term)
+        ? { wildcard: { 'search_text.substring': { value: `*${escapeWildcard(term)}*` } } }
+        : { match: { 'search_text.prefix': { query: term, operator: 'and' } } };
     filter.push(HANGUL_WORD.test(term) ? { bool: { should: [literal, { match: { search_text: { query: term, operator: 'and' } } }], minimum_should_match: 1 } } : literal);
   }
   if (query.categoryPath) filter.push({ prefix: { category_path: categoryPrefix(query.categoryPath) } });

@@ -5,6 +5,7 @@ import { READ_REPLICA } from '../db/sequelize';
 import {
   categoryPrefix,
   isSubstringTerm,
+  matchesAcrossSpaces,
   normaliseText,
   planSearch,
   toSearchPage,
@@ -24,9 +25,11 @@ import {
 // kind of match. How a query becomes SQL, and the plans it gets on 100k listings: docs/search.md.
 //
 // Matching a word of the query:
-// - 3+ characters: a substring of the normalised title + description (LIKE '%word%'), served by
-//   the trigram GIN index. This is what finds Korean words inside compounds and phrases
-//   (아이폰 in 아이폰14프로, 자전거 in 미니벨로자전거).
+// - 3+ characters: a substring of the normalised title + description with its spaces removed
+//   (replace(search_text, ' ', '') LIKE '%word%'), served by a trigram GIN index on that
+//   expression (migration 0026). This is what finds Korean words inside compounds and phrases
+//   (아이폰 in 아이폰14프로, 자전거 in 미니벨로자전거) and whatever the seller spaced (아이폰14 in
+//   아이폰 14 프로).
 // - 2 characters (가방): trigrams cannot narrow these; they are a substring as well, through
 //   `pairs` (migration 0018: every adjacent character pair of the text's words, GIN-indexed),
 //   which finds 가방 in 가죽 가방, 가방끈 and 노트북가방.
@@ -38,8 +41,6 @@ import {
 // Every word must match (AND). Identifiers are fixed or checked names; every value is bound.
 
 const TABLE = /^[a-z][a-z0-9_]{0,50}$/;
-/** What a trigram of pg_trgm needs: three letters or digits in a row. */
-const TRIGRAM_RUN = /[\p{L}\p{N}]{3}/u;
 /** Up to this many dongs, a newest-first dong feed reads each dong's own index range. */
 const PER_DONG_MAX = 50;
 
@@ -209,10 +210,14 @@ export class PostgresSearchIndex implements SearchIndex {
       if (!isSubstringTerm(term)) where.push(`tsv @@ to_tsquery('simple', ${$(`${term}:*`)})`);
       else if ([...term].length === 2) where.push(`pairs @@ ${$(`'${term}'`)}::tsquery`);
       else {
-        // Without three letters or digits in a row the trigram index cannot narrow the word; its
-        // 3-character pieces with punctuation can (migration 0022).
-        if (!TRIGRAM_RUN.test(term)) where.push(`punct_grams @> search_punct_grams(${$(term)})`);
-        where.push(`search_text LIKE ${$(`%${escapeLike(term)}%`)}`);
+        // In the text without its spaces (migration 0026's trigram index): `아이폰14` finds `아이폰 14`.
+        if (matchesAcrossSpaces(term)) where.push(`replace(search_text, ' ', '') LIKE ${$(`%${escapeLike(term)}%`)}`);
+        else {
+          // Without three letters or digits in a row the trigram index cannot narrow the word; its
+          // 3-character pieces with punctuation can (migration 0022).
+          where.push(`punct_grams @> search_punct_grams(${$(term)})`);
+          where.push(`search_text LIKE ${$(`%${escapeLike(term)}%`)}`);
+        }
       }
     }
     if (query.categoryPath) {
@@ -315,12 +320,12 @@ export class PostgresSearchIndex implements SearchIndex {
           WHERE x.indrelid = to_regclass($1) AND NOT x.indisprimary`,
         { bind: [this.table], type: QueryTypes.SELECT },
       );
-      const renames: [string, string][] = [];
+      const renames: [string, string, 'INDEX' | 'STATISTICS'][] = [];
       for (const [i, { name, def }] of indexes.entries()) {
         const temp = `${shadow}_i${i}`;
         const onShadow = def.replace(/^CREATE (UNIQUE )?INDEX \S+ ON (ONLY )?(\S+\.)?\S+/, (_m, unique?: string) => `CREATE ${unique ?? ''}INDEX ${temp} ON ${shadow}`);
         await q(onShadow);
-        renames.push([temp, name]);
+        renames.push([temp, name, 'INDEX']);
       }
       // CREATE TABLE … LIKE does not copy per-column statistics targets (migration 0014's).
       const targets = await this.sequelize.query<{ column: string; target: number }>(
@@ -328,6 +333,17 @@ export class PostgresSearchIndex implements SearchIndex {
         { bind: [this.table], type: QueryTypes.SELECT },
       );
       for (const { column, target } of targets) await q(`ALTER TABLE ${shadow} ALTER COLUMN "${column.replace(/"/g, `""`)}" SET STATISTICS ${Number(target)}`);
+      // Nor extended statistics with their targets (migration 0026's, on the text without spaces).
+      const statistics = await this.sequelize.query<{ name: string; def: string; target: number }>(
+        `SELECT stxname AS name, pg_get_statisticsobjdef(oid) AS def, stxstattarget AS target FROM pg_statistic_ext WHERE stxrelid = to_regclass($1)`,
+        { bind: [this.table], type: QueryTypes.SELECT },
+      );
+      for (const [i, { name, def, target }] of statistics.entries()) {
+        const temp = `${shadow}_s${i}`;
+        await q(def.replace(/^CREATE STATISTICS \S+/, `CREATE STATISTICS ${temp}`).replace(/ FROM \S+$/, ` FROM ${shadow}`));
+        if (target >= 0) await q(`ALTER STATISTICS ${temp} SET STATISTICS ${Number(target)}`);
+        renames.push([temp, name, 'STATISTICS']);
+      }
       await q(`ANALYZE ${shadow}`);
       await this.sequelize.transaction(async (t) => {
         // Waits for the live feeder's transactions; readers queue behind this for a moment only.
@@ -336,7 +352,7 @@ export class PostgresSearchIndex implements SearchIndex {
         await q(`ALTER TABLE ${shadow} RENAME TO ${this.table}`, t);
         // Renames the primary key's index with it.
         await q(`ALTER TABLE ${this.table} RENAME CONSTRAINT ${shadow}_pkey TO ${this.table}_pkey`, t);
-        for (const [temp, name] of renames) await q(`ALTER INDEX ${temp} RENAME TO ${name}`, t);
+        for (const [temp, name, kind] of renames) await q(`ALTER ${kind} ${temp} RENAME TO ${name}`, t);
       });
     } catch (err) {
       await q(`DROP TABLE IF EXISTS ${shadow}`).catch(() => undefined);

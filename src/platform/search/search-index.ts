@@ -183,6 +183,16 @@ export const queryTerms = (q: string | undefined): string[] => {
  */
 export const isSubstringTerm = (term: string): boolean => [...term].length >= 2;
 
+/**
+ * A word of 3+ characters with three letters or digits in a row matches the listing's text with
+ * its spaces removed: `아이폰14` finds `아이폰 14 프로`, `원목식탁` finds `원목 식탁`, since buyers
+ * and sellers space compounds and model numbers differently. Other words (`c++`) match as written.
+ */
+export const matchesAcrossSpaces = (term: string): boolean => [...term].length >= 3 && /[\p{L}\p{N}]{3}/u.test(term);
+
+/** The normalised text without its spaces, which `matchesAcrossSpaces` words are matched in. */
+export const withoutSpaces = (normalised: string): string => normalised.replace(/ /g, '');
+
 /** A category path as stored and matched: with a trailing slash, so `digital/` never matches `digital-cameras/`. */
 export const categoryPrefix = (path: string): string => `${path.replace(/\/+$/, '')}/`;
 

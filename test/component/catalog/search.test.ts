@@ -525,7 +525,10 @@ describe('search index rebuild', () => {
     const { body } = await list(indexed);
     expect(body!.data.map((p) => [p.id, p.price, p.status])).toEqual([[a.id, 1_000, 'on_sale']]);
     const { rows } = await stack.db.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'search_documents' ORDER BY 1`);
-    expect(rows.map((r: { indexname: string }) => r.indexname)).toContain('search_documents_trgm');
+    expect(rows.map((r: { indexname: string }) => r.indexname)).toContain('search_documents_compact_trgm');
+    // Its extended statistics too, with their sample size (migration 0026), under their own name.
+    const stats = await stack.db.query(`SELECT stxname, stxstattarget FROM pg_statistic_ext WHERE stxrelid = 'search_documents'::regclass`);
+    expect(stats.rows).toEqual([{ stxname: 'search_documents_compact_stats', stxstattarget: 1000 }]);
     // The live feeder keeps writing to the rebuilt table.
     const c = await createListing(stack, seller.token, { title: `재구축 ${tag}`, price: 3_000 });
     await eventually('fed after the rebuild', { q: tag }, [a.id, c.id]);
