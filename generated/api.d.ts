@@ -3588,7 +3588,7 @@ export interface components {
                  * @enum {string}
                  */
                 rule: "off_platform_contact" | "external_link";
-                /** @description The text that matched, as normalised for the check (lower case, compatibility forms folded). */
+                /** @description The text that matched, as normalised for the check (lower case, compatibility forms folded); for a messenger mention, with the id that follows it; for a link, its host and path. */
                 match: string;
             }[];
             /**

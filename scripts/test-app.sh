@@ -35,7 +35,8 @@ diagnose_stalled_test_app() {
   echo "kernel wait channel: $(cat "/proc/$app_pid/wchan" 2>/dev/null || echo '?'), state: $(awk '/^State/ {print $2, $3}' "/proc/$app_pid/status" 2>/dev/null)" >&2
   kill -USR2 "$app_pid" 2>/dev/null || true
   for _ in $(seq 1 20); do
-    report=$(ls "$out"/report.*.json 2>/dev/null | head -n 1)
+    # This process's report only (a first stall's stays in $out); no match yet is not an error.
+    report=$(ls "$out"/report.*."$app_pid".*.json 2>/dev/null | head -n 1 || true)
     [ -n "$report" ] && break
     sleep 0.25
   done

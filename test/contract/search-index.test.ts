@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createSequelize } from '../../src/platform/db/sequelize';
 import { createLogger } from '../../src/platform/logger';
 import { ElasticsearchSearchIndex, PostgresSearchIndex } from '../../src/platform/search';
+import { SEARCH_INDEX_MAPPINGS, SEARCH_INDEX_SETTINGS } from '../../src/platform/search/elasticsearch-search-index';
 import { TEST_ENV } from '../support/env';
 import { ensureTestRole, withTestRolesLock } from '../support/read-only-replica';
 import { listing, searchIndexContract } from './search-index.contract';
@@ -40,6 +41,26 @@ if (elasticsearchUrl) {
         if (indices.length) await client.indices.delete({ index: indices }, { ignore: [404] });
       },
     };
+  });
+
+  describe('elasticsearch: an index made with mapping version 2, before a rebuild', () => {
+    it('when a listing is written and searched, then the write succeeds (the field is added in place) and words are matched as written until the rebuild', async () => {
+      const alias = `junggo-test-${randomBytes(5).toString('hex')}`;
+      const { search_compact: _, ...properties } = SEARCH_INDEX_MAPPINGS.properties!;
+      await client.indices.create({ index: `${alias}-v2`, settings: SEARCH_INDEX_SETTINGS, mappings: { ...SEARCH_INDEX_MAPPINGS, _meta: { junggo_mapping_version: 2 }, properties }, aliases: { [alias]: {} } });
+      try {
+        const index = new ElasticsearchSearchIndex({ url: elasticsearchUrl, alias, refreshOnWrite: true, log, client });
+        const iphone = listing({ title: '아이폰 14 프로' });
+        expect(await index.index(iphone)).toBe(true);
+        const ids = async (q: string) => (await index.search({ q, sort: 'recent', limit: 10 })).items.map((h) => h.doc.id);
+        expect(await ids('아이폰')).toEqual([iphone.id]);
+        expect(await ids('아이폰14')).toEqual([]);
+        const mapping = await client.indices.getMapping({ index: `${alias}-v2` });
+        expect(mapping[`${alias}-v2`]!.mappings.properties?.search_compact).toEqual({ type: 'wildcard' });
+      } finally {
+        await client.indices.delete({ index: `${alias}-v2` }, { ignore: [404] });
+      }
+    });
   });
 } else {
   // Visible in every run's output; a skipped suite proves nothing about the adapter.

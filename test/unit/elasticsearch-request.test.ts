@@ -50,6 +50,10 @@ describe('Elasticsearch search request', () => {
     // nori would drop the `%` (and split `아이폰14`), finding listings the PostgreSQL adapter does not.
     expect(filters({ q: '100%', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { search_compact: { value: '*100%*' } } });
     expect(filters({ q: 'c++', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*c++*' } } });
+    // Against an index older than mapping version 3 (no search_compact in its older documents): as written.
+    expect(searchRequest({ q: '아이폰14', sort: 'recent', limit: 5 }, 'junggo-listings', { acrossSpaces: false }).request.query).toEqual(
+      expect.objectContaining({ bool: expect.objectContaining({ filter: expect.arrayContaining([{ wildcard: { 'search_text.substring': { value: '*아이폰14*' } } }]) }) }),
+    );
     expect(filters({ q: '아이폰14', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { search_compact: { value: '*아이폰14*' } } });
     expect(filters({ q: 'a*b?c\\', sort: 'recent', limit: 5 })[1]).toEqual({ wildcard: { 'search_text.substring': { value: '*a\\*b\\?c\\\\*' } } });
     // Two characters are a substring too; one is a word prefix.

@@ -233,11 +233,16 @@ const isStatus = (err: unknown, status: number) => err instanceof errors.Respons
  * requested sort), the sort with the id as tie-break, and the cursor as `search_after`. Pure, so
  * what the adapter asks Elasticsearch is tested without a cluster (test/unit/elasticsearch-request.test.ts).
  */
-export function searchRequest(query: SearchQuery, index: string): { plan: PlannedSearch; request: estypes.SearchRequest; origin: { lat: number; lng: number } | undefined } {
+export function searchRequest(
+  query: SearchQuery,
+  index: string,
+  /** False while the live index predates mapping version 3: its older documents have no `search_compact`. */
+  { acrossSpaces = true }: { acrossSpaces?: boolean } = {},
+): { plan: PlannedSearch; request: estypes.SearchRequest; origin: { lat: number; lng: number } | undefined } {
   const plan = planSearch(query);
   const filter: estypes.QueryDslQueryContainer[] = [{ term: { searchable: true } }];
   for (const term of plan.terms) {
-    const literal: estypes.QueryDslQueryContainer = matchesAcrossSpaces(term)
+    const literal: estypes.QueryDslQueryContainer = acrossSpaces && matchesAcrossSpaces(term)
       ? { wildcard: { search_compact: { value: `*${escapeWildcard(term)}*` } } }
       : isSubstringTerm(term)
         ? { wildcard: { 'search_text.substring': { value: `*${escapeWildcard(term)}*` } } }
@@ -311,6 +316,13 @@ export class ElasticsearchSearchIndex implements SearchIndex {
   }
   private readonly alias: string;
   private ready: Promise<void> | null = null;
+  /**
+   * Whether every index behind the alias has mapping version 3 (all documents carry
+   * `search_compact`). An older one is given the field (so writes succeed and new documents
+   * have it) but is searched the old way until a rebuild replaces it; checked again each minute.
+   */
+  private acrossSpaces = true;
+  private mappingCheckedAt = 0;
 
   constructor(
     private readonly opts: ElasticsearchSearchIndexOptions,
@@ -345,12 +357,18 @@ export class ElasticsearchSearchIndex implements SearchIndex {
 
   private async warnIfOutdated(): Promise<void> {
     const mappings = await this.client.indices.getMapping({ index: this.alias });
+    let current = true;
     for (const [index, { mappings: m }] of Object.entries(mappings)) {
       const version = Number(m._meta?.junggo_mapping_version ?? 1);
       if (version < SEARCH_MAPPING_VERSION) {
-        this.opts.log.error({ index, version, current: SEARCH_MAPPING_VERSION }, 'search index made with an older mapping answers some queries with nothing: rebuild it (node dist/modules/search/cli/rebuild.js)');
+        current = false;
+        // `dynamic: strict` refuses documents with unmapped fields; adding a field is allowed in place.
+        if (!m.properties?.search_compact) await this.client.indices.putMapping({ index, properties: { search_compact: SEARCH_INDEX_MAPPINGS.properties!.search_compact! } });
+        this.opts.log.error({ index, version, current: SEARCH_MAPPING_VERSION }, 'search index made with an older mapping answers some queries the old way or with nothing: rebuild it (node dist/modules/search/cli/rebuild.js)');
       }
     }
+    this.acrossSpaces = current;
+    this.mappingCheckedAt = Date.now();
   }
 
   async get(id: string): Promise<SearchDocument | null> {
@@ -406,7 +424,12 @@ export class ElasticsearchSearchIndex implements SearchIndex {
 
   async search(query: SearchQuery): Promise<SearchPage> {
     await this.ensureIndex();
-    const { plan, request, origin } = searchRequest(query, this.alias);
+    // After a rebuild elsewhere swaps in a current index, this process finds out within a minute.
+    if (!this.acrossSpaces && Date.now() - this.mappingCheckedAt > 60_000) {
+      this.mappingCheckedAt = Date.now();
+      await this.warnIfOutdated().catch((err: unknown) => this.opts.log.warn({ err }, 'could not read the search index mapping'));
+    }
+    const { plan, request, origin } = searchRequest(query, this.alias, { acrossSpaces: this.acrossSpaces });
     const res = await this.client.search<ListingSource>(request);
     const hits: SearchHit[] = res.hits.hits.map((h) => {
       const hit: SearchHit = { doc: toListing(h._source!) };

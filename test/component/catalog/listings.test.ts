@@ -536,6 +536,12 @@ describe('PUT /v1/products/{product_id}', () => {
     const own = await put(seller, b, { description: '흡입력 좋습니다!! 헤드 두 개 드려요' });
     expect(own.status).toBe(200);
     expect(own.json.description).toBe('흡입력 좋습니다!! 헤드 두 개 드려요');
+    // A deleted listing's text is the seller's again for an edit (an edit bumps nothing), though
+    // posting it anew within the day would be refused as a repost.
+    expect((await call(seller, 'DELETE', `/products/${a.id}`)).status).toBe(204);
+    const reuse = await put(seller, b, { title: a.title, description: a.description });
+    expect(reuse.status).toBe(200);
+    expect(reuse.json.title).toBe(a.title);
   });
 
   it('when two listings were already the same, then an edit that keeps the text (a price cut) is saved, and one that changes it is checked', async () => {

@@ -100,7 +100,7 @@ describe('the review queue of flagged listings', () => {
       seller_id: seller.id,
       title: `캠핑 의자 ${tag}`,
       status: 'on_sale',
-      flags: [{ field: 'description', rule: 'off_platform_contact', match: '카톡 아이디' }],
+      flags: [{ field: 'description', rule: 'off_platform_contact', match: '카톡 아이디 mangwon77' }],
     });
     // Oldest first.
     const times = (await queue()).map((l) => Date.parse(String(l.created_at)));

@@ -166,18 +166,19 @@ export function createProductRepository(sequelize: Sequelize) {
     },
 
     /**
-     * A listing of the seller, other than `exceptId`, with the same title and a description equal
-     * or at least `threshold` similar, both compared as listing_duplicate_text() makes them (the
-     * one definition, in SQL, for the stored and the new text): a live one posted in the last
-     * `hours`, or a deleted one last bumped (or posted) in them, since reposting it would be a
-     * second bump within the day. The window is the database's clock, as `created_at` is.
+     * A listing of the seller with the same title and a description equal or at least `threshold`
+     * similar, both compared as listing_duplicate_text() makes them (the one definition, in SQL,
+     * for the stored and the new text): a live one posted in the last `hours`, or a deleted one
+     * last bumped (or posted) in them, since reposting it would be a second bump within the day.
+     * For an edit (`editing`: the listing's id), the listing itself and deleted ones do not count:
+     * an edit bumps nothing. The window is the database's clock, as `created_at` is.
      */
     async findDuplicate(
       sellerId: string,
       text: { title: string; description: string },
       hours: number,
       threshold: number,
-      exceptId: string | null,
+      editing: string | null,
       transaction: Transaction,
     ): Promise<{ id: string; deleted: boolean } | null> {
       const [row] = await select<{ id: string; deleted: boolean }>(
@@ -187,13 +188,13 @@ export function createProductRepository(sequelize: Sequelize) {
              FROM products p, new
             WHERE p.seller_id = $1 AND p.id IS DISTINCT FROM $6::text
               AND ((p.deleted_at IS NULL AND p.created_at > now() - make_interval(hours => $4))
-                OR (p.deleted_at IS NOT NULL AND p.bumped_at > now() - make_interval(hours => $4)))
+                OR (p.deleted_at IS NOT NULL AND $6::text IS NULL AND p.bumped_at > now() - make_interval(hours => $4)))
               AND listing_duplicate_text(p.title) = new.title
          )
          SELECT mine.id, mine.deleted FROM mine, new
           WHERE mine.d = new.description OR similarity(mine.d, new.description) >= $5
           ORDER BY mine.deleted LIMIT 1`,
-        [sellerId, text.title, text.description, hours, threshold, exceptId],
+        [sellerId, text.title, text.description, hours, threshold, editing],
         transaction,
       );
       return row ?? null;

@@ -158,11 +158,15 @@ const ITEM_MATCHERS = PROHIBITED_ITEMS.map((r) => ({
 
 // Digits written with separators between them ("010 - 1234", "010ㅡ1234": the Hangul vowel ㅡ
 // looks like a dash; NFKC turns it into the medial vowel U+1173), or with o/O and 공 standing in for zero.
-// Between digits: up to three of anything that is not a Latin letter, a digit or a Hangul
-// syllable (spaces, dashes, commas, colons, emoji: "010🌸1234🌸5678"; the dash look-alike ㅡ).
+// Between digits: up to three of anything that is not a Latin letter, a digit, a Hangul syllable,
+// a comma or a colon (spaces, dashes, dots, emoji: "010🌸1234🌸5678"). Commas and colons separate
+// lists and times ("01, 02, 06호", "01:00~06:00"), so they count only in a mobile number's own
+// 3-4-4 grouping ("010,1234,5678").
 const DASHES = 'ㅡ\\u1173';
-const D = '[^a-z0-9가-힣]{0,3}';
+const D = '[^a-z0-9가-힣,:]{0,3}';
+const ANY_SEPARATOR = '[^a-z0-9가-힣]{1,3}';
 const PHONE_PATTERNS = [
+  new RegExp(`(?<!\\d)01[016789]${ANY_SEPARATOR}\\d{3,4}${ANY_SEPARATOR}\\d{4}(?!\\d)`, 'u'),
   new RegExp(`(?<!\\d)0${D}1${D}[016789](?:${D}\\d){7,8}(?!\\d)`, 'u'),
   new RegExp(`(?<!\\d)\\+?82${D}1${D}[016789](?:${D}\\d){7,8}(?!\\d)`, 'u'),
   new RegExp(`(?<!\\d)0${D}(?:2|[3-6]${D}[1-5])(?:${D}\\d){7,8}(?!\\d)`, 'u'),
@@ -173,7 +177,9 @@ const PHONE_PATTERNS = [
 const BANKS =
   '국민은행|kb|신한|우리은행|하나은행|농협|nh|기업은행|ibk|카카오뱅크|카뱅|토스뱅크|케이뱅크|새마을금고|새마을|우체국은행|sc제일|제일은행|씨티|수협|신협|부산은행|대구은행|경남은행|광주은행|전북은행|제주은행|산업은행|계좌번호|계좌|입금|송금|예금주';
 // Numbers that name something else: tracking numbers, serials, IMEIs, orders, barcodes.
-const NOT_ACCOUNT = '(?<!(?:송장|운송장|택배|imei|시리얼|serial|s/n|sn|주문|일련|바코드|제조|모델|품번|코드)[^\\d]{0,12})';
+// The label must come right before the number ("송장번호 6078…", "IMEI: 3541…"): a word elsewhere
+// in the sentence ("택배 가능, 신한 110-…") does not make an account number something else.
+const NOT_ACCOUNT = '(?<!(?:송장|운송장|택배|imei|시리얼|serial|s/n|sn|주문|일련|바코드|제조|모델|품번|코드)(?:\\s?번호)?\\s?[:#]?\\s?)';
 // An account number (10-16 digits) with a bank or payment word up to 15 characters before or after it.
 // (The label's lookbehind only where a number starts: elsewhere it would rescan at every character.)
 const ACCOUNT_NUMBER = `(?<!\\d)(?=\\d)${NOT_ACCOUNT}\\d(?:[\\s\\-${DASHES}]?\\d){9,15}(?!\\d)`;
@@ -200,7 +206,15 @@ const OFF_PLATFORM_CONTACT = new RegExp(
   ].join('|'),
   'gu',
 );
-const EXTERNAL_LINK = /(https?:\/\/\S+|www\.\S+|(?<![a-z0-9@.-])[a-z0-9-]{2,}\.(com|net|org|kr|co\.kr|co|io|me|ly|gl|xyz|shop|store|site|info|biz|link|app|top|to|cc|tv)(?![a-z]))/gu;
+// Domain endings that are also English words (`to`, `top`, `info`, `tv`...) are links only as
+// written; the spaced-out form ("naver . com") counts for the unambiguous ones, or every
+// sentence's full stop before "To be honest" would be a link.
+// The whole host and path are the finding (an approval of `smartstore.naver.com/a` is not one of `/b`).
+const linkPattern = (endings: string) =>
+  new RegExp(`(https?:\\/\\/\\S+|www\\.\\S+|(?<![a-z0-9@.-])(?:[a-z0-9-]+\\.)*[a-z0-9-]{2,}\\.(?:${endings})(?![a-z])(?:\\/\\S*)?)`, 'gu');
+const SPACED_LINK_ENDINGS = 'com|net|org|kr|co\\.kr|io|ly|gl|xyz';
+const EXTERNAL_LINK = linkPattern(`${SPACED_LINK_ENDINGS}|me|co|shop|store|site|info|biz|link|app|top|to|cc|tv`);
+const SPACED_EXTERNAL_LINK = linkPattern(SPACED_LINK_ENDINGS);
 
 // Latin look-alikes from Cyrillic and Greek ("vodkа" with a Cyrillic а), for matching only.
 const CONFUSABLES: Record<string, string> = {
@@ -269,7 +283,10 @@ function inspect(field: Finding['field'], raw: string): Finding[] {
   if (link) findings.push({ field, rule: 'off_platform_link', action: 'block', match: link[0]! });
   // Every mention and link, not only the first: what a moderator approves is all of them.
   for (const m of text.matchAll(OFF_PLATFORM_CONTACT)) findings.push({ field, rule: 'off_platform_contact', action: 'flag', match: m[0].trim() });
-  if (!link) for (const m of contact.matchAll(EXTERNAL_LINK)) findings.push({ field, rule: 'external_link', action: 'flag', match: m[0] });
+  if (!link) {
+    const urls = new Set([...text.matchAll(EXTERNAL_LINK), ...contact.matchAll(SPACED_EXTERNAL_LINK)].map((m) => m[0]));
+    for (const url of urls) findings.push({ field, rule: 'external_link', action: 'flag', match: url });
+  }
   return findings;
 }
 

@@ -144,8 +144,8 @@ export function productUseCases(deps: ProductsDeps) {
   }
 
   /** Call under products.lockSeller, so that two of the seller's writes cannot both pass. */
-  async function assertNotDuplicate(sellerId: string, f: Pick<ListingFields, 'title' | 'description'>, t: Transaction, exceptId: string | null = null) {
-    const existing = await products.findDuplicate(sellerId, f, DUPLICATE_WINDOW_HOURS, DUPLICATE_SIMILARITY, exceptId, t);
+  async function assertNotDuplicate(sellerId: string, f: Pick<ListingFields, 'title' | 'description'>, t: Transaction, editing: string | null = null) {
+    const existing = await products.findDuplicate(sellerId, f, DUPLICATE_WINDOW_HOURS, DUPLICATE_SIMILARITY, editing, t);
     if (existing) throw duplicateListing(existing);
   }
 
