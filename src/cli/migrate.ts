@@ -25,7 +25,12 @@ export async function migrate(databaseUrl: string, redisUrl: string | null, logL
   await lock.connect();
   const sequelize = createSequelize({ url: databaseUrl, poolMax: 2 }, log);
   try {
-    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    // Polled, not waited for: a session waiting inside pg_advisory_lock holds a snapshot, and a
+    // migration that builds an index CONCURRENTLY (0026) waits for every older snapshot, while
+    // the lock it would need is held by the process waiting for that build: neither would ever end.
+    while (!(await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [MIGRATION_LOCK])).rows[0]!.ok) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     const applied = await createMigrator(sequelize, log).up();
     if (applied.length && redisUrl) {
       // Cached documents may describe rows the migrations changed.

@@ -16,7 +16,7 @@ import type { Migration } from '../platform/db/migrator';
 export const up: Migration = async ({ context: { sequelize } }) => {
   const q = (sql: string) => sequelize.query(sql);
   // An interrupted concurrent build leaves an invalid index of this name behind.
-  await q('DROP INDEX IF EXISTS search_documents_compact_trgm');
+  await q('DROP INDEX CONCURRENTLY IF EXISTS search_documents_compact_trgm');
   await q(`CREATE INDEX CONCURRENTLY search_documents_compact_trgm ON search_documents USING gin (replace(search_text, ' ', '') gin_trgm_ops) WHERE searchable`);
   await q(`CREATE STATISTICS IF NOT EXISTS search_documents_compact_stats ON (replace(search_text, ' ', '')) FROM search_documents`);
   await q('ALTER STATISTICS search_documents_compact_stats SET STATISTICS 1000');

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/cli/migrate';
 import { QueryTypes } from 'sequelize';
 import { selectPrepared } from '../../src/platform/db/prepared';
-import { createSequelize, READ_REPLICA } from '../../src/platform/db/sequelize';
+import { createSequelize, ensureDatabase, READ_REPLICA } from '../../src/platform/db/sequelize';
 import { createLogger } from '../../src/platform/logger';
 import { TEST_ENV } from '../support/env';
 import { readOnlyReplicaUrl } from '../support/read-only-replica';
@@ -38,6 +38,32 @@ describe('migrate', () => {
       await admin.end();
     }
   });
+
+  // A process waiting inside pg_advisory_lock holds a snapshot, and migration 0026 builds an index
+  // CONCURRENTLY, which waits for every older snapshot: with a blocking wait the two processes
+  // waited for each other forever.
+  it('when three processes migrate a new database at once, then all finish, and each migration is applied once', async () => {
+    const name = `junggo_migrate_${randomUUID().slice(0, 8)}`;
+    const url = withDatabase(name);
+    const admin = new Client({ connectionString: withDatabase('postgres') });
+    await admin.connect();
+    try {
+      // The database exists, empty (concurrent CREATE DATABASE is not what is under test).
+      await ensureDatabase(url);
+      const runs = await Promise.all([migrate(url, null, 'silent'), migrate(url, null, 'silent'), migrate(url, null, 'silent')]);
+      const applied = runs.flat();
+      expect(applied).toContain('20261128-0026-search-words-across-spaces');
+      expect(new Set(applied).size).toBe(applied.length);
+      const db = new Client({ connectionString: url });
+      await db.connect();
+      const { rows } = await db.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'search_documents' AND indexname LIKE '%trgm'`);
+      expect(rows.map((r) => r.indexname).sort()).toEqual(['search_documents_compact_trgm', 'search_documents_title_trgm']);
+      await db.end();
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    }
+  }, 120_000);
 });
 
 describe('createSequelize', () => {

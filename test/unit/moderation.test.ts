@@ -66,11 +66,16 @@ describe('dodges that are caught', () => {
     // A label elsewhere in the sentence does not make an account number something else.
     ['택배 가능, 신한 110-123-456789 입금', 'bank_account'],
     ['주문 후 국민은행 123456-01-234567 로 입금', 'bank_account'],
+    // Commas and colons within a number's own grouping.
+    ['02,1234,5678', 'phone_number'],
+    ['031:123:4567', 'phone_number'],
+    ['0505,123,4567', 'phone_number'],
+    ['+82,10,1234,5678', 'phone_number'],
   ])('%s -> %s', (description, rule) => {
     expect(verdict(description)).toContain(rule);
   });
 
-  it.each(['오픈카톡', '오픈카톡방 들어오세요', '오픈 카톡', '오카방', '카톡: abc123', '카톡 abc123', 'ㅋㅌ', 'katalk abc12', '텔레 @xyz', 'tg @xyz', 'abc@gmail.com', 'site.xyz', 'smartstore.naver.com/x', 'm.bunjang.co.kr/products/1', 'naver . com 에서 봤어요'])(
+  it.each(['오픈카톡', '오픈카톡방 들어오세요', '오픈 카톡', '오카방', '카톡: abc123', '카톡 abc123', 'ㅋㅌ', 'katalk abc12', '텔레 @xyz', 'tg @xyz', 'abc@gmail.com', 'site.xyz', 'smartstore.naver.com/x', 'm.bunjang.co.kr/products/1', 'naver . com 에서 봤어요', 'naver . me/abc'])(
     '%s is flagged for review',
     (description) => {
       expect(verdict(description)).toEqual(['flagged']);
@@ -85,7 +90,8 @@ describe('everyday listings that pass', () => {
     '와인 코르크 마개', '와인 쿨러', '신분증 케이스', '주민등록증 지갑', '우체국택배 송장번호 6078123456789', '하나뿐인 한정판 시리얼 1234567890',
     '우리 아이가 쓰던 폰 IMEI 354123456789012', '입금 확인 후 발송 주문번호 2024031512345678', '텔레비전 팝니다', '오카리나 팝니다',
     'kakao friends 인형', '1일 2일 3일 4일 5일 대여', '마 약간 있음', '010 에디션 키보드', '갤럭시 s23 울트라',
-    '호수: 01, 02, 06, 07, 08 남음', '거래 시간 01:00~06:00, 07:00~09:00', 'Like new. To be honest', 'box. Info inside', '갤럭시 s23. tv 포함',
+    '호수: 01, 02, 06, 07, 08 남음', '거래 시간 01:00~06:00, 07:00~09:00', '02:30~03:30, 04:00~05:00', 'Like new. To be honest', 'box. Info inside', '갤럭시 s23. tv 포함',
+    '주문번호는 2024031512345678 입금 확인', 'S/N. 1234567890 입금완료', '택배 송장 번호 - 6078123456789 (입금 후)',
   ])('%s', (description) => {
     expect(verdict(description)).toEqual([]);
   });
@@ -110,5 +116,9 @@ describe('what a moderator approves', () => {
     expect(fingerprint('캠핑 의자', 'www.apple.com 참고, bit.ly/abc')).not.toBe(link);
     const page = fingerprint('캠핑 의자', 'smartstore.naver.com/mangwon 참고');
     expect(fingerprint('캠핑 의자', 'smartstore.naver.com/other 참고')).not.toBe(page);
+    // The sentence after a link is not part of it: rewording it keeps the approval.
+    const linked = fingerprint('캠핑 의자', 'smartstore.naver.com/mangwon. 감사합니다');
+    expect(linked).toBe(fingerprint('캠핑 의자', 'smartstore.naver.com/mangwon. 좋은 하루 되세요'));
+    expect(moderateListing({ title: '캠핑 의자', description: 'naver.com / abc' }).findings.map((f) => f.match)).toEqual(['naver.com/abc']);
   });
 });

@@ -309,7 +309,8 @@ export class PostgresSearchIndex implements SearchIndex {
     const shadow = `${this.table.slice(0, 40)}__rb_${suffix}`;
     const q = (sql: string, t?: Transaction) => this.sequelize.query(sql, { transaction: t });
     // Columns, defaults, generated columns and checks; indexes only after the fill (a bulk load
-    // into an indexed table is several times slower).
+    // into an indexed table is several times slower), the valid ones (not a concurrent build's
+    // leftover).
     await q(`CREATE TABLE ${shadow} (LIKE ${this.table} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS)`);
     try {
       await q(`ALTER TABLE ${shadow} ADD CONSTRAINT ${shadow}_pkey PRIMARY KEY (id)`);
@@ -317,7 +318,7 @@ export class PostgresSearchIndex implements SearchIndex {
       const indexes = await this.sequelize.query<{ name: string; def: string }>(
         `SELECT i.relname AS name, pg_get_indexdef(i.oid) AS def
            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-          WHERE x.indrelid = to_regclass($1) AND NOT x.indisprimary`,
+          WHERE x.indrelid = to_regclass($1) AND NOT x.indisprimary AND x.indisvalid`,
         { bind: [this.table], type: QueryTypes.SELECT },
       );
       const renames: [string, string, 'INDEX' | 'STATISTICS'][] = [];

@@ -536,9 +536,12 @@ describe('PUT /v1/products/{product_id}', () => {
     const own = await put(seller, b, { description: '흡입력 좋습니다!! 헤드 두 개 드려요' });
     expect(own.status).toBe(200);
     expect(own.json.description).toBe('흡입력 좋습니다!! 헤드 두 개 드려요');
-    // A deleted listing's text is the seller's again for an edit (an edit bumps nothing), though
-    // posting it anew within the day would be refused as a repost.
+    // Deleted, its text still may not move up: b, posted after it, cannot become it (a repost in
+    // two steps: post a placeholder, delete the original, edit the placeholder)...
     expect((await call(seller, 'DELETE', `/products/${a.id}`)).status).toBe(204);
+    expectProblem(await put(seller, b, { title: a.title, description: a.description }), 409, 'duplicate_listing');
+    // ...but a listing older than it may take the text: it moves nothing up.
+    await stack.db.query(`UPDATE products SET bumped_at = now() - interval '2 hours' WHERE id = $1`, [b.id]);
     const reuse = await put(seller, b, { title: a.title, description: a.description });
     expect(reuse.status).toBe(200);
     expect(reuse.json.title).toBe(a.title);

@@ -514,6 +514,11 @@ describe('search index rebuild', () => {
     const indexed = { q: tag, min_price: 0 };
     expect(await ids(indexed)).toEqual([]);
 
+    // A concurrent index build that failed leaves an invalid index: the rebuild must not copy it
+    // (as a valid one it would fail the rebuild here, on duplicate values).
+    await stack.db.query('CREATE UNIQUE INDEX CONCURRENTLY search_documents_failed_build ON search_documents ((1))').catch(() => undefined);
+    expect((await stack.db.query(`SELECT 1 FROM pg_index WHERE indexrelid = 'search_documents_failed_build'::regclass AND NOT indisvalid`)).rowCount).toBe(1);
+
     const log = createLogger('silent', 'test');
     const sequelize = createSequelize({ url: stack.api.config.DATABASE_URL, poolMax: 2 }, log);
     try {
@@ -521,11 +526,13 @@ describe('search index rebuild', () => {
       expect(applied).toBeGreaterThan(0);
     } finally {
       await sequelize.close();
+      await stack.db.query('DROP INDEX IF EXISTS search_documents_failed_build');
     }
     const { body } = await list(indexed);
     expect(body!.data.map((p) => [p.id, p.price, p.status])).toEqual([[a.id, 1_000, 'on_sale']]);
     const { rows } = await stack.db.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'search_documents' ORDER BY 1`);
     expect(rows.map((r: { indexname: string }) => r.indexname)).toContain('search_documents_compact_trgm');
+    expect(rows.map((r: { indexname: string }) => r.indexname)).not.toContain('search_documents_failed_build');
     // Its extended statistics too, with their sample size (migration 0026), under their own name.
     const stats = await stack.db.query(`SELECT stxname, stxstattarget FROM pg_statistic_ext WHERE stxrelid = 'search_documents'::regclass`);
     expect(stats.rows).toEqual([{ stxname: 'search_documents_compact_stats', stxstattarget: 1000 }]);

@@ -170,8 +170,10 @@ export function createProductRepository(sequelize: Sequelize) {
      * similar, both compared as listing_duplicate_text() makes them (the one definition, in SQL,
      * for the stored and the new text): a live one posted in the last `hours`, or a deleted one
      * last bumped (or posted) in them, since reposting it would be a second bump within the day.
-     * For an edit (`editing`: the listing's id), the listing itself and deleted ones do not count:
-     * an edit bumps nothing. The window is the database's clock, as `created_at` is.
+     * For an edit (`editing`: the listing's id), the listing itself does not count, nor a deleted
+     * one last bumped after it: giving an older listing the text moves nothing up. A deleted one
+     * bumped before it does (post a placeholder, delete the original, edit the placeholder into
+     * it: a repost by two steps). The window is the database's clock, as `created_at` is.
      */
     async findDuplicate(
       sellerId: string,
@@ -188,7 +190,8 @@ export function createProductRepository(sequelize: Sequelize) {
              FROM products p, new
             WHERE p.seller_id = $1 AND p.id IS DISTINCT FROM $6::text
               AND ((p.deleted_at IS NULL AND p.created_at > now() - make_interval(hours => $4))
-                OR (p.deleted_at IS NOT NULL AND $6::text IS NULL AND p.bumped_at > now() - make_interval(hours => $4)))
+                OR (p.deleted_at IS NOT NULL AND p.bumped_at > now() - make_interval(hours => $4)
+                    AND ($6::text IS NULL OR p.bumped_at < (SELECT e.bumped_at FROM products e WHERE e.id = $6::text))))
               AND listing_duplicate_text(p.title) = new.title
          )
          SELECT mine.id, mine.deleted FROM mine, new

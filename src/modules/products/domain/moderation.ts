@@ -160,13 +160,13 @@ const ITEM_MATCHERS = PROHIBITED_ITEMS.map((r) => ({
 // looks like a dash; NFKC turns it into the medial vowel U+1173), or with o/O and 공 standing in for zero.
 // Between digits: up to three of anything that is not a Latin letter, a digit, a Hangul syllable,
 // a comma or a colon (spaces, dashes, dots, emoji: "010🌸1234🌸5678"). Commas and colons separate
-// lists and times ("01, 02, 06호", "01:00~06:00"), so they count only in a mobile number's own
-// 3-4-4 grouping ("010,1234,5678").
+// lists and times ("01, 02, 06호", "01:00~06:00"), so they count only in a number's own grouping
+// ("010,1234,5678", "02:1234:5678").
 const DASHES = 'ㅡ\\u1173';
 const D = '[^a-z0-9가-힣,:]{0,3}';
 const ANY_SEPARATOR = '[^a-z0-9가-힣]{1,3}';
 const PHONE_PATTERNS = [
-  new RegExp(`(?<!\\d)01[016789]${ANY_SEPARATOR}\\d{3,4}${ANY_SEPARATOR}\\d{4}(?!\\d)`, 'u'),
+  new RegExp(`(?<!\\d)(?:01[016789]|02|0[3-6][1-5]|070|050[2-8]|\\+?82${ANY_SEPARATOR}1[016789])${ANY_SEPARATOR}\\d{3,4}${ANY_SEPARATOR}\\d{4}(?!\\d)`, 'u'),
   new RegExp(`(?<!\\d)0${D}1${D}[016789](?:${D}\\d){7,8}(?!\\d)`, 'u'),
   new RegExp(`(?<!\\d)\\+?82${D}1${D}[016789](?:${D}\\d){7,8}(?!\\d)`, 'u'),
   new RegExp(`(?<!\\d)0${D}(?:2|[3-6]${D}[1-5])(?:${D}\\d){7,8}(?!\\d)`, 'u'),
@@ -179,7 +179,7 @@ const BANKS =
 // Numbers that name something else: tracking numbers, serials, IMEIs, orders, barcodes.
 // The label must come right before the number ("송장번호 6078…", "IMEI: 3541…"): a word elsewhere
 // in the sentence ("택배 가능, 신한 110-…") does not make an account number something else.
-const NOT_ACCOUNT = '(?<!(?:송장|운송장|택배|imei|시리얼|serial|s/n|sn|주문|일련|바코드|제조|모델|품번|코드)(?:\\s?번호)?\\s?[:#]?\\s?)';
+const NOT_ACCOUNT = '(?<!(?:송장|운송장|택배|imei|시리얼|serial|s/n|sn|주문|일련|바코드|제조|모델|품번|코드)(?:\\s?(?:번호|넘버|명))?(?:는|은)?\\s?[:#.\\-]?\\s?)';
 // An account number (10-16 digits) with a bank or payment word up to 15 characters before or after it.
 // (The label's lookbehind only where a number starts: elsewhere it would rescan at every character.)
 const ACCOUNT_NUMBER = `(?<!\\d)(?=\\d)${NOT_ACCOUNT}\\d(?:[\\s\\-${DASHES}]?\\d){9,15}(?!\\d)`;
@@ -211,8 +211,9 @@ const OFF_PLATFORM_CONTACT = new RegExp(
 // sentence's full stop before "To be honest" would be a link.
 // The whole host and path are the finding (an approval of `smartstore.naver.com/a` is not one of `/b`).
 const linkPattern = (endings: string) =>
-  new RegExp(`(https?:\\/\\/\\S+|www\\.\\S+|(?<![a-z0-9@.-])(?:[a-z0-9-]+\\.)*[a-z0-9-]{2,}\\.(?:${endings})(?![a-z])(?:\\/\\S*)?)`, 'gu');
-const SPACED_LINK_ENDINGS = 'com|net|org|kr|co\\.kr|io|ly|gl|xyz';
+  new RegExp(`(https?:\\/\\/[^\\s가-힣]+|www\\.[^\\s가-힣]+|(?<![a-z0-9@.-])(?:[a-z0-9-]+\\.)*[a-z0-9-]{2,}\\.(?:${endings})(?![a-z])(?:\\/[^\\s가-힣]*)?)`, 'gu');
+// (Any of them followed by a path is a link even spaced out: "naver . me/abc".)
+const SPACED_LINK_ENDINGS = 'com|net|org|kr|co\\.kr|io|ly|gl|xyz|(?:me|co|shop|store|site|info|biz|link|app|top|to|cc|tv)(?=\\/)';
 const EXTERNAL_LINK = linkPattern(`${SPACED_LINK_ENDINGS}|me|co|shop|store|site|info|biz|link|app|top|to|cc|tv`);
 const SPACED_EXTERNAL_LINK = linkPattern(SPACED_LINK_ENDINGS);
 
@@ -284,8 +285,10 @@ function inspect(field: Finding['field'], raw: string): Finding[] {
   // Every mention and link, not only the first: what a moderator approves is all of them.
   for (const m of text.matchAll(OFF_PLATFORM_CONTACT)) findings.push({ field, rule: 'off_platform_contact', action: 'flag', match: m[0].trim() });
   if (!link) {
-    const urls = new Set([...text.matchAll(EXTERNAL_LINK), ...contact.matchAll(SPACED_EXTERNAL_LINK)].map((m) => m[0]));
-    for (const url of urls) findings.push({ field, rule: 'external_link', action: 'flag', match: url });
+    // A sentence's full stop is not part of a link; a link found both as written and spaced out
+    // ("naver.com / abc") is one finding, its longer form.
+    const urls = [...new Set([...text.matchAll(EXTERNAL_LINK), ...contact.matchAll(SPACED_EXTERNAL_LINK)].map((m) => m[0].replace(/[.,!?)\]]+$/, '')))];
+    for (const url of urls) if (!urls.some((other) => other !== url && other.startsWith(url))) findings.push({ field, rule: 'external_link', action: 'flag', match: url });
   }
   return findings;
 }
