@@ -982,7 +982,9 @@ export interface paths {
          *     word of the keyword is announced once in the caller's notifications (`listMyNotifications`),
          *     never more than once per listing, never for the caller's own listings, and not while keyword
          *     notifications are switched off in the profile's `notification_preferences`. Korean partial
-         *     words match (`자전거` matches `미니벨로 자전거 팝니다`); case, width and punctuation do not matter.
+         *     words match (`자전거` matches `미니벨로 자전거 팝니다`), and a word of 3 or more characters also
+         *     across the title's spaces, as search matches it (`아이폰14` matches `아이폰 14 프로`); case, width
+         *     and punctuation do not matter.
          *     Optionally only in a category (and its sub-categories, `category_id`) and/or within 3 km of a
          *     dong (`dong_code`).
          *
@@ -3173,7 +3175,7 @@ export interface components {
         /** @description A keyword to be told about (키워드 알림), optionally only within a category and/or around a dong. */
         KeywordAlertCreate: {
             /**
-             * @description One or more words; a listing matches when its title contains every word (Korean partial words too: `자전거` matches `미니벨로 자전거`). Stored normalised: lower case, NFKC, punctuation as spaces; at most 30 characters after that, and at least one letter or digit.
+             * @description One or more words; a listing matches when its title contains every word (Korean partial words too: `자전거` matches `미니벨로 자전거`; a word of 3+ characters across the title's spaces too: `아이폰14` matches `아이폰 14 프로`). Stored normalised: lower case, NFKC, punctuation as spaces; at most 30 characters after that, and at least one letter or digit.
              * @example 자전거
              */
             keyword: string;
@@ -7116,7 +7118,7 @@ export interface operations {
     listProducts: {
         parameters: {
             query?: {
-                /** @description Words to search for in titles and descriptions (Korean or English, any case). Every word must match: a word of 2 or more characters anywhere, even inside a longer word (`자전거` finds `미니벨로자전거`, `가방` finds `노트북가방`), punctuation included (`c++`, `1.5`); a single character at the start of a word (`폰` finds `폰케이스`, not `아이폰`). At most 8 words count. */
+                /** @description Words to search for in titles and descriptions (Korean or English, any case). Every word must match: a word of 2 or more characters anywhere, even inside a longer word (`자전거` finds `미니벨로자전거`, `가방` finds `노트북가방`), punctuation included (`c++`, `1.5`); a word of 3 or more letters and digits also across the listing's spaces (`아이폰14` finds `아이폰 14 프로`, `원목식탁` finds `원목 식탁`); a single character at the start of a word (`폰` finds `폰케이스`, not `아이폰`). At most 8 words count. */
                 q?: string;
                 /** @description Only this category and the categories under it. */
                 category_id?: string;

@@ -337,6 +337,22 @@ describe('keyword alerts', () => {
     expect(await notifiedFor(fan!, p.id)).toHaveLength(1);
   });
 
+  it('when a keyword is spaced otherwise than the title (아이폰14, 아이폰 14 프로), then it matches as search does; a two-character word still stays within a word', async () => {
+    const tag = randomBytes(3).toString('hex');
+    const [compact, pairAcross] = await buyers(2);
+    expect((await save(compact!, { keyword: `아이폰14${tag}` })).status).toBe(201);
+    // 폰1 spans the space of "아이폰 14": two characters match within a word only.
+    expect((await save(pairAcross!, { keyword: `폰1 ${tag}` })).status).toBe(201);
+    const p = await createListing(stack, seller.token, { title: `아이폰 14 ${tag} 프로 256GB`, price: 800_000 });
+    const [note] = await waitFor('the keyword notification', async () => {
+      const n = await notifiedFor(compact!, p.id);
+      return n.length ? n : null;
+    });
+    expect(note).toMatchObject({ kind: 'keyword_alert', keyword_alert: { keyword: `아이폰14${tag}`, product_id: p.id } });
+    await waitFor('the match committed', async () => (await matchesOf(p.id)).includes(compact!.id));
+    expect(await matchesOf(p.id)).not.toContain(pairAcross!.id);
+  });
+
   it('when alerts are scoped, then a category matches its sub-categories only and a dong matches listings within 3 km only', async () => {
     const [inDigital, inTablets, nearby, faraway] = await buyers(4);
     const far = (await stack.db.query(`SELECT code FROM dongs WHERE sido LIKE '부산%' LIMIT 1`)).rows[0]!.code as string;

@@ -1,6 +1,7 @@
 // Keyword alerts (키워드 알림) match a listing when every word of the keyword occurs in its title
-// as a substring, so `자전거` matches `미니벨로 자전거 팝니다` and `아이폰` matches `아이폰14`. Korean
-// has no word stems to index, so both sides are broken into character n-grams. Every real match
+// as a substring, so `자전거` matches `미니벨로 자전거 팝니다` and `아이폰` matches `아이폰14`; a word
+// of 3+ characters in the title without its spaces, as search matches it (`아이폰14` matches
+// `아이폰 14 프로`). Korean has no word stems to index, so both sides are broken into character n-grams. Every real match
 // has all of the alert's grams among the title's grams, so in particular its anchor gram: alerts
 // are found by an index lookup of the title's grams against the anchors, filtered by the full
 // gram containment, then verified as substrings.
@@ -45,7 +46,13 @@ export function keywordAnchor(normalisedKeyword: string): string {
   return wordGrams(longest)[0] ?? longest;
 }
 
-/** What a title offers to match against: every unigram and bigram of each of its words. */
+/** Words of this many characters or more match across the title's spaces (search's rule). */
+const ACROSS_SPACES = 3;
+
+/**
+ * What a title offers to match against: every unigram and bigram of each of its words, and the
+ * bigrams that span its spaces (a 3+ character keyword word may: `4프` of `아이폰 14 프로`).
+ */
 export function titleGrams(normalisedTitle: string): string[] {
   const out = new Set<string>();
   for (const word of normalisedTitle.split(' ')) {
@@ -53,9 +60,15 @@ export function titleGrams(normalisedTitle: string): string[] {
     for (const ch of chars(word)) out.add(ch);
     for (const g of wordGrams(word)) out.add(g);
   }
+  for (const g of wordGrams(normalisedTitle.replace(/ /g, ''))) out.add(g);
   return [...out];
 }
 
-/** The verification of a candidate: every keyword word is a substring of the title. */
-export const keywordMatches = (normalisedKeyword: string, normalisedTitle: string): boolean =>
-  normalisedKeyword.split(' ').every((word) => word.length > 0 && normalisedTitle.includes(word));
+/**
+ * The verification of a candidate: every keyword word is a substring of the title; one of 3+
+ * characters of the title without its spaces.
+ */
+export function keywordMatches(normalisedKeyword: string, normalisedTitle: string): boolean {
+  const compact = normalisedTitle.replace(/ /g, '');
+  return normalisedKeyword.split(' ').every((word) => word.length > 0 && (chars(word).length >= ACROSS_SPACES ? compact : normalisedTitle).includes(word));
+}
