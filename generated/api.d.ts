@@ -983,8 +983,8 @@ export interface paths {
          *     never more than once per listing, never for the caller's own listings, and not while keyword
          *     notifications are switched off in the profile's `notification_preferences`. Korean partial
          *     words match (`자전거` matches `미니벨로 자전거 팝니다`), and a word of 3 or more characters also
-         *     across the title's spaces, as search matches it (`아이폰14` matches `아이폰 14 프로`); case, width
-         *     and punctuation do not matter.
+         *     across the title's spaces and punctuation (`아이폰14` matches `아이폰 14 프로` and `아이폰-14`);
+         *     case, width and punctuation do not matter.
          *     Optionally only in a category (and its sub-categories, `category_id`) and/or within 3 km of a
          *     dong (`dong_code`).
          *
@@ -3175,7 +3175,7 @@ export interface components {
         /** @description A keyword to be told about (키워드 알림), optionally only within a category and/or around a dong. */
         KeywordAlertCreate: {
             /**
-             * @description One or more words; a listing matches when its title contains every word (Korean partial words too: `자전거` matches `미니벨로 자전거`; a word of 3+ characters across the title's spaces too: `아이폰14` matches `아이폰 14 프로`). Stored normalised: lower case, NFKC, punctuation as spaces; at most 30 characters after that, and at least one letter or digit.
+             * @description One or more words; a listing matches when its title contains every word (Korean partial words too: `자전거` matches `미니벨로 자전거`; a word of 3+ characters across the title's spaces and punctuation too: `아이폰14` matches `아이폰 14 프로`). Stored normalised: lower case, NFKC, punctuation as spaces; at most 30 characters after that, and at least one letter or digit.
              * @example 자전거
              */
             keyword: string;

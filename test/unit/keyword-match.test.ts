@@ -35,4 +35,20 @@ describe('keyword alert matching', () => {
   ])('%s does not match %s', (keyword, title) => {
     expect(matches(keyword, title)).toBe(false);
   });
+
+  // Seeded, so a failure repeats: random keywords and titles over a small alphabet (spaces,
+  // punctuation, Hangul, a 4-byte character, NFKC folds), every verified match must be found.
+  it('finds every verified match through the gram index (random keywords and titles)', () => {
+    const alphabet = ['가', '나', 'a', 'b', '1', ' ', ' ', '-', '𠀀', 'Ａ', '㈜'];
+    let seed = 20261128;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const text = (n: number) => Array.from({ length: n }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
+    let verified = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const keyword = normaliseForMatch(text(1 + Math.floor(next() * 5)));
+      if (!keyword) continue;
+      if (matches(keyword, text(4 + Math.floor(next() * 12)))) verified++;
+    }
+    expect(verified).toBeGreaterThan(500);
+  });
 });

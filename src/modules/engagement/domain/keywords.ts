@@ -1,7 +1,8 @@
 // Keyword alerts (키워드 알림) match a listing when every word of the keyword occurs in its title
 // as a substring, so `자전거` matches `미니벨로 자전거 팝니다` and `아이폰` matches `아이폰14`; a word
-// of 3+ characters in the title without its spaces, as search matches it (`아이폰14` matches
-// `아이폰 14 프로`). Korean has no word stems to index, so both sides are broken into character n-grams. Every real match
+// of 3+ characters in the title without its spaces, like search (`아이폰14` matches `아이폰 14 프로`);
+// punctuation is a space here, so such a word also spans it (`원목식탁` matches `원목/식탁`), where
+// search keeps punctuation. Korean has no word stems to index, so both sides are broken into character n-grams. Every real match
 // has all of the alert's grams among the title's grams, so in particular its anchor gram: alerts
 // are found by an index lookup of the title's grams against the anchors, filtered by the full
 // gram containment, then verified as substrings.
