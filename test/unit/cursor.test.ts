@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { decodeListingCursor, encodeListingCursor, listingCursorFingerprint } from '../../src/modules/products/domain/listing-cursor';
 import { cursorFingerprint, InvalidCursorError, openCursor, sealCursor } from '../../src/platform/pagination/cursor';
+import { planSearch, type SearchSort } from '../../src/platform/search/search-index';
 
 const refused = (f: () => unknown) => {
   try {
@@ -40,5 +42,47 @@ describe('opaque keyset cursors', () => {
   it('when the fingerprint is computed twice from the same parts, then it is the same, and differs for other parts', () => {
     expect(cursorFingerprint(['a', 1])).toBe(cursorFingerprint(['a', 1]));
     expect(cursorFingerprint(['a', 1])).not.toBe(cursorFingerprint(['a', 2]));
+  });
+});
+
+// The checksum is not a secret: a client can seal any value. What reaches SQL must still fit the
+// column's cast, or the answer would be a 500 instead of 400 invalid_cursor.
+describe('cursor values sealed by a client', () => {
+  const forged = (sort: SearchSort, value: unknown) => {
+    const { fingerprint } = planSearch({ sort, limit: 20 });
+    return planSearch({ sort, limit: 20, cursor: sealCursor('search', { value, id: 'prd_1' }, fingerprint) });
+  };
+
+  it.each([
+    ['price_asc', 1.5],
+    ['price_desc', 1e12],
+    ['popular', -2_147_483_649],
+    ['popular', '5'],
+    ['recent', '2026'],
+    ['recent', '0'],
+    ['recent', 1_732_700_000_000],
+    ['recent', '2026-02-30T00:00:00.000Z'],
+    ['recent', '2026-11-28T10:00:00Z'],
+    ['recent', '+012026-11-28T10:00:00.000Z'],
+  ] as [SearchSort, unknown][])('when a search cursor for sort=%s holds %j, then it is refused', (sort, value) => {
+    expect(refused(() => forged(sort, value))).toMatch(/does not fit/);
+  });
+
+  it.each([
+    ['price_asc', 0],
+    ['price_desc', 2_147_483_647],
+    ['popular', 12],
+    ['recent', '2026-11-28T10:00:00.123Z'],
+  ] as [SearchSort, unknown][])('when a search cursor for sort=%s holds %j, a value a page could end on, then it is accepted', (sort, value) => {
+    expect(forged(sort, value).after).toEqual({ value, id: 'prd_1' });
+  });
+
+  it('when a listing cursor holds a timestamp that is not a real time, then it is refused; PostgreSQL\'s own form is accepted', () => {
+    const fp = listingCursorFingerprint('seller-products', ['usr_A']);
+    for (const bad of ['2026-02-30 10:00:00+00', '2026-13-01 10:00:00+00', '2026-11-28 24:00:00+00', '2026-11-28 10:61:00+00', '2026-11-28 10:00:00+16']) {
+      expect(refused(() => decodeListingCursor(encodeListingCursor(bad, 'prd_1', fp), fp))).toMatch(/malformed/);
+    }
+    const good = '2026-11-28 10:00:00.123456+00';
+    expect(decodeListingCursor(encodeListingCursor(good, 'prd_1', fp), fp)).toEqual({ createdAt: good, id: 'prd_1' });
   });
 });

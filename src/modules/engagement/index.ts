@@ -33,7 +33,7 @@ import { updateMyNotification } from './http/updateMyNotification';
 import { computeSimilarityJob, flushViewsJob, notifyKeywordMatchJob, pruneViewLedgerJob, VIEW_LEDGER_RETENTION_DAYS } from './jobs';
 import { keywordAlertSubscription, listingReviewNoticeSubscription, purchaseSignalSubscription } from './subscribers';
 
-export { koreanDay, viewerOf } from './domain/views';
+export { viewerOf } from './domain/views';
 export type { ViewUseCases } from './domain/views';
 
 interface EngagementDeps {

@@ -202,16 +202,27 @@ export interface SortSpec {
   direction: 'asc' | 'desc';
   /** The value of the sort key for a hit, as it goes into a cursor. */
   valueOf: (hit: SearchHit) => SortValue;
-  type: 'string' | 'number';
+  /** Whether a cursor's value is one `valueOf` could have given: only such values reach a query's cast. */
+  fits: (value: unknown) => value is SortValue;
 }
+
+// A checksum can be recomputed by anyone (platform/pagination/cursor.ts), so a cursor's value is
+// checked as strictly as the column it is compared with: `1.5` or `1e12` would fail an integer
+// cast and `"2026"` a timestamptz one, a 500 instead of 400 invalid_cursor.
+const INT32_MAX = 2_147_483_647;
+const isInt32 = (v: unknown): v is number => Number.isInteger(v) && Math.abs(v as number) <= INT32_MAX;
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+/** A timestamp exactly as `toISOString` writes it (what `bumpedAt` holds). */
+const isIsoInstant = (v: unknown): v is string =>
+  typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) && !Number.isNaN(Date.parse(v)) && new Date(v).toISOString() === v;
 
 export const SORTS: Record<SearchSort, SortSpec> = {
   // Bumping (끌어올리기) moves a listing up: recency is the bump time, which starts as the creation time.
-  recent: { direction: 'desc', valueOf: (h) => h.doc.bumpedAt, type: 'string' },
-  price_asc: { direction: 'asc', valueOf: (h) => h.doc.price, type: 'number' },
-  price_desc: { direction: 'desc', valueOf: (h) => h.doc.price, type: 'number' },
-  popular: { direction: 'desc', valueOf: (h) => h.doc.likeCount, type: 'number' },
-  distance: { direction: 'asc', valueOf: (h) => h.distanceMeters ?? 0, type: 'number' },
+  recent: { direction: 'desc', valueOf: (h) => h.doc.bumpedAt, fits: isIsoInstant },
+  price_asc: { direction: 'asc', valueOf: (h) => h.doc.price, fits: isInt32 },
+  price_desc: { direction: 'desc', valueOf: (h) => h.doc.price, fits: isInt32 },
+  popular: { direction: 'desc', valueOf: (h) => h.doc.likeCount, fits: isInt32 },
+  distance: { direction: 'asc', valueOf: (h) => h.distanceMeters ?? 0, fits: isFiniteNumber },
 };
 
 export interface PlannedSearch {
@@ -267,9 +278,8 @@ export function toSearchPage(plan: PlannedSearch, hits: SearchHit[]): SearchPage
 /** The position after which the page starts; its value must fit the sort key's type (never a failing cast). */
 function decodeCursor(plan: PlannedSearch, cursor: string): { value: SortValue; id: string } {
   const { value, id } = openCursor('search', cursor, plan.fingerprint);
-  if (typeof value !== plan.sort.type || (typeof value === 'number' && !Number.isFinite(value))) throw new InvalidCursorError('The cursor does not fit the sort.');
-  if (plan.sort.type === 'string' && Number.isNaN(Date.parse(value as string))) throw new InvalidCursorError('The cursor does not fit the sort.');
-  return { value: value as SortValue, id };
+  if (!plan.sort.fits(value)) throw new InvalidCursorError('The cursor does not fit the sort.');
+  return { value, id };
 }
 
 /** Great-circle distance in metres (the earthdistance sphere radius), for adapters that need it in code. */

@@ -10,7 +10,8 @@ import { createViewFlushRepository } from '../../../src/modules/engagement/data/
 import { ANONYMOUS_VIEWERS_PER_ADDRESS, createViewStore } from '../../../src/modules/engagement/data/view-store';
 import { keywordAlertUseCases, type KeywordMatch } from '../../../src/modules/engagement/domain/keyword-alerts';
 import { keywordAnchor, keywordGrams, normaliseForMatch, titleGrams } from '../../../src/modules/engagement/domain/keywords';
-import { koreanDay, viewUseCases } from '../../../src/modules/engagement/domain/views';
+import { viewUseCases } from '../../../src/modules/engagement/domain/views';
+import { koreanDate } from '../../../src/platform/korean-date';
 import { flushViewsJob, pruneViewLedgerJob, VIEW_LEDGER_RETENTION_DAYS } from '../../../src/modules/engagement/jobs';
 import { newId } from '../../../src/modules/users/domain/ids';
 import { createSequelize } from '../../../src/platform/db/sequelize';
@@ -216,8 +217,8 @@ describe('views', () => {
 
     // The next Korean day the same viewer counts again.
     const store = createViewStore(redis, stack.api.config.QUEUE_PREFIX);
-    expect(await store.record(koreanDay(), p.id, { key: `u:${buyer.id}`, userId: buyer.id })).toBe(false);
-    expect(await store.record(koreanDay(new Date(Date.now() + 86_400_000)), p.id, { key: `u:${buyer.id}`, userId: buyer.id })).toBe(true);
+    expect(await store.record(koreanDate(), p.id, { key: `u:${buyer.id}`, userId: buyer.id })).toBe(false);
+    expect(await store.record(koreanDate(new Date(Date.now() + 86_400_000)), p.id, { key: `u:${buyer.id}`, userId: buyer.id })).toBe(true);
     await flushViewsJob(views).handle({}, job);
     expect(await viewCount(p.id)).toBe(4);
   });

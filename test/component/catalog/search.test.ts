@@ -475,6 +475,29 @@ describe('search history', () => {
     expect(await history(bob)).toEqual([b1]);
     expectProblem(await call(null, 'GET', '/users/me/search-history'), 401, 'unauthenticated');
   });
+  it('when a user searches again on the next Korean day, less than 24 hours later, then the query counts once for each day', async () => {
+    const tag = tagged();
+    const listing = await createListing(stack, seller.token, { title: `${tag} 캠핑의자` });
+    const q = `${tag} 캠핑의자`;
+    await eventually('indexed', { q, min_price: 0 }, [listing.id]);
+    const searcher = await stack.signUp('daily');
+    const searches = async () => (await stack.db.query(`SELECT searches FROM search_queries WHERE query = $1`, [q])).rows[0]?.searches as number | undefined;
+    await list({ q }, searcher);
+    await list({ q }, searcher);
+    expect(await searches()).toBe(1);
+    // As if both searches had been made yesterday evening: 20 hours ago, on the day before.
+    const yesterday = new Date(Date.now() + 9 * 3_600_000 - 86_400_000).toISOString().slice(0, 10);
+    const moved = await stack.db.query(
+      `UPDATE doc_search_history SET body = body || jsonb_build_object('counted_on', $3::text, 'searched_at', $4::text)
+        WHERE body->>'user_id' = $1 AND body->>'query' = $2`,
+      [searcher.id, q, yesterday, new Date(Date.now() - 20 * 3_600_000).toISOString()],
+    );
+    expect(moved.rowCount).toBe(1);
+    await list({ q }, searcher);
+    expect(await searches()).toBe(2);
+    await list({ q }, searcher);
+    expect(await searches()).toBe(2);
+  });
 });
 
 describe('search index feeder', () => {

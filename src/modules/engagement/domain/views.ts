@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { RequestContext } from '../../../platform/context';
+import { koreanDate } from '../../../platform/korean-date';
 import type { Logger } from '../../../platform/logger';
 import type { ViewFlushRepository } from '../data/view-flush-repository';
 import type { ViewStore } from '../data/view-store';
 
-/** The calendar day in Korea (KST, UTC+9, no daylight saving): a viewer counts once per day there. */
-export const koreanDay = (at = new Date()): string => new Date(at.getTime() + 9 * 3_600_000).toISOString().slice(0, 10);
 
 const digest = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 22);
 
@@ -32,7 +31,7 @@ export function viewUseCases(deps: { store: ViewStore; flushes: ViewFlushReposit
     async recordView(ctx: Pick<RequestContext, 'actor' | 'client' | 'log'>, productId: string, opts: { sellerId?: string } = {}): Promise<void> {
       if (opts.sellerId && ctx.actor?.userId === opts.sellerId) return;
       try {
-        await store.record(koreanDay(), productId, viewerOf(ctx));
+        await store.record(koreanDate(), productId, viewerOf(ctx));
       } catch (err) {
         ctx.log.warn({ err, product_id: productId }, 'could not count a view');
       }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Collection, Doc, DocumentStore, Page } from '../../../platform/documents';
+import { koreanDate } from '../../../platform/korean-date';
 import { queryTerms } from '../../../platform/search';
 import { moderateListing } from '../../products';
 import type { PopularQueries } from '../data/search-lookups';
@@ -9,6 +10,8 @@ export interface SearchHistoryDoc extends Doc {
   user_id: string;
   query: string;
   searched_at: string;
+  /** The Korean date on which this user's search last counted towards popular searches. */
+  counted_on?: string;
 }
 
 export const SEARCH_HISTORY = {
@@ -21,7 +24,6 @@ export const SEARCH_HISTORY = {
 
 /** Distinct queries kept per user. */
 export const HISTORY_KEPT = 50;
-const DAY_MS = 86_400_000;
 
 /**
  * What of a query may be suggested to others: the words that matched (queryTerms, at most 8;
@@ -54,13 +56,25 @@ export function searchHistoryUseCases(deps: { store: DocumentStore; popular: Pop
       const c = await collection();
       const id = entryId(userId, query);
       const previous = await c.get(id);
-      const now = Date.now();
-      const newDay = !previous || now - Date.parse(previous.searched_at) >= DAY_MS;
-      await c.upsert({ id, version: Math.max(now, (previous?.version ?? 0) + 1), user_id: userId, query, searched_at: new Date(now).toISOString() });
-      // Counted as typed (normalised), once per user and day per query as before; only a query
-      // that is already its suggestible form counts at all, so neither a ninth word nor
-      // punctuation variants (`아이폰 14 !`) add to `아이폰 14`.
-      if (foundSomething && suggestibleForm(query) === query) await deps.popular.count(query, userId, newDay);
+      const now = new Date();
+      // Counted as typed (normalised), once per user and Korean calendar day per query; only a
+      // query that is already its suggestible form counts at all, so neither a ninth word nor
+      // punctuation variants (`아이폰 14 !`) add to `아이폰 14`. The day is kept apart from
+      // searched_at, which every search moves: compared with that, someone searching every 20
+      // hours would have counted once, ever.
+      const counts = foundSomething && suggestibleForm(query) === query;
+      const today = koreanDate(now);
+      const newDay = previous?.counted_on !== today;
+      const countedOn = counts ? today : previous?.counted_on;
+      await c.upsert({
+        id,
+        version: Math.max(now.getTime(), (previous?.version ?? 0) + 1),
+        user_id: userId,
+        query,
+        searched_at: now.toISOString(),
+        ...(countedOn ? { counted_on: countedOn } : {}),
+      });
+      if (counts) await deps.popular.count(query, userId, newDay);
       if (!previous) {
         const { items } = await c.find({ where: byUser(userId), sort: { field: 'searched_at', direction: 'desc' }, limit: HISTORY_KEPT + 10 });
         for (const old of items.slice(HISTORY_KEPT)) await c.delete(old.id);

@@ -144,8 +144,9 @@ export function listingSearchUseCases(deps: {
         : { kind: 'page', page: await index.search(query) };
       if (ctx.actor && query.q && !params.cursor) {
         const found = result.kind === 'cached' ? !deps.isEmptyPage(result.entry) : result.page.items.length > 0;
-        // History is a convenience: a failure to record it must not fail the search.
-        await history.record(ctx.actor.userId, normaliseText(query.q).slice(0, 100), found).catch((err: unknown) => ctx.log.warn({ err }, 'search history not recorded'));
+        // History is a convenience: a failure to record it must not fail the search. Cut at 100 code
+        // points (what the spec's maxLength counts): cutting UTF-16 units could split an emoji, which jsonb refuses.
+        await history.record(ctx.actor.userId, [...normaliseText(query.q)].slice(0, 100).join(''), found).catch((err: unknown) => ctx.log.warn({ err }, 'search history not recorded'));
       }
       return result;
     },

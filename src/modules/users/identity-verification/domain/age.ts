@@ -1,10 +1,7 @@
 /** Below this international age (만 나이) an account cannot be verified: personal data of under-14s needs a guardian's consent (개인정보 보호법 22조의2). */
 export const MIN_VERIFIED_AGE = 14;
 
-const KST_OFFSET_MS = 9 * 3600_000;
-
-/** The calendar date in Korea at `at`, `YYYY-MM-DD`. */
-export const koreanDate = (at: Date) => new Date(at.getTime() + KST_OFFSET_MS).toISOString().slice(0, 10);
+export { koreanDate } from '../../../../platform/korean-date';
 
 /**
  * International age (만 나이, the legal age since June 2023) on `today`, both `YYYY-MM-DD`. A year
