@@ -3726,7 +3726,7 @@ export interface components {
         /** @description A new listing. The seller, location, status and counters are set by the server; sending them (or any other field) is a `400`. */
         ProductCreate: {
             /**
-             * @description Title, 2–100 characters on one line. Checked against the prohibited-items list and for contact details (see the operation).
+             * @description Title, 2–100 characters on one line, at least two of them visible (spaces, zero-width characters, direction marks and Hangul fillers such as U+3164 do not count). Checked against the prohibited-items list and for contact details (see the operation).
              * @example 아이폰 14 프로 256GB 딥퍼플
              */
             title: string;
@@ -3984,7 +3984,7 @@ export interface components {
         /** @description The whole editable listing (PUT: every field is sent). Status, seller, location and counters are not editable here (a `400` if sent); change the status with `changeProductStatus`. */
         ProductUpdate: {
             /**
-             * @description Title, 2–100 characters on one line. Checked against the prohibited-items list and for contact details (see the operation).
+             * @description Title, 2–100 characters on one line, at least two of them visible (spaces, zero-width characters, direction marks and Hangul fillers such as U+3164 do not count). Checked against the prohibited-items list and for contact details (see the operation).
              * @example 아이폰 14 프로 256GB 딥퍼플
              */
             title: string;

@@ -147,6 +147,12 @@ describe('POST /v1/products', () => {
     // titles with one DEL or STX accepted; they broke every list they appeared in).
     ['a title starting with a control character', { title: '\x7F아이폰 팝니다' }],
     ['a title with a control character inside', { title: '아이폰\x02팝니다' }],
+    // Characters that show nothing: a title of them would look blank in every list.
+    ['a title of Hangul fillers', { title: '\u3164\u3164' }],
+    ['a title of zero-width spaces', { title: '\u200b\u200b\u200b' }],
+    ['a title with one visible character', { title: '\u200b폰\u200b' }],
+    ['a title on two lines (line separator)', { title: '아이폰\u2028팝니다' }],
+    ['a title on two lines (next line)', { title: '아이폰\u0085팝니다' }],
     ['a 4,001-character description', { description: '가'.repeat(4001) }],
     ['a negative price', { price: -1 }],
     ['a fractional price', { price: 1000.5 }],
@@ -279,6 +285,17 @@ describe('POST /v1/products', () => {
     // Once the deleted one's last posting or bump is a day old, the text is free again.
     await stack.db.query(`UPDATE products SET created_at = now() - interval '25 hours', bumped_at = now() - interval '25 hours' WHERE id = $1`, [second.id]);
     expect((await post(seller, listingInput(text))).status).toBe(201);
+  });
+
+  it('when a listing posted more than 24 hours ago was just bumped, then a copy of it is 409 duplicate_listing (it would sit beside it at the top)', async () => {
+    const seller = await sellerWithNeighbourhood(stack, 'dup3');
+    const text = { title: '캠핑 의자 2개 일괄', description: '한 번 사용했어요. 수납가방 포함.' };
+    const old = await createListing(stack, seller.token, text);
+    await stack.db.query(`UPDATE products SET created_at = now() - interval '25 hours', bumped_at = now() - interval '25 hours' WHERE id = $1`, [old.id]);
+    expect((await call(seller, 'POST', `/products/${old.id}/bump`, {})).status).toBe(200);
+    const copy = await post(seller, listingInput(text));
+    expectProblem(copy, 409, 'duplicate_listing');
+    expect(String(copy.json.detail)).toContain(old.id);
   });
 
   it('when the text differs only by invisible characters, punctuation, symbols or emoji, then it is still 409 duplicate_listing; another digit is a new listing', async () => {
@@ -484,8 +501,12 @@ describe('PUT /v1/products/{product_id}', () => {
   it('when another user edits, then it is 403 not_seller (404 once the listing is hidden) and nothing changes', async () => {
     const p = await createListing(stack, sellerA.token);
     expectProblem(await put(sellerB, p, { price: 1 }), 403, 'not_seller');
+    // Whatever the body: what the seller would be told of it is not for others.
+    expectProblem(await put(sellerB, p, { shipping_fee: 3_000, trade_methods: ['meet_up'] }), 403, 'not_seller');
+    expectProblem(await put(sellerB, p, { title: '참이슬 소주 한 박스' }), 403, 'not_seller');
     expect((await status(sellerA, p.id, { status: 'hidden' })).status).toBe(200);
     expectProblem(await put(sellerB, p, { price: 1 }), 404, 'not_found');
+    expectProblem(await put(sellerB, p, { title: '참이슬 소주 한 박스' }), 404, 'not_found');
     expect((await row(p.id))!.price).toBe(850_000);
     expect(await events(p.id, 'product.updated')).toHaveLength(0);
   });
@@ -638,6 +659,7 @@ describe('POST /v1/products/{product_id}/status', () => {
   it('when another user changes the status, then 403 not_seller (404 for a hidden listing; 401 without a token)', async () => {
     const p = await createListing(stack, sellerA.token);
     expectProblem(await status(sellerB, p.id, { status: 'sold' }), 403, 'not_seller');
+    expectProblem(await status(sellerB, p.id, { status: 'on_sale', buyer_id: sellerB.id }), 403, 'not_seller');
     expectProblem(await status(null, p.id, { status: 'sold' }), 401, 'unauthenticated');
     await status(sellerA, p.id, { status: 'hidden' });
     expectProblem(await status(sellerB, p.id, { status: 'on_sale' }), 404, 'not_found');

@@ -168,8 +168,9 @@ export function createProductRepository(sequelize: Sequelize) {
     /**
      * A listing of the seller with the same title and a description equal or at least `threshold`
      * similar, both compared as listing_duplicate_text() makes them (the one definition, in SQL,
-     * for the stored and the new text): a live one posted in the last `hours`, or a deleted one
-     * last bumped (or posted) in them, since reposting it would be a second bump within the day.
+     * for the stored and the new text): one posted or bumped in the last `hours`, live (a copy of a
+     * listing just bumped would be a second one at the top of every feed) or deleted (reposting it
+     * would be a second bump within the day).
      * For an edit (`editing`: the listing's id), the listing itself does not count, nor a deleted
      * one last bumped after it: giving an older listing the text moves nothing up. A deleted one
      * bumped before it does (post a placeholder, delete the original, edit the placeholder into
@@ -189,9 +190,8 @@ export function createProductRepository(sequelize: Sequelize) {
            SELECT p.id, p.deleted_at IS NOT NULL AS deleted, listing_duplicate_text(p.description) AS d
              FROM products p, new
             WHERE p.seller_id = $1 AND p.id IS DISTINCT FROM $6::text
-              AND ((p.deleted_at IS NULL AND p.created_at > now() - make_interval(hours => $4))
-                OR (p.deleted_at IS NOT NULL AND p.bumped_at > now() - make_interval(hours => $4)
-                    AND ($6::text IS NULL OR p.bumped_at < (SELECT e.bumped_at FROM products e WHERE e.id = $6::text))))
+              AND p.bumped_at > now() - make_interval(hours => $4)
+              AND (p.deleted_at IS NULL OR $6::text IS NULL OR p.bumped_at < (SELECT e.bumped_at FROM products e WHERE e.id = $6::text))
               AND listing_duplicate_text(p.title) = new.title
          )
          SELECT mine.id, mine.deleted FROM mine, new

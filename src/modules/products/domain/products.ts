@@ -8,7 +8,7 @@ import { newId } from '../../users/domain/ids';
 import type { ProductDetailCache } from '../data/detail-cache';
 import type { ProductRepository } from '../data/product-repository';
 import type { ProductDetailDoc } from '../product-detail.projection';
-import { flagFingerprint, moderateListing } from './moderation';
+import { flagFingerprint, moderateListing, type ModerationResult } from './moderation';
 import {
   BUMP_INTERVAL_SECONDS,
   canMove,
@@ -131,8 +131,7 @@ export function productUseCases(deps: ProductsDeps) {
   }
 
   /** Refuses what the posting rules block; else what would flag it for a moderator (null: nothing). */
-  function moderate(f: Pick<ListingFields, 'title' | 'description'>): string | null {
-    const result = moderateListing(f);
+  function flagsOf(result: ModerationResult): string | null {
     if (result.blocked.length) throw listingProhibited(result.blocked);
     return flagFingerprint(result.findings);
   }
@@ -155,7 +154,7 @@ export function productUseCases(deps: ProductsDeps) {
       const { dongCode } = await deps.requireVerifiedNeighbourhood(sellerId);
       assertTradeRules(f);
       const category = await assertLeafCategory(f.categoryId);
-      const flagged = moderate(f) !== null;
+      const flagged = flagsOf(moderateListing(f)) !== null;
       const dong = (await products.findDong(dongCode))!;
       return inTransaction(sequelize, ctx, async (t) => {
         await products.lockSeller(sellerId, t);
@@ -182,12 +181,16 @@ export function productUseCases(deps: ProductsDeps) {
 
     /** Replaces the editable fields (If-Match on the version); a sold listing keeps its price. Records `product.updated`. */
     async update(ctx: RequestContext, actorId: string, id: string, f: ListingFields, ifMatch: string | undefined): Promise<ProductView> {
-      assertTradeRules(f);
-      const flags = moderate(f);
+      // The rules run before the row is locked (they take milliseconds on a long text), but what
+      // they refuse is told only to the seller: for anyone else's id the answer is 403/404 whatever
+      // the body says, as for every other check of it.
+      const moderation = moderateListing(f);
       const view = await inTransaction(sequelize, ctx, async (t) => {
         const current = await products.findForUpdate(id, t);
         assertSellerOf(current, actorId);
         assertVersionMatches(ifMatch, current.version);
+        assertTradeRules(f);
+        const flags = flagsOf(moderation);
         if (current.status === 'sold' && f.price !== current.price) throw priceLocked();
         const category = await assertLeafCategory(f.categoryId, t);
         // New text must not make it a copy of another of the seller's listings (as create checks,
@@ -210,10 +213,10 @@ export function productUseCases(deps: ProductsDeps) {
 
     /** Moves the listing along 판매중/예약중/거래완료/숨김. Records `product.status_changed`. */
     async changeStatus(ctx: RequestContext, actorId: string, id: string, status: ProductStatus, buyerId: string | undefined): Promise<ProductView> {
-      if (buyerId !== undefined && !takesBuyer(status)) throw buyerNotApplicable();
       const view = await inTransaction(sequelize, ctx, async (t) => {
         const current = await products.findForUpdate(id, t);
         assertSellerOf(current, actorId);
+        if (buyerId !== undefined && !takesBuyer(status)) throw buyerNotApplicable();
         // Reserving for someone else, or selling to whom it was reserved for, keeps the buyer unless a new one is named.
         const nextBuyer = takesBuyer(status) ? (buyerId ?? current.buyerId) : null;
         if (current.status === status && current.buyerId === nextBuyer) return (await products.findView(id, t))!;
