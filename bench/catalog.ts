@@ -54,6 +54,7 @@ const SEED_MARK = `junggo catalog bench seed v${SEED_VERSION}: ${LISTINGS} listi
 const benchKey = (name: string) => createHash('sha256').update(`junggo-catalog-bench:${name}`).digest('base64');
 const ENV = {
   NODE_ENV: 'production',
+  PUBLIC_BASE_URL: 'http://127.0.0.1',
   LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   DATABASE_URL,
   REDIS_URL,

@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     // Production settings (no response validation); the rate limiter stays in the chain with a
     // budget the benchmark cannot exhaust.
     NODE_ENV: 'production',
+    PUBLIC_BASE_URL: 'http://127.0.0.1',
     JWT_SECRET: 'bench-secret-0123456789abcdef0123456789abcdef',
     // Production refuses to start with the development keys.
     FIELD_ENCRYPTION_KEYS: `bench1:${randomBytes(32).toString('base64')}`,

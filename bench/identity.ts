@@ -15,6 +15,7 @@ const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 50);
 const key = () => randomBytes(32).toString('base64');
 const ENV = {
   NODE_ENV: 'production',
+  PUBLIC_BASE_URL: 'http://127.0.0.1',
   LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
   JWT_SECRET: 'bench-secret-0123456789abcdef0123456789abcdef',
   FIELD_ENCRYPTION_KEYS: `bench1:${key()}`,

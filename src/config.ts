@@ -128,7 +128,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const c = parsed.data;
   if (c.NODE_ENV === 'production') {
-    const defaults = (['JWT_SECRET', 'FIELD_ENCRYPTION_KEYS', 'BLIND_INDEX_KEY'] as const).filter((k) => c[k] === schema.shape[k].parse(undefined));
+    const defaults: string[] = (['JWT_SECRET', 'FIELD_ENCRYPTION_KEYS', 'BLIND_INDEX_KEY'] as const).filter((k) => c[k] === schema.shape[k].parse(undefined));
+    // Without it photo URLs (which the worker writes into listings' events, for good) would name
+    // the process's own host and port: unreachable for buyers, and an internal address made public.
+    if (!c.PUBLIC_BASE_URL) defaults.push('PUBLIC_BASE_URL');
     if (defaults.length) throw new ConfigError(`Invalid configuration:\n${defaults.map((k) => `  ${k}: must be set in production`).join('\n')}`);
   }
   // Response validation roughly doubles validation cost (PERFORMANCE-NOTES.md): on in

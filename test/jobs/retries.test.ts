@@ -113,6 +113,37 @@ describe('JobQueues.process: failures', () => {
     expect((await factory.get('images').getJob(jobId))?.failedReason).toBe("job 'resize-image' timed out after 100 ms");
   });
 
+  it('when a job fails for good (attempts used up, or a timeout its handler never saw end), then its onFailedForGood runs once with the payload; a retried failure does not run it', async () => {
+    opened = openJobQueues();
+    const { jobs, factory } = opened;
+    const gaveUp: string[] = [];
+    let calls = 0;
+    const photo = defineJob<{ imageId: string; hang?: boolean }>({
+      queue: 'photos',
+      name: 'process-photo',
+      attempts: 2,
+      backoffMs: 10,
+      timeoutMs: 100,
+      handle: async (payload) => {
+        calls++;
+        if (payload.hang) await new Promise(() => undefined); // never settles: only the timeout ends it
+        throw new Error('storage unavailable');
+      },
+      onFailedForGood: async (payload) => void gaveUp.push(payload.imageId),
+    });
+    await jobs.process([photo], { concurrency: 2 });
+
+    const failing = await jobs.enqueue(photo, { imageId: 'img_failing' }, { causationId: 'img_failing' });
+    const hanging = await jobs.enqueue(photo, { imageId: 'img_hanging', hang: true }, { causationId: 'img_hanging' });
+    await waitFor('both jobs to fail', async () => (await stateOf('photos', failing)) === 'failed' && (await stateOf('photos', hanging)) === 'failed');
+    await waitFor('both hooks', async () => gaveUp.length === 2);
+    expect(gaveUp.sort()).toEqual(['img_failing', 'img_hanging']);
+    expect(calls).toBe(4);
+    expect((await factory.get('photos').getJob(hanging))?.failedReason).toBe("job 'process-photo' timed out after 100 ms");
+    expect(await jobs.state(photo, 'img_failing')).toBe('failed');
+    expect(await jobs.state(photo, 'img_never')).toBeNull();
+  });
+
   it('when a job name has no handler in this worker, then the attempt fails and is retried rather than lost', async () => {
     opened = openJobQueues();
     const { jobs, factory } = opened;

@@ -19,9 +19,9 @@ describe('loadConfig', () => {
     }
   });
 
-  it('when production runs with a development secret or key, then loading fails naming each one', () => {
+  it('when production runs with a development secret or key, or without its public address, then loading fails naming each one', () => {
     const key = (byte: number) => Buffer.alloc(32, byte).toString('base64');
-    const secrets = { JWT_SECRET: 'p'.repeat(40), FIELD_ENCRYPTION_KEYS: `k1:${key(1)}`, BLIND_INDEX_KEY: key(2) };
+    const secrets = { JWT_SECRET: 'p'.repeat(40), FIELD_ENCRYPTION_KEYS: `k1:${key(1)}`, BLIND_INDEX_KEY: key(2), PUBLIC_BASE_URL: 'https://api.junggo.example' };
     for (const name of Object.keys(secrets) as (keyof typeof secrets)[]) {
       const { [name]: _missing, ...others } = secrets;
       expect(() => loadConfig({ NODE_ENV: 'production', ...others })).toThrow(new RegExp(`${name}: must be set in production`));

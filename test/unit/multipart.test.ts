@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/platform/errors';
 import { multipartBody } from '../../src/platform/http/multipart';
+import { waitFor } from '../support/wait';
 
 // The multipart reader on a real socket: forms cut short, forms with the wrong parts, and the
 // outcome the handler sees. A truncated body used to throw busboy's "Unexpected end of file"
@@ -22,6 +23,8 @@ const rules = {
 
 let server: Server;
 let port: number;
+/** How each request's read of the form ended, in order: the handler must always get an answer. */
+const outcomes: string[] = [];
 
 beforeAll(async () => {
   const app = express();
@@ -32,9 +35,11 @@ beforeAll(async () => {
         for await (const chunk of file.stream) chunks.push(chunk as Buffer);
         return { index: file.index, filename: file.filename, text: Buffer.concat(chunks).toString() };
       });
+      outcomes.push('ok');
       res.status(200).json({ files });
     } catch (err) {
       const e = err instanceof AppError ? err : new AppError(500, 'internal', String(err));
+      outcomes.push(e.code);
       res.status(e.status).json({ code: e.code });
     }
   });
@@ -50,7 +55,7 @@ const part = (name: string, filename: string | null, content: string) =>
 const end = `--${BOUNDARY}--\r\n`;
 
 /** Sends the body with the given Content-Length over a raw socket; resolves with status and JSON. */
-function send(body: string, opts: { contentLength?: number; closeEarly?: boolean; headers?: string } = {}): Promise<{ status: number; body: unknown } | 'closed'> {
+function send(body: string, opts: { contentLength?: number; closeEarly?: boolean; headers?: string; later?: string } = {}): Promise<{ status: number; body: unknown } | 'closed'> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let raw = '';
@@ -65,6 +70,7 @@ function send(body: string, opts: { contentLength?: number; closeEarly?: boolean
     socket.write(
       `POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\n${opts.headers ?? ''}Content-Length: ${length}\r\n\r\n${body}`,
     );
+    if (opts.later !== undefined) setTimeout(() => socket.write(opts.later!), 100);
     if (opts.closeEarly) setTimeout(() => socket.destroy(), 100);
   });
 }
@@ -85,6 +91,17 @@ describe('multipart bodies', () => {
   it('when the body ends inside the part headers, then the answer is 400 malformed_multipart', async () => {
     const res = await send(`--${BOUNDARY}\r\nContent-Disposition: form-da`);
     expect(res).toEqual({ status: 400, body: { code: 'malformed_multipart' } });
+  });
+
+  it('when the body passes the most a valid form could hold in the middle of a file, then the answer is 413 and the handler is not left waiting', async () => {
+    // Junk before the first boundary (which the parser skips) counts towards the cap too, so a file
+    // within its own limit can be the part during which the body passes it.
+    const cap = rules.maxFiles * rules.maxFileBytes + 1024 * 1024;
+    const head = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="images"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
+    const preamble = 'p'.repeat(cap - head.length - 20);
+    // The file's first bytes, then (once the parser has begun the file) the bytes past the cap.
+    const res = await send(`${preamble}\r\n${head}${'x'.repeat(10)}`, { contentLength: cap * 2, later: 'x'.repeat(50) });
+    expect(res).toEqual({ status: 413, body: { code: 'payload_too_large' } });
   });
 
   it('when a file passes the size limit, then the answer is its own problem', async () => {
@@ -110,10 +127,15 @@ describe('multipart bodies', () => {
     expect(await send(form, { headers: 'Content-Encoding: Identity\r\n' })).toEqual({ status: 200, body: { files: [{ index: 0, filename: 'a.jpg', text: 'first' }] } });
   });
 
-  it('when the client goes away in the middle of a file, then the server survives and serves the next form', async () => {
+  it('when the client goes away in the middle of a file, then the handler gets malformed_multipart (its consumer is not left waiting) and the server serves the next form', async () => {
     const full = part('images', 'a.jpg', 'first file bytes') + end;
+    const before = outcomes.length;
     const res = await send(full.slice(0, full.indexOf('first file') + 5), { contentLength: Buffer.byteLength(full) + 1000, closeEarly: true });
     expect(res).toBe('closed');
+    // The file's stream used to get neither its end nor an error: whatever consumed it (storage)
+    // waited for ever, and so did the request, with its temporary file.
+    await waitFor('the read settled', async () => outcomes.length > before);
+    expect(outcomes.slice(before)).toEqual(['malformed_multipart']);
     const next = await send(part('images', 'a.jpg', 'ok') + end);
     expect(next).toEqual({ status: 200, body: { files: [{ index: 0, filename: 'a.jpg', text: 'ok' }] } });
   });

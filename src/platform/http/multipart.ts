@@ -86,6 +86,8 @@ function readFiles<T>(req: Request, rules: FileRules, each: (file: MultipartFile
     let index = 0;
     let settled = false;
     let received = 0;
+    /** The file streams handed out that have not ended: one may be in a consumer's hands. */
+    const open = new Set<PassThrough>();
     // Past this, even a valid body would have ended: stop reading and answer at once.
     const cap = rules.maxFiles * rules.maxFileBytes + 1024 * 1024;
 
@@ -100,6 +102,10 @@ function readFiles<T>(req: Request, rules: FileRules, each: (file: MultipartFile
     };
     const stopReading = () => {
       req.unpipe(parser);
+      // The part being read will get no more bytes, so neither its end nor an error would come:
+      // whatever consumes it (a storage write, with its temporary file) would wait for ever, and
+      // the request with it. Ending it with the failure lets the consumer clean up and the read settle.
+      for (const out of open) out.destroy(failure as Error);
       settle();
     };
     const count = (chunk: Buffer) => {
@@ -118,6 +124,9 @@ function readFiles<T>(req: Request, rules: FileRules, each: (file: MultipartFile
       }
       const fileIndex = index++;
       const out = new PassThrough();
+      open.add(out);
+      out.once('end', () => open.delete(out));
+      out.once('close', () => open.delete(out));
       // busboy destroys the part with an error when the body ends inside it ("Unexpected end of
       // file"): without a listener that error would be thrown out of the request's 'end'.
       stream.on('error', (err) => {

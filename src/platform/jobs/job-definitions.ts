@@ -25,9 +25,16 @@ export interface JobSpec<P> {
    * with `retryable: false` when no retry can succeed: the job then fails without retrying.
    */
   handle: (payload: P, ctx: JobContext) => Promise<void>;
+  /**
+   * Runs in the worker once the job has failed for good, however it failed: attempts used up, a
+   * timeout on the last attempt (which `handle` never sees end), or a worker dying under it too
+   * often (a stall). For records that must not stay "in progress" for ever. Best effort (a worker
+   * that dies at that moment skips it): keep a backstop that finds what it missed.
+   */
+  onFailedForGood?: (payload: P, err: Error, log: Logger) => Promise<void>;
 }
 
-export type JobDefinition<P> = Readonly<Required<JobSpec<P>>>;
+export type JobDefinition<P> = Readonly<Required<Omit<JobSpec<P>, 'onFailedForGood'>> & Pick<JobSpec<P>, 'onFailedForGood'>>;
 
 // Heterogeneous lists of definitions (a worker's processors) cannot name one payload type.
 export type AnyJobDefinition = JobDefinition<any>;

@@ -87,7 +87,7 @@ export class JobQueues {
       [...byQueue].map(async ([name, named]) => {
         this.processed.add(name);
         const queue = this.factory.get(name);
-        this.report(queue);
+        this.report(queue, named);
         // One catch-all processor per queue: Bull starts `concurrency` loops per process() call,
         // so one call per job name would multiply the concurrency by the number of names.
         queue
@@ -156,13 +156,27 @@ export class JobQueues {
     }
   }
 
-  private report(queue: Queue): void {
+  /**
+   * The state Bull holds for the job of this cause (`waiting`, `active`, `delayed`, `completed`,
+   * `failed`, `paused`), or null when it holds none: never added, or forgotten (finished jobs are
+   * kept for a while only).
+   */
+  async state<P>(def: JobDefinition<P>, causationId: string): Promise<string | null> {
+    const job = await this.factory.get(def.queue).getJob(jobIdFor(def.name, causationId));
+    return job ? await job.getState() : null;
+  }
+
+  private report(queue: Queue, named: ReadonlyMap<string, AnyJobDefinition>): void {
     const log = this.log.child({ queue: queue.name });
     queue.on('failed', (job: Job | null, err: Error) => {
       const fields = { err, job: job?.name, job_id: job?.id, attempts_made: job?.attemptsMade, attempts: job?.opts.attempts };
       // Bull sets finishedOn only when the job is failed for good (attempts used up, or stalled too often).
-      if (!job || job.finishedOn) log.error(fields, 'job failed for good');
-      else log.warn(fields, 'job failed; will retry');
+      if (job && !job.finishedOn) return void log.warn(fields, 'job failed; will retry');
+      log.error(fields, 'job failed for good');
+      const onFailedForGood = job && named.get(job.name)?.onFailedForGood;
+      if (onFailedForGood) {
+        onFailedForGood(job.data, err, log).catch((hookErr: unknown) => log.error({ err: hookErr, job: job.name, job_id: job.id }, 'job failure hook failed'));
+      }
     });
     queue.on('stalled', (job: Job) =>
       log.warn({ job: job.name, job_id: job.id }, 'job stalled (its worker died or blocked past the lock); queued again'),

@@ -3,7 +3,7 @@ import type { ObjectStorage } from './object-storage';
 import { s3Storage } from './s3-storage';
 
 export { assertValidKey, contentTypeOf, isValidKey, type ObjectStorage, type OpenedObject } from './object-storage';
-export { mediaRouter, MEDIA_PATH, PUBLIC_PREFIXES } from './media-route';
+export { mediaRouter, MEDIA_PATH } from './media-route';
 
 export interface StorageConfig {
   STORAGE_DIR: string;

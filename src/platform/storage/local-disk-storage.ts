@@ -50,8 +50,10 @@ export function localDiskStorage(directory: string): ObjectStorage {
     async open(key) {
       const file = fileOf(key);
       try {
-        const { size } = await stat(file);
-        return { stream: createReadStream(file), contentType: contentTypeOf(key), bytes: size };
+        const found = await stat(file);
+        // A key that names a folder (a listing's) is no object: answered as missing, not as a read error mid-response.
+        if (!found.isFile()) return null;
+        return { stream: createReadStream(file), contentType: contentTypeOf(key), bytes: found.size };
       } catch (err) {
         if (isMissing(err)) return null;
         throw err;

@@ -5,23 +5,20 @@ import { isValidKey, type ObjectStorage } from './object-storage';
 
 /** Where the API serves stored objects when no CDN (MEDIA_BASE_URL) is in front of the storage. */
 export const MEDIA_PATH = '/media';
-/**
- * The only key prefixes ever served: derivatives made for the public. Originals (which still
- * carry their EXIF, GPS position included) live elsewhere and are never served.
- */
-export const PUBLIC_PREFIXES = ['products/'] as const;
 
 /**
  * `GET /media/{key}`: the public objects of the storage, outside /v1, the rate limiter and the
  * validator (a listing page loads a dozen thumbnails at once). A key names one derivative of
  * one upload and is never rewritten with other content, so responses are cacheable for good.
+ * `isPublic` says which keys those are, exactly: originals (which still carry their EXIF, GPS
+ * position included), folders and files being written are never served.
  */
-export function mediaRouter(storage: ObjectStorage): Router {
+export function mediaRouter(storage: ObjectStorage, isPublic: (key: string) => boolean): Router {
   const router = Router();
   router.get(`${MEDIA_PATH}/*key`, async (req, res) => {
     res.locals.operationId = 'getMediaObject';
     const key = ([] as string[]).concat((req.params as { key?: string | string[] }).key ?? []).join('/');
-    if (!PUBLIC_PREFIXES.some((prefix) => key.startsWith(prefix)) || !isValidKey(key)) throw notFound('No media object has this key.');
+    if (!isPublic(key) || !isValidKey(key)) throw notFound('No media object has this key.');
     const object = await storage.open(key);
     if (!object) throw notFound('No media object has this key.');
     res.status(200);

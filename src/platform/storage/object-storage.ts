@@ -9,8 +9,8 @@ export interface OpenedObject {
 
 /**
  * Where uploaded files and their derivatives live: local disk by default, an S3-compatible
- * bucket in production. Keys are relative paths (`originals/…`, `products/…`); only keys under
- * a public prefix are ever served to clients (media-route.ts PUBLIC_PREFIXES).
+ * bucket in production. Keys are relative paths (`originals/…`, `products/…`); only the keys the
+ * media route is told are public are ever served to clients (media-route.ts).
  */
 export interface ObjectStorage {
   readonly driver: 'local' | 's3';

@@ -8,7 +8,8 @@ import { createListing, sellerWithNeighbourhood, type Seller } from '../../suppo
 import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
 import { heicAv1, heicHevc, heicHevcPhoto, HEVC_PHOTO, jpeg, jpegWithGps, png, pngBomb, webp } from '../../support/images';
-import { PHOTO_SWEEP_GRACE_SECONDS, SWEEP_PHOTOS_JOB } from '../../../src/modules/products/images';
+import { PHOTO_SWEEP_GRACE_SECONDS, PROCESS_IMAGE_JOB, SWEEP_PHOTOS_JOB } from '../../../src/modules/products/images';
+import { newImageId } from '../../../src/modules/products/images/domain/photo';
 import { waitFor } from '../../support/wait';
 
 let stack: IdentityStack;
@@ -340,6 +341,38 @@ describe('PUT /v1/products/{product_id}/images/order and DELETE /v1/products/{pr
     expect(swept).toHaveLength(4);
   });
 
+  it('when a photo is still processing an hour after its upload, then the sweep queues it again if its job was lost, and marks it failed (original deleted) if its job is over', async () => {
+    const [lostListing, overListing] = [await newListing(), await newListing()];
+    const [lost, over] = [newImageId(), newImageId()];
+    // A photo recorded two hours ago, its original stored, as an upload leaves it.
+    const recorded = async (productId: string, imageId: string) => {
+      const original = await jpeg();
+      const key = `originals/${productId}/${imageId}`;
+      await mkdir(path.join(storageDir, 'originals', productId), { recursive: true });
+      await writeFile(path.join(storageDir, key), original);
+      await stack.db.query(
+        `INSERT INTO product_images (id, product_id, seller_id, original_key, content_type, bytes, position, status, created_at)
+         VALUES ($1, $2, $3, $4, 'image/jpeg', $5, 0, 'processing', now() - interval '2 hours')`,
+        [imageId, productId, seller.id, key, original.length],
+      );
+    };
+    // Its job ran and finished before the photo existed (so it did nothing): the queue holds it as completed.
+    await stack.worker.jobs.enqueue(PROCESS_IMAGE_JOB, { image_id: over }, { causationId: over });
+    await waitFor('the early job done', async () => (await stack.worker.jobs.state(PROCESS_IMAGE_JOB, over)) === 'completed');
+    await recorded(overListing, over);
+    // Its job was never queued (Redis was down at the upload).
+    await recorded(lostListing, lost);
+    expect(await stack.worker.jobs.state(PROCESS_IMAGE_JOB, lost)).toBeNull();
+
+    await stack.worker.jobs.enqueue(SWEEP_PHOTOS_JOB, { grace_seconds: PHOTO_SWEEP_GRACE_SECONDS }, { causationId: `test-${randomBytes(4).toString('hex')}` });
+    const [ready] = await processed(lostListing, 1);
+    expect(ready).toMatchObject({ id: lost, status: 'ready', original_key: null });
+    const [failed] = await processed(overListing, 1);
+    expect(failed).toMatchObject({ id: over, status: 'failed', failure_reason: 'processing_failed', original_key: null });
+    expect(await storedFiles(overListing)).toEqual([]);
+    expect(await storedFiles(lostListing)).toEqual([`products/${lostListing}/${lost}-thumb.webp`, `products/${lostListing}/${lost}.webp`].sort());
+  });
+
   it('when the order leaves a photo out or names one of another listing, then 422 image_order_mismatch and the order is unchanged', async () => {
     const id = await newListing();
     const res = await upload(seller, id, [part(await jpeg(), 'a.jpg', 'image/jpeg'), part(await jpeg(), 'b.jpg', 'image/jpeg')]);
@@ -366,5 +399,13 @@ describe('GET /media/products/{product_id}/{file_name}', () => {
       expectProblem(r, 404, 'not_found');
     }
     await processed(id, 1);
+    // The listing's folder, and a file being written beside a derivative, are not objects either
+    // (the folder's read failed after the 200 had gone out: the connection was reset).
+    const partial = path.join(storageDir, 'products', id, `${photoId}.webp.0a1b2c3d4e5f.part`);
+    await writeFile(partial, randomBytes(32));
+    for (const p of [`/media/products/${id}`, `/media/products/${id}/`, `/media/products/${id}/${photoId}.webp.0a1b2c3d4e5f.part`]) {
+      expectProblem(await raw(`${stack.api.url}${p}`), 404, 'not_found');
+    }
+    expect((await raw(`${stack.api.url}/media/products/${id}/${photoId}.webp`)).status).toBe(200);
   });
 });

@@ -6,6 +6,7 @@ import { schedulePeriodic } from '../../../platform/jobs/periodic';
 import type { Logger } from '../../../platform/logger';
 import { mediaRouter, MEDIA_PATH, type ObjectStorage } from '../../../platform/storage';
 import { createPhotoRepository } from './data/photo-repository';
+import { isDerivativeKey } from './domain/photo';
 import { photoUseCases } from './domain/photos';
 import { deleteProductImage } from './http/deleteProductImage';
 import { listProductImages } from './http/listProductImages';
@@ -40,6 +41,7 @@ function useCases(d: PhotosModuleDeps) {
     storage: d.storage,
     recordEvents: eventRecorder(d.sequelize),
     enqueueProcessing: (imageId, requestId) => d.jobs.enqueue(PROCESS_IMAGE_JOB, { image_id: imageId, request_id: requestId }, { causationId: imageId }),
+    processingState: (imageId) => d.jobs.state(PROCESS_IMAGE_JOB, imageId),
     mediaUrl: d.mediaUrl,
   });
 }
@@ -50,7 +52,7 @@ export function productImagesModule(d: PhotosModuleDeps) {
   return {
     photos,
     /** Mounted outside /v1 (app.ts `media`): serves the processed photos when no CDN does. */
-    media: mediaRouter(d.storage),
+    media: mediaRouter(d.storage, isDerivativeKey),
     handlers: {
       listProductImages: listProductImages(photos, d.mediaUrl),
       uploadProductImages: uploadProductImages(photos, d.mediaUrl),

@@ -14,7 +14,7 @@ const ATTEMPTS = 4;
  * that can never be decoded fails at once; anything else (storage, database) is retried, 2 s
  * doubling, and the photo is marked `failed` after the last attempt.
  */
-export const processImageJob = (photos: Pick<PhotoUseCases, 'process'>) =>
+export const processImageJob = (photos: Pick<PhotoUseCases, 'process' | 'processingAbandoned'>) =>
   defineJob<ProcessImagePayload>({
     queue: 'images',
     name: 'product-image.process',
@@ -23,6 +23,9 @@ export const processImageJob = (photos: Pick<PhotoUseCases, 'process'>) =>
     timeoutMs: 120_000,
     handle: (payload, ctx) =>
       photos.process(payload.image_id, { jobId: ctx.jobId, finalAttempt: ctx.attempt >= ATTEMPTS, log: ctx.log, ...(payload.request_id ? { requestId: payload.request_id } : {}) }),
+    // A timeout on the last attempt, or a worker dying under the job too often: `process` never
+    // saw its end, and the photo would stay `processing` with its original (and its EXIF) kept.
+    onFailedForGood: (payload, _err, log) => photos.processingAbandoned(payload.image_id, log),
   });
 
 export interface SweepPhotosPayload {
@@ -52,4 +55,7 @@ export const sweepPhotosJob = (photos: Pick<PhotoUseCases, 'sweep'>) =>
 export const SWEEP_PHOTOS_JOB = sweepPhotosJob({ sweep: () => Promise.reject(new Error('photos are swept by the worker')) });
 
 /** For the API, which only enqueues. */
-export const PROCESS_IMAGE_JOB = processImageJob({ process: () => Promise.reject(new Error('photos are processed by the worker')) });
+export const PROCESS_IMAGE_JOB = processImageJob({
+  process: () => Promise.reject(new Error('photos are processed by the worker')),
+  processingAbandoned: () => Promise.reject(new Error('photos are processed by the worker')),
+});

@@ -130,6 +130,16 @@ export function createPhotoRepository(sequelize: Sequelize) {
       );
     },
 
+    /** Live photos still processing, uploaded at least `olderThanSeconds` ago, oldest first (migration 0027's index). */
+    async stillProcessing(olderThanSeconds: number, limit: number): Promise<Photo[]> {
+      return select(
+        `SELECT * FROM product_images
+          WHERE status = 'processing' AND deleted_at IS NULL AND created_at <= now() - make_interval(secs => $1)
+          ORDER BY created_at LIMIT $2`,
+        [olderThanSeconds, limit],
+      );
+    },
+
     async markFilesDeleted(ids: string[]): Promise<void> {
       await sequelize.query('UPDATE product_images SET files_deleted_at = now() WHERE id = ANY($1::text[])', { bind: [ids] });
     },

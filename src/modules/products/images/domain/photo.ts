@@ -42,12 +42,18 @@ export function newImageId(): string {
   return `img_${out}`;
 }
 
-/** Storage keys: originals are private; only `products/…` is ever served (media-route.ts). */
+/** Storage keys: originals are private; only the derivatives are ever served (isDerivativeKey, media-route.ts). */
 export const storageKeys = (productId: string, imageId: string) => ({
   original: `originals/${productId}/${imageId}`,
   display: `products/${productId}/${imageId}.webp`,
   thumb: `products/${productId}/${imageId}-thumb.webp`,
 });
+
+const ID = '[0-9A-HJKMNP-TV-Z]{20}';
+const DERIVATIVE_KEY = new RegExp(`^products/prd_${ID}/img_${ID}(?:-thumb)?\\.webp$`);
+
+/** Whether a key is one `storageKeys` gives a derivative (what /media serves): not a listing's folder, not a file being written. */
+export const isDerivativeKey = (key: string): boolean => DERIVATIVE_KEY.test(key);
 
 /**
  * Every file a photo can have. The original by its derived key when the row no longer names it

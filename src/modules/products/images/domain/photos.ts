@@ -11,7 +11,7 @@ import type { ObjectStorage } from '../../../../platform/storage';
 import type { PhotoRepository } from '../data/photo-repository';
 import { SNIFF_BYTES, sniffImageType, type ImageType } from './image-format';
 import { makeDerivatives, readHeader, UnprocessableImage } from './imaging';
-import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_IMAGES_PER_LISTING, newImageId, photoFileKeys, storageKeys, type Photo } from './photo';
+import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_IMAGES_PER_LISTING, newImageId, photoFileKeys, storageKeys, type FailureReason, type Photo } from './photo';
 import { imageLimitReached, imageOrderMismatch, imagePixelLimitExceeded, imageTooLarge, imageUnreadable, noImages, unsupportedImageType } from './problems';
 
 export interface PhotosDeps {
@@ -21,6 +21,8 @@ export interface PhotosDeps {
   recordEvents: RecordEvents;
   /** Queues the processing of one uploaded photo; the same photo twice is one job. */
   enqueueProcessing: (imageId: string, requestId: string) => Promise<unknown>;
+  /** The state of a photo's processing job in the queue (`failed`, `active`, …), null when the queue holds none. */
+  processingState: (imageId: string) => Promise<string | null>;
   /** The public URL of a stored derivative. */
   mediaUrl: (key: string) => string;
 }
@@ -42,6 +44,8 @@ const STALE_PROCESSING_MS = 60_000;
 
 /** Listings, or photos, handled per query by the sweep. */
 const SWEEP_BATCH = 200;
+/** Photos stuck in processing looked at per sweep. */
+const STUCK_BATCH = 1_000;
 
 const productRef = (id: string) => ({ type: 'product', id });
 
@@ -74,7 +78,7 @@ function inspectHead(index: number) {
 }
 
 export function photoUseCases(deps: PhotosDeps) {
-  const { sequelize, photos, storage, recordEvents, enqueueProcessing, mediaUrl } = deps;
+  const { sequelize, photos, storage, recordEvents, enqueueProcessing, processingState, mediaUrl } = deps;
 
   /** Only the seller manages photos; to anyone else the listing does not exist. */
   const requireOwnListing = async (ctx: RequestContext, productId: string, t?: Transaction) => {
@@ -93,6 +97,22 @@ export function photoUseCases(deps: PhotosDeps) {
 
   const discard = (log: Logger, keys: (string | null)[]) =>
     storage.delete(keys.filter((k): k is string => k !== null)).catch((err: unknown) => log.warn({ err, keys }, 'could not delete stored photo files'));
+
+  /** Marks a photo that is still processing `failed` and deletes its original (with its EXIF): it will never be shown. */
+  const giveUp = async (imageId: string, reason: FailureReason, log: Logger): Promise<boolean> => {
+    const failed = await sequelize.transaction(async (t) => {
+      const photo = await photos.find(imageId, t);
+      if (!photo) return null;
+      // The listing's lock, as every change of its photos takes it.
+      await photos.listing(photo.productId, t);
+      const current = await photos.find(imageId, t);
+      if (!current || current.deletedAt || current.status !== 'processing') return null;
+      await photos.markFailed(imageId, reason, t);
+      return current;
+    });
+    if (failed) await discard(log, [failed.originalKey]);
+    return failed !== null;
+  };
 
   /** Streams one file to storage as a private original, then checks its header. */
   const storeOriginal = async (ctx: RequestContext, productId: string, file: { index: number; stream: Readable }, stored: string[]) => {
@@ -117,6 +137,29 @@ export function photoUseCases(deps: PhotosDeps) {
     ctx.log.debug({ image_id: id, type: type(), bytes }, 'photo original stored');
     return { id, key, contentType: type(), bytes };
   };
+
+  /**
+   * Photos still `processing` `graceSeconds` after their upload (longer than a job's attempts
+   * take): the queue says why. No job (lost at upload, or forgotten): queued again. A job failed
+   * for good, or done without marking the photo: the photo is failed and its original deleted
+   * (the job's own failure hook does this at once; this is its backstop). A job still waiting or
+   * running (a backlog): left alone. The oldest STUCK_BATCH per run; the rest on the next.
+   */
+  async function resolveStuck(graceSeconds: number, log: Logger): Promise<{ requeued: number; abandoned: number }> {
+    let requeued = 0;
+    let abandoned = 0;
+    for (const photo of await photos.stillProcessing(graceSeconds, STUCK_BATCH)) {
+      const state = await processingState(photo.id);
+      if (state === null) {
+        await enqueueProcessing(photo.id, `sweep:${photo.id}`);
+        requeued++;
+      } else if ((state === 'failed' || state === 'completed') && (await giveUp(photo.id, 'processing_failed', log))) {
+        abandoned++;
+      }
+    }
+    if (requeued || abandoned) log.warn({ requeued, abandoned }, 'photos stuck in processing resolved');
+    return { requeued, abandoned };
+  }
 
   return {
     /** The seller's view of a listing's photos, in order, processing state included. */
@@ -168,11 +211,19 @@ export function photoUseCases(deps: PhotosDeps) {
             deletedAt: null,
           }));
           await photos.insert(rows, t);
+          // Once the rows are durable the originals are theirs, whatever happens to the queueing:
+          // it is not waited for (a Redis outage would hold the answer), and a photo whose job was
+          // lost is queued again by the seller's next look at the photos or by the sweep.
+          t.afterCommit(() => {
+            Promise.all(rows.map((p) => enqueueProcessing(p.id, ctx.requestId))).catch((err: unknown) =>
+              ctx.log.warn({ err, image_ids: rows.map((p) => p.id) }, 'photo processing not queued; it will be queued again'),
+            );
+          });
           return rows;
         });
-        await Promise.all(created.map((p) => enqueueProcessing(p.id, ctx.requestId)));
         return created;
       } catch (err) {
+        // Nothing was recorded: the stored originals belong to no photo.
         await discard(ctx.log, stored);
         throw err;
       }
@@ -217,7 +268,7 @@ export function photoUseCases(deps: PhotosDeps) {
      * deletion's own subscriber to have run. Each photo is swept once (files_deleted_at); files
      * already gone are not an error.
      */
-    async sweep(graceSeconds: number, log: Logger): Promise<{ listings: number; photos: number }> {
+    async sweep(graceSeconds: number, log: Logger): Promise<{ listings: number; photos: number; requeued: number; abandoned: number }> {
       // A storage failure throws: the job retries, and nothing is marked swept that was not.
       const deleteFiles = async (gone: Photo[]) => {
         if (!gone.length) return;
@@ -244,7 +295,7 @@ export function photoUseCases(deps: PhotosDeps) {
         if (pending.length < SWEEP_BATCH) break;
       }
       if (listings || swept) log.info({ listings, photos: swept }, 'deleted photos swept');
-      return { listings, photos: swept };
+      return { listings, photos: swept, ...(await resolveStuck(graceSeconds, log)) };
     },
 
     /** Removes a photo, closes the gap, deletes its files after commit; `product.images_changed` if it was shown. */
@@ -261,6 +312,11 @@ export function photoUseCases(deps: PhotosDeps) {
       });
       // The derivatives too when still processing: the job may write them after this.
       await discard(ctx.log, photoFileKeys(removed));
+    },
+
+    /** The processing job failed for good where `process` could not tell (a timeout, a dead worker): the photo will not be ready. */
+    async processingAbandoned(imageId: string, log: Logger): Promise<void> {
+      if (await giveUp(imageId, 'processing_failed', log)) log.warn({ image_id: imageId }, 'photo processing abandoned: its job failed for good');
     },
 
     /**
@@ -296,12 +352,7 @@ export function photoUseCases(deps: PhotosDeps) {
         const permanent = err instanceof UnprocessableImage;
         if (!permanent && !run.finalAttempt) throw err;
         const reason = permanent ? err.reason : 'processing_failed';
-        await sequelize.transaction(async (t) => {
-          await photos.listing(photo.productId, t);
-          const current = await photos.find(imageId, t);
-          if (current && !current.deletedAt && current.status === 'processing') await photos.markFailed(imageId, reason, t);
-        });
-        await discard(run.log, [photo.originalKey]);
+        await giveUp(imageId, reason, run.log);
         run.log.warn({ err, image_id: imageId, reason }, 'photo processing failed');
         if (!permanent) throw err;
       }
