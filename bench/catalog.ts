@@ -525,6 +525,7 @@ async function seed(): Promise<void> {
         const capture: SearchIndexWriter = {
           get: async () => null,
           index: async (doc) => Boolean(docs.push(doc)),
+          restore: async () => false,
           update: async () => false,
           remove: async () => false,
         };

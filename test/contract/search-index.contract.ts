@@ -85,6 +85,18 @@ export function searchIndexContract(name: string, make: () => Promise<IndexUnder
         expect(await index.get(doc.id)).toEqual({ ...doc, version: 11, title: '새 제목' });
       });
 
+      it('when a document is restored (rebuilt from its events), then it replaces the stored one at its own version, never a newer one, and is created when missing', async () => {
+        const doc = listing({ version: 10, title: '빠진 수정' });
+        const index = await fresh([doc]);
+        expect(await index.restore({ ...doc, version: 10, title: '수정 반영' })).toBe(true);
+        expect(await index.get(doc.id)).toEqual({ ...doc, version: 10, title: '수정 반영' });
+        expect(await index.restore({ ...doc, version: 9, title: '옛 제목' })).toBe(false);
+        expect((await index.get(doc.id))?.title).toBe('수정 반영');
+        const missing = listing({ version: 3, title: '처음 보는 것' });
+        expect(await index.restore(missing)).toBe(true);
+        expect(await index.get(missing.id)).toEqual(missing);
+      });
+
       it('when a document is updated, then the change sees the current document and the version moves; a missing or newer one is left alone', async () => {
         const doc = listing({ version: 5, likeCount: 2 });
         const index = await fresh([doc]);

@@ -117,6 +117,10 @@ describe('multipart bodies', () => {
   it('when a text field or another file field is sent, then the answer is 400 unexpected_field', async () => {
     expect(await send(part('images', 'a', '1') + part('note', null, 'hello') + end)).toEqual({ status: 400, body: { code: 'unexpected_field' } });
     expect(await send(part('avatar', 'a', '1') + end)).toEqual({ status: 400, body: { code: 'unexpected_field' } });
+    // Found by the fuzzer: a part without a name threw out of the parser, and the request hung.
+    const nameless = `--${BOUNDARY}\r\nContent-Disposition: form-data; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\nbytes\r\n`;
+    expect(await send(nameless + end)).toEqual({ status: 400, body: { code: 'unexpected_field' } });
+    expect(await send(`--${BOUNDARY}\r\nContent-Disposition: form-data\r\n\r\ntext\r\n` + end)).toEqual({ status: 400, body: { code: 'unexpected_field' } });
   });
 
   it('when the form says it is encoded (gzip or anything but identity), then the answer is 415 and no file reaches the handler', async () => {

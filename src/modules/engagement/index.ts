@@ -80,13 +80,19 @@ export function engagementModule(d: EngagementDeps) {
     recordEvents: eventRecorder(d.sequelize),
     ...(d.likeCountChanged ? { likeCountChanged: d.likeCountChanged } : {}),
   });
+  const alertRepository = createKeywordAlertRepository(d.sequelize);
   // The API never matches listings (the worker does): its alert use cases only read and write alerts.
   const alerts = keywordAlertUseCases({
     sequelize: d.sequelize,
-    alerts: createKeywordAlertRepository(d.sequelize),
+    alerts: alertRepository,
     notify: () => Promise.reject(new Error('keyword matching runs in the worker')),
   });
-  const notifications = notificationUseCases({ sequelize: d.sequelize, notifications: createNotificationRepository(d.sequelize), listings });
+  const notifications = notificationUseCases({
+    sequelize: d.sequelize,
+    notifications: createNotificationRepository(d.sequelize),
+    listings,
+    alertStillWanted: (alertId, userId) => alertRepository.stillWanted(alertId, userId),
+  });
   const recs = recommendations(d.sequelize, d.mediaUrl);
   const counted = views(d);
   return {
@@ -117,11 +123,17 @@ export type EngagementModule = ReturnType<typeof engagementModule>;
 /** The engagement side of the worker: its jobs, its event subscriptions and the timers that schedule the periodic jobs. */
 export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlushIntervalMs: number; similarityIntervalMs: number }) {
   const listings = createListingReader(d.sequelize);
-  const notifications = notificationUseCases({ sequelize: d.sequelize, notifications: createNotificationRepository(d.sequelize), listings });
+  const alertRepository = createKeywordAlertRepository(d.sequelize);
+  const notifications = notificationUseCases({
+    sequelize: d.sequelize,
+    notifications: createNotificationRepository(d.sequelize),
+    listings,
+    alertStillWanted: (alertId, userId) => alertRepository.stillWanted(alertId, userId),
+  });
   const notify = notifyKeywordMatchJob(notifications);
   const alerts = keywordAlertUseCases({
     sequelize: d.sequelize,
-    alerts: createKeywordAlertRepository(d.sequelize),
+    alerts: alertRepository,
     notify: async (match, causationId) => void (await d.jobs.enqueue(notify, match, { causationId })),
   });
   const flush = flushViewsJob(views(d));

@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { StoredEvent } from '../../platform/events/event';
-import { headPosition, readEvents } from '../../platform/events/event-store';
+import { headPosition, readAggregateEvents, readEvents } from '../../platform/events/event-store';
 import type { Subscription } from '../../platform/events/subscriber';
 import type { ListingCondition, ListingStatus, SearchDocument, SearchIndex, SearchIndexWriter, TradeMethod, WriteOptions } from '../../platform/search';
 
@@ -84,10 +84,47 @@ function thumbnailOf(images: unknown): string | null {
   return first ? str(first.thumbnail_url, str(first.url)) || null : null;
 }
 
+/** One listing's document in memory, under the index's version rules: what a repair folds the listing's events into. */
+function memoryWriter(): SearchIndexWriter & { doc: SearchDocument | null } {
+  const writer = {
+    doc: null as SearchDocument | null,
+    get: async () => writer.doc,
+    index: async (doc: SearchDocument) => (writer.doc && writer.doc.version >= doc.version ? false : ((writer.doc = doc), true)),
+    restore: async (doc: SearchDocument) => (writer.doc && writer.doc.version > doc.version ? false : ((writer.doc = doc), true)),
+    update: async (_id: string, version: number, change: (d: SearchDocument) => SearchDocument | null) => {
+      if (!writer.doc || writer.doc.version >= version) return false;
+      const next = change(writer.doc);
+      return next ? ((writer.doc = { ...next, version }), true) : false;
+    },
+    remove: async (id: string, version: number) => writer.update(id, version, (d) => ({ ...d, deleted: true })),
+  };
+  return writer;
+}
+
+/** Field by field, as the index gives documents back (a category path without its trailing slash, dates as ISO strings). */
+const sameDocument = (a: SearchDocument, b: SearchDocument): boolean => {
+  const canonical = (d: SearchDocument) =>
+    JSON.stringify(Object.keys(d).sort().map((k) => [k, k === 'categoryPath' ? d.categoryPath.replace(/\/$/, '') : d[k as keyof SearchDocument]]));
+  return canonical(a) === canonical(b);
+};
+
+const changeOf = (id: string, before: SearchDocument | null | undefined, after: SearchDocument): IndexChange => {
+  const places = before ? [before, after] : [after];
+  return { id, categories: [...new Set(places.map((d) => d.categoryPath))], dongs: [...new Set(places.map((d) => d.dongCode))] };
+};
+
 /**
  * Applies one product event to the index. Each document carries the position of the last event
  * applied as its version, so a redelivered or replayed event changes nothing. Returns the change
  * (where the listing was and is), or null when the index did not change.
+ *
+ * Events of one listing normally arrive in order. When one does not (a batch whose first event
+ * failed is retried one by one, and the later events of the listing go through first; a
+ * dead-lettered event replayed later), the version rule alone would drop it: an edit lost behind a
+ * like, or a listing hidden before it was indexed and then indexed as on sale. So an event that
+ * finds its listing's document already at or past it, or finds none where it needs one, repairs
+ * the document instead: all the listing's events are folded in order and the result replaces the
+ * stored document. A redelivery the document already holds folds to the same document.
  */
 export function createIndexFeeder(sequelize: Sequelize) {
   // Dong names are reference data (the dongs table); events carry only the code.
@@ -103,15 +140,29 @@ export function createIndexFeeder(sequelize: Sequelize) {
     return name;
   };
 
-  return async function apply(event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions = {}): Promise<IndexChange | null> {
+  /** The listing's document rebuilt from all its events, written over the stored one; the change, or null. */
+  const repair = async (id: string, index: SearchIndexWriter, opts: WriteOptions): Promise<IndexChange | null> => {
+    const memory = memoryWriter();
+    for (const event of await readAggregateEvents(sequelize, { type: 'product', id }, SEARCH_FEEDER_EVENTS, opts.transaction)) {
+      await applyTo(event, memory, {}, false);
+    }
+    if (!memory.doc) return null;
+    const before = await index.get(id, opts);
+    // A redelivery of an event the document holds: nothing to write, and nothing to announce.
+    if (before && sameDocument(before, memory.doc)) return null;
+    return (await index.restore(memory.doc, opts)) ? changeOf(id, before, memory.doc) : null;
+  };
+
+  async function applyTo(event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions, repairs: boolean): Promise<IndexChange | null> {
     const p = event.payload as Payload;
     const id = str(p.product_id, event.aggregate_id);
     const version = event.position;
     // Where the listing was and is, as the writes see it (an Elasticsearch write may retry: the
-    // last attempt is the one written).
-    const seen: { before?: SearchDocument; after?: SearchDocument } = {};
-    const update = (change: (d: SearchDocument) => SearchDocument) =>
-      index.update(id, version, (d) => ((seen.before = d), (seen.after = change(d))), opts);
+    // last attempt is the one written). `reached`: a write found the document and below this
+    // event's version (a write that did not reach it found it missing, or already at or past it).
+    const seen: { before?: SearchDocument; after?: SearchDocument; reached?: boolean } = {};
+    const update = (change: (d: SearchDocument) => SearchDocument | null) =>
+      index.update(id, version, (d) => ((seen.reached = true), (seen.before = d), (seen.after = change(d) ?? undefined), seen.after ?? null), opts);
     const write = async (): Promise<boolean> => {
       switch (event.type) {
         case 'product.created':
@@ -119,6 +170,7 @@ export function createIndexFeeder(sequelize: Sequelize) {
           const fields = snapshotFields(p, await dongName(str(p.dong_code)));
           const current = await index.get(id, opts);
           if (current) return update((d) => ({ ...d, ...fields }));
+          seen.reached = true;
           seen.after = {
             id,
             version,
@@ -142,7 +194,7 @@ export function createIndexFeeder(sequelize: Sequelize) {
           return update((d) => ({ ...d, deleted: true }));
         case 'product.reviewed':
           // A moderator's verdict: an approved listing joins search (a removal comes as product.deleted).
-          return p.moderation === 'ok' || p.moderation === 'flagged' ? update((d) => ({ ...d, moderation: p.moderation as SearchDocument['moderation'] })) : false;
+          return update((d) => (p.moderation === 'ok' || p.moderation === 'flagged' ? { ...d, moderation: p.moderation as SearchDocument['moderation'] } : null));
         case 'product.images_changed':
           return update((d) => ({ ...d, thumbnailUrl: thumbnailOf(p.images) }));
         case 'product.liked':
@@ -152,13 +204,16 @@ export function createIndexFeeder(sequelize: Sequelize) {
           return update((d) => ({ ...d, likeCount: typeof p.like_count === 'number' ? p.like_count : Math.max(0, d.likeCount + step) }));
         }
         default:
+          seen.reached = true;
           return false;
       }
     };
-    if (!(await write()) || !seen.after) return null;
-    const places = seen.before ? [seen.before, seen.after] : [seen.after];
-    return { id, categories: [...new Set(places.map((d) => d.categoryPath))], dongs: [...new Set(places.map((d) => d.dongCode))] };
-  };
+    const written = await write();
+    if (!seen.reached && repairs) return repair(id, index, opts);
+    return written && seen.after ? changeOf(id, seen.before, seen.after) : null;
+  }
+
+  return (event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions = {}): Promise<IndexChange | null> => applyTo(event, index, opts, true);
 }
 export type IndexFeeder = ReturnType<typeof createIndexFeeder>;
 

@@ -90,6 +90,15 @@ export async function readEvents(sequelize: Sequelize, afterPosition: number, li
   return rows.map(toStoredEvent);
 }
 
+/** One aggregate's events in order, optionally only some types (a read model repairing one document). */
+export async function readAggregateEvents(sequelize: Sequelize, aggregate: AggregateRef, types?: string[], transaction?: Transaction): Promise<StoredEvent[]> {
+  const rows = await sequelize.query<Row>(
+    `SELECT * FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ${types ? 'AND type = ANY($3)' : ''} ORDER BY aggregate_version`,
+    { bind: types ? [aggregate.type, aggregate.id, types] : [aggregate.type, aggregate.id], type: QueryTypes.SELECT, ...(transaction ? { transaction } : {}) },
+  );
+  return rows.map(toStoredEvent);
+}
+
 export async function headPosition(sequelize: Sequelize): Promise<number> {
   const [row] = await sequelize.query<{ p: string | null }>('SELECT max(position) AS p FROM events', { type: QueryTypes.SELECT });
   return Number(row?.p ?? 0);

@@ -43,10 +43,13 @@ export interface MultipartBody {
 }
 
 const malformed = (detail: string) => new AppError(400, 'malformed_multipart', 'The multipart body could not be read', detail);
-const unexpectedField = (name: string, file: boolean) =>
-  new AppError(400, 'unexpected_field', 'Unexpected form field', `This operation accepts only file parts named as documented; '${name.slice(0, 100)}' is not one.`, [
-    { pointer: `/${name.slice(0, 100)}`, code: 'unknown_field', detail: file ? 'Files are accepted only under the documented field name.' : 'Only file parts are accepted (no text fields, no URLs).' },
+// busboy gives no name (undefined, whatever its types say) for a part whose Content-Disposition has none.
+const unexpectedField = (name: string | undefined, file: boolean) => {
+  const shown = (name ?? '').slice(0, 100);
+  return new AppError(400, 'unexpected_field', 'Unexpected form field', `This operation accepts only file parts named as documented; '${shown}' is not one.`, [
+    { pointer: `/${shown}`, code: 'unknown_field', detail: file ? 'Files are accepted only under the documented field name.' : 'Only file parts are accepted (no text fields, no URLs).' },
   ]);
+};
 
 export function multipartBody(req: Request): MultipartBody {
   let read = false;

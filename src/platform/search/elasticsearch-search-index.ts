@@ -381,6 +381,10 @@ export class ElasticsearchSearchIndex implements SearchIndex {
     return this.compareAndSet(doc.id, doc.version, () => doc, true);
   }
 
+  async restore(doc: SearchDocument): Promise<boolean> {
+    return this.compareAndSet(doc.id, doc.version, () => doc, true, true);
+  }
+
   async update(id: string, version: number, change: (current: SearchDocument) => SearchDocument | null): Promise<boolean> {
     return this.compareAndSet(id, version, (current) => (current ? change(current) : null), false);
   }
@@ -389,11 +393,17 @@ export class ElasticsearchSearchIndex implements SearchIndex {
     return this.update(id, version, (d) => ({ ...d, deleted: true }));
   }
 
-  private async compareAndSet(id: string, version: number, next: (current: SearchDocument | null) => SearchDocument | null, createIfMissing: boolean): Promise<boolean> {
+  private async compareAndSet(
+    id: string,
+    version: number,
+    next: (current: SearchDocument | null) => SearchDocument | null,
+    createIfMissing: boolean,
+    sameVersionToo = false,
+  ): Promise<boolean> {
     await this.ensureIndex();
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const found = await this.read(id);
-      if (found && found.source.version >= version) return false;
+      if (found && (sameVersionToo ? found.source.version > version : found.source.version >= version)) return false;
       if (!found && !createIfMissing) return false;
       const doc = next(found ? toDoc(found.source) : null);
       if (!doc) return false;

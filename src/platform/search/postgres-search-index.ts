@@ -135,6 +135,15 @@ export class PostgresSearchIndex implements SearchIndex {
   }
 
   async index(doc: SearchDocument, opts: WriteOptions = {}): Promise<boolean> {
+    return this.write(doc, opts, '<');
+  }
+
+  async restore(doc: SearchDocument, opts: WriteOptions = {}): Promise<boolean> {
+    return this.write(doc, opts, '<=');
+  }
+
+  /** The upsert, when the stored version compares to the new one as `replaces` says. */
+  private async write(doc: SearchDocument, opts: WriteOptions, replaces: '<' | '<='): Promise<boolean> {
     const title = normaliseText(doc.title);
     const rows = await this.sequelize.query<{ id: string }>(
       `INSERT INTO ${this.table} AS d (${COLUMNS}, title_norm, search_text)
@@ -146,7 +155,7 @@ export class PostgresSearchIndex implements SearchIndex {
          lat = excluded.lat, lng = excluded.lng, status = excluded.status, moderation = excluded.moderation, deleted = excluded.deleted,
          like_count = excluded.like_count, chat_count = excluded.chat_count, thumbnail_url = excluded.thumbnail_url,
          bumped_at = excluded.bumped_at, created_at = excluded.created_at, title_norm = excluded.title_norm, search_text = excluded.search_text
-       WHERE d.version < excluded.version
+       WHERE d.version ${replaces} excluded.version
        RETURNING id`,
       {
         bind: [

@@ -115,6 +115,12 @@ export interface SearchIndexWriter {
   /** Writes the whole document unless the stored one has a version >= doc.version; returns whether it was written. */
   index(doc: SearchDocument, opts?: WriteOptions): Promise<boolean>;
   /**
+   * Writes the whole document unless the stored one has a higher version: a document rebuilt from
+   * all its events replaces the stored one at its own version, which may have missed an event that
+   * was delivered late (the feeder's repair). Returns whether it was written.
+   */
+  restore(doc: SearchDocument, opts?: WriteOptions): Promise<boolean>;
+  /**
    * Read-modify-write of one document, atomic against concurrent writers (row lock in
    * PostgreSQL, sequence-number compare-and-set in Elasticsearch). `change` gets the current
    * document and returns the next one (its version is set to `version`), or null to leave it.

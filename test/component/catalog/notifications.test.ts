@@ -122,11 +122,21 @@ describe('reading notifications', () => {
   });
 });
 
+/** Waits until the worker's keyword matching has handled the postings of these listings. */
+const matched = (ids: string[]) =>
+  waitFor('the postings to be matched', async () =>
+    (await stack.db.query(`SELECT DISTINCT e.aggregate_id FROM inbox i JOIN events e ON e.id = i.event_id WHERE i.subscriber = 'engagement.keyword-alerts' AND e.aggregate_id = ANY($1)`, [ids])).rows.length === ids.length);
+
 describe('delivering a keyword match', () => {
   it('when a match could not be delivered (flagged before its job ran), then the next match of the listing (its approval) delivers it, once; a delivered one is never queued again', async () => {
     const sequelize = createSequelize(databaseOptions(stack.api.config), createLogger('silent', 'test'));
     try {
-      const notifications = notificationUseCases({ sequelize, notifications: createNotificationRepository(sequelize), listings: createListingReader(sequelize) });
+      const notifications = notificationUseCases({
+        sequelize,
+        notifications: createNotificationRepository(sequelize),
+        listings: createListingReader(sequelize),
+        alertStillWanted: (alertId, userId) => createKeywordAlertRepository(sequelize).stillWanted(alertId, userId),
+      });
       const queued: KeywordMatch[] = [];
       const causes: string[] = [];
       const alerts = keywordAlertUseCases({ sequelize, alerts: createKeywordAlertRepository(sequelize), notify: async (m, cause) => void (queued.push(m), causes.push(cause)) });
@@ -164,20 +174,60 @@ describe('delivering a keyword match', () => {
         sequelize,
         notifications: createNotificationRepository(sequelize),
         listings: createListingReader(sequelize),
+        alertStillWanted: (alertId, userId) => createKeywordAlertRepository(sequelize).stillWanted(alertId, userId),
       });
       const tag = `nd${randomBytes(4).toString('hex')}`;
       const [flagged, sold, deleted, fine] = await Promise.all([1, 2, 3, 4].map((n) => createListing(stack, seller.token, { title: `${tag} 캠핑 테이블 ${n}` })));
+      // The alert once the worker has matched the postings (before it existed): the deliveries below are this test's.
+      await matched([flagged!.id, sold!.id, deleted!.id, fine!.id]);
+      const alert = await call(other, 'POST', '/users/me/keyword-alerts', { keyword: tag });
+      expect(alert.status).toBe(201);
       // An edit that adds a web address flags the listing (docs/listings.md).
       await stack.db.query(`UPDATE products SET moderation = 'flagged' WHERE id = $1`, [flagged!.id]);
       await stack.db.query(`UPDATE products SET status = 'sold' WHERE id = $1`, [sold!.id]);
       await stack.db.query('UPDATE products SET deleted_at = now() WHERE id = $1', [deleted!.id]);
-      const deliver = (productId: string) => notifications.deliverKeywordMatch({ userId: other.id, productId, alertId: 'kwa_00000000000000000000', keyword: tag, title: tag, price: 1000 });
+      const deliver = (productId: string) => notifications.deliverKeywordMatch({ userId: other.id, productId, alertId: alert.json.id as string, keyword: tag, title: tag, price: 1000 });
       expect(await deliver(flagged!.id)).toBe(false);
       expect(await deliver(sold!.id)).toBe(false);
       expect(await deliver(deleted!.id)).toBe(false);
       expect(await deliver(fine!.id)).toBe(true);
       const delivered = (await stack.db.query('SELECT product_id FROM notifications WHERE user_id = $1 AND product_id = ANY($2)', [other.id, [flagged!.id, sold!.id, deleted!.id, fine!.id]])).rows;
       expect(delivered).toEqual([{ product_id: fine!.id }]);
+    } finally {
+      await sequelize.close();
+    }
+  });
+
+  it('when the alert was deleted, or its user switched keyword notifications off, between the match and the delivery, then nothing is delivered', async () => {
+    const sequelize = createSequelize(databaseOptions(stack.api.config), createLogger('silent', 'test'));
+    try {
+      const notifications = notificationUseCases({
+        sequelize,
+        notifications: createNotificationRepository(sequelize),
+        listings: createListingReader(sequelize),
+        alertStillWanted: (alertId, userId) => createKeywordAlertRepository(sequelize).stillWanted(alertId, userId),
+      });
+      const user = await stack.signUp('kwoff');
+      const tag = `nw${randomBytes(4).toString('hex')}`;
+      const [first, second] = await Promise.all([1, 2].map((n) => createListing(stack, seller.token, { title: `${tag} 캠핑 랜턴 ${n}` })));
+      await matched([first!.id, second!.id]);
+      const alert = await call(user, 'POST', '/users/me/keyword-alerts', { keyword: tag });
+      expect(alert.status).toBe(201);
+      const deliver = (productId: string, alertId = alert.json.id as string) =>
+        notifications.deliverKeywordMatch({ userId: user.id, productId, alertId, keyword: tag, title: tag, price: 1000 });
+      const prefs = (on: boolean) => stack.db.query(`UPDATE users SET notification_prefs = notification_prefs || jsonb_build_object('keyword_alerts', $2::boolean) WHERE id = $1`, [user.id, on]);
+
+      await prefs(false);
+      expect(await deliver(first!.id)).toBe(false);
+      await prefs(true);
+      expect(await deliver(first!.id)).toBe(true);
+      // Another user's alert id is no alert of this user's.
+      const others = await call(other, 'POST', '/users/me/keyword-alerts', { keyword: `${tag}x` });
+      expect(await deliver(second!.id, others.json.id as string)).toBe(false);
+      expect((await call(user, 'DELETE', `/users/me/keyword-alerts/${alert.json.id as string}`)).status).toBe(204);
+      expect(await deliver(second!.id)).toBe(false);
+      const delivered = (await stack.db.query('SELECT product_id FROM notifications WHERE user_id = $1', [user.id])).rows;
+      expect(delivered).toEqual([{ product_id: first!.id }]);
     } finally {
       await sequelize.close();
     }

@@ -524,6 +524,61 @@ describe('search index feeder', () => {
   });
 });
 
+describe('search index feeder, events out of order', () => {
+  const docRow = (id: string) =>
+    stack.db.query(`SELECT version, status, like_count FROM search_documents WHERE id = $1`, [id]).then((r) => r.rows[0] as { version: string; status: string; like_count: number } | undefined);
+  const eventsOf = async (id: string) =>
+    (await stack.db.query(`SELECT * FROM events WHERE aggregate_type = 'product' AND aggregate_id = $1 ORDER BY position`, [id])).rows.map(toStoredEvent);
+  const withFeeder = async (run: (apply: ReturnType<typeof createIndexFeeder>, index: PostgresSearchIndex) => Promise<void>) => {
+    const sequelize = createSequelize({ url: stack.api.config.DATABASE_URL, poolMax: 2 }, createLogger('silent', 'test'));
+    try {
+      await run(createIndexFeeder(sequelize), new PostgresSearchIndex({ sequelize }));
+    } finally {
+      await sequelize.close();
+    }
+  };
+
+  it('when a listing\'s status change arrives after a later like (a failed batch retried one by one), then the late change is not lost: the document is rebuilt from the listing\'s events', async () => {
+    const listing = await createListing(stack, seller.token, { title: `늦은 이벤트 ${tagged()}` });
+    expect((await call(seller, 'POST', `/products/${listing.id}/status`, { status: 'reserved' })).status).toBe(200);
+    expect((await call(buyer, 'PUT', `/products/${listing.id}/like`)).status).toBeLessThan(300);
+    await waitFor('the live feeder done', async () => (await docRow(listing.id))?.like_count === 1);
+    const [created, reserved, liked] = await eventsOf(listing.id);
+    expect([created!.type, reserved!.type, liked!.type]).toEqual(['product.created', 'product.status_changed', 'product.liked']);
+
+    // As the index was when the status change failed and the like went through before it.
+    await stack.db.query('DELETE FROM search_documents WHERE id = $1', [listing.id]);
+    await withFeeder(async (apply, index) => {
+      await apply(created!, index);
+      await apply(liked!, index);
+      expect(await docRow(listing.id)).toEqual({ version: String(liked!.position), status: 'on_sale', like_count: 1 });
+      // The late one: before, the version rule dropped it and the listing stayed on sale for good.
+      expect(await apply(reserved!, index)).toMatchObject({ id: listing.id });
+      expect(await docRow(listing.id)).toEqual({ version: String(liked!.position), status: 'reserved', like_count: 1 });
+      // Delivered once more: the document already holds it, so nothing is written or announced.
+      expect(await apply(reserved!, index)).toBeNull();
+    });
+  });
+
+  it('when a listing is hidden and the hiding arrives before the listing itself, then it never shows in search', async () => {
+    const tag = tagged();
+    const listing = await createListing(stack, seller.token, { title: `숨김 먼저 ${tag}` });
+    expect((await call(seller, 'POST', `/products/${listing.id}/status`, { status: 'hidden' })).status).toBe(200);
+    await waitFor('the live feeder done', async () => (await docRow(listing.id))?.status === 'hidden');
+    const [created, hidden] = await eventsOf(listing.id);
+
+    await stack.db.query('DELETE FROM search_documents WHERE id = $1', [listing.id]);
+    await withFeeder(async (apply, index) => {
+      // No document yet: the hiding used to be acknowledged as done with nothing to change.
+      expect(await apply(hidden!, index)).toMatchObject({ id: listing.id });
+      expect(await docRow(listing.id)).toEqual({ version: String(hidden!.position), status: 'hidden', like_count: 0 });
+      expect(await apply(created!, index)).toBeNull();
+      expect(await docRow(listing.id)).toEqual({ version: String(hidden!.position), status: 'hidden', like_count: 0 });
+    });
+    expect(await ids({ q: tag, min_price: 0 })).toEqual([]);
+  });
+});
+
 describe('search index rebuild', () => {
   it('when the index is rebuilt from the event store, then it holds the same listings as the feeder made, and damage to it is repaired', async () => {
     const tag = tagged();

@@ -96,6 +96,16 @@ export function createKeywordAlertRepository(sequelize: Sequelize) {
       }
     },
 
+    /** Whether the user still has this alert and still wants keyword notifications (an active account, the preference on). */
+    async stillWanted(alertId: string, userId: string): Promise<boolean> {
+      const rows = await sequelize.query(
+        `SELECT 1 FROM keyword_alerts a JOIN users u ON u.id = a.user_id
+          WHERE a.id = $1 AND a.user_id = $2 AND u.status = 'active' AND coalesce((u.notification_prefs ->> 'keyword_alerts')::boolean, true)`,
+        { bind: [alertId, userId], type: QueryTypes.SELECT },
+      );
+      return rows.length > 0;
+    },
+
     async remove(userId: string, id: string): Promise<boolean> {
       const rows = await sequelize.query('DELETE FROM keyword_alerts WHERE id = $1 AND user_id = $2 RETURNING 1', { bind: [id, userId], type: QueryTypes.SELECT });
       return rows.length > 0;

@@ -20,14 +20,16 @@ export function notificationUseCases(deps: {
   sequelize: Sequelize;
   notifications: NotificationRepository;
   listings: ListingReader;
-  /** The keyword alerts' match records (their component owns them). */
+  /** Whether the alert still exists and its user still wants keyword notifications (the alerts' component owns them). */
+  alertStillWanted: (alertId: string, userId: string) => Promise<boolean>;
 }) {
-  const { sequelize, notifications, listings } = deps;
+  const { sequelize, notifications, listings, alertStillWanted } = deps;
   return {
     /**
      * Delivers a keyword match to the user's inbox, once per listing whatever the retries; a
      * listing sold, hidden, deleted or flagged (an edit added a link) before delivery is not
-     * announced any more.
+     * announced any more, nor one whose alert was deleted or whose user switched keyword
+     * notifications off (or was suspended) meanwhile.
      */
     async deliverKeywordMatch(m: KeywordMatch): Promise<boolean> {
       const state = await listings.state(m.productId);
@@ -35,6 +37,9 @@ export function notificationUseCases(deps: {
       // Flagged since it matched: not now; the moderator's approval matches it again, and the
       // user has no notification of it yet, so that match delivers (recordMatches).
       if (state.flagged) return false;
+      // The job may run a while after the match (a backlog, retries): an alert deleted, or keyword
+      // notifications switched off, meanwhile means the user asked not to hear of it.
+      if (!(await alertStillWanted(m.alertId, m.userId))) return false;
       return notifications.insert({
         id: newEngagementId('ntf'),
         userId: m.userId,
