@@ -79,7 +79,7 @@ describe('cursor values sealed by a client', () => {
 
   it('when a listing cursor holds a timestamp that is not a real time, then it is refused; PostgreSQL\'s own form is accepted', () => {
     const fp = listingCursorFingerprint('seller-products', ['usr_A']);
-    for (const bad of ['2026-02-30 10:00:00+00', '2026-13-01 10:00:00+00', '2026-11-28 24:00:00+00', '2026-11-28 10:61:00+00', '2026-11-28 10:00:00+16']) {
+    for (const bad of ['2026-02-30 10:00:00+00', '2026-13-01 10:00:00+00', '2026-11-28 24:00:00+00', '2026-11-28 10:61:00+00', '2026-11-28 10:00:00+16', '2026-11-28 10:00:00+09:60', '2026-11-28 10:00:00+09:99']) {
       expect(refused(() => decodeListingCursor(encodeListingCursor(bad, 'prd_1', fp), fp))).toMatch(/malformed/);
     }
     const good = '2026-11-28 10:00:00.123456+00';

@@ -33,9 +33,16 @@ export function parseIndexChange(payload: string | undefined): IndexChange | nul
  * Changes that only move a count do not drop the cached feeds: likes are the commonest write of a
  * marketplace, and each one used to empty every cached feed in the country. Lists show a like
  * count (and order `sort=popular`) at most the feed cache's TTL late; the listing's detail, cached
- * per listing, shows it at once. Every other change still shows on the next read.
+ * per listing, shows it at once. Every other change still shows on the next read. Told by what
+ * changed, not by the event's type: a like that arrives late repairs the document and may bring
+ * an edit with it (see createIndexFeeder).
  */
-const COUNT_ONLY_EVENTS = new Set(['product.liked', 'product.unliked']);
+const COUNTS = ['likeCount', 'chatCount', 'version'] as const;
+
+/** A change of the index, and whether it moved only counts. */
+export interface FedChange extends IndexChange {
+  countsOnly: boolean;
+}
 
 export const SEARCH_FEEDER_EVENTS = [
   'product.created',
@@ -101,16 +108,26 @@ function memoryWriter(): SearchIndexWriter & { doc: SearchDocument | null } {
   return writer;
 }
 
-/** Field by field, as the index gives documents back (a category path without its trailing slash, dates as ISO strings). */
-const sameDocument = (a: SearchDocument, b: SearchDocument): boolean => {
+/** Field by field, as the index gives documents back (a category path without its trailing slash, dates as ISO strings), but for `ignoring`. */
+const sameDocument = (a: SearchDocument, b: SearchDocument, ignoring: readonly string[] = []): boolean => {
   const canonical = (d: SearchDocument) =>
-    JSON.stringify(Object.keys(d).sort().map((k) => [k, k === 'categoryPath' ? d.categoryPath.replace(/\/$/, '') : d[k as keyof SearchDocument]]));
+    JSON.stringify(
+      Object.keys(d)
+        .filter((k) => !ignoring.includes(k))
+        .sort()
+        .map((k) => [k, k === 'categoryPath' ? d.categoryPath.replace(/\/$/, '') : d[k as keyof SearchDocument]]),
+    );
   return canonical(a) === canonical(b);
 };
 
-const changeOf = (id: string, before: SearchDocument | null | undefined, after: SearchDocument): IndexChange => {
+const changeOf = (id: string, before: SearchDocument | null | undefined, after: SearchDocument): FedChange => {
   const places = before ? [before, after] : [after];
-  return { id, categories: [...new Set(places.map((d) => d.categoryPath))], dongs: [...new Set(places.map((d) => d.dongCode))] };
+  return {
+    id,
+    categories: [...new Set(places.map((d) => d.categoryPath))],
+    dongs: [...new Set(places.map((d) => d.dongCode))],
+    countsOnly: before !== null && before !== undefined && sameDocument(before, after, COUNTS),
+  };
 };
 
 /**
@@ -141,7 +158,7 @@ export function createIndexFeeder(sequelize: Sequelize) {
   };
 
   /** The listing's document rebuilt from all its events, written over the stored one; the change, or null. */
-  const repair = async (id: string, index: SearchIndexWriter, opts: WriteOptions): Promise<IndexChange | null> => {
+  const repair = async (id: string, index: SearchIndexWriter, opts: WriteOptions): Promise<FedChange | null> => {
     const memory = memoryWriter();
     for (const event of await readAggregateEvents(sequelize, { type: 'product', id }, SEARCH_FEEDER_EVENTS, opts.transaction)) {
       await applyTo(event, memory, {}, false);
@@ -153,7 +170,7 @@ export function createIndexFeeder(sequelize: Sequelize) {
     return (await index.restore(memory.doc, opts)) ? changeOf(id, before, memory.doc) : null;
   };
 
-  async function applyTo(event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions, repairs: boolean): Promise<IndexChange | null> {
+  async function applyTo(event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions, repairs: boolean): Promise<FedChange | null> {
     const p = event.payload as Payload;
     const id = str(p.product_id, event.aggregate_id);
     const version = event.position;
@@ -213,7 +230,7 @@ export function createIndexFeeder(sequelize: Sequelize) {
     return written && seen.after ? changeOf(id, seen.before, seen.after) : null;
   }
 
-  return (event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions = {}): Promise<IndexChange | null> => applyTo(event, index, opts, true);
+  return (event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions = {}): Promise<FedChange | null> => applyTo(event, index, opts, true);
 }
 export type IndexFeeder = ReturnType<typeof createIndexFeeder>;
 
@@ -228,8 +245,9 @@ export function searchIndexSubscription(deps: { sequelize: Sequelize; index: Sea
     events: SEARCH_FEEDER_EVENTS,
     handle: async (event, { transaction }) => {
       const change = await apply(event, deps.index, { transaction });
-      if (!change || COUNT_ONLY_EVENTS.has(event.type)) return;
-      await deps.sequelize.query(`SELECT pg_notify('${SEARCH_INDEX_CHANGED_CHANNEL}', $1)`, { bind: [JSON.stringify(change)], transaction });
+      if (!change || change.countsOnly) return;
+      const told: IndexChange = { id: change.id, categories: change.categories, dongs: change.dongs };
+      await deps.sequelize.query(`SELECT pg_notify('${SEARCH_INDEX_CHANGED_CHANNEL}', $1)`, { bind: [JSON.stringify(told)], transaction });
     },
   };
 }

@@ -153,6 +153,9 @@ describe('POST /v1/products', () => {
     ['a title with one visible character', { title: '\u200b폰\u200b' }],
     ['a title on two lines (line separator)', { title: '아이폰\u2028팝니다' }],
     ['a title on two lines (next line)', { title: '아이폰\u0085팝니다' }],
+    // Both limits fail at once (the validator reports all errors): the pattern must still answer at
+    // once on a long input, where a backtracking one took seconds per thousand characters.
+    ['a 5,000-character title on two lines', { title: `${'가'.repeat(5_000)}\n` }],
     ['a 4,001-character description', { description: '가'.repeat(4001) }],
     ['a negative price', { price: -1 }],
     ['a fractional price', { price: 1000.5 }],

@@ -557,6 +557,11 @@ describe('search index feeder, events out of order', () => {
       expect(await docRow(listing.id)).toEqual({ version: String(liked!.position), status: 'reserved', like_count: 1 });
       // Delivered once more: the document already holds it, so nothing is written or announced.
       expect(await apply(reserved!, index)).toBeNull();
+      // A like that repairs the document brings the status change with it: not a count-only
+      // change, so the feeder announces it (a like alone keeps the cached feeds).
+      await stack.db.query('DELETE FROM search_documents WHERE id = $1', [listing.id]);
+      expect(await apply(liked!, index)).toMatchObject({ id: listing.id, countsOnly: false });
+      expect(await docRow(listing.id)).toEqual({ version: String(liked!.position), status: 'reserved', like_count: 1 });
     });
   });
 

@@ -12,7 +12,7 @@ function isTimestamp(value: string): boolean {
   if (!m) return false;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const date = new Date(Date.UTC(year, month - 1, day));
-  return year >= 1 && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60 && Number(m[8]) <= 15;
+  return year >= 1 && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60 && Number(m[8]) <= 15 && (!m[9] || Number(m[9].slice(1)) < 60);
 }
 
 /** `list` names the list (`seller-products`, `flagged-products`), so one list's cursor never opens another. */

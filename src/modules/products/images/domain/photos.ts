@@ -46,6 +46,8 @@ const STALE_PROCESSING_MS = 60_000;
 const SWEEP_BATCH = 200;
 /** Photos stuck in processing looked at per sweep. */
 const STUCK_BATCH = 1_000;
+/** Bull job states from which a photo's job will not run again. */
+const OVER = new Set(['failed', 'completed', 'stuck']);
 
 const productRef = (id: string) => ({ type: 'product', id });
 
@@ -141,9 +143,10 @@ export function photoUseCases(deps: PhotosDeps) {
   /**
    * Photos still `processing` `graceSeconds` after their upload (longer than a job's attempts
    * take): the queue says why. No job (lost at upload, or forgotten): queued again. A job failed
-   * for good, or done without marking the photo: the photo is failed and its original deleted
-   * (the job's own failure hook does this at once; this is its backstop). A job still waiting or
-   * running (a backlog): left alone. The oldest STUCK_BATCH per run; the rest on the next.
+   * for good, done without marking the photo, or `stuck` (Bull holds it in no list: it will never
+   * run, and queueing its id again is a no-op): the photo is failed and its original deleted (the
+   * job's own failure hook does this at once; this is its backstop). A job waiting, delayed,
+   * running or paused (a backlog): left alone. The oldest STUCK_BATCH per run; the rest on the next.
    */
   async function resolveStuck(graceSeconds: number, log: Logger): Promise<{ requeued: number; abandoned: number }> {
     let requeued = 0;
@@ -153,7 +156,7 @@ export function photoUseCases(deps: PhotosDeps) {
       if (state === null) {
         await enqueueProcessing(photo.id, `sweep:${photo.id}`);
         requeued++;
-      } else if ((state === 'failed' || state === 'completed') && (await giveUp(photo.id, 'processing_failed', log))) {
+      } else if (OVER.has(state) && (await giveUp(photo.id, 'processing_failed', log))) {
         abandoned++;
       }
     }
@@ -340,12 +343,15 @@ export function photoUseCases(deps: PhotosDeps) {
           const listing = await photos.listing(photo.productId, t);
           const current = await photos.find(imageId, t);
           if (!current || current.deletedAt) return 'deleted' as const;
+          // Failed meanwhile: the job's failure hook gave up on it after a last-attempt timeout,
+          // while this run went on (a timeout does not stop the handler). What it wrote is nobody's.
+          if (current.status === 'failed') return 'abandoned' as const;
           if (current.status !== 'processing') return 'done' as const;
           await photos.markReady(imageId, { displayKey: keys.display, thumbKey: keys.thumb, width: made.width, height: made.height }, t);
           if (listing && !listing.deleted) await recordImagesChanged(t, photo.productId, metadata);
           return 'ready' as const;
         });
-        if (outcome === 'deleted') await discard(run.log, [keys.display, keys.thumb]);
+        if (outcome === 'deleted' || outcome === 'abandoned') await discard(run.log, [keys.display, keys.thumb]);
         await discard(run.log, [photo.originalKey]);
         run.log.info({ image_id: imageId, outcome, width: made.width, height: made.height }, 'photo processed');
       } catch (err) {
