@@ -14,7 +14,7 @@ import { createNotificationRepository } from './data/notification-repository';
 import { createSimilarityRepository } from './data/similarity-repository';
 import { createViewFlushRepository } from './data/view-flush-repository';
 import { createViewStore } from './data/view-store';
-import { keywordAlertUseCases } from './domain/keyword-alerts';
+import { keywordAlertUseCases, matchingAlertOf } from './domain/keyword-alerts';
 import { likeUseCases } from './domain/likes';
 import { notificationUseCases } from './domain/notifications';
 import { recommendationUseCases } from './domain/recommendations';
@@ -91,7 +91,7 @@ export function engagementModule(d: EngagementDeps) {
     sequelize: d.sequelize,
     notifications: createNotificationRepository(d.sequelize),
     listings,
-    alertStillWanted: (alertId, userId) => alertRepository.stillWanted(alertId, userId),
+    matchingAlert: matchingAlertOf(alertRepository),
   });
   const recs = recommendations(d.sequelize, d.mediaUrl);
   const counted = views(d);
@@ -128,7 +128,7 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
     sequelize: d.sequelize,
     notifications: createNotificationRepository(d.sequelize),
     listings,
-    alertStillWanted: (alertId, userId) => alertRepository.stillWanted(alertId, userId),
+    matchingAlert: matchingAlertOf(alertRepository),
   });
   const notify = notifyKeywordMatchJob(notifications);
   const alerts = keywordAlertUseCases({

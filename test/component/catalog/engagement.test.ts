@@ -391,7 +391,7 @@ describe('keyword alerts', () => {
 
     const title = `${kw} 2개 일괄 판매합니다`;
     const grams = titleGrams(normaliseForMatch(title));
-    const { rows: plan } = await stack.db.query(`EXPLAIN (FORMAT JSON) ${CANDIDATES_SQL}`, [grams, seller.id, [PHONES, DIGITAL], [MANGWON.dongCode]]);
+    const { rows: plan } = await stack.db.query(`EXPLAIN (FORMAT JSON) ${CANDIDATES_SQL}`, [grams, seller.id, [PHONES, DIGITAL], [MANGWON.dongCode], null]);
     const text = JSON.stringify(plan);
     expect(text).toContain('keyword_alerts_anchor');
     expect(text).not.toMatch(/Seq Scan[^}]*"Relation Name":"keyword_alerts"/);

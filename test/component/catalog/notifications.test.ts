@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sequelize } from 'sequelize';
 import { databaseOptions } from '../../../src/config';
 import { createKeywordAlertRepository } from '../../../src/modules/engagement/data/keyword-alert-repository';
 import { createListingReader } from '../../../src/modules/engagement/data/listing-reader';
 import { createNotificationRepository } from '../../../src/modules/engagement/data/notification-repository';
-import { keywordAlertUseCases, type KeywordMatch } from '../../../src/modules/engagement/domain/keyword-alerts';
+import { keywordAlertUseCases, matchingAlertOf, type KeywordMatch } from '../../../src/modules/engagement/domain/keyword-alerts';
 import { notificationUseCases } from '../../../src/modules/engagement/domain/notifications';
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
@@ -122,6 +123,15 @@ describe('reading notifications', () => {
   });
 });
 
+/** The notifications use cases as the worker wires them, on a connection of the test's own. */
+const deliveries = (sequelize: Sequelize) =>
+  notificationUseCases({
+    sequelize,
+    notifications: createNotificationRepository(sequelize),
+    listings: createListingReader(sequelize),
+    matchingAlert: matchingAlertOf(createKeywordAlertRepository(sequelize)),
+  });
+
 /** Waits until the worker's keyword matching has handled the postings of these listings. */
 const matched = (ids: string[]) =>
   waitFor('the postings to be matched', async () =>
@@ -131,12 +141,7 @@ describe('delivering a keyword match', () => {
   it('when a match could not be delivered (flagged before its job ran), then the next match of the listing (its approval) delivers it, once; a delivered one is never queued again', async () => {
     const sequelize = createSequelize(databaseOptions(stack.api.config), createLogger('silent', 'test'));
     try {
-      const notifications = notificationUseCases({
-        sequelize,
-        notifications: createNotificationRepository(sequelize),
-        listings: createListingReader(sequelize),
-        alertStillWanted: (alertId, userId) => createKeywordAlertRepository(sequelize).stillWanted(alertId, userId),
-      });
+      const notifications = deliveries(sequelize);
       const queued: KeywordMatch[] = [];
       const causes: string[] = [];
       const alerts = keywordAlertUseCases({ sequelize, alerts: createKeywordAlertRepository(sequelize), notify: async (m, cause) => void (queued.push(m), causes.push(cause)) });
@@ -170,12 +175,7 @@ describe('delivering a keyword match', () => {
   it('when the listing was flagged, sold or deleted between the match and the delivery, then nothing is delivered; on sale, it is', async () => {
     const sequelize = createSequelize(databaseOptions(stack.api.config), createLogger('silent', 'test'));
     try {
-      const notifications = notificationUseCases({
-        sequelize,
-        notifications: createNotificationRepository(sequelize),
-        listings: createListingReader(sequelize),
-        alertStillWanted: (alertId, userId) => createKeywordAlertRepository(sequelize).stillWanted(alertId, userId),
-      });
+      const notifications = deliveries(sequelize);
       const tag = `nd${randomBytes(4).toString('hex')}`;
       const [flagged, sold, deleted, fine] = await Promise.all([1, 2, 3, 4].map((n) => createListing(stack, seller.token, { title: `${tag} 캠핑 테이블 ${n}` })));
       // The alert once the worker has matched the postings (before it existed): the deliveries below are this test's.
@@ -198,36 +198,37 @@ describe('delivering a keyword match', () => {
     }
   });
 
-  it('when the alert was deleted, or its user switched keyword notifications off, between the match and the delivery, then nothing is delivered', async () => {
+  it('when the alert was deleted, or its user switched keyword notifications off, between the match and the delivery, then nothing is delivered; another alert of theirs that still matches is named instead', async () => {
     const sequelize = createSequelize(databaseOptions(stack.api.config), createLogger('silent', 'test'));
     try {
-      const notifications = notificationUseCases({
-        sequelize,
-        notifications: createNotificationRepository(sequelize),
-        listings: createListingReader(sequelize),
-        alertStillWanted: (alertId, userId) => createKeywordAlertRepository(sequelize).stillWanted(alertId, userId),
-      });
+      const notifications = deliveries(sequelize);
       const user = await stack.signUp('kwoff');
       const tag = `nw${randomBytes(4).toString('hex')}`;
-      const [first, second] = await Promise.all([1, 2].map((n) => createListing(stack, seller.token, { title: `${tag} 캠핑 랜턴 ${n}` })));
-      await matched([first!.id, second!.id]);
+      const [first, second, third] = await Promise.all([1, 2, 3].map((n) => createListing(stack, seller.token, { title: `${tag} 캠핑 랜턴 ${n}` })));
+      // The alerts once the worker has matched the postings (before they existed): the deliveries below are this test's.
+      await matched([first!.id, second!.id, third!.id]);
       const alert = await call(user, 'POST', '/users/me/keyword-alerts', { keyword: tag });
-      expect(alert.status).toBe(201);
-      const deliver = (productId: string, alertId = alert.json.id as string) =>
-        notifications.deliverKeywordMatch({ userId: user.id, productId, alertId, keyword: tag, title: tag, price: 1000 });
+      const spare = await call(user, 'POST', '/users/me/keyword-alerts', { keyword: `${tag}캠핑` });
+      expect([alert.status, spare.status]).toEqual([201, 201]);
+      const deliver = (productId: string) =>
+        notifications.deliverKeywordMatch({ userId: user.id, productId, alertId: alert.json.id as string, keyword: tag, title: tag, price: 1000 });
       const prefs = (on: boolean) => stack.db.query(`UPDATE users SET notification_prefs = notification_prefs || jsonb_build_object('keyword_alerts', $2::boolean) WHERE id = $1`, [user.id, on]);
+      const inbox = async () => (await stack.db.query(`SELECT product_id, data->>'alert_id' AS alert FROM notifications WHERE user_id = $1 ORDER BY created_at`, [user.id])).rows;
 
       await prefs(false);
       expect(await deliver(first!.id)).toBe(false);
       await prefs(true);
       expect(await deliver(first!.id)).toBe(true);
-      // Another user's alert id is no alert of this user's.
-      const others = await call(other, 'POST', '/users/me/keyword-alerts', { keyword: `${tag}x` });
-      expect(await deliver(second!.id, others.json.id as string)).toBe(false);
+      // The matched alert deleted, the other still matching: delivered, naming the one that matches.
       expect((await call(user, 'DELETE', `/users/me/keyword-alerts/${alert.json.id as string}`)).status).toBe(204);
-      expect(await deliver(second!.id)).toBe(false);
-      const delivered = (await stack.db.query('SELECT product_id FROM notifications WHERE user_id = $1', [user.id])).rows;
-      expect(delivered).toEqual([{ product_id: first!.id }]);
+      expect(await deliver(second!.id)).toBe(true);
+      // None left that matches: nothing.
+      expect((await call(user, 'DELETE', `/users/me/keyword-alerts/${spare.json.id as string}`)).status).toBe(204);
+      expect(await deliver(third!.id)).toBe(false);
+      expect(await inbox()).toEqual([
+        { product_id: first!.id, alert: alert.json.id },
+        { product_id: second!.id, alert: spare.json.id },
+      ]);
     } finally {
       await sequelize.close();
     }

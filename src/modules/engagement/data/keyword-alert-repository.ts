@@ -38,8 +38,8 @@ export class DuplicateKeywordAlert extends Error {}
 /**
  * The candidate lookup: the alerts anchored at one of the title's grams (B-tree probes of
  * keyword_alerts_anchor, never a scan of all alerts) whose grams all occur in the title, narrowed
- * by scope, minus the seller and users who switched keyword notifications off. Exported for the
- * EXPLAIN proof in the tests.
+ * by scope, minus the seller and users who switched keyword notifications off; $5, when set, only
+ * that user's. Exported for the EXPLAIN proof in the tests.
  */
 export const CANDIDATES_SQL = `
   SELECT a.id, a.user_id, a.keyword
@@ -51,7 +51,8 @@ export const CANDIDATES_SQL = `
      AND (a.category_id IS NULL OR a.category_id = ANY($3::text[]))
      AND (a.dong_code IS NULL OR a.dong_code = ANY($4::text[]))
      AND u.status = 'active'
-     AND coalesce((u.notification_prefs ->> 'keyword_alerts')::boolean, true)`;
+     AND coalesce((u.notification_prefs ->> 'keyword_alerts')::boolean, true)
+     AND ($5::text IS NULL OR a.user_id = $5::text)`;
 
 export function createKeywordAlertRepository(sequelize: Sequelize) {
   return {
@@ -96,16 +97,6 @@ export function createKeywordAlertRepository(sequelize: Sequelize) {
       }
     },
 
-    /** Whether the user still has this alert and still wants keyword notifications (an active account, the preference on). */
-    async stillWanted(alertId: string, userId: string): Promise<boolean> {
-      const rows = await sequelize.query(
-        `SELECT 1 FROM keyword_alerts a JOIN users u ON u.id = a.user_id
-          WHERE a.id = $1 AND a.user_id = $2 AND u.status = 'active' AND coalesce((u.notification_prefs ->> 'keyword_alerts')::boolean, true)`,
-        { bind: [alertId, userId], type: QueryTypes.SELECT },
-      );
-      return rows.length > 0;
-    },
-
     async remove(userId: string, id: string): Promise<boolean> {
       const rows = await sequelize.query('DELETE FROM keyword_alerts WHERE id = $1 AND user_id = $2 RETURNING 1', { bind: [id, userId], type: QueryTypes.SELECT });
       return rows.length > 0;
@@ -125,9 +116,9 @@ export function createKeywordAlertRepository(sequelize: Sequelize) {
       return row ? { id: row.id, sellerId: row.seller_id, title: row.title, price: row.price, categoryIds: row.category_ids, nearbyDongCodes: row.dong_codes } : null;
     },
 
-    async candidates(titleGrams: string[], listing: MatchableListing, transaction?: Transaction): Promise<{ id: string; userId: string; keyword: string }[]> {
+    async candidates(titleGrams: string[], listing: MatchableListing, transaction?: Transaction, onlyUser?: string): Promise<{ id: string; userId: string; keyword: string }[]> {
       const rows = await sequelize.query<{ id: string; user_id: string; keyword: string }>(CANDIDATES_SQL, {
-        bind: [titleGrams, listing.sellerId, listing.categoryIds, listing.nearbyDongCodes],
+        bind: [titleGrams, listing.sellerId, listing.categoryIds, listing.nearbyDongCodes, onlyUser ?? null],
         type: QueryTypes.SELECT,
         transaction,
       });

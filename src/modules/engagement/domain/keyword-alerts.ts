@@ -26,6 +26,22 @@ export interface KeywordAlertsDeps {
 /** A user's notification of a listing their keyword alert matched: one per listing, ever. */
 export const keywordAlertDedupKey = (productId: string) => `keyword_alert:${productId}`;
 
+/**
+ * The user's alert that matches the listing now, if any: the listing still for sale and public,
+ * its title and scope still matching one of the user's alerts, the user active with keyword
+ * notifications on. What a delivery checks, since the match may be minutes old: the alert it
+ * names may be gone while another of the user's still matches.
+ */
+export function matchingAlertOf(alerts: KeywordAlertRepository) {
+  return async (productId: string, userId: string): Promise<{ alertId: string; keyword: string } | null> => {
+    const listing = await alerts.matchable(productId);
+    if (!listing) return null;
+    const title = normaliseForMatch(listing.title);
+    const found = (await alerts.candidates(titleGrams(title), listing, undefined, userId)).find((c) => keywordMatches(c.keyword, title));
+    return found ? { alertId: found.id, keyword: found.keyword } : null;
+  };
+}
+
 export function keywordAlertUseCases(deps: KeywordAlertsDeps) {
   const { sequelize, alerts, notify } = deps;
 

@@ -20,16 +20,16 @@ export function notificationUseCases(deps: {
   sequelize: Sequelize;
   notifications: NotificationRepository;
   listings: ListingReader;
-  /** Whether the alert still exists and its user still wants keyword notifications (the alerts' component owns them). */
-  alertStillWanted: (alertId: string, userId: string) => Promise<boolean>;
+  /** The user's alert that matches the listing now, if any (matchingAlertOf: the alerts' component owns them). */
+  matchingAlert: (productId: string, userId: string) => Promise<{ alertId: string; keyword: string } | null>;
 }) {
-  const { sequelize, notifications, listings, alertStillWanted } = deps;
+  const { sequelize, notifications, listings, matchingAlert } = deps;
   return {
     /**
      * Delivers a keyword match to the user's inbox, once per listing whatever the retries; a
      * listing sold, hidden, deleted or flagged (an edit added a link) before delivery is not
-     * announced any more, nor one whose alert was deleted or whose user switched keyword
-     * notifications off (or was suspended) meanwhile.
+     * announced any more, nor one no alert of the user's matches any more (deleted, or the title
+     * edited) or whose user switched keyword notifications off (or was suspended) meanwhile.
      */
     async deliverKeywordMatch(m: KeywordMatch): Promise<boolean> {
       const state = await listings.state(m.productId);
@@ -37,16 +37,18 @@ export function notificationUseCases(deps: {
       // Flagged since it matched: not now; the moderator's approval matches it again, and the
       // user has no notification of it yet, so that match delivers (recordMatches).
       if (state.flagged) return false;
-      // The job may run a while after the match (a backlog, retries): an alert deleted, or keyword
-      // notifications switched off, meanwhile means the user asked not to hear of it.
-      if (!(await alertStillWanted(m.alertId, m.userId))) return false;
+      // The job may run a while after the match (a backlog, retries): the alert may have been
+      // deleted (another of the user's may still match: that one is named), the title edited
+      // away from it, or keyword notifications switched off, which means not to hear of it.
+      const alert = await matchingAlert(m.productId, m.userId);
+      if (!alert) return false;
       return notifications.insert({
         id: newEngagementId('ntf'),
         userId: m.userId,
         kind: 'keyword_alert',
         dedupKey: keywordAlertDedupKey(m.productId),
         productId: m.productId,
-        data: { keyword: m.keyword, alert_id: m.alertId, title: m.title, price: m.price },
+        data: { keyword: alert.keyword, alert_id: alert.alertId, title: m.title, price: m.price },
       });
     },
 
