@@ -33,8 +33,9 @@ if (mongodbUrl) {
     return {
       store,
       drop: async (name) => {
-        const { MongoClient } = await import('mongodb');
-        const client = await MongoClient.connect(mongodbUrl);
+        // The driver Mongoose ships (mongodb is not a dependency of its own).
+        const { mongo } = await import('mongoose');
+        const client = await mongo.MongoClient.connect(mongodbUrl);
         try {
           const db = client.db();
           const names = await db.listCollections({ name: { $regex: `^doc_${name}(__shadow_[0-9a-f]{8})?$` } }, { nameOnly: true }).toArray();

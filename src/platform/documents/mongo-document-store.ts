@@ -78,8 +78,9 @@ export class MongoDocumentStore implements DocumentStore {
     assertSpec(spec);
     const live = collectionOf(spec.name);
     const shadow = `${live}__shadow_${randomBytes(4).toString('hex')}`;
-    const model = await this.declare(shadow, spec);
     try {
+      // Inside: a failure while making its indexes still drops the collection it created.
+      const model = await this.declare(shadow, spec);
       await fill(new MongoCollection<T>(model, spec));
       // renameCollection with dropTarget replaces the live collection in one step: readers see the
       // old documents until it completes and the new ones after (within one database).
@@ -140,7 +141,7 @@ class MongoCollection<T extends Doc> implements Collection<T> {
     private readonly spec: CollectionSpec,
   ) {}
 
-  async upsert(doc: T): Promise<boolean> {
+  async upsert(doc: T, attempt = 1): Promise<boolean> {
     const { id, ...rest } = prepareDoc(this.spec, doc);
     // Matches only a stored older version; when the id exists with a version >= ours, the
     // upsert's insert collides with the existing _id: that duplicate key means "not written",
@@ -155,7 +156,12 @@ class MongoCollection<T extends Doc> implements Collection<T> {
       // older version. MongoDB retries a colliding upsert itself only for a pure equality filter
       // on _id, so ask again without inserting: it replaces only an older stored version.
       const retried = await this.model.replaceOne(filter, { ...rest, _id: id }).exec();
-      return retried.matchedCount > 0;
+      if (retried.matchedCount > 0) return true;
+      // Neither matched: a version >= ours is stored (not written), or the colliding document was
+      // deleted in between, and then ours belongs there, as PostgreSQL's ON CONFLICT would have it.
+      if (await this.model.exists({ _id: id, version: { $gte: doc.version } }).exec()) return false;
+      if (attempt >= UPSERT_ATTEMPTS) throw new Error(`document store: ${this.spec.name}/${id} kept changing under an upsert`);
+      return this.upsert(doc, attempt + 1);
     }
   }
 
@@ -179,8 +185,8 @@ class MongoCollection<T extends Doc> implements Collection<T> {
     const dir = plan.sort.direction === 'asc' ? 1 : -1;
     const sort: Record<string, 1 | -1> = plan.sort.field === 'id' ? { _id: dir } : { [plan.sort.field]: dir, _id: dir };
     const rows: T[] = [];
-    for (const segment of plan.segments) {
-      const and = [...filters, ...segmentFilter(plan, segment)];
+    for (const read of plan.segments.flatMap((segment) => segmentReads(plan, segment))) {
+      const and = [...filters, ...read];
       const found = await this.model
         .find(and.length ? { $and: and } : {})
         .sort(sort)
@@ -196,18 +202,24 @@ class MongoCollection<T extends Doc> implements Collection<T> {
   }
 }
 
-// MongoDB sorts null and missing lowest, which is the port's order. Each segment is one range of
-// the `{ field: 1, _id: 1 }` index: "after (value, id)" is `field >= value` (the index bound)
-// minus the tie group up to id, rather than an $or that would need merging branches.
-function segmentFilter(plan: PlannedQuery, segment: Segment): Filter[] {
+/** An upsert that keeps meeting a document deleted and inserted again under it gives up after this many tries. */
+const UPSERT_ATTEMPTS = 5;
+
+// MongoDB sorts null and missing lowest, which is the port's order. Each read is one range of the
+// `{ field: 1, _id: 1 }` index, read in order: "after (value, id)" is the rest of value's tie group
+// (`field = value, _id > id`), then everything past value. One read with `$nor` over the tie group
+// would not bound the index by `_id` (a negated conjunction gives no bounds, SERVER-92427), so each
+// page re-scanned the tie group so far: quadratic over a low-cardinality field.
+function segmentReads(plan: PlannedQuery, segment: Segment): Filter[][] {
   const { field, direction } = plan.sort;
   const asc = direction === 'asc';
-  if (segment.kind === 'all') return [];
-  if (segment.kind === 'nulls') return [{ [field]: null }, ...(segment.afterId === undefined ? [] : [{ _id: { [asc ? '$gt' : '$lt']: segment.afterId } }])];
-  if (!segment.after) return [{ [field]: { $ne: null } }];
+  const idAfter = (id: string) => ({ _id: { [asc ? '$gt' : '$lt']: id } });
+  if (segment.kind === 'all') return [[]];
+  if (segment.kind === 'nulls') return [[{ [field]: null }, ...(segment.afterId === undefined ? [] : [idAfter(segment.afterId)])]];
+  if (!segment.after) return [[{ [field]: { $ne: null } }]];
   const { value, id } = segment.after;
-  if (field === 'id') return [{ _id: { [asc ? '$gt' : '$lt']: id } }];
-  return [{ [field]: { [asc ? '$gte' : '$lte']: value } }, { $nor: [{ [field]: value, _id: { [asc ? '$lte' : '$gte']: id } }] }];
+  if (field === 'id') return [[idAfter(id)]];
+  return [[{ [field]: value }, idAfter(id)], [{ [field]: { [asc ? '$gt' : '$lt']: value } }]];
 }
 
 function fromStored<T extends Doc>(stored: Stored): T {

@@ -67,8 +67,14 @@ interface Source {
   created_at: string;
 }
 
+/** The indices' `refresh_interval`: how long a write may stay invisible to searches. */
+const REFRESH_INTERVAL_MS = 1_000;
+
 export const SEARCH_INDEX_SETTINGS: estypes.IndicesIndexSettings = {
   number_of_shards: 1,
+  // Explicit: left unset, an index that receives no searches for a while stops refreshing
+  // (search-idle), and visibleAfterMs would not hold.
+  refresh_interval: `${REFRESH_INTERVAL_MS}ms`,
   analysis: {
     tokenizer: {
       nori_mixed: { type: 'nori_tokenizer', decompound_mode: 'mixed', discard_punctuation: true },
@@ -303,8 +309,11 @@ export interface ElasticsearchSearchIndexOptions {
 }
 
 const CAS_ATTEMPTS = 8;
-/** The indices' `refresh_interval`: how long a write may stay invisible to searches. */
-const REFRESH_INTERVAL_MS = 1_000;
+/**
+ * How long a replaced index stays after the alias moved: a search that resolved the alias before
+ * the swap and is between its query and fetch phases still reads it.
+ */
+const REPLACED_INDEX_GRACE_MS = 5_000;
 
 export class ElasticsearchSearchIndex implements SearchIndex {
   readonly kind = 'elasticsearch' as const;
@@ -415,6 +424,9 @@ export class ElasticsearchSearchIndex implements SearchIndex {
           ...(found ? { if_seq_no: found.seqNo, if_primary_term: found.primaryTerm } : { op_type: 'create' as const }),
           // Tests: visible before returning, at once (wait_for would wait up to a refresh interval).
           refresh: this.opts.refreshOnWrite ? true : false,
+          // Through the alias only while it exists: were it gone, a write would create a concrete
+          // index of that name with dynamic mappings, which no alias could then take.
+          ...(this.writeTarget === this.alias ? { require_alias: true } : {}),
         });
         return true;
       } catch (err) {
@@ -481,14 +493,23 @@ export class ElasticsearchSearchIndex implements SearchIndex {
       await this.client.indices.putSettings({ index: fresh, settings: { refresh_interval: `${REFRESH_INTERVAL_MS}ms` } });
       await this.client.indices.refresh({ index: fresh });
       previous = Object.keys(await this.client.indices.getAlias({ name: this.alias }));
-      await this.client.indices.updateAliases({
-        actions: [...previous.map((index) => ({ remove: { index, alias: this.alias } })), { add: { index: fresh, alias: this.alias } }],
+      // must_exist: if another rebuild moved the alias since it was read, the whole call fails
+      // (without it, ES 8.14+ answers 200 with `errors`, having added the alias to `fresh` beside
+      // the other rebuild's index: an alias on two indexes, which cannot be written through).
+      const swapped = await this.client.indices.updateAliases({
+        actions: [...previous.map((index) => ({ remove: { index, alias: this.alias, must_exist: true } })), { add: { index: fresh, alias: this.alias } }],
       });
+      if (!swapped.acknowledged || (swapped as { errors?: boolean }).errors) throw new Error(`search index: the alias swap to ${fresh} was not applied whole`);
     } catch (err) {
-      // Only before the swap: once the alias points at it, `fresh` is the live index.
-      await this.client.indices.delete({ index: fresh }, { ignore: [404] }).catch(() => undefined);
+      // Only while `fresh` is not live: a swap applied whose answer was lost made it the live index.
+      const live = await this.client.indices
+        .getAlias({ name: this.alias })
+        .then((r) => Object.keys(r))
+        .catch(() => [fresh]);
+      if (!live.includes(fresh)) await this.client.indices.delete({ index: fresh }, { ignore: [404] }).catch(() => undefined);
       throw err;
     }
+    await new Promise((resolve) => setTimeout(resolve, REPLACED_INDEX_GRACE_MS));
     // Best effort: an old index left behind wastes space but serves nobody (the alias moved).
     for (const index of previous) {
       await this.client.indices.delete({ index }, { ignore: [404] }).catch((err: unknown) => this.opts.log.warn({ err, index }, 'search index: could not delete the replaced index'));
