@@ -124,6 +124,10 @@ describe('makeDerivatives with HEIC', () => {
 });
 
 describe('decodeHeic', () => {
+  it('when decoding outlasts its deadline, then it is refused and its thread stopped, not left holding a core', async () => {
+    await expect(decodeHeic(heicHevcPhoto(), MAX_IMAGE_PIXELS, 1)).rejects.toThrow(/took longer than 1 ms; the thread was stopped/);
+  });
+
   it('when the image is within the limit, then upright RGBA; when libheif reads more pixels than the limit, then refused before decoding', async () => {
     const photo = heicHevcPhoto();
     const pixels = HEVC_PHOTO.width * HEVC_PHOTO.height;

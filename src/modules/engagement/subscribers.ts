@@ -43,7 +43,10 @@ async function listingTitle(sequelize: Sequelize, productId: string, transaction
 
 /**
  * Purchases for the recommender: a listing sold to a named buyer counts as that user's purchase
- * until orders exist (the orders component will write product_purchases itself).
+ * until orders exist (the orders component will write product_purchases itself), when that user
+ * showed an interest in it: liked it, or viewed it signed in (product_views, flushed every few
+ * seconds). A seller may name any active user, and without this could write purchases into anyone's
+ * recommendations, or make their own listings "bought together" by naming the same users.
  */
 export const purchaseSignalSubscription = (sequelize: Sequelize): Subscription => ({
   name: 'engagement.purchases',
@@ -54,6 +57,8 @@ export const purchaseSignalSubscription = (sequelize: Sequelize): Subscription =
     await sequelize.query(
       `INSERT INTO product_purchases (user_id, product_id, purchased_at) SELECT $1, $2, $3
         WHERE EXISTS (SELECT 1 FROM users WHERE id = $1) AND EXISTS (SELECT 1 FROM products WHERE id = $2)
+          AND (EXISTS (SELECT 1 FROM product_likes WHERE user_id = $1 AND product_id = $2)
+            OR EXISTS (SELECT 1 FROM product_views WHERE user_id = $1 AND product_id = $2))
        ON CONFLICT DO NOTHING`,
       { bind: [p.buyer_id, p.product_id, event.occurred_at], transaction },
     );

@@ -516,6 +516,22 @@ describe('recommendations', () => {
     expect(data.every((p) => neighbourhood.has((p.location as Json).dong_code as string))).toBe(true);
   });
 
+  it('when a seller marks listings sold to named buyers, then only a buyer who liked or viewed the listing gets a purchase: a stranger named gets none', async () => {
+    const [stranger, liker] = await buyers(2);
+    const [toStranger, toLiker] = [await createListing(stack, seller.token), await createListing(stack, seller.token)];
+    expect((await like(liker!, toLiker.id)).status).toBeLessThan(300);
+    for (const [listing, who] of [[toStranger, stranger], [toLiker, liker]] as const) {
+      expect((await call(seller, 'POST', `/products/${listing.id}/status`, { status: 'sold', buyer_id: who!.id })).status).toBe(200);
+    }
+    const handled = (id: string) =>
+      stack.db
+        .query(`SELECT 1 FROM inbox i JOIN events e ON e.id = i.event_id WHERE i.subscriber = 'engagement.purchases' AND e.aggregate_id = $1 AND e.type = 'product.status_changed'`, [id])
+        .then((r) => (r.rowCount ?? 0) > 0);
+    await waitFor('both sales handled', async () => (await handled(toStranger.id)) && (await handled(toLiker.id)));
+    const purchases = await stack.db.query('SELECT user_id, product_id FROM product_purchases WHERE product_id = ANY($1) ORDER BY user_id', [[toStranger.id, toLiker.id]]);
+    expect(purchases.rows).toEqual([{ user_id: liker!.id, product_id: toLiker.id }]);
+  });
+
   it('when the listing is hidden or unknown, then similar is 404 for others', async () => {
     const p = await createListing(stack, seller.token);
     expect((await call(seller, 'POST', `/products/${p.id}/status`, { status: 'hidden' })).status).toBe(200);

@@ -52,6 +52,13 @@ const fail = (failure, err) => parentPort.postMessage({ failure, message: [err i
 })();
 `;
 
+/**
+ * Longest a decode may take. A 48 MP photo decodes in a few seconds; a file crafted to keep the
+ * decoder busy would otherwise hold a core past the job's own timeout (which does not stop the
+ * thread) and past its retries. Under the job's 120 s timeout, so the job sees why.
+ */
+const DECODE_DEADLINE_MS = 60_000;
+
 function resolveDecoder(): string | null {
   try {
     return require.resolve('heic-decode');
@@ -66,7 +73,7 @@ function resolveDecoder(): string | null {
  * gives more than `maxPixels`. Rejects with HeicDecoderUnavailable when the decoder cannot be
  * loaded, with an Error saying why otherwise.
  */
-export function decodeHeic(bytes: Buffer, maxPixels: number): Promise<RgbaImage> {
+export function decodeHeic(bytes: Buffer, maxPixels: number, deadlineMs = DECODE_DEADLINE_MS): Promise<RgbaImage> {
   const decoder = resolveDecoder();
   if (!decoder) return Promise.reject(new HeicDecoderUnavailable(new Error('the heic-decode package is not installed')));
   return new Promise((resolve, reject) => {
@@ -75,9 +82,11 @@ export function decodeHeic(bytes: Buffer, maxPixels: number): Promise<RgbaImage>
     const settle = (done: () => void) => {
       if (settled) return;
       settled = true;
+      clearTimeout(deadline);
       done();
       void worker.terminate();
     };
+    const deadline = setTimeout(() => settle(() => reject(new Error(`HEIC decoding took longer than ${deadlineMs} ms; the thread was stopped`))), deadlineMs);
     worker.once('message', (outcome: Outcome) =>
       settle(() => {
         if ('failure' in outcome) reject(outcome.failure === 'unavailable' ? new HeicDecoderUnavailable(new Error(outcome.message)) : new Error(`HEIC decoding failed: ${outcome.message}`));
