@@ -100,20 +100,24 @@ export function photoUseCases(deps: PhotosDeps) {
   const discard = (log: Logger, keys: (string | null)[]) =>
     storage.delete(keys.filter((k): k is string => k !== null)).catch((err: unknown) => log.warn({ err, keys }, 'could not delete stored photo files'));
 
-  /** Marks a photo that is still processing `failed` and deletes its original (with its EXIF): it will never be shown. */
+  /**
+   * Marks a photo that is still processing `failed`: it will never be shown. Its original (with
+   * its EXIF) is deleted either way, also when the photo was deleted meanwhile. True when marked.
+   */
   const giveUp = async (imageId: string, reason: FailureReason, log: Logger): Promise<boolean> => {
-    const failed = await sequelize.transaction(async (t) => {
+    const outcome = await sequelize.transaction(async (t) => {
       const photo = await photos.find(imageId, t);
       if (!photo) return null;
       // The listing's lock, as every change of its photos takes it.
       await photos.listing(photo.productId, t);
       const current = await photos.find(imageId, t);
-      if (!current || current.deletedAt || current.status !== 'processing') return null;
-      await photos.markFailed(imageId, reason, t);
-      return current;
+      if (!current) return null;
+      const marked = !current.deletedAt && current.status === 'processing';
+      if (marked) await photos.markFailed(imageId, reason, t);
+      return { marked, originalKey: current.originalKey };
     });
-    if (failed) await discard(log, [failed.originalKey]);
-    return failed !== null;
+    if (outcome?.originalKey) await discard(log, [outcome.originalKey]);
+    return outcome?.marked ?? false;
   };
 
   /** Streams one file to storage as a private original, then checks its header. */
