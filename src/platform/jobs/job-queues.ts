@@ -158,8 +158,8 @@ export class JobQueues {
 
   /**
    * The state Bull holds for the job of this cause (`waiting`, `active`, `delayed`, `completed`,
-   * `failed`, `paused`), or null when it holds none: never added, or forgotten (finished jobs are
-   * kept for a while only).
+   * `failed`, `paused`, or `stuck`: in no list, so it will never run), or null when it holds none:
+   * never added, or forgotten (finished jobs are kept for a while only).
    */
   async state<P>(def: JobDefinition<P>, causationId: string): Promise<string | null> {
     const job = await this.factory.get(def.queue).getJob(jobIdFor(def.name, causationId));
