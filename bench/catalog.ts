@@ -598,11 +598,12 @@ async function capturePlans(pg: Client, sample: { feedLeaf: string; feedTop: str
     // history): toIndexQuery turns HTTP parameters into the index query the API runs.
     const index = new PostgresSearchIndex({ sequelize });
     const resolver = createDongResolver(createDongRepository(sequelize));
+    const notCached = { get: async () => { throw new Error('not cached here'); } };
     const search = listingSearchUseCases({
       index,
       lookups: createSearchLookups(sequelize),
       history: { record: async () => undefined } as never,
-      feedCache: { get: async () => { throw new Error('not cached here'); } },
+      feedCache: { firstPages: notCached, laterPages: notCached },
       isEmptyPage: () => false,
       neighbourhoods: {
         rangeMeters: RANGE_METERS,
@@ -710,14 +711,21 @@ async function main(): Promise<void> {
       for await (const keys of redis.scanStream({ match: '{cache:*', count: 500 }) as AsyncIterable<string[]>) if (keys.length) await redis.del(...keys);
       redis.disconnect();
 
-      // Page-2 cursors of every category's feed, for the uncached feed case.
-      const cursors: string[] = [];
-      for (const c of categories) {
-        const res = await fetch(`${api.base}/v1/products?category_id=${c.id}&sort=recent`);
-        if (res.status !== 200) throw new Error(`feed answered ${res.status}: ${await res.text()}`);
-        const body = (await res.json()) as { next_cursor?: string | null };
-        if (body.next_cursor) cursors.push(`/v1/products?category_id=${c.id}&sort=recent&cursor=${encodeURIComponent(body.next_cursor)}`);
-      }
+      // Page 2 of every category's feed, as its first page's cursor leads there: a page users
+      // share (cached like the first), and the same with a price bound, which no cache holds.
+      const pageTwo = async (filters: string) => {
+        const paths: string[] = [];
+        for (const c of categories) {
+          const first = `/v1/products?category_id=${c.id}&sort=recent${filters}`;
+          const res = await fetch(`${api.base}${first}`);
+          if (res.status !== 200) throw new Error(`feed answered ${res.status}: ${await res.text()}`);
+          const body = (await res.json()) as { next_cursor?: string | null };
+          if (body.next_cursor) paths.push(`${first}&cursor=${encodeURIComponent(body.next_cursor)}`);
+        }
+        return paths;
+      };
+      const cursors = await pageTwo('');
+      const uncachedCursors = await pageTwo('&min_price=0');
       const jitter = () => (rand() - 0.5) * 0.01;
       const hotIds = ids.slice(0, 1000);
       const nearPaths = Array.from({ length: 20_000 }, (_, i) => {
@@ -729,7 +737,8 @@ async function main(): Promise<void> {
         { name: `feed, ${categories.length} categories rotating`, base: 'api', paths: categories.map((c) => `/v1/products?category_id=${c.id}&sort=recent`) },
         { name: `feed, ${categories.length} categories rotating, ${CHANGES_PER_SECOND} changes/s`, base: 'api', paths: categories.map((c) => `/v1/products?category_id=${c.id}&sort=recent`), changes: 'scoped' },
         { name: `feed, ${categories.length} categories rotating, ${CHANGES_PER_SECOND} changes/s told as "everything"`, base: 'api', paths: categories.map((c) => `/v1/products?category_id=${c.id}&sort=recent`), changes: 'everything' },
-        { name: 'feed, page 2 (cursor, uncached)', base: 'api', paths: cursors },
+        { name: 'feed, page 2 (cursor, cached like the first)', base: 'api', paths: cursors },
+        { name: 'feed, page 2 + min_price=0 (cursor, uncached)', base: 'api', paths: uncachedCursors },
         { name: 'bare: feed first page, rotating', base: 'bare', paths: categories.map((c) => `/feed?category_id=${c.id}`) },
         { name: `search, q= ${SEARCH_WORDS.length} words rotating (cached first pages)`, base: 'api', paths: SEARCH_WORDS.map((w) => `/v1/products?q=${encodeURIComponent(w)}`) },
         // A price bound makes a search uncacheable: every request reads the index, as a long-tail query does.

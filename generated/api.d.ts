@@ -1504,8 +1504,8 @@ export interface paths {
          *     **History.** A signed-in user's searches with `q` are kept in their search history
          *     (`listMySearchHistory`) and, de-duplicated per user and day, counted for suggestions.
          *
-         *     **Freshness.** The first page of a feed or of a short search (`q` of up to 30 characters),
-         *     without `near`, a price range or a cursor, is cached for about a minute at most and dropped
+         *     **Freshness.** The pages of a feed or of a short search (`q` of up to 30 characters),
+         *     without `near` or a price range, are cached for about a minute at most and dropped
          *     whenever a listing it could show is created, edited, bumped, hidden, sold or deleted: such
          *     changes show on the next read. Like counts in lists, and the order of `sort=popular`, may be up to that long
          *     behind. The listing's detail (`getProduct`) shows the listing's own edits, status, bumps and

@@ -22,6 +22,7 @@ import { parseIndexChange, SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
 export { rebuildSearchIndex, searchIndexSubscription, SEARCH_FEEDER_EVENTS, SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
 
 export const FEED_CACHE_KEY = 'cache:search:feeds:v2';
+export const LATER_PAGES_CACHE_KEY = 'cache:search:feed-pages:v1';
 export const SUGGESTION_CACHE_KEY = 'cache:search:suggestions:v2';
 
 /** The search index this deployment uses: Elasticsearch when ELASTICSEARCH_URL is set, else PostgreSQL. */
@@ -72,7 +73,12 @@ export function searchModule(deps: {
   const popular = createPopularQueries(sequelize);
   const history = searchHistoryUseCases({ store: deps.store, popular });
   const ttl = config.SEARCH_FEED_CACHE_TTL_SECONDS;
-  const feedCache = new CachedJson<ProductSummaryListResource>(redis, FEED_CACHE_KEY, ttl, async (variant) => toProductSummaryList(await index.search(JSON.parse(variant) as SearchQuery, { fresh: true })), log);
+  const loadPage = async (variant: string) => toProductSummaryList(await index.search(JSON.parse(variant) as SearchQuery, { fresh: true }));
+  const feedCache = {
+    firstPages: new CachedJson<ProductSummaryListResource>(redis, FEED_CACHE_KEY, ttl, loadPage, log),
+    // Fewer per scope: past the first few pages readers thin out, and anyone can make up cursors.
+    laterPages: new CachedJson<ProductSummaryListResource>(redis, LATER_PAGES_CACHE_KEY, ttl, loadPage, log, undefined, 1000, 200),
+  };
   const search = listingSearchUseCases({
     index,
     lookups,
@@ -109,7 +115,7 @@ export function searchModule(deps: {
       return undefined;
     });
     const drop = () => {
-      void scopes.then((s) => feedCache.invalidate(s));
+      void scopes.then((s) => Promise.all([feedCache.firstPages.invalidate(s), feedCache.laterPages.invalidate(s)]));
       void suggestionCache.invalidate();
     };
     drop();

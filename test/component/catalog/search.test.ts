@@ -423,6 +423,45 @@ describe('GET /v1/products?q= (search cache)', () => {
   });
 });
 
+describe('GET /v1/products?cursor= (later pages cache)', () => {
+  it('when page 2 of a short search is read again, then it comes from the cache, and a change to a listing on it drops it', async () => {
+    const tag = tagged();
+    const older = await createListing(stack, seller.token, { title: `둘째 쪽 ${tag}`, category_id: RECORDS, price: 8_000 });
+    const newer = await createListing(stack, seller.token, { title: `첫째 쪽 ${tag}`, category_id: RECORDS, price: 9_000 });
+    const query: ListQuery = { q: tag, sort: 'recent', limit: 1 };
+    const pageOne = async () => (await list(query)).body!;
+    await waitFor('both listings found, the newer first', async () => (await pageOne()).data[0]?.id === newer.id && (await pageOne()).next_cursor != null);
+    const pageTwo = async () => {
+      const cursor = (await pageOne()).next_cursor!;
+      return (await list({ ...query, cursor })).body!.data[0] as Summary | undefined;
+    };
+    expect((await pageTwo())?.id).toBe(older.id);
+
+    const behind = (id: string, title: string) => stack.db.query(`UPDATE search_documents SET title = $2 WHERE id = $1`, [id, title]);
+    let servedFromCache = false;
+    // As for first pages: a concurrent change elsewhere drops every cached page; then try again.
+    for (let attempt = 0; attempt < 5 && !servedFromCache; attempt++) {
+      if (attempt > 0) {
+        await behind(older.id, `둘째 쪽 ${tag}`);
+        await stack.db.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, older.id]);
+        await waitFor('page 2 read again from the index', async () => (await pageTwo())?.title === `둘째 쪽 ${tag}`);
+      }
+      await behind(older.id, 'changed behind the cache');
+      servedFromCache = (await pageTwo())?.title === `둘째 쪽 ${tag}`;
+    }
+    expect(servedFromCache, 'page 2 read again came from the cache').toBe(true);
+    // The uncached index (a price bound) has the change; the cached page 2 does not.
+    expect((await list({ q: tag, min_price: 0, sort: 'recent', limit: 5 })).body!.data.map((p) => p.title)).toContain('changed behind the cache');
+
+    // Hiding the listing on page 2 is announced by the feeder: the cached page 2 is dropped, and
+    // the same cursor now finds nothing after the newer listing.
+    const cursor = (await pageOne()).next_cursor!;
+    expect((await call(seller, 'POST', `/products/${older.id}/status`, { status: 'hidden' })).status).toBe(200);
+    await waitFor('page 2 empty', async () => (await list({ ...query, cursor })).body!.data.length === 0);
+    expect((await pageOne()).data.map((p) => p.id)).toEqual([newer.id]);
+  });
+});
+
 describe('GET /v1/search/suggestions', () => {
   it('when typing, then popular searches and listing titles starting with it are suggested, hidden listings never', async () => {
     const tag = tagged();

@@ -42,14 +42,15 @@ export interface NeighbourhoodPort {
 }
 
 /**
- * A first page worth caching: a category and/or neighbourhood feed with closed-set filters (a
- * bounded set of variants that many users share), or such a page searched with a short query
- * (searches follow a power law: the popular few are most of the traffic, docs/search.md). Not
- * cached: later pages, an arbitrary point or price (each variant would be read once) and long
- * queries.
+ * A page worth caching: of a category and/or neighbourhood feed with closed-set filters (a
+ * bounded set of variants that many users share), or of such a feed searched with a short query
+ * (searches follow a power law: the popular few are most of the traffic, docs/search.md). Its
+ * later pages are shared too: while the first page is cached everyone gets the same cursor, and
+ * so the same page 2, and so on (docs/search.md, "Caching"). Not cached: an arbitrary point or
+ * price (each variant would be read once) and long queries.
  */
 const cacheable = (p: ListingSearchParams) =>
-  !p.cursor && !p.near && p.minPrice === undefined && p.maxPrice === undefined && (p.q === undefined || p.q.length <= MAX_CACHED_QUERY_LENGTH);
+  !p.near && p.minPrice === undefined && p.maxPrice === undefined && (p.q === undefined || p.q.length <= MAX_CACHED_QUERY_LENGTH);
 const MAX_CACHED_QUERY_LENGTH = 30;
 
 /**
@@ -61,13 +62,21 @@ const cacheVariant = (query: SearchQuery) => JSON.stringify(query.q === undefine
 
 export type ListingSearchResult = { kind: 'page'; page: SearchPage } | { kind: 'cached'; entry: CachedEntry<unknown> };
 
+/** Cache-aside of rendered pages, by the canonical query (JSON) and its scope (feed-scopes.ts). */
+export interface FeedPageCache {
+  get(variant: string, log: RequestContext['log'], scope: string): Promise<CachedEntry<unknown>>;
+}
+
 export function listingSearchUseCases(deps: {
   index: SearchIndex;
   lookups: SearchLookups;
   neighbourhoods: NeighbourhoodPort;
   history: SearchHistoryUseCases;
-  /** Cache-aside of a rendered first page, by the canonical query (JSON). */
-  feedCache: { get(variant: string, log: RequestContext['log'], scope: string): Promise<CachedEntry<unknown>> };
+  /**
+   * First pages, and pages after a cursor, in caches of their own: pages reached by cursors (which
+   * clients can make up) never take the places of first pages.
+   */
+  feedCache: { firstPages: FeedPageCache; laterPages: FeedPageCache };
   /** Whether a cached page lists no listing (for the history's "found something"). */
   isEmptyPage: (entry: CachedEntry<unknown>) => boolean;
 }) {
@@ -134,13 +143,14 @@ export function listingSearchUseCases(deps: {
     toIndexQuery,
 
     /**
-     * The feed and the search (listProducts). Popular first pages come from the feed cache;
+     * The feed and the search (listProducts). Popular feeds' pages come from the feed caches;
      * a signed-in user's free-text searches go into their history.
      */
     async search(ctx: RequestContext, params: ListingSearchParams): Promise<ListingSearchResult> {
       const { query, anchor } = await resolve(ctx, params);
+      const cache = params.cursor ? deps.feedCache.laterPages : deps.feedCache.firstPages;
       const result: ListingSearchResult = cacheable(params)
-        ? { kind: 'cached', entry: await deps.feedCache.get(cacheVariant(query), ctx.log, feedScope(query, anchor)) }
+        ? { kind: 'cached', entry: await cache.get(cacheVariant(query), ctx.log, feedScope(query, anchor)) }
         : { kind: 'page', page: await index.search(query) };
       if (ctx.actor && query.q && !params.cursor) {
         const found = result.kind === 'cached' ? !deps.isEmptyPage(result.entry) : result.page.items.length > 0;
