@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { Sequelize, Transaction } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createListing, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
 import { expectProblem, raw } from '../../support/http';
@@ -183,6 +184,39 @@ describe('POST /v1/products/{product_id}/images', () => {
     expect((await product(id)).json.images).toEqual([]);
     expect(await imageEvents(id)).toEqual([]);
     expect(await storedFiles(id)).toEqual([]);
+  });
+
+  it('when the reply to the upload\'s COMMIT is lost after the rows committed, then the originals are kept, and the photos are processed and shown', async () => {
+    const id = await newListing();
+    // In this process (the API runs in it): the next transaction that inserts photo rows commits,
+    // then fails as a connection dropped before the reply would.
+    const inserting = new WeakSet<Transaction>();
+    const query = Sequelize.prototype.query;
+    const commit = Transaction.prototype.commit;
+    Sequelize.prototype.query = function (this: Sequelize, sql: unknown, options?: { transaction?: Transaction | null }) {
+      if (typeof sql === 'string' && sql.includes('INSERT INTO product_images') && options?.transaction) inserting.add(options.transaction);
+      return query.call(this, sql as string, options as never);
+    } as typeof query;
+    Transaction.prototype.commit = async function (this: Transaction) {
+      await commit.call(this);
+      if (inserting.delete(this)) throw new Error('Connection terminated unexpectedly');
+    };
+    // The job waits until the answer is out, as it would behind a backlog: it must still find its original.
+    const [processing] = stack.worker.jobs.queuesOf([PROCESS_IMAGE_JOB]);
+    await processing!.pause(true);
+    let res: Awaited<ReturnType<typeof upload>>;
+    try {
+      res = await upload(seller, id, [part(await jpeg(640, 480), 'lost-reply.jpg', 'image/jpeg')]);
+    } finally {
+      Sequelize.prototype.query = query;
+      Transaction.prototype.commit = commit;
+      await processing!.resume(true);
+    }
+    expect(res.status).toBe(500);
+    // The row committed: its job ran on the original that was kept, not deleted as unrecorded.
+    const [photo] = await processed(id, 1);
+    expect(photo).toMatchObject({ status: 'ready', failure_reason: null, original_key: null });
+    await waitFor('the listing to show the photo', async () => ((await product(id)).json.images as Photo[]).length === 1);
   });
 
   it('when a file named photo.jpg and declared image/jpeg is really text, then 415 unsupported_image_type pointing at it, and nothing is stored', async () => {

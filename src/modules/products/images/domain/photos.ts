@@ -189,6 +189,10 @@ export function photoUseCases(deps: PhotosDeps) {
       if (room <= 0) throw imageLimitReached(0);
 
       const stored: string[] = [];
+      // Set once the rows are written in a transaction of our own: a failure after that is COMMIT's,
+      // whose outcome is unknown (a reply lost on a connection that committed), and Sequelize runs
+      // the after-commit hooks (the processing jobs) either way.
+      let committing = false;
       try {
         const files = await body.files(
           { field: 'images', maxFiles: room, maxFileBytes: MAX_IMAGE_BYTES, tooMany: () => imageLimitReached(room), tooLarge: imageTooLarge },
@@ -226,10 +230,17 @@ export function photoUseCases(deps: PhotosDeps) {
               ctx.log.warn({ err, image_ids: rows.map((p) => p.id) }, 'photo processing not queued; it will be queued again'),
             );
           });
+          committing = !ctx.transaction;
           return rows;
         });
         return created;
       } catch (err) {
+        if (committing) {
+          // The rows may be durable, and their jobs need the originals: keep them. If the commit
+          // did fail they are orphans, private (never served) and named here for clean-up.
+          ctx.log.error({ err, keys: stored }, 'photo upload commit outcome unknown; originals kept');
+          throw err;
+        }
         // Nothing was recorded: the stored originals belong to no photo.
         await discard(ctx.log, stored);
         throw err;
