@@ -949,7 +949,9 @@ export interface paths {
         /**
          * List my liked listings
          * @description The caller's liked listings (관심목록), most recently liked first. Listings deleted or hidden by
-         *     their seller since are left out (the like itself stays until removed); sold ones are kept.
+         *     their seller since, or held for review after an edit the posting checks flagged, are left out
+         *     (the like itself stays until removed, and the listing comes back once approved); sold ones are
+         *     kept.
          *
          *     Cursor pagination: `limit` 1–100 (default 20), `cursor` from the previous page's `next_cursor`;
          *     an altered cursor, or one of another list, is `400 invalid_cursor`.
@@ -4305,7 +4307,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request body is larger than the limit (`payload_too_large`; 100 kB by default). Sent before rate limiting, so it may come without the RateLimit headers. */
+        /** @description The request body is larger than the limit (`payload_too_large`; 100 kB by default). */
         PayloadTooLarge: {
             headers: {
                 "Request-Id": components["headers"]["RequestId"];
@@ -4655,8 +4657,9 @@ export interface components {
          *     query and body; the order of JSON object keys does not matter). The same key with different
          *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
          *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-         *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-         *     the same key can be retried after those.
+         *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+         *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+         *     after those.
          */
         IdempotencyKey: string;
         /**
@@ -4742,8 +4745,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4793,8 +4797,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -4846,8 +4851,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -5074,8 +5080,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -5127,8 +5134,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -5886,8 +5894,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -6125,8 +6134,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -6306,8 +6316,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -6425,8 +6436,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -6754,8 +6766,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -6927,8 +6940,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -7006,6 +7020,7 @@ export interface operations {
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["CacheControl"];
                     "Request-Id": components["headers"]["RequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -7055,6 +7070,7 @@ export interface operations {
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["CacheControl"];
                     "Request-Id": components["headers"]["RequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -7191,8 +7207,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -7377,8 +7394,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -7436,8 +7454,9 @@ export interface operations {
                  *     query and body; the order of JSON object keys does not matter). The same key with different
                  *     content is a `422 idempotency_key_reused`; while the first request is still in flight, a
                  *     retry gets `409 idempotency_request_in_progress` with `Retry-After`. Nothing is stored for a
-                 *     request refused before processing (validation, authentication, rate limit) or for a `5xx`, so
-                 *     the same key can be retried after those.
+                 *     request refused before processing (validation, authentication, rate limit), for a `429` (a
+                 *     refusal until the time its `Retry-After` names) or for a `5xx`, so the same key can be retried
+                 *     after those.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };

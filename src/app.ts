@@ -55,12 +55,14 @@ export function buildApp({ config, log, spec, redis, metrics, checks, handlers, 
   app.use(accessLog(log, metrics));
   app.use(securityHeaders());
   app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }));
-  app.use(jsonBody(config.BODY_LIMIT));
   const tokens = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER };
   app.use(opsRouter(spec, metrics, checks, queueBoardRouter(queues, { basePath: '/admin/queues', authorize: requireAdmin(tokens, 'admin', tokenGuard) })));
   if (media) app.use(media);
   app.use(authenticate(tokens, tokenGuard));
   app.use(rateLimiter(redis, { name: 'default', windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, limit: config.RATE_LIMIT_MAX }));
+  // After the limiter: a body that fails to parse is a request like any other, counted and
+  // answered with the RateLimit headers (the ops routes above read no body).
+  app.use(jsonBody(config.BODY_LIMIT));
   const basePath = spec.document.servers?.[0]?.url ?? '/v1';
   if (!idempotency && idempotencyKeyUse(spec.document).size > 0) log.warn('no idempotency store: Idempotency-Key headers are ignored');
   app.use(basePath, requireIdempotencyKeys(spec.document));

@@ -74,6 +74,8 @@ describe('GET /v1/products/categories', () => {
       expect(res.status).toBe(304);
       expect(res.text).toBe('');
       expect(res.headers.get('etag')).toBe(etag);
+      // A cache refreshes its stored headers from a 304: the same Cache-Control as the 200.
+      expect(res.headers.get('cache-control')).toBe(first.response.headers.get('cache-control'));
     }
     const stale = await raw(`${api.url}/v1/products/categories`, { headers: { 'If-None-Match': '"stale"' } });
     expect(stale.status).toBe(200);
@@ -137,6 +139,7 @@ describe('GET /v1/products/categories/{category_id}', () => {
     expect(data!.children.length).toBeGreaterThan(5);
     const again = await raw(`${api.url}/v1/products/categories/${id}`, { headers: { 'If-None-Match': response.headers.get('etag')! } });
     expect(again.status).toBe(304);
+    expect(again.headers.get('cache-control')).toBe('public, max-age=60, must-revalidate');
   });
 
   it('when no category has the id, then 404 not_found', async () => {

@@ -38,8 +38,17 @@ describe('error responses', () => {
     expect(ops.headers.get('allow')).toContain('GET');
   });
 
-  it('when the JSON body is malformed, then 400 malformed_json', async () => {
-    expectProblem(await patch('{"name": "x"'), 400, 'malformed_json');
+  it('when the JSON body is malformed or over the limit, then 400 malformed_json / 413 payload_too_large, counted by the rate limit like any request', async () => {
+    // One caller (one token, so one rate-limit bucket) for both.
+    const caller = { authorization: `Bearer ${tokenFor(api.config, ['admin'])}` };
+    const malformed = await patch('{"name": "x"', caller);
+    expectProblem(malformed, 400, 'malformed_json');
+    const tooLarge = await patch(JSON.stringify({ name: 'x'.repeat(4000) }), caller);
+    expectProblem(tooLarge, 413, 'payload_too_large');
+    // Both counted in the caller's window: the second's remaining quota is below the first's.
+    const remaining = (res: typeof malformed) => Number(/\br=(\d+)/.exec(res.headers.get('ratelimit') ?? '')?.[1]);
+    expect(malformed.headers.get('ratelimit-policy')).toMatch(/; ?w=\d+/);
+    expect(remaining(tooLarge)).toBeLessThan(remaining(malformed));
   });
 
   it('when the body has an unknown or read-only field, then 400 with each field pointer, and nothing is stored', async () => {

@@ -35,7 +35,7 @@ const noteBody = {
   required: ['text'],
   properties: {
     text: { type: 'string', minLength: 1, maxLength: 200 },
-    mode: { type: 'string', enum: ['ok', 'reject', 'crash-once', 'gate', 'slow'] },
+    mode: { type: 'string', enum: ['ok', 'reject', 'too-soon-once', 'crash-once', 'gate', 'slow'] },
     tags: { type: 'object', additionalProperties: { type: 'string' } },
   },
 };
@@ -104,6 +104,7 @@ async function createNote({ ctx, body }: Input) {
   await inTransaction(sequelize, ctx, (t) => sequelize.query(`INSERT INTO ${table} (id, text) VALUES ($1, $2)`, { bind: [id, body.text], transaction: t }));
   if (body.mode === 'reject') throw new AppError(409, 'note_conflict', 'Note conflict', 'This note conflicts with another.', [], { 'Retry-After': '7' });
   if (body.mode === 'crash-once' && runs.get(body.text) === 1) throw new Error('the database went away');
+  if (body.mode === 'too-soon-once' && runs.get(body.text) === 1) throw new AppError(429, 'note_too_soon', 'Too soon', 'Come back in a second.', [], { 'Retry-After': '1' });
   if (body.mode === 'slow') await new Promise((r) => setTimeout(r, 150));
   const gate = gates.get(body.text);
   if (body.mode === 'gate' && gate) {
@@ -245,6 +246,21 @@ describe('POST with an Idempotency-Key', () => {
     expect(again.json.request_id).toBe(first.headers.get('request-id'));
     expect(runs.get(text)).toBe(1);
     expect(await notesWithText(text)).toBe(0);
+  });
+
+  it('when the handler refuses with 429 and Retry-After (e.g. bump_too_soon), then nothing is stored: the retry the header invites runs with the same key', async () => {
+    const key = newKey();
+    const text = newText();
+    const first = await send('/notes', { text, mode: 'too-soon-once' }, { key });
+    expectProblem(first, 429, 'note_too_soon');
+    expect(first.headers.get('retry-after')).toBe('1');
+    expect((await storedRows(key)).rowCount).toBe(0);
+
+    const retry = await send('/notes', { text, mode: 'too-soon-once' }, { key });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect(runs.get(text)).toBe(2);
+    expect(await notesWithText(text)).toBe(1);
   });
 
   it('when the handler fails unexpectedly (500), then its writes are rolled back, nothing is stored, and a retry runs it again', async () => {

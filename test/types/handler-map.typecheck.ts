@@ -22,7 +22,7 @@ export const undocumentedStatus: Handler<'getProductCategory'> = async () => ({ 
 export const unknownParameter: Handler<'listProductCategories'> = async ({ query }) => {
   // @ts-expect-error a query parameter the spec does not declare
   void query.page;
-  return { status: 304, headers: { ETag: '"a"' } };
+  return { status: 304, headers: { ETag: '"a"', 'Cache-Control': 'x' } };
 };
 
 export const wrongRequestBody: Handler<'updateProductCategory'> = async ({ body }) => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { decodeCursor as decodeEngagementCursor } from '../../src/modules/engagement/domain/cursor';
+import { decodeCursor as decodeAccountCursor, filterFingerprint } from '../../src/modules/users/admin/domain/cursor';
 import { decodeListingCursor, encodeListingCursor, listingCursorFingerprint } from '../../src/modules/products/domain/listing-cursor';
 import { cursorFingerprint, InvalidCursorError, openCursor, sealCursor } from '../../src/platform/pagination/cursor';
 import { planSearch, type SearchSort } from '../../src/platform/search/search-index';
@@ -64,6 +66,8 @@ describe('cursor values sealed by a client', () => {
     ['recent', '2026-02-30T00:00:00.000Z'],
     ['recent', '2026-11-28T10:00:00Z'],
     ['recent', '+012026-11-28T10:00:00.000Z'],
+    // A real instant to JavaScript, but PostgreSQL has no year 0: the cast would fail (500).
+    ['recent', '0000-01-01T00:00:00.000Z'],
   ] as [SearchSort, unknown][])('when a search cursor for sort=%s holds %j, then it is refused', (sort, value) => {
     expect(refused(() => forged(sort, value))).toMatch(/does not fit/);
   });
@@ -75,6 +79,19 @@ describe('cursor values sealed by a client', () => {
     ['recent', '2026-11-28T10:00:00.123Z'],
   ] as [SearchSort, unknown][])('when a search cursor for sort=%s holds %j, a value a page could end on, then it is accepted', (sort, value) => {
     expect(forged(sort, value).after).toEqual({ value, id: 'prd_1' });
+  });
+
+  it('when an engagement or account-list cursor holds microseconds outside 1970–9999 (PostgreSQL would fail the timestamp, a 500), then it is refused; a real one is accepted', () => {
+    const list = 'likes:usr_A';
+    const sealed = (value: unknown) => sealCursor('engagement', { value, id: 'prd_1' }, cursorFingerprint(list));
+    for (const bad of ['-300000000000000000', '-1', '253402300800000000', '999999999999999999', '1.5', 1_732_700_000_000_000]) {
+      expect(refused(() => decodeEngagementCursor(list, sealed(bad)))).toMatch(/malformed/);
+    }
+    expect(decodeEngagementCursor(list, sealed('1732700000000000'))).toEqual({ atMicros: '1732700000000000', id: 'prd_1' });
+    const fp = filterFingerprint({});
+    const account = (value: unknown) => sealCursor('admin.accounts', { value, id: 'usr_1' }, fp);
+    expect(refused(() => decodeAccountCursor(fp, account('-300000000000000000')))).toMatch(/malformed/);
+    expect(decodeAccountCursor(fp, account('1732700000000000'))).toEqual({ createdAtMicros: '1732700000000000', id: 'usr_1' });
   });
 
   it('when a listing cursor holds a timestamp that is not a real time, then it is refused; PostgreSQL\'s own form is accepted', () => {

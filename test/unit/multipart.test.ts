@@ -25,6 +25,8 @@ let server: Server;
 let port: number;
 /** How each request's read of the form ended, in order: the handler must always get an answer. */
 const outcomes: string[] = [];
+/** The problems the handler answered with, in order. */
+const problems: AppError[] = [];
 
 beforeAll(async () => {
   const app = express();
@@ -40,6 +42,7 @@ beforeAll(async () => {
     } catch (err) {
       const e = err instanceof AppError ? err : new AppError(500, 'internal', String(err));
       outcomes.push(e.code);
+      problems.push(e);
       res.status(e.status).json({ code: e.code });
     }
   });
@@ -121,6 +124,11 @@ describe('multipart bodies', () => {
     const nameless = `--${BOUNDARY}\r\nContent-Disposition: form-data; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\nbytes\r\n`;
     expect(await send(nameless + end)).toEqual({ status: 400, body: { code: 'unexpected_field' } });
     expect(await send(`--${BOUNDARY}\r\nContent-Disposition: form-data\r\n\r\ntext\r\n` + end)).toEqual({ status: 400, body: { code: 'unexpected_field' } });
+    // The client's name, shown back: no control characters (the Problem schema allows none), and one pointer token.
+    expect(await send(part('a\tb/c~d', 'a.jpg', '1') + end)).toEqual({ status: 400, body: { code: 'unexpected_field' } });
+    const shown = problems.at(-1)!;
+    expect(shown.message).toContain("'a b/c~d'");
+    expect(shown.errors).toEqual([expect.objectContaining({ pointer: '/a b~1c~0d', code: 'unknown_field' })]);
   });
 
   it('when the form says it is encoded (gzip or anything but identity), then the answer is 415 and no file reaches the handler', async () => {

@@ -244,7 +244,10 @@ async function execute(
       } finally {
         ctx.transaction = undefined;
       }
-      if (response.status >= 500) throw new NotStored(response);
+      // A refusal that names when to come back (429 bump_too_soon, listing_limit_reached: their
+      // Retry-After) is about that moment, not about the request: stored, it would be replayed,
+      // stale Retry-After included, to the very retry it invites, for the whole retention.
+      if (response.status >= 500 || response.status === 429) throw new NotStored(response);
 
       // An expired row may still be there (pruning is periodic): it is replaced.
       await sequelize.query(

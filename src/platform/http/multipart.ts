@@ -44,10 +44,12 @@ export interface MultipartBody {
 
 const malformed = (detail: string) => new AppError(400, 'malformed_multipart', 'The multipart body could not be read', detail);
 // busboy gives no name (undefined, whatever its types say) for a part whose Content-Disposition has none.
+// The client's name goes into the problem: without control characters (the Problem schema
+// allows none), and as one RFC 6901 pointer token (`~` and `/` escaped).
 const unexpectedField = (name: string | undefined, file: boolean) => {
-  const shown = (name ?? '').slice(0, 100);
+  const shown = [...(name ?? '').replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ')].slice(0, 100).join('');
   return new AppError(400, 'unexpected_field', 'Unexpected form field', `This operation accepts only file parts named as documented; '${shown}' is not one.`, [
-    { pointer: `/${shown}`, code: 'unknown_field', detail: file ? 'Files are accepted only under the documented field name.' : 'Only file parts are accepted (no text fields, no URLs).' },
+    { pointer: `/${shown.replace(/~/g, '~0').replace(/\//g, '~1')}`, code: 'unknown_field', detail: file ? 'Files are accepted only under the documented field name.' : 'Only file parts are accepted (no text fields, no URLs).' },
   ]);
 };
 

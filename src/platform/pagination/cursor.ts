@@ -20,6 +20,16 @@ export class InvalidCursorError extends AppError {
 
 const digest = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 16);
 
+/** The last microsecond of 9999-12-31 since the Unix epoch: the latest instant a key is written at. */
+const MAX_EPOCH_MICROS = 253_402_300_799_999_999n;
+
+/**
+ * A timestamp in whole microseconds since the Unix epoch (a keyset position), from 1970 to 9999:
+ * what the lists write into their cursors, and safely inside PostgreSQL's range, so a made-up
+ * value is 400 invalid_cursor, never a failed cast (500).
+ */
+export const isEpochMicros = (value: unknown): value is string => typeof value === 'string' && /^\d{1,18}$/.test(value) && BigInt(value) <= MAX_EPOCH_MICROS;
+
 /** A short fingerprint of what a cursor is bound to: the list, filters and sort, never the limit. */
 export const cursorFingerprint = (boundTo: unknown): string => digest(JSON.stringify(boundTo));
 

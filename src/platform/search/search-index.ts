@@ -218,9 +218,9 @@ export interface SortSpec {
 const INT32_MAX = 2_147_483_647;
 const isInt32 = (v: unknown): v is number => Number.isInteger(v) && Math.abs(v as number) <= INT32_MAX;
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-/** A timestamp exactly as `toISOString` writes it (what `bumpedAt` holds). */
+/** A timestamp exactly as `toISOString` writes it (what `bumpedAt` holds), from year 1 (PostgreSQL has no year 0). */
 const isIsoInstant = (v: unknown): v is string =>
-  typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) && !Number.isNaN(Date.parse(v)) && new Date(v).toISOString() === v;
+  typeof v === 'string' && /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) && !Number.isNaN(Date.parse(v)) && new Date(v).toISOString() === v;
 
 export const SORTS: Record<SearchSort, SortSpec> = {
   // Bumping (끌어올리기) moves a listing up: recency is the bump time, which starts as the creation time.

@@ -417,6 +417,19 @@ describe('GET /v1/products/{product_id}', () => {
     expect(changed.headers.get('etag')).not.toBe(etag);
   });
 
+  it("when the seller writes (create, edit, bump, status), then the answer is the seller's next read: the same body, liked_by_me included, and an ETag that gives 304", async () => {
+    const p = await createListing(stack, sellerA.token);
+    const edited = await put(sellerA, p, { price: 650_000 });
+    const hidden = await call(sellerA, 'POST', `/products/${p.id}/status`, { status: 'hidden' });
+    for (const write of [edited, hidden]) {
+      expect(write.status).toBe(200);
+      expect(write.json.liked_by_me).toBe(false);
+    }
+    const read = await get(sellerA, p.id, { 'if-none-match': hidden.headers.get('etag')! });
+    expect(read.status).toBe(304);
+    expect((await get(sellerA, p.id)).text).toBe(hidden.text);
+  });
+
   it('when the detail was read, then it is served from the cache, and an edit is visible on the very next read', async () => {
     const p = await createListing(stack, sellerA.token);
     expect((await get(null, p.id)).json.title).toBe(p.title);

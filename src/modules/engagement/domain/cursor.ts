@@ -1,4 +1,4 @@
-import { cursorFingerprint, InvalidCursorError, openCursor, sealCursor } from '../../../platform/pagination/cursor';
+import { cursorFingerprint, InvalidCursorError, isEpochMicros, openCursor, sealCursor } from '../../../platform/pagination/cursor';
 
 /** Where a newest-first page stopped: the last row's timestamp in microseconds (exact) and its id. */
 export interface KeysetPosition {
@@ -9,7 +9,7 @@ export interface KeysetPosition {
 /** `list` names what the cursor pages through (e.g. `likes:usr_...`): a cursor of another list is refused. */
 export function decodeCursor(list: string, cursor: string): KeysetPosition {
   const { value, id } = openCursor('engagement', cursor, cursorFingerprint(list));
-  if (typeof value !== 'string' || !/^-?\d{1,18}$/.test(value) || id.length > 64) throw new InvalidCursorError('The cursor is malformed.');
+  if (!isEpochMicros(value) || id.length > 64) throw new InvalidCursorError('The cursor is malformed.');
   return { atMicros: value, id };
 }
 

@@ -1,7 +1,7 @@
 import { requireActor } from '../../../platform/http/auth';
 import type { Handler } from '../../../platform/http/operations';
 import type { ProductUseCases } from '../domain/products';
-import { productResponse } from './product-mapper';
+import { sellerResponse } from './product-mapper';
 
 export const createProduct =
   (products: ProductUseCases): Handler<'createProduct'> =>
@@ -18,6 +18,6 @@ export const createProduct =
       shippingFee: body.shipping_fee ?? 0,
       quantity: body.quantity ?? 1,
     });
-    const { body: json, etag } = productResponse(product, sellerId);
+    const { body: json, etag } = sellerResponse(product, sellerId);
     return { status: 201, headers: { ETag: etag }, body: json };
   };

@@ -55,6 +55,12 @@ export function productResponse(p: ProductView, viewerId: string | undefined, li
 
 export const readResponse = (read: ProductRead, viewerId: string | undefined) => productResponse(read.product, viewerId, read.likedByMe);
 
+/**
+ * A write's answer, the seller's own view: the same representation (and ETag) as the seller's
+ * next getProduct, `liked_by_me` included (false: sellers cannot like their own listings).
+ */
+export const sellerResponse = (p: ProductView, sellerId: string) => productResponse(p, sellerId, false);
+
 /** Staff's view of a queued listing; the matched text on one line, as the schema allows. */
 export const toFlaggedListing = ({ product: p, flags }: FlaggedListing): Schemas['FlaggedListing'] => ({
   object: 'flagged_listing',

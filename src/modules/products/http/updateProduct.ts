@@ -1,7 +1,7 @@
 import { requireActor } from '../../../platform/http/auth';
 import type { Handler } from '../../../platform/http/operations';
 import type { ProductUseCases } from '../domain/products';
-import { productResponse } from './product-mapper';
+import { sellerResponse } from './product-mapper';
 
 export const updateProduct =
   (products: ProductUseCases): Handler<'updateProduct'> =>
@@ -18,6 +18,6 @@ export const updateProduct =
       shippingFee: body.shipping_fee,
       quantity: body.quantity,
     };
-    const { body: json, etag } = productResponse(await products.update(ctx, actorId, path.product_id, fields, headers['If-Match']), actorId);
+    const { body: json, etag } = sellerResponse(await products.update(ctx, actorId, path.product_id, fields, headers['If-Match']), actorId);
     return { status: 200, headers: { ETag: etag }, body: json };
   };

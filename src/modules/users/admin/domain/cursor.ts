@@ -1,4 +1,4 @@
-import { cursorFingerprint, InvalidCursorError, openCursor, sealCursor } from '../../../../platform/pagination/cursor';
+import { cursorFingerprint, InvalidCursorError, isEpochMicros, openCursor, sealCursor } from '../../../../platform/pagination/cursor';
 
 /** Where a page of the account list stopped: the last row's exact sort key and id. */
 export interface AccountCursor {
@@ -14,6 +14,6 @@ export const encodeCursor = (fingerprint: string, at: AccountCursor): string => 
 
 export function decodeCursor(fingerprint: string, cursor: string): AccountCursor {
   const { value, id } = openCursor('admin.accounts', cursor, fingerprint);
-  if (typeof value !== 'string' || !/^-?\d{1,18}$/.test(value) || id.length > 64) throw new InvalidCursorError('The cursor is malformed.');
+  if (!isEpochMicros(value) || id.length > 64) throw new InvalidCursorError('The cursor is malformed.');
   return { createdAtMicros: value, id };
 }
