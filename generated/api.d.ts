@@ -1468,8 +1468,8 @@ export interface paths {
         head?: never;
         /**
          * Rename or reorder a category
-         * @description Changes a category's display name or position. **Admins only** (role `admin`); others get
-         *     `403 forbidden`. Send the category's `ETag` in `If-Match` to make sure nobody changed it
+         * @description Changes a category's display name or position. **Admins only** (permission
+         *     `categories:edit`, checked on the account as it is now); others get `403 forbidden`. Send the category's `ETag` in `If-Match` to make sure nobody changed it
          *     meanwhile (`412 precondition_failed` otherwise). The tree served by
          *     `listProductCategories` reflects the change at once, with a new `ETag`.
          */

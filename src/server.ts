@@ -50,7 +50,15 @@ export async function startApi(config: Config, log: Logger = createLogger(config
   const store = await createDocumentStore({ databaseUrl: config.DATABASE_URL, mongodbUrl: config.MONGODB_URL, log });
   const jobs = new JobQueues(queueFactory, log);
 
-  const categories = categoriesModule({ sequelize, redis, listener, cacheTtlSeconds: config.CATEGORY_CACHE_TTL_SECONDS, log });
+  const categories = categoriesModule({
+    sequelize,
+    redis,
+    listener,
+    cacheTtlSeconds: config.CATEGORY_CACHE_TTL_SECONDS,
+    log,
+    // Bound late: staff permissions are the accounts component's, checked on the account as it is now.
+    requireEditor: (ctx, t) => accountAdmin.admin.requireStaff(ctx, 'categories:edit', t),
+  });
   const users = await usersModule({ config, sequelize, redis, store, jobs, log });
   const social = socialModule({ config, redis, users });
   const accountAdmin = accountAdminModule({ config, sequelize, users, jobs });

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createJunggoClient, type JunggoClient, type JunggoClientOptions } from '../../sdk';
+import { grantRole } from '../../src/cli/grant-role';
 import type { Config } from '../../src/config';
+import { databaseOptions } from '../../src/config';
+import { personalDataCipher } from '../../src/modules/users';
+import { createUserRepository } from '../../src/modules/users/data/user-repository';
+import type { Role } from '../../src/modules/users/domain/user';
+import { createSequelize } from '../../src/platform/db/sequelize';
+import { createLogger } from '../../src/platform/logger';
 import { signAccessToken } from '../../src/platform/http/auth';
 import { startApi, type RunningApi } from '../../src/server';
 import { testConfig } from './env';
@@ -34,4 +41,23 @@ export async function startTestApi(overrides: Record<string, string> = {}): Prom
 
 export function tokenFor(config: Config, roles: string[] = [], userId = `usr_${randomUUID()}`): string {
   return signAccessToken({ sub: userId, sid: `ses_${randomUUID()}`, roles }, { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER });
+}
+
+/**
+ * An access token of a real staff account, for operations that check the account's current roles
+ * (not only the token's): the account is written straight into the database (no sign-up mail) and
+ * given the role as the CLI gives the first admin. Returns its id too, for audit assertions.
+ */
+export async function staffToken(config: Config, role: Role): Promise<{ token: string; userId: string }> {
+  const userId = `usr_${randomUUID().replace(/-/g, '').slice(0, 20).toUpperCase()}`;
+  const email = `staff-${userId.toLowerCase()}@test.junggo.example`;
+  const sequelize = createSequelize(databaseOptions(config), createLogger('warn', 'test'));
+  try {
+    const users = createUserRepository(sequelize, personalDataCipher(config));
+    await sequelize.transaction((t) => users.insert({ id: userId, email, passwordHash: null, nickname: `staff${userId.slice(-12)}`, phone: null }, t));
+  } finally {
+    await sequelize.close();
+  }
+  await grantRole(email, role, config);
+  return { token: tokenFor(config, [role], userId), userId };
 }

@@ -6,7 +6,7 @@ import type { PgListener } from '../../platform/db/pg-listener';
 import type { Logger } from '../../platform/logger';
 import { createCategoryRepository } from './data/category-repository';
 import { buildTree, pruneTree } from './domain/category';
-import { createCategoryService, type TreeVariant } from './domain/category-service';
+import { createCategoryService, type RequireCategoryEditor, type TreeVariant } from './domain/category-service';
 import { toCategoryTreeResource, type CategoryTreeResource } from './http/category-mapper';
 import { getProductCategory } from './http/getProductCategory';
 import { listProductCategories } from './http/listProductCategories';
@@ -15,7 +15,7 @@ import { updateProductCategory } from './http/updateProductCategory';
 export const CATEGORY_TREE_CACHE_KEY = 'cache:categories:tree:v2';
 
 /** Wires the categories component: repository, cached tree, use cases, HTTP handlers. */
-export function categoriesModule(deps: { sequelize: Sequelize; redis: Redis; listener: PgListener; cacheTtlSeconds: number; log: Logger }) {
+export function categoriesModule(deps: { sequelize: Sequelize; redis: Redis; listener: PgListener; cacheTtlSeconds: number; log: Logger; requireEditor: RequireCategoryEditor }) {
   const repo = createCategoryRepository(deps.sequelize);
   const treeCache = new CachedJson<CategoryTreeResource, TreeVariant>(
     deps.redis,
@@ -24,7 +24,7 @@ export function categoriesModule(deps: { sequelize: Sequelize; redis: Redis; lis
     async (variant) => toCategoryTreeResource(pruneTree(buildTree(await repo.listAll()), Number(variant.slice('depth-'.length)))),
     deps.log,
   );
-  const service = createCategoryService({ repo, treeCache, recordEvents: eventRecorder(deps.sequelize) });
+  const service = createCategoryService({ repo, treeCache, recordEvents: eventRecorder(deps.sequelize), requireEditor: deps.requireEditor });
   // Any writer (migration, admin, psql) fires the trigger; every API process drops the cache.
   deps.listener.on('categories_changed', () => void service.invalidateTree());
   return {

@@ -1,7 +1,7 @@
 import { assertIfMatch } from '../../../platform/http/conditional';
 import { notFound } from '../../../platform/errors';
+import type { Transaction } from 'sequelize';
 import type { RequestContext } from '../../../platform/context';
-import { requireRole } from '../../../platform/http/auth';
 import { etagOf, type CachedEntry, type CachedJson } from '../../../platform/cache/cached-json';
 import type { CategoryRepository } from '../data/category-repository';
 import { metadataFrom, type RecordEvents } from '../../../platform/events/event-store';
@@ -13,8 +13,16 @@ export const categoryEtag = (node: CategoryNode): string => etagOf(Buffer.from(J
 /** Cache variant of the tree: its maximum depth. */
 export type TreeVariant = `depth-${number}`;
 
-export function createCategoryService<TreeJson>(deps: { repo: CategoryRepository; treeCache: CachedJson<TreeJson, TreeVariant>; recordEvents: RecordEvents }) {
-  const { repo, treeCache, recordEvents } = deps;
+/** Passes when the caller may edit the tree (`categories:edit`) on their token and their account as it is now; else 401/403. */
+export type RequireCategoryEditor = (ctx: RequestContext, t: Transaction) => Promise<unknown>;
+
+export function createCategoryService<TreeJson>(deps: {
+  repo: CategoryRepository;
+  treeCache: CachedJson<TreeJson, TreeVariant>;
+  recordEvents: RecordEvents;
+  requireEditor: RequireCategoryEditor;
+}) {
+  const { repo, treeCache, recordEvents, requireEditor } = deps;
 
   async function loadNode(id: string, transaction?: Parameters<CategoryRepository['findSubtree']>[1]): Promise<CategoryNode> {
     const [node] = buildTree(await repo.findSubtree(id, transaction));
@@ -34,10 +42,10 @@ export function createCategoryService<TreeJson>(deps: { repo: CategoryRepository
       return { node, etag: categoryEtag(node) };
     },
 
-    /** Renames or reorders a category (admins only), optimistic on If-Match; records `category.updated` and drops the cached tree. */
+    /** Renames or reorders a category (`categories:edit`), optimistic on If-Match; records `category.updated` and drops the cached tree. */
     async updateCategory(ctx: RequestContext, id: string, changes: CategoryChanges, ifMatch: string | undefined) {
-      requireRole(ctx.actor!, 'admin');
       const updated = await repo.transaction(async (t) => {
+        await requireEditor(ctx, t);
         const current = await loadNode(id, t);
         assertIfMatch(ifMatch, categoryEtag(current), 'category');
         await repo.update(id, changes, t);
