@@ -67,6 +67,7 @@ export async function startApi(config: Config, log: Logger = createLogger(config
   const engagement = engagementModule({
     sequelize,
     redis,
+    log,
     namespace: config.QUEUE_PREFIX,
     mediaUrl: mediaUrlFor(config),
     // Bound late: the listings component takes the likes' reader, and its cache takes their changes.

@@ -60,6 +60,7 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   const engagement = engagementWorker({
     sequelize,
     redis: engagementRedis,
+    log,
     namespace: config.QUEUE_PREFIX,
     jobs,
     viewFlushIntervalMs: config.ENGAGEMENT_VIEW_FLUSH_INTERVAL_MS,

@@ -1,23 +1,26 @@
+import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Sequelize } from 'sequelize';
+import { CachedJson } from '../../platform/cache/cached-json';
 import { AppError } from '../../platform/errors';
 import { eventRecorder } from '../../platform/events/event-store';
 import type { Subscription } from '../../platform/events/subscriber';
 import type { JobQueues } from '../../platform/jobs/job-queues';
 import { schedulePeriodic } from '../../platform/jobs/periodic';
+import type { Logger } from '../../platform/logger';
 import { createRequireVerifiedNeighbourhood, RANGE_METERS } from '../neighbourhoods';
 import { createDongRepository } from '../neighbourhoods/data/dong-repository';
 import { createKeywordAlertRepository } from './data/keyword-alert-repository';
 import { createLikeRepository } from './data/like-repository';
 import { createListingReader } from './data/listing-reader';
 import { createNotificationRepository } from './data/notification-repository';
-import { createSimilarityRepository } from './data/similarity-repository';
+import { createSimilarityRepository, type PopularEntry } from './data/similarity-repository';
 import { createViewFlushRepository } from './data/view-flush-repository';
 import { createViewStore } from './data/view-store';
 import { keywordAlertUseCases, matchingAlertOf } from './domain/keyword-alerts';
 import { likeUseCases } from './domain/likes';
 import { notificationUseCases } from './domain/notifications';
-import { recommendationUseCases } from './domain/recommendations';
+import { POPULAR_LIST_SIZE, recommendationUseCases } from './domain/recommendations';
 import { viewUseCases } from './domain/views';
 import { createKeywordAlert } from './http/createKeywordAlert';
 import { deleteKeywordAlert } from './http/deleteKeywordAlert';
@@ -39,6 +42,7 @@ export type { ViewUseCases } from './domain/views';
 interface EngagementDeps {
   sequelize: Sequelize;
   redis: Redis;
+  log: Logger;
   /** Namespaces the Redis view counters like the Bull queues (QUEUE_PREFIX): deployments sharing a Redis keep apart. */
   namespace: string;
   /** Public URL of a stored photo derivative (the photos component's mediaUrlFor), for thumbnails in lists. */
@@ -49,13 +53,40 @@ interface EngagementDeps {
 
 const views = (d: EngagementDeps) => viewUseCases({ store: createViewStore(d.redis, d.namespace), flushes: createViewFlushRepository(d.sequelize) });
 
-function recommendations(sequelize: Sequelize, mediaUrl?: (key: string) => string) {
+/** The shared popular lists of the recommendations fallback (per top-level category or all, per dong set or anywhere). */
+export const POPULAR_CACHE_KEY = 'cache:engagement:popular:v1';
+/** How long a shared popular list is served: a listing that became popular shows up this much later. */
+export const POPULAR_CACHE_TTL_SECONDS = 60;
+
+function recommendations(sequelize: Sequelize, redis: Redis, log: Logger, mediaUrl?: (key: string) => string) {
   const dongs = createDongRepository(sequelize);
   const requireNeighbourhood = createRequireVerifiedNeighbourhood(sequelize);
   const around = async (code: string, radius: number) => (await dongs.within(code, radius)).map((d) => d.code);
+  const similarity = createSimilarityRepository(sequelize);
+  // The variant carries the whole slice (the load has nothing else); a dong set's lists share a
+  // scope, a small hash each. In Redis only (no copy in process memory): the request makes
+  // several database round trips anyway, and one place to expire makes the TTL exact.
+  const popular = new CachedJson<PopularEntry[]>(
+    redis,
+    POPULAR_CACHE_KEY,
+    POPULAR_CACHE_TTL_SECONDS,
+    async (variant) => {
+      const [categoryId, dongCodes] = JSON.parse(variant) as [string | null, string[] | null];
+      return similarity.popularSlice({ ...(categoryId ? { categoryId } : {}), ...(dongCodes ? { dongCodes } : {}), limit: POPULAR_LIST_SIZE });
+    },
+    log,
+    0,
+    1,
+  );
   return recommendationUseCases({
-    similarity: createSimilarityRepository(sequelize),
+    similarity,
     listings: createListingReader(sequelize, mediaUrl),
+    popularIn: async (slice, log) => {
+      const dongCodes = slice.dongCodes ? [...new Set(slice.dongCodes)].sort() : null;
+      const scope = dongCodes ? createHash('sha256').update(dongCodes.join(',')).digest('base64url').slice(0, 16) : '';
+      const entry = await popular.get(JSON.stringify([slice.categoryId ?? null, dongCodes]), log, scope);
+      return JSON.parse(entry.json.toString('utf8')) as PopularEntry[];
+    },
     neighbourhoodOf: async (userId) => {
       try {
         const n = await requireNeighbourhood(userId);
@@ -93,7 +124,7 @@ export function engagementModule(d: EngagementDeps) {
     listings,
     matchingAlert: matchingAlertOf(alertRepository),
   });
-  const recs = recommendations(d.sequelize, d.mediaUrl);
+  const recs = recommendations(d.sequelize, d.redis, d.log, d.mediaUrl);
   const counted = views(d);
   return {
     /**

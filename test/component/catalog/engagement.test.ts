@@ -23,6 +23,8 @@ import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack } from '../../support/identity';
 import { waitFor } from '../../support/wait';
 import { productCacheKey } from '../../../src/modules/products';
+import { POPULAR_CACHE_KEY } from '../../../src/modules/engagement';
+import { CachedJson } from '../../../src/platform/cache/cached-json';
 import { personalDataCipher } from '../../../src/modules/users';
 
 // The worker flushes views only when a test asks (so counts before a flush are known) and
@@ -498,6 +500,9 @@ describe('recommendations', () => {
     const top = Number((await stack.db.query('SELECT max(like_count * 3 + view_count) AS m FROM products')).rows[0]!.m);
     await stack.db.query('UPDATE products SET view_count = $2 WHERE id = $1', [hot.id, top + 1000]);
     await stack.db.query('UPDATE products SET view_count = $2 WHERE id = $1', [own.id, top + 2000]);
+    // The popular lists are shared for a minute: one read before these changes (this file's last
+    // run, another file) would not have them yet.
+    await new CachedJson<unknown>(redis, POPULAR_CACHE_KEY, 60, async () => [], log).invalidate();
 
     const res = await call(newcomer, 'GET', '/users/me/recommendations?limit=20');
     expect(res.status).toBe(200);

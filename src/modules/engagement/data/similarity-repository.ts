@@ -26,7 +26,10 @@ export const SIMILARITY = {
 
 // The scoring of one batch of items against everything they co-occur with. `product_interactions`
 // is a grouped view over likes, views and purchases; the equality quals on its grouping columns
-// (product_id, user_id) are pushed down to the tables' indexes inside each LATERAL.
+// (product_id, user_id) are pushed down to the tables' indexes inside each LATERAL. The norms are
+// one primary-key probe of item_norms per item (kept by triggers on the three tables, migration
+// 0028), never an aggregate over everyone who touched a popular co-item; as a scalar subquery, so
+// that it stays a probe per item whatever the planner thinks of the batch's size.
 const SCORE_BATCH = `
   INSERT INTO similarity_batch (i, j, score, co_users)
   WITH d AS (SELECT DISTINCT unnest($1::text[]) AS i),
@@ -43,11 +46,67 @@ const SCORE_BATCH = `
   ),
   items AS (SELECT i AS p FROM d UNION SELECT j FROM co),
   norms AS (
-    SELECT items.p, (SELECT sqrt(sum(x.weight * x.weight)) FROM product_interactions x WHERE x.product_id = items.p) AS n FROM items
+    SELECT items.p, (SELECT sqrt(x.sq_sum) FROM item_norms x WHERE x.product_id = items.p) AS n FROM items
   )
   SELECT co.i, co.j, (co.dot / (ni.n * nj.n) * co.co_users / (co.co_users + $4))::real AS score, co.co_users
     FROM co JOIN norms ni ON ni.p = co.i JOIN norms nj ON nj.p = co.j
    WHERE ni.n > 0 AND nj.n > 0 AND co.co_users >= $5`;
+
+/** One place of a shared popular list, with what it is ranked by, so that lists can be merged. */
+export interface PopularEntry {
+  id: string;
+  /** like_count × 3 + view_count when the list was read. */
+  score: number;
+  bumpedAtMicros: number;
+}
+
+/** Popularity order: score, then the latest bump, then id (as every popular query sorts). */
+export const byPopularity = (a: PopularEntry, b: PopularEntry): number => b.score - a.score || b.bumpedAtMicros - a.bumpedAtMicros || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+// A slice's most popular listings for everyone ($1 dongs, $2 a top-level category, either null
+// for all; $3 how many): every listing of the slice bumped in 30 days is read and ranked.
+export const POPULAR_SLICE_SQL = `
+  SELECT p.id, p.like_count * 3 + p.view_count AS score, (extract(epoch FROM p.bumped_at) * 1000000)::bigint::text AS at
+    FROM products p
+   WHERE ${RECOMMENDABLE} AND p.status = 'on_sale'
+     AND p.bumped_at > now() - interval '30 days'
+     AND ($1::text[] IS NULL OR p.dong_code = ANY($1::text[]))
+     AND ($2::text IS NULL OR p.category_id IN (
+           SELECT c.id FROM categories c JOIN categories a ON c.path = a.path OR c.path LIKE a.path || '/%' WHERE a.id = $2))
+   ORDER BY score DESC, p.bumped_at DESC, p.id
+   LIMIT $3`;
+
+// The same ranking for one viewer ($1; $2 ids to leave out, $3 dongs, $4 categories, $5 how many),
+// filtered as it goes: like POPULAR_SLICE_SQL, it reads every listing of the slice bumped in 30
+// days, plus a like and a purchase probe for each.
+export const POPULAR_SQL = `
+  SELECT p.id FROM products p
+   WHERE ${RECOMMENDABLE} AND p.status = 'on_sale'
+     AND p.bumped_at > now() - interval '30 days'
+     AND p.seller_id IS DISTINCT FROM $1
+     AND p.id <> ALL($2::text[])
+     AND NOT EXISTS (SELECT 1 FROM product_likes l WHERE l.user_id = $1 AND l.product_id = p.id)
+     AND NOT EXISTS (SELECT 1 FROM product_purchases b WHERE b.user_id = $1 AND b.product_id = p.id)
+     AND ($3::text[] IS NULL OR p.dong_code = ANY($3::text[]))
+     AND ($4::text[] IS NULL OR p.category_id IN (
+           SELECT c.id FROM categories c JOIN categories a ON c.path = a.path OR c.path LIKE a.path || '/%' WHERE a.id = ANY($4::text[])))
+   ORDER BY p.like_count * 3 + p.view_count DESC, p.bumped_at DESC, p.id
+   LIMIT $5`;
+
+// Of a shared list's candidates, in their order, those the viewer may still be shown. The
+// listing's own conditions are a scalar subquery per candidate: a primary-key probe each, never a
+// join the planner could turn into a scan of products. At most one probe of products, product_likes
+// and product_purchases per candidate, whatever the catalogue's size.
+export const STILL_RECOMMENDABLE_SQL = `
+  SELECT c.id
+    FROM unnest($1::text[]) WITH ORDINALITY AS c(id, ord)
+   WHERE c.id <> ALL($3::text[])
+     AND (SELECT ${RECOMMENDABLE} AND p.status = 'on_sale' AND p.bumped_at > now() - interval '30 days' AND p.seller_id IS DISTINCT FROM $2
+            FROM products p WHERE p.id = c.id)
+     AND NOT EXISTS (SELECT 1 FROM product_likes l WHERE l.user_id = $2 AND l.product_id = c.id)
+     AND NOT EXISTS (SELECT 1 FROM product_purchases b WHERE b.user_id = $2 AND b.product_id = c.id)
+   ORDER BY c.ord
+   LIMIT $4`;
 
 /** Dirty items taken by one similarity run, each with the claim it holds. */
 export interface DirtyClaim {
@@ -195,24 +254,40 @@ export function createSimilarityRepository(sequelize: Sequelize) {
     },
 
     /**
+     * The `limit` most popular (likes weigh three views) listings on sale bumped in the last 30
+     * days, within a top-level category (and its sub-categories) and dongs when given: the same
+     * for every viewer, so that it can be shared (the recommendations fallback caches it).
+     * Reads the slice's listings of the last 30 days: call it once per slice and cache period.
+     */
+    async popularSlice(opts: { categoryId?: string; dongCodes?: string[]; limit: number }): Promise<PopularEntry[]> {
+      const rows = await sequelize.query<{ id: string; score: number; at: string }>(
+        POPULAR_SLICE_SQL,
+        { bind: [opts.dongCodes ?? null, opts.categoryId ?? null, opts.limit], type: QueryTypes.SELECT },
+      );
+      return rows.map((r) => ({ id: r.id, score: Number(r.score), bumpedAtMicros: Number(r.at) }));
+    },
+
+    /**
+     * Of `candidates` (a shared popular list), in their order, the first `limit` that `viewerId`
+     * may be shown: still on sale, bumped within 30 days and not under review, not in `exclude`,
+     * not their own, not liked or bought by them. Bounded by the candidates (STILL_RECOMMENDABLE_SQL).
+     */
+    async stillRecommendable(viewerId: string, candidates: string[], exclude: string[], limit: number): Promise<string[]> {
+      if (candidates.length === 0 || limit <= 0) return [];
+      const rows = await sequelize.query<{ id: string }>(STILL_RECOMMENDABLE_SQL, { bind: [candidates, viewerId, exclude, limit], type: QueryTypes.SELECT });
+      return rows.map((r) => r.id);
+    },
+
+    /**
      * Popular (likes weigh three views) listings bumped in the last 30 days, optionally within
      * categories (and their sub-categories) and dongs, minus `exclude` and what the viewer sells,
-     * liked or bought.
+     * liked or bought. Reads every listing of the slice bumped in 30 days: only for slices bounded
+     * by dongs (`similar`'s top-up around a listing); the recommendations fallback, which may have
+     * no dongs, goes through popularSlice and its cache instead.
      */
     async popular(opts: { categoryIds?: string[]; dongCodes?: string[]; exclude: string[]; viewerId: string | undefined; limit: number }): Promise<string[]> {
       const rows = await sequelize.query<{ id: string }>(
-        `SELECT p.id FROM products p
-          WHERE ${RECOMMENDABLE} AND p.status = 'on_sale'
-            AND p.bumped_at > now() - interval '30 days'
-            AND p.seller_id IS DISTINCT FROM $1
-            AND p.id <> ALL($2::text[])
-            AND NOT EXISTS (SELECT 1 FROM product_likes l WHERE l.user_id = $1 AND l.product_id = p.id)
-            AND NOT EXISTS (SELECT 1 FROM product_purchases b WHERE b.user_id = $1 AND b.product_id = p.id)
-            AND ($3::text[] IS NULL OR p.dong_code = ANY($3::text[]))
-            AND ($4::text[] IS NULL OR p.category_id IN (
-                  SELECT c.id FROM categories c JOIN categories a ON c.path = a.path OR c.path LIKE a.path || '/%' WHERE a.id = ANY($4::text[])))
-          ORDER BY p.like_count * 3 + p.view_count DESC, p.bumped_at DESC, p.id
-          LIMIT $5`,
+        POPULAR_SQL,
         { bind: [opts.viewerId ?? null, opts.exclude, opts.dongCodes ?? null, opts.categoryIds ?? null, opts.limit], type: QueryTypes.SELECT },
       );
       return rows.map((r) => r.id);
