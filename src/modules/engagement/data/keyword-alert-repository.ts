@@ -39,7 +39,9 @@ export class DuplicateKeywordAlert extends Error {}
  * The candidate lookup: the alerts anchored at one of the title's grams (B-tree probes of
  * keyword_alerts_anchor, never a scan of all alerts) whose grams all occur in the title, narrowed
  * by scope, minus the seller and users who switched keyword notifications off; $5, when set, only
- * that user's. Exported for the EXPLAIN proof in the tests.
+ * that user's. An alert is anchored at its rarest gram (keywordAnchor), so the rows read beyond
+ * the matches are the few alerts whose rarest gram is in the title but another is not. Exported
+ * for the EXPLAIN proof in the tests.
  */
 export const CANDIDATES_SQL = `
   SELECT a.id, a.user_id, a.keyword
@@ -53,6 +55,19 @@ export const CANDIDATES_SQL = `
      AND u.status = 'active'
      AND coalesce((u.notification_prefs ->> 'keyword_alerts')::boolean, true)
      AND ($5::text IS NULL OR a.user_id = $5::text)`;
+
+/**
+ * The share of listing titles holding each of these grams, for those common enough to be among
+ * the most common elements of the statistics `keyword_title_grams` on products (migration 0029;
+ * autovacuum's ANALYZE keeps them current at no cost to writes). A gram not among them is rarer
+ * than every one that is; none are before the first ANALYZE, or for a role not owning products.
+ */
+export const GRAM_FREQUENCIES_SQL = `
+  SELECT e.gram, e.share
+    FROM pg_stats_ext_exprs s,
+         unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(gram, share)
+   WHERE s.tablename = 'products' AND s.statistics_name = 'keyword_title_grams'
+     AND e.gram = ANY($1::text[])`;
 
 export function createKeywordAlertRepository(sequelize: Sequelize) {
   return {
@@ -80,6 +95,12 @@ export function createKeywordAlertRepository(sequelize: Sequelize) {
 
     async dongExists(code: string): Promise<boolean> {
       return (await sequelize.query('SELECT 1 FROM dongs WHERE code = $1', { bind: [code], type: QueryTypes.SELECT })).length > 0;
+    },
+
+    /** How common each gram is in listing titles (GRAM_FREQUENCIES_SQL), what an alert is anchored by. */
+    async gramFrequencies(grams: string[]): Promise<Map<string, number>> {
+      const rows = await sequelize.query<{ gram: string; share: number }>(GRAM_FREQUENCIES_SQL, { bind: [grams], type: QueryTypes.SELECT });
+      return new Map(rows.map((r) => [r.gram, r.share]));
     },
 
     /** Throws DuplicateKeywordAlert when the user has this keyword with the same scope. */

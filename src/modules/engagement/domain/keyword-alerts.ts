@@ -54,12 +54,14 @@ export function keywordAlertUseCases(deps: KeywordAlertsDeps) {
       if (!keyword || Array.from(keyword).length > KEYWORD_MAX_LENGTH) throw invalidKeyword();
       if (input.categoryId && !(await alerts.categoryExists(input.categoryId))) throw unknownCategory();
       if (input.dongCode && !(await alerts.dongExists(input.dongCode))) throw unknownDong();
+      const grams = keywordGrams(keyword);
+      const anchor = keywordAnchor(keyword, await alerts.gramFrequencies(grams));
       return inTransaction(sequelize, ctx, async (t) => {
         await alerts.lockUser(userId, t);
         if ((await alerts.count(userId, t)) >= MAX_KEYWORD_ALERTS) throw keywordAlertLimitReached(MAX_KEYWORD_ALERTS);
         try {
           return await alerts.insert(
-            { id: newEngagementId('kwa'), userId, keyword, grams: keywordGrams(keyword), anchor: keywordAnchor(keyword), categoryId: input.categoryId ?? null, dongCode: input.dongCode ?? null },
+            { id: newEngagementId('kwa'), userId, keyword, grams, anchor, categoryId: input.categoryId ?? null, dongCode: input.dongCode ?? null },
             t,
           );
         } catch (err) {

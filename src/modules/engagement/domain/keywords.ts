@@ -2,10 +2,11 @@
 // as a substring, so `자전거` matches `미니벨로 자전거 팝니다` and `아이폰` matches `아이폰14`; a word
 // of 3+ characters in the title without its spaces, like search (`아이폰14` matches `아이폰 14 프로`);
 // punctuation is a space here, so such a word also spans it (`원목식탁` matches `원목/식탁`), where
-// search keeps punctuation. Korean has no word stems to index, so both sides are broken into character n-grams. Every real match
-// has all of the alert's grams among the title's grams, so in particular its anchor gram: alerts
-// are found by an index lookup of the title's grams against the anchors, filtered by the full
-// gram containment, then verified as substrings.
+// search keeps punctuation. Korean has no word stems to index, so both sides are broken into
+// character n-grams. Every real match has all of the alert's grams among the title's grams, so in
+// particular its anchor gram, its rarest in listing titles: alerts are found by an index lookup of
+// the title's grams against the anchors, filtered by the full gram containment, then verified as
+// substrings.
 
 /** At most this many characters after normalisation. */
 export const KEYWORD_MAX_LENGTH = 30;
@@ -38,13 +39,19 @@ function wordGrams(word: string): string[] {
 export const keywordGrams = (normalisedKeyword: string): string[] => [...new Set(normalisedKeyword.split(' ').filter(Boolean).flatMap(wordGrams))];
 
 /**
- * The one gram an alert is looked up by: the first gram of its longest word (a longer word's
- * grams are rarer in titles, so fewer listings probe it).
+ * The one gram an alert is looked up by: its rarest in listing titles, by `frequency` (the share
+ * of titles holding a gram; absent for a gram too rare for the statistics). A listing reads the
+ * alerts anchored at its title's grams, so an alert costs exactly the listings holding its anchor:
+ * `아이폰맥스프로울트라 zq` is read by the few titles with `zq`, not by every 아이폰 listing (`아이`).
+ * Ties (grams all too rare to be counted, or no statistics yet) go to a bigram over a one-character
+ * gram, then to the last one: a first bigram is often a prefix many words share (아이폰, 아이패드,
+ * 아이스박스). Any of the grams would be correct; this one only makes the lookup cheap.
  */
-export function keywordAnchor(normalisedKeyword: string): string {
-  const words = normalisedKeyword.split(' ').filter(Boolean);
-  const longest = words.reduce((a, b) => (chars(b).length > chars(a).length ? b : a), words[0] ?? '');
-  return wordGrams(longest)[0] ?? longest;
+export function keywordAnchor(normalisedKeyword: string, frequency: ReadonlyMap<string, number> = new Map()): string {
+  const grams = keywordGrams(normalisedKeyword);
+  const share = (g: string) => frequency.get(g) ?? 0;
+  const worse = (g: string, than: string) => share(g) > share(than) || (share(g) === share(than) && chars(g).length < chars(than).length);
+  return grams.reduce((best, g) => (worse(g, best) ? best : g), grams[0] ?? normalisedKeyword);
 }
 
 /** Words of this many characters or more match across the title's spaces (search's rule). */
