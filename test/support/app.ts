@@ -43,21 +43,27 @@ export function tokenFor(config: Config, roles: string[] = [], userId = `usr_${r
   return signAccessToken({ sub: userId, sid: `ses_${randomUUID()}`, roles }, { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER });
 }
 
-/**
- * An access token of a real staff account, for operations that check the account's current roles
- * (not only the token's): the account is written straight into the database (no sign-up mail) and
- * given the role as the CLI gives the first admin. Returns its id too, for audit assertions.
- */
-export async function staffToken(config: Config, role: Role): Promise<{ token: string; userId: string }> {
+/** An active account written straight into the database (no sign-up mail): its id and e-mail. */
+export async function accountInDatabase(config: Config): Promise<{ userId: string; email: string }> {
   const userId = `usr_${randomUUID().replace(/-/g, '').slice(0, 20).toUpperCase()}`;
-  const email = `staff-${userId.toLowerCase()}@test.junggo.example`;
+  const email = `acct-${userId.toLowerCase()}@test.junggo.example`;
   const sequelize = createSequelize(databaseOptions(config), createLogger('warn', 'test'));
   try {
     const users = createUserRepository(sequelize, personalDataCipher(config));
-    await sequelize.transaction((t) => users.insert({ id: userId, email, passwordHash: null, nickname: `staff${userId.slice(-12)}`, phone: null }, t));
+    await sequelize.transaction((t) => users.insert({ id: userId, email, passwordHash: null, nickname: `acct${userId.slice(-12)}`, phone: null }, t));
   } finally {
     await sequelize.close();
   }
+  return { userId, email };
+}
+
+/**
+ * An access token of a real staff account, for operations that check the account's current roles
+ * (not only the token's): given the role as the CLI gives the first admin. Its id too, for audit
+ * assertions.
+ */
+export async function staffToken(config: Config, role: Role): Promise<{ token: string; userId: string }> {
+  const { userId, email } = await accountInDatabase(config);
   await grantRole(email, role, config);
   return { token: tokenFor(config, [role], userId), userId };
 }

@@ -35,11 +35,15 @@ export function createNotificationRepository(sequelize: Sequelize) {
       transaction?: Transaction,
     ): Promise<boolean> {
       const rows = await sequelize.query(
-        // clock_timestamp(), not the column default now(): inside a subscriber's batch transaction
-        // now() is when the batch began, and a row could then sort before ones committed earlier,
-        // behind a reader's cursor or under an `up_to`.
-        `INSERT INTO notifications (id, user_id, kind, dedup_key, product_id, data, created_at)
-         SELECT $1, $2, $3, $4, $5, $6::jsonb, clock_timestamp() WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
+        // A user's notifications must become visible in the order of their created_at, or one
+        // committed late would sort behind a reader's cursor or under an `up_to` they already
+        // sent, never shown. So each insert takes the user's lock, held until its transaction
+        // commits (a subscriber's whole batch, or this statement alone), and only then reads the
+        // clock: a later insert for the same user waits for the earlier one's commit and is
+        // stamped after it. clock_timestamp(), not now(): now() is when the transaction began.
+        `WITH turn AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtextextended('notifications:' || $2, 0)))
+         INSERT INTO notifications (id, user_id, kind, dedup_key, product_id, data, created_at)
+         SELECT $1, $2, $3, $4, $5, $6::jsonb, clock_timestamp() FROM turn WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
          ON CONFLICT (user_id, dedup_key) DO NOTHING RETURNING 1`,
         { bind: [n.id, n.userId, n.kind, n.dedupKey, n.productId, JSON.stringify(n.data)], type: QueryTypes.SELECT, transaction },
       );
