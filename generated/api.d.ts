@@ -991,7 +991,8 @@ export interface paths {
          *     dong (`dong_code`).
          *
          *     At most 30 keywords per user: one more is `409 keyword_alert_limit_reached`. The same keyword
-         *     with the same scope again is `409 keyword_alert_exists`. A keyword with no letter or digit is
+         *     with the same scope again is `409 keyword_alert_exists`. A keyword with no letter or digit, or
+         *     longer than 30 characters once normalised (NFKC: `㎏` counts as `kg`), is
          *     `422 invalid_keyword`; an unknown category `422 unknown_category`, an unknown dong
          *     `422 unknown_dong`.
          */
@@ -6351,7 +6352,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description No letter or digit in the keyword (`invalid_keyword`), an unknown `category_id` (`unknown_category`) or `dong_code` (`unknown_dong`), or an Idempotency-Key reused with other content (`idempotency_key_reused`). */
+            /** @description No letter or digit in the keyword, or more than 30 characters once normalised (`invalid_keyword`), an unknown `category_id` (`unknown_category`) or `dong_code` (`unknown_dong`), or an Idempotency-Key reused with other content (`idempotency_key_reused`). */
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

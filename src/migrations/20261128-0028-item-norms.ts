@@ -28,7 +28,11 @@ export const up: Migration = async ({ context: { sequelize } }) => {
   await sequelize.transaction(async (transaction) => {
     await sequelize.query(
       `
+      -- Holding the first lock while queueing for the next would stall likes and flushes for as
+      -- long as that wait lasts: give up after 5 s (the migration fails whole and can be re-run).
+      SET LOCAL lock_timeout = '5s';
       LOCK TABLE product_views, product_likes, product_purchases IN SHARE ROW EXCLUSIVE MODE;
+      SET LOCAL lock_timeout = 0;
 
       CREATE TABLE item_norms (
         product_id  text PRIMARY KEY,

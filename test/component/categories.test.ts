@@ -5,7 +5,8 @@ import { categoryId } from '../../src/modules/categories/domain/category-id';
 import { CATEGORY_TREE_CACHE_KEY } from '../../src/modules/categories';
 import { signAccessToken } from '../../src/platform/http/auth';
 import { connectRedis } from '../../src/platform/redis';
-import { staffToken, startTestApi, tokenFor, type TestApi } from '../support/app';
+import { startTestApi, tokenFor, type TestApi } from '../support/app';
+import { staffAccounts, type SignedUpUser } from '../support/identity';
 import { expectProblem, raw } from '../support/http';
 
 const REQUIRED_TOP_LEVEL = ['디지털기기', '생활가전', '가구/인테리어', '유아동', '여성의류', '남성패션/잡화', '뷰티/미용', '스포츠/레저', '취미/게임/음반', '도서', '반려동물용품', '식물', '티켓/교환권', '기타 중고물품'];
@@ -26,7 +27,12 @@ async function createOwnCategory(): Promise<{ id: string; path: string }> {
 }
 const created: string[] = [];
 
+/** Real admins (the edit checks the account's current roles); the second loses the role in a test. */
+let admin: SignedUpUser;
+let demoted: SignedUpUser;
+
 beforeAll(async () => {
+  [admin, demoted] = (await staffAccounts('admin', 2)) as [SignedUpUser, SignedUpUser];
   api = await startTestApi();
   db = new Client({ connectionString: api.config.DATABASE_URL });
   await db.connect();
@@ -161,11 +167,10 @@ describe('PATCH /v1/products/categories/{category_id}', () => {
   it('when an admin renames a category with the current ETag, then it changes, the cached tree is dropped at once, and the new ETag differs', async () => {
     const own = await createOwnCategory();
     created.push(own.id);
-    const { token: admin } = await staffToken(api.config, 'admin');
     const current = await api.client().GET('/products/categories/{category_id}', { params: { path: { category_id: own.id } } });
     const treeBefore = await api.client().GET('/products/categories');
 
-    const { data, response } = await api.client({ token: admin }).PATCH('/products/categories/{category_id}', {
+    const { data, response } = await api.client({ token: admin.token }).PATCH('/products/categories/{category_id}', {
       params: { path: { category_id: own.id }, header: { 'If-Match': current.response.headers.get('etag')! } },
       body: { name: '새 이름', sort_order: 9001 },
     });
@@ -184,7 +189,7 @@ describe('PATCH /v1/products/categories/{category_id}', () => {
   it('when If-Match is stale, then 412 precondition_failed and nothing changes', async () => {
     const own = await createOwnCategory();
     created.push(own.id);
-    const res = await patch(own.id, { name: '덮어쓰기' }, { authorization: `Bearer ${(await staffToken(api.config, 'admin')).token}`, 'If-Match': '"stale"' });
+    const res = await patch(own.id, { name: '덮어쓰기' }, { authorization: `Bearer ${admin.token}`, 'If-Match': '"stale"' });
     expectProblem(res, 412, 'precondition_failed');
     const { rows } = await db.query('SELECT name FROM categories WHERE id = $1', [own.id]);
     expect(rows[0].name).toBe('테스트 분류');
@@ -212,14 +217,13 @@ describe('PATCH /v1/products/categories/{category_id}', () => {
   });
 
   it('when the category does not exist, then 404', async () => {
-    expectProblem(await patch('cat_0000000000000000', { name: 'x' }, { authorization: `Bearer ${(await staffToken(api.config, 'admin')).token}` }), 404, 'not_found');
+    expectProblem(await patch('cat_0000000000000000', { name: 'x' }, { authorization: `Bearer ${admin.token}` }), 404, 'not_found');
   });
 
   it('when the admin role was taken away but the token still carries it, then 403 naming categories:edit (the account is checked as it is now), and nothing changes', async () => {
     const own = await createOwnCategory();
     created.push(own.id);
-    const demoted = await staffToken(api.config, 'admin');
-    await db.query(`UPDATE users SET roles = '{user}' WHERE id = $1`, [demoted.userId]);
+    await db.query(`UPDATE users SET roles = '{user}' WHERE id = $1`, [demoted.id]);
     const res = await patch(own.id, { name: '강등 후' }, { authorization: `Bearer ${demoted.token}` });
     expectProblem(res, 403, 'forbidden');
     expect(res.json.detail).toContain('categories:edit');

@@ -6,7 +6,8 @@ import { createDocumentStore, type DocumentStore } from '../../src/platform/docu
 import { OutboxRelay } from '../../src/platform/events/outbox-relay';
 import { projectionSubscription, replayProjection } from '../../src/platform/events/projection';
 import { Subscribers } from '../../src/platform/events/subscriber';
-import { staffToken, startTestApi, type TestApi } from '../support/app';
+import { startTestApi, type TestApi } from '../support/app';
+import { staffAccounts } from '../support/identity';
 import { TEST_ENV } from '../support/env';
 import { connectInfra, log, until } from './support';
 
@@ -45,8 +46,9 @@ describe('projections', () => {
         `INSERT INTO categories (id, parent_id, name, slug, depth, path, sort_order) VALUES ($1, $2, '감사 대상', $3, 1, $4, 9000)`,
         { bind: [id, categoryId('other'), slug, `other/${slug}`] },
       );
-      const { token, userId: actor } = await staffToken(api.config, 'admin');
-      const admin = api.client({ token });
+      const [staff] = await staffAccounts('admin');
+      const actor = staff!.id;
+      const admin = api.client({ token: staff!.token });
       for (const name of ['첫 번째', '두 번째']) {
         const res = await admin.PATCH('/products/categories/{category_id}', { params: { path: { category_id: id } }, body: { name } });
         expect(res.response.status).toBe(200);

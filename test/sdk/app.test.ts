@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJunggoClient, JunggoApiError, unwrap, type FetchLike } from '../../sdk';
 import { signAccessToken } from '../../src/platform/http/auth';
 import { categoryId } from '../../src/modules/categories/domain/category-id';
-import { staffToken, startTestApi, tokenFor, uniqueIp, type TestApi } from '../support/app';
+import { startTestApi, tokenFor, uniqueIp, type TestApi } from '../support/app';
+import { staffAccounts } from '../support/identity';
 
 /** A fetch that records what the SDK sent and got, attempt by attempt. */
 function recordingFetch() {
@@ -118,8 +119,8 @@ describe('SDK against the real app: bearer auth and refresh', () => {
 
   it('when a PATCH meets a 401, then it is resent after the refresh with its body and headers intact', async () => {
     const { fetch, calls } = recordingFetch();
-    const { token: admin } = await staffToken(api.config, 'admin');
-    const client = api.client({ token: expired(), fetch, refresh: async () => admin });
+    const [admin] = await staffAccounts('admin');
+    const client = api.client({ token: expired(), fetch, refresh: async () => admin!.token });
     // A missing category: the retried PATCH must pass auth and validation (body resent) to reach the 404.
     const e = await apiError(async () =>
       unwrap(

@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createJunggoClient, type JunggoClient, type JunggoClientOptions } from '../../sdk';
-import { grantRole } from '../../src/cli/grant-role';
 import type { Config } from '../../src/config';
-import { databaseOptions } from '../../src/config';
-import { personalDataCipher } from '../../src/modules/users';
-import { createUserRepository } from '../../src/modules/users/data/user-repository';
-import type { Role } from '../../src/modules/users/domain/user';
-import { createSequelize } from '../../src/platform/db/sequelize';
-import { createLogger } from '../../src/platform/logger';
 import { signAccessToken } from '../../src/platform/http/auth';
 import { startApi, type RunningApi } from '../../src/server';
 import { testConfig } from './env';
@@ -41,29 +34,4 @@ export async function startTestApi(overrides: Record<string, string> = {}): Prom
 
 export function tokenFor(config: Config, roles: string[] = [], userId = `usr_${randomUUID()}`): string {
   return signAccessToken({ sub: userId, sid: `ses_${randomUUID()}`, roles }, { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER });
-}
-
-/** An active account written straight into the database (no sign-up mail): its id and e-mail. */
-export async function accountInDatabase(config: Config): Promise<{ userId: string; email: string }> {
-  const userId = `usr_${randomUUID().replace(/-/g, '').slice(0, 20).toUpperCase()}`;
-  const email = `acct-${userId.toLowerCase()}@test.junggo.example`;
-  const sequelize = createSequelize(databaseOptions(config), createLogger('warn', 'test'));
-  try {
-    const users = createUserRepository(sequelize, personalDataCipher(config));
-    await sequelize.transaction((t) => users.insert({ id: userId, email, passwordHash: null, nickname: `acct${userId.slice(-12)}`, phone: null }, t));
-  } finally {
-    await sequelize.close();
-  }
-  return { userId, email };
-}
-
-/**
- * An access token of a real staff account, for operations that check the account's current roles
- * (not only the token's): given the role as the CLI gives the first admin. Its id too, for audit
- * assertions.
- */
-export async function staffToken(config: Config, role: Role): Promise<{ token: string; userId: string }> {
-  const { userId, email } = await accountInDatabase(config);
-  await grantRole(email, role, config);
-  return { token: tokenFor(config, [role], userId), userId };
 }

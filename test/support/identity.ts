@@ -4,6 +4,8 @@ import { startSmtpSimulator, type CapturedMail, type SmtpSimulator } from '../..
 import { dropQueues } from './queues';
 import { startWorker, type RunningWorker } from '../../src/worker';
 import { unwrap } from '../../sdk';
+import { grantRole } from '../../src/cli/grant-role';
+import type { Role } from '../../src/modules/users/domain/user';
 import { startTestApi, type TestApi } from './app';
 import { testConfig } from './env';
 import { uniqueIp } from './http';
@@ -84,4 +86,27 @@ export async function startIdentityStack(overrides: Record<string, string> = {})
       await dropQueues(api.config.REDIS_URL, api.config.QUEUE_PREFIX);
     },
   };
+}
+
+/**
+ * Staff accounts as they come to be: signed up (so they have profiles, like every account),
+ * given the role as the CLI gives the first admin, and signed in again so their tokens carry it.
+ * For operations that check the account's current roles, not only the token's. Starts a stack of
+ * its own when none is given (tokens are valid on every test API: one configuration).
+ */
+export async function staffAccounts(role: Role, count = 1, given?: IdentityStack): Promise<SignedUpUser[]> {
+  const stack = given ?? (await startIdentityStack());
+  try {
+    const staff: SignedUpUser[] = [];
+    for (let i = 0; i < count; i++) {
+      // Not named after the role: staff-like nicknames are reserved.
+      const user = await stack.signUp('crew');
+      await grantRole(user.email, role, stack.api.config);
+      const t = await stack.login(user.email, user.password);
+      staff.push({ ...user, token: t.access_token, refreshToken: t.refresh_token, sessionId: t.session_id });
+    }
+    return staff;
+  } finally {
+    if (!given) await stack.stop();
+  }
 }

@@ -24,6 +24,10 @@ export const keywordAlertSubscription = (alerts: Pick<KeywordAlertUseCases, 'mat
 export const listingReviewNoticeSubscription = (sequelize: Sequelize, notifications: Pick<NotificationUseCases, 'deliverListingReview'>): Subscription => ({
   name: 'engagement.listing-review-notices',
   events: ['product.reviewed'],
+  // One decision per transaction: a notice takes its seller's lock until commit (notification
+  // order), and a batch taking several sellers' locks in event order could deadlock with another
+  // worker's batch. Moderation decisions are few.
+  prefetch: 1,
   handle: async (event, { transaction, log }) => {
     const p = event.payload as { product_id: string; seller_id: string; title?: string; decision?: string };
     const decision = p.decision;
@@ -51,6 +55,10 @@ async function listingTitle(sequelize: Sequelize, productId: string, transaction
 export const purchaseSignalSubscription = (sequelize: Sequelize): Subscription => ({
   name: 'engagement.purchases',
   events: ['product.status_changed'],
+  // One event per transaction: each locks its listing's item_norms and similarity_dirty_items
+  // rows until commit, and a batch locking several listings in event order (not id order) could
+  // deadlock with a view flush, which locks them in id order.
+  prefetch: 1,
   handle: async (event, { transaction }) => {
     const p = event.payload as unknown as ProductEventPayload;
     if (p.status !== 'sold' || !p.buyer_id) return;

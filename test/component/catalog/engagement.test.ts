@@ -280,7 +280,13 @@ describe('keyword alerts', () => {
     expect(made.status).toBe(201);
     expect(made.json).toMatchObject({ object: 'keyword_alert', keyword: 'iphone 14', category_id: DIGITAL, id: expect.stringMatching(/^kwa_/) });
     expectProblem(await save(me!, { keyword: 'IPHONE 14', category_id: DIGITAL }), 409, 'keyword_alert_exists');
-    expectProblem(await save(me!, { keyword: '!!!' }), 422, 'invalid_keyword');
+    const symbols = await save(me!, { keyword: '!!!' });
+    expectProblem(symbols, 422, 'invalid_keyword');
+    expect(symbols.json.detail).toContain('letter or digit');
+    // 20 characters as typed, 40 once normalised (㎏ is kg): the detail says which rule it broke.
+    const expanded = await save(me!, { keyword: '㎏'.repeat(20) });
+    expectProblem(expanded, 422, 'invalid_keyword');
+    expect(expanded.json.detail).toContain('at most 30 characters once normalised');
     expectProblem(await save(me!, { keyword: '자전거', category_id: categoryId('no-such') }), 422, 'unknown_category');
     expectProblem(await save(me!, { keyword: '자전거', dong_code: '9999999999' }), 422, 'unknown_dong');
     expectProblem(await save(me!, { keyword: '자전거', seller_id: me!.id }), 400, 'validation_failed');

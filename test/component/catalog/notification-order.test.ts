@@ -5,7 +5,6 @@ import { databaseOptions } from '../../../src/config';
 import { createNotificationRepository } from '../../../src/modules/engagement/data/notification-repository';
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
-import { accountInDatabase } from '../../support/app';
 import { createListing, sellerWithNeighbourhood } from '../../support/catalog';
 import { testConfig } from '../../support/env';
 import { startIdentityStack, type IdentityStack } from '../../support/identity';
@@ -40,8 +39,7 @@ const notice = (userId: string, tag: string) => ({
 
 describe('notifications of one user', () => {
   it('when a notification is inserted while an earlier one is still uncommitted (a subscriber batch), then it waits for that commit and sorts after it, so no reader passes over the earlier one', async () => {
-    const { userId } = await accountInDatabase(config);
-    const [other] = [await accountInDatabase(config)];
+    const [{ id: userId }, other] = await Promise.all([stack.signUp('order'), stack.signUp('order')]);
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let inserted!: () => void;
@@ -58,7 +56,7 @@ describe('notifications of one user', () => {
     let lateDone = false;
     const late = notifications.insert(notice(userId, 'late')).then((stored) => ((lateDone = true), stored));
     // ...while one for another user does not.
-    expect(await notifications.insert(notice(other!.userId, 'elsewhere'))).toBe(true);
+    expect(await notifications.insert(notice(other.id, 'elsewhere'))).toBe(true);
     await new Promise((r) => setTimeout(r, 300));
     expect(lateDone, 'the later insert waited for the earlier one to commit').toBe(false);
 

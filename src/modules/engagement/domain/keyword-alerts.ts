@@ -51,7 +51,8 @@ export function keywordAlertUseCases(deps: KeywordAlertsDeps) {
     /** Saves a keyword (normalised), optionally only within a category (and its sub-categories) and/or around a dong. */
     async create(ctx: RequestContext, userId: string, input: { keyword: string; categoryId?: string; dongCode?: string }): Promise<KeywordAlert> {
       const keyword = normaliseForMatch(input.keyword);
-      if (!keyword || Array.from(keyword).length > KEYWORD_MAX_LENGTH) throw invalidKeyword();
+      if (!keyword) throw invalidKeyword('no_letters', KEYWORD_MAX_LENGTH);
+      if (Array.from(keyword).length > KEYWORD_MAX_LENGTH) throw invalidKeyword('too_long', KEYWORD_MAX_LENGTH);
       if (input.categoryId && !(await alerts.categoryExists(input.categoryId))) throw unknownCategory();
       if (input.dongCode && !(await alerts.dongExists(input.dongCode))) throw unknownDong();
       const grams = keywordGrams(keyword);

@@ -12,10 +12,15 @@ export const keywordAlertExists = () =>
   new AppError(409, 'keyword_alert_exists', 'This keyword alert exists', 'You already have an alert for this keyword with the same scope.', [
     { pointer: '/keyword', code: 'keyword_alert_exists', detail: 'Already saved.' },
   ]);
-export const invalidKeyword = () =>
-  new AppError(422, 'invalid_keyword', 'The keyword is not valid', 'A keyword needs at least one letter or digit.', [
-    { pointer: '/keyword', code: 'invalid_keyword', detail: 'At least one letter or digit.' },
-  ]);
+export const invalidKeyword = (reason: 'no_letters' | 'too_long', maxLength: number) =>
+  reason === 'no_letters'
+    ? new AppError(422, 'invalid_keyword', 'The keyword is not valid', 'A keyword needs at least one letter or digit.', [
+        { pointer: '/keyword', code: 'invalid_keyword', detail: 'At least one letter or digit.' },
+      ])
+    : // Within the schema's length as typed, longer once normalised (NFKC): `㎏` is `kg`.
+      new AppError(422, 'invalid_keyword', 'The keyword is not valid', `A keyword has at most ${maxLength} characters once normalised (NFKC: ㎏ counts as kg).`, [
+        { pointer: '/keyword', code: 'invalid_keyword', detail: `At most ${maxLength} characters once normalised.` },
+      ]);
 export const unknownCategory = () =>
   new AppError(422, 'unknown_category', 'Unknown category', 'No category has this id.', [{ pointer: '/category_id', code: 'unknown_category', detail: 'No category has this id.' }]);
 export const unknownDong = () =>
