@@ -17,7 +17,7 @@ import { newId } from '../../../src/modules/users/domain/ids';
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
 import { connectRedis } from '../../../src/platform/redis';
-import { tokenFor } from '../../support/app';
+import { quickAccounts } from '../../support/accounts';
 import { createListing, DIGITAL, MANGWON, PHONES, categoryId, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
 import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack } from '../../support/identity';
@@ -25,7 +25,6 @@ import { waitFor } from '../../support/wait';
 import { productCacheKey } from '../../../src/modules/products';
 import { POPULAR_CACHE_KEY } from '../../../src/modules/engagement';
 import { CachedJson } from '../../../src/platform/cache/cached-json';
-import { personalDataCipher } from '../../../src/modules/users';
 
 // The worker flushes views only when a test asks (so counts before a flush are known) and
 // recomputes item similarity every second (so recommendations tests can poll for it).
@@ -68,28 +67,8 @@ const events = async (id: string, type: string) =>
     (r) => r.payload as Json,
   );
 
-/**
- * Buyers without the sign-up ceremony: rows in users and access tokens signed with the test
- * key (the token guard only consults revocations). For tests that need many people.
- */
-async function buyers(n: number): Promise<Caller[]> {
-  const made: Caller[] = [];
-  for (let i = 0; i < n; i++) {
-    const id = newId('usr');
-    const tag = randomBytes(5).toString('hex');
-    // Encrypted as the users component stores it, so every reader of users (admin lists) can decrypt it.
-    const email = `eng-${tag}@example.com`;
-    const cipher = personalDataCipher(stack.api.config);
-    await stack.db.query('INSERT INTO users (id, email_bidx, email_enc, nickname, email_verified_at) VALUES ($1, $2, $3, $4, now())', [
-      id,
-      cipher.blindIndex(email, 'user.email'),
-      cipher.encrypt(email, `user.email:${id}`),
-      `eng${tag}`,
-    ]);
-    made.push({ id, token: tokenFor(stack.api.config, ['user'], id) });
-  }
-  return made;
-}
+/** Buyers without the sign-up ceremony (support/accounts.ts), for tests that need many people. */
+const buyers = (n: number): Promise<Caller[]> => quickAccounts(stack.api.config, n, 'eng');
 
 let seller: Seller;
 let buyer: Seller;

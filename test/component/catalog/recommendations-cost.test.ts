@@ -8,13 +8,12 @@ import { createViewFlushRepository } from '../../../src/modules/engagement/data/
 import { viewUseCases } from '../../../src/modules/engagement/domain/views';
 import { flushViewsJob } from '../../../src/modules/engagement/jobs';
 import { newId } from '../../../src/modules/users/domain/ids';
-import { personalDataCipher } from '../../../src/modules/users';
 import { databaseOptions } from '../../../src/config';
 import { CachedJson } from '../../../src/platform/cache/cached-json';
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
 import { connectRedis } from '../../../src/platform/redis';
-import { tokenFor } from '../../support/app';
+import { quickAccounts } from '../../support/accounts';
 import { createListing, sellerWithNeighbourhood } from '../../support/catalog';
 import { raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack } from '../../support/identity';
@@ -54,23 +53,8 @@ const recommended = async (user: Caller, limit = 20): Promise<string[]> => {
   return data.data.map((p) => p.id);
 };
 
-/** Users without the sign-up ceremony (rows in users and test-signed tokens), for tests that need many. */
-async function buyers(n: number): Promise<Caller[]> {
-  const made: Caller[] = [];
-  const cipher = personalDataCipher(stack.api.config);
-  for (let i = 0; i < n; i++) {
-    const id = newId('usr');
-    const email = `reco-${randomBytes(5).toString('hex')}@example.com`;
-    await stack.db.query('INSERT INTO users (id, email_bidx, email_enc, nickname, email_verified_at) VALUES ($1, $2, $3, $4, now())', [
-      id,
-      cipher.blindIndex(email, 'user.email'),
-      cipher.encrypt(email, `user.email:${id}`),
-      `reco${randomBytes(5).toString('hex')}`,
-    ]);
-    made.push({ id, token: tokenFor(stack.api.config, ['user'], id) });
-  }
-  return made;
-}
+/** Users without the sign-up ceremony (support/accounts.ts), for tests that need many. */
+const buyers = (n: number): Promise<Caller[]> => quickAccounts(stack.api.config, n, 'reco');
 
 /** Drops every shared popular list (and keeps loads begun before from storing theirs). */
 const refreshPopularLists = () => new CachedJson<unknown>(redis, POPULAR_CACHE_KEY, 60, async () => [], log).invalidate();
