@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
 import { QueryTypes, Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseOptions } from '../../../src/config';
 import { CANDIDATES_SQL, createKeywordAlertRepository } from '../../../src/modules/engagement/data/keyword-alert-repository';
 import { markDirty } from '../../../src/modules/engagement/data/like-repository';
 import { createSimilarityRepository } from '../../../src/modules/engagement/data/similarity-repository';
@@ -14,35 +13,29 @@ import { viewUseCases } from '../../../src/modules/engagement/domain/views';
 import { koreanDate } from '../../../src/platform/korean-date';
 import { flushViewsJob, pruneViewLedgerJob, VIEW_LEDGER_RETENTION_DAYS } from '../../../src/modules/engagement/jobs';
 import { newId } from '../../../src/modules/users/domain/ids';
-import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
-import { connectRedis } from '../../../src/platform/redis';
 import { quickAccounts } from '../../support/accounts';
 import { createListing, DIGITAL, MANGWON, PHONES, categoryId, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
 import { expectProblem, raw } from '../../support/http';
-import { startIdentityStack, type IdentityStack } from '../../support/identity';
+import { startEngagementStack, type EngagementStack } from '../../support/engagement';
+import type { IdentityStack } from '../../support/identity';
 import { waitFor } from '../../support/wait';
 import { productCacheKey } from '../../../src/modules/products';
-import { POPULAR_CACHE_KEY } from '../../../src/modules/engagement';
-import { CachedJson } from '../../../src/platform/cache/cached-json';
 
 // The worker flushes views only when a test asks (so counts before a flush are known) and
 // recomputes item similarity every second (so recommendations tests can poll for it).
+let env: EngagementStack;
 let stack: IdentityStack;
-let redis: Awaited<ReturnType<typeof connectRedis>>;
-let sequelize: ReturnType<typeof createSequelize>;
+let redis: EngagementStack['redis'];
+let sequelize: EngagementStack['sequelize'];
+// Module-level: some describe blocks build their job contexts when collected, before beforeAll.
 const log = createLogger('silent', 'test');
 
 beforeAll(async () => {
-  stack = await startIdentityStack({ ENGAGEMENT_VIEW_FLUSH_INTERVAL_MS: '3600000', ENGAGEMENT_SIMILARITY_INTERVAL_MS: '1000' });
-  redis = await connectRedis(stack.api.config.REDIS_URL);
-  sequelize = createSequelize(databaseOptions(stack.api.config), log);
+  env = await startEngagementStack();
+  ({ stack, redis, sequelize } = env);
 });
-afterAll(async () => {
-  await sequelize?.close();
-  await redis?.quit();
-  await stack?.stop();
-});
+afterAll(() => env?.stop());
 
 type Json = Record<string, unknown>;
 interface Caller {
@@ -487,7 +480,7 @@ describe('recommendations', () => {
     await stack.db.query('UPDATE products SET view_count = $2 WHERE id = $1', [own.id, top + 2000]);
     // The popular lists are shared for a minute: one read before these changes (this file's last
     // run, another file) would not have them yet.
-    await new CachedJson<unknown>(redis, POPULAR_CACHE_KEY, 60, async () => [], log).invalidate();
+    await env.refreshPopularLists();
 
     const res = await call(newcomer, 'GET', '/users/me/recommendations?limit=20');
     expect(res.status).toBe(200);

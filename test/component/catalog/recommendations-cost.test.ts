@@ -1,41 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POPULAR_CACHE_KEY } from '../../../src/modules/engagement';
 import { POPULAR_SLICE_SQL, POPULAR_SQL, STILL_RECOMMENDABLE_SQL } from '../../../src/modules/engagement/data/similarity-repository';
 import { createViewStore } from '../../../src/modules/engagement/data/view-store';
 import { createViewFlushRepository } from '../../../src/modules/engagement/data/view-flush-repository';
 import { viewUseCases } from '../../../src/modules/engagement/domain/views';
 import { flushViewsJob } from '../../../src/modules/engagement/jobs';
 import { newId } from '../../../src/modules/users/domain/ids';
-import { databaseOptions } from '../../../src/config';
-import { CachedJson } from '../../../src/platform/cache/cached-json';
-import { createSequelize } from '../../../src/platform/db/sequelize';
-import { createLogger } from '../../../src/platform/logger';
-import { connectRedis } from '../../../src/platform/redis';
 import { quickAccounts } from '../../support/accounts';
 import { createListing, sellerWithNeighbourhood } from '../../support/catalog';
 import { raw } from '../../support/http';
-import { startIdentityStack, type IdentityStack } from '../../support/identity';
+import { startEngagementStack, type EngagementStack } from '../../support/engagement';
+import type { IdentityStack } from '../../support/identity';
 import { waitFor } from '../../support/wait';
 
 // The worker recomputes item similarity every second and never flushes views on its own (the
 // tests flush when they need to).
+let env: EngagementStack;
 let stack: IdentityStack;
-let redis: Awaited<ReturnType<typeof connectRedis>>;
-let sequelize: ReturnType<typeof createSequelize>;
-const log = createLogger('silent', 'test');
+let redis: EngagementStack['redis'];
+let sequelize: EngagementStack['sequelize'];
+let log: EngagementStack['log'];
 
 beforeAll(async () => {
-  stack = await startIdentityStack({ ENGAGEMENT_VIEW_FLUSH_INTERVAL_MS: '3600000', ENGAGEMENT_SIMILARITY_INTERVAL_MS: '1000' });
-  redis = await connectRedis(stack.api.config.REDIS_URL);
-  sequelize = createSequelize(databaseOptions(stack.api.config), log);
+  env = await startEngagementStack();
+  ({ stack, redis, sequelize, log } = env);
 });
-afterAll(async () => {
-  await sequelize?.close();
-  await redis?.quit();
-  await stack?.stop();
-});
+afterAll(() => env?.stop());
 
 interface Caller {
   id: string;
@@ -56,8 +47,7 @@ const recommended = async (user: Caller, limit = 20): Promise<string[]> => {
 /** Users without the sign-up ceremony (support/accounts.ts), for tests that need many. */
 const buyers = (n: number): Promise<Caller[]> => quickAccounts(stack.api.config, n, 'reco');
 
-/** Drops every shared popular list (and keeps loads begun before from storing theirs). */
-const refreshPopularLists = () => new CachedJson<unknown>(redis, POPULAR_CACHE_KEY, 60, async () => [], log).invalidate();
+const refreshPopularLists = () => env.refreshPopularLists();
 
 const norm = async (productId: string): Promise<number | null> => {
   const { rows } = await stack.db.query('SELECT sq_sum FROM item_norms WHERE product_id = $1', [productId]);
