@@ -1542,7 +1542,8 @@ export interface paths {
          *
          *     **Limits.** At most 30 new listings per seller in 24 hours (`429 listing_limit_reached` with
          *     `Retry-After`). The same title with a near-identical description (trigram similarity of 0.9 or
-         *     more) as one of the seller's live listings of the last 24 hours is `409 duplicate_listing`: edit
+         *     more) as one of the seller's live listings posted or bumped in the last 24 hours is
+         *     `409 duplicate_listing`: edit
          *     or bump that one instead. Both texts are compared with case and full-width forms folded,
          *     invisible characters dropped and every run of spaces, punctuation, symbols and emoji taken as
          *     one space (`아이폰14 팝니다!` and `★아이폰14 팝니다.` are the same title; `아이폰14` and `아이폰 14`
@@ -1594,8 +1595,8 @@ export interface paths {
          *     `409 price_locked`. Validation and moderation are those of `createProduct`
          *     (`422 listing_prohibited`, `invalid_category`, `category_not_leaf`,
          *     `shipping_fee_not_applicable`), and so is the duplicate rule when the title or description
-         *     changes: new text that makes the listing a near-identical copy of another of the seller's
-         *     listings of the last 24 hours is `409 duplicate_listing`. An edit that keeps the title and
+         *     changes: new text that makes the listing a near-identical copy of another of the seller's live
+         *     listings posted or bumped in the last 24 hours is `409 duplicate_listing`. An edit that keeps the title and
          *     description is not checked against other listings. Records `product.updated` with the whole
          *     new state.
          */
@@ -7242,7 +7243,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             /** @description No verified neighbourhood (`neighbourhood_verification_required`). */
             403: components["responses"]["Forbidden"];
-            /** @description A near-identical listing of the last 24 hours exists (`duplicate_listing`), or the same `Idempotency-Key` is in flight. */
+            /** @description A near-identical listing posted or bumped in the last 24 hours exists (`duplicate_listing`), or the same `Idempotency-Key` is in flight. */
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -7340,7 +7341,7 @@ export interface operations {
             /** @description Not the seller (`not_seller`). */
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The listing is sold and the price differs (`price_locked`), or the new title and description copy another listing of the seller's last 24 hours (`duplicate_listing`). */
+            /** @description The listing is sold and the price differs (`price_locked`), or the new title and description copy another of the seller's listings posted or bumped in the last 24 hours (`duplicate_listing`). */
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
