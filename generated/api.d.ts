@@ -1405,7 +1405,8 @@ export interface paths {
          *
          *     Records the audited event `product.reviewed` (the decision, the reason and the acting staff
          *     member), and `product.deleted` for a removal. A listing that is not flagged (never was, or
-         *     already decided) is `409 not_flagged`; an unknown or deleted one is `404 not_found`; a
+         *     already decided) is `409 not_flagged`; one edited after the `version` sent with the decision
+         *     is `409 listing_changed` (an approval covers only the text the moderator read); an unknown or deleted one is `404 not_found`; a
          *     moderator's own listing is `422 cannot_review_own_listing` (another moderator decides).
          *
          *     **Staff only**: needs the `listings:moderate` permission (roles `moderator` and `admin`);
@@ -3578,6 +3579,12 @@ export interface components {
              */
             price: number;
             /**
+             * Format: int64
+             * @description The listing's version as shown here (every edit moves it). Send it with the decision (`reviewFlaggedProduct`) so that it applies to this text and not to one the seller wrote since.
+             * @example 3
+             */
+            version: number;
+            /**
              * @description Sale status, as the seller set it.
              * @enum {string}
              */
@@ -3629,6 +3636,12 @@ export interface components {
              * @enum {string}
              */
             decision: "approve" | "remove";
+            /**
+             * Format: int64
+             * @description The listing's `version` as the queue showed it. When the seller has edited it since, the decision is refused with `409 listing_changed` and nothing happens (read the queue again). Without it the decision applies to the listing as it is now, whatever it says.
+             * @example 3
+             */
+            version?: number;
             /**
              * @description Why, for the audit trail (1–500 characters, not blank; line breaks allowed). Staff see it; the seller does not.
              * @example 카카오톡 아이디는 문의용 안내로 확인, 외부 거래 유도 아님
@@ -3964,7 +3977,7 @@ export interface components {
              * @example 3
              */
             chat_count: number;
-            /** @description On `getProduct` with an access token: whether the caller liked the listing. Absent anonymously and on the seller's own write responses (create, edit, status, bump), where it would always be false: sellers cannot like their own listings. */
+            /** @description With an access token: whether the caller liked the listing (`getProduct`). Always false on the seller's own write responses (create, edit, status, bump), which are the seller's next read byte for byte: sellers cannot like their own listings. Absent anonymously. */
             liked_by_me?: boolean;
             /**
              * Format: date-time
@@ -6978,7 +6991,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             /** @description No listing has this id, or it is deleted (`not_found`). */
             404: components["responses"]["NotFound"];
-            /** @description The listing is not waiting for a moderator (`not_flagged`), or a request with this Idempotency-Key is still in flight (`idempotency_request_in_progress`). */
+            /** @description The listing is not waiting for a moderator (`not_flagged`), its seller edited it after the `version` sent (`listing_changed`), or a request with this Idempotency-Key is still in flight (`idempotency_request_in_progress`). */
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -71,11 +71,33 @@ describe('dodges that are caught', () => {
     ['031:123:4567', 'phone_number'],
     ['0505,123,4567', 'phone_number'],
     ['+82,10,1234,5678', 'phone_number'],
+    // Found by an audit (2026-11-28): runs of spaces, line breaks and spaced separators.
+    ['권  총 팝니다', 'prohibited_weapons'],
+    ['마  약 팝니다', 'prohibited_drugs'],
+    ['대  마  초', 'prohibited_drugs'],
+    ['마\n약', 'prohibited_drugs'],
+    ['마 . 약', 'prohibited_drugs'],
+    ['마 ~ 약', 'prohibited_drugs'],
+    ['소  주 팝니다', 'prohibited_alcohol'],
+    ['담  배 팝니다', 'prohibited_tobacco'],
+    ['신한 110 - 123 - 456789', 'bank_account'],
+    ['입금 110.123.456789', 'bank_account'],
+    ['신한 110~123~456789', 'bank_account'],
+    ['카카오뱅크 3333_01_2345678', 'bank_account'],
+    ['계좌 110🌸123🌸456789', 'bank_account'],
+    ['농협 302 - 1234 - 5678 - 91', 'bank_account'],
+    ['open kakao com/o/sAbc', 'off_platform_link'],
+    ['open kakao 로 오세요', 'off_platform_link'],
+    ['open_kakao', 'off_platform_link'],
+    // Drink by the box is drink.
+    ['맥주 박스 24캔', 'prohibited_alcohol'],
+    ['참이슬 소주박스 20병', 'prohibited_alcohol'],
+    ['소주 케이스 팝니다', 'prohibited_alcohol'],
   ])('%s -> %s', (description, rule) => {
     expect(verdict(description)).toContain(rule);
   });
 
-  it.each(['오픈카톡', '오픈카톡방 들어오세요', '오픈 카톡', '오카방', '카톡: abc123', '카톡 abc123', 'ㅋㅌ', 'katalk abc12', '텔레 @xyz', 'tg @xyz', 'abc@gmail.com', 'site.xyz', 'smartstore.naver.com/x', 'm.bunjang.co.kr/products/1', 'naver . com 에서 봤어요', 'naver . me/abc'])(
+  it.each(['오픈카톡', '오픈카톡방 들어오세요', '오픈 카톡', '오카방', '카톡: abc123', '카톡 abc123', 'ㅋㅌ', 'katalk abc12', '텔레 @xyz', 'tg @xyz', 'abc@gmail.com', 'site.xyz', 'smartstore.naver.com/x', 'm.bunjang.co.kr/products/1', 'naver . com 에서 봤어요', 'naver . me/abc', '오픈카카오 주소 드려요'])(
     '%s is flagged for review',
     (description) => {
       expect(verdict(description)).toEqual(['flagged']);
@@ -92,6 +114,7 @@ describe('everyday listings that pass', () => {
     'kakao friends 인형', '1일 2일 3일 4일 5일 대여', '마 약간 있음', '010 에디션 키보드', '갤럭시 s23 울트라',
     '호수: 01, 02, 06, 07, 08 남음', '거래 시간 01:00~06:00, 07:00~09:00', '02:30~03:30, 04:00~05:00', 'Like new. To be honest', 'box. Info inside', '갤럭시 s23. tv 포함',
     '주문번호는 2024031512345678 입금 확인', 'S/N. 1234567890 입금완료', '택배 송장 번호 - 6078123456789 (입금 후)',
+    '와인 박스만 팝니다', '위스키 케이스만', '소주 빈 박스', '상품권 총 5장', '마  약간 흠집',
   ])('%s', (description) => {
     expect(verdict(description)).toEqual([]);
   });

@@ -80,6 +80,30 @@ const reviewNotices = async (productId: string) =>
     .reverse();
 
 describe('the review queue of flagged listings', () => {
+  it('when the seller edits a flagged listing after the moderator read it, then a decision naming the version read is 409 listing_changed and nothing changes; naming the current one, it applies', async () => {
+    const tag = tagged();
+    const p = await createListing(stack, seller.token, { title: `버전 확인 ${tag}`, description: FLAGGED_TEXT });
+    expect(p.moderation).toBe('flagged');
+    const read = (await queue()).find((l) => l.id === p.id)!;
+    expect(read.version).toEqual(expect.any(Number));
+
+    // The seller swaps the text the moderator read for another that flags too.
+    const cur = (await call(seller, 'GET', `/products/${p.id}`)).json;
+    const body = { title: cur.title, description: '텔레그램 @scam999 로 연락주세요', category_id: (cur.category as Json).id, price: cur.price, offers_allowed: cur.offers_allowed, condition: cur.condition, trade_methods: cur.trade_methods, shipping_fee: cur.shipping_fee, quantity: cur.quantity };
+    const edited = await call(seller, 'PUT', `/products/${p.id}`, body);
+    expect(edited.status).toBe(200);
+    expect(edited.json.moderation).toBe('flagged');
+
+    expectProblem(await review(moderator, p.id, { decision: 'approve', reason: '읽은 글은 괜찮음', version: read.version }), 409, 'listing_changed');
+    expect((await call(seller, 'GET', `/products/${p.id}`)).json.moderation).toBe('flagged');
+    expect((await events(p.id)).some((e) => e.type === 'product.reviewed')).toBe(false);
+
+    const again = (await queue()).find((l) => l.id === p.id)!;
+    expect(again.version).not.toBe(read.version);
+    expect(again.flags).toEqual([expect.objectContaining({ rule: 'off_platform_contact', match: '텔레그램 @scam999' })]);
+    expect((await review(moderator, p.id, { decision: 'remove', reason: '외부 거래 유도', version: again.version })).status).toBe(204);
+  });
+
   it('when a flagged listing is approved, then it leaves the queue, joins search and notifies keyword alerts; the audited event names the moderator', async () => {
     const tag = tagged();
     expect((await call(fan, 'POST', '/users/me/keyword-alerts', { keyword: tag })).status).toBe(201);

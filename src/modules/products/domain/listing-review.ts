@@ -6,7 +6,7 @@ import type { ProductDetailCache } from '../data/detail-cache';
 import type { ProductRepository } from '../data/product-repository';
 import { flagFingerprint, moderateListing, type Finding } from './moderation';
 import type { Product } from './product';
-import { cannotReviewOwnListing, notFlagged, productNotFound } from './problems';
+import { cannotReviewOwnListing, listingChanged, notFlagged, productNotFound } from './problems';
 import { decodeListingCursor, encodeListingCursor, listingCursorFingerprint } from './listing-cursor';
 
 // The review queue of flagged listings (a messenger id or a web address in the text): posted
@@ -57,13 +57,15 @@ export function listingReviewUseCases(deps: ListingReviewDeps) {
      * `product.reviewed` with the decision, the reason and the moderator, and `product.deleted`
      * for a removal, in the transaction of the change.
      */
-    async review(ctx: RequestContext, id: string, decision: ReviewDecision, reason: string): Promise<void> {
+    async review(ctx: RequestContext, id: string, decision: ReviewDecision, reason: string, seenVersion?: number): Promise<void> {
       await inTransaction(sequelize, ctx, async (t) => {
         const moderatorId = await deps.requireModerator(ctx, t);
         const current = await products.findForUpdate(id, t);
         if (!current || current.deletedAt) throw productNotFound();
         if (current.moderation !== 'flagged') throw notFlagged();
         if (current.sellerId === moderatorId) throw cannotReviewOwnListing();
+        // An approval clears the flags of the text as it is now: only if that is what was read.
+        if (seenVersion !== undefined && current.version !== seenVersion) throw listingChanged();
         // The title rides along so the seller's notice names the listing without reading the table.
         const reviewed = { product_id: id, seller_id: current.sellerId, title: current.title, decision, reason, moderator_id: moderatorId };
         if (decision === 'approve') {

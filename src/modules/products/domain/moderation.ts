@@ -48,7 +48,8 @@ interface ItemRule {
 // if it is), "가품은 팔지 않아요" (I do not sell them).
 const DENIAL = ['아님', '아닙', '아니', 'x', '절대', '일 경우', '일경우', '시 환불', '이면', '면 환불', '판정', '은 팔지', '은 안', '는 팔지', '취급 안', '걱정', '의심'];
 // Things for drinking, not drink: glasses, openers, fridges, colours (와인색).
-const DRINKWARE = ['잔', '글라스', '컵', '셀러', '오프너', '랙', '냉장고', '병따개', '디캔터', '거치대', '색', '빛', '쿨러', '코르크', '마개', '거품기', '빈병', '공병', '디스펜서', '스토퍼', '케이스', '박스'];
+// A box or a case is drink by the box ("소주 박스 20병") unless it is only the box.
+const DRINKWARE = ['잔', '글라스', '컵', '셀러', '오프너', '랙', '냉장고', '병따개', '디캔터', '거치대', '색', '빛', '쿨러', '코르크', '마개', '거품기', '빈병', '공병', '디스펜서', '스토퍼', '케이스만', '박스만', '빈 박스', '빈박스'];
 
 export const PROHIBITED_ITEMS: ItemRule[] = [
   {
@@ -129,10 +130,11 @@ export const PROHIBITED_ITEMS: ItemRule[] = [
   },
 ];
 
-// Separators people put between characters to dodge filters ("마.약", "마~약", "마ㆍ약"): up to two
-// of anything that is not a Latin letter, a digit, a Hangul syllable or a space. (Not \p{L}: a
-// Unicode property class in each of ~150 patterns costs seconds to compile in V8.)
-const SEP = '[^a-z0-9가-힣\\s]{0,2}';
+// Separators people put between characters to dodge filters ("마.약", "마~약", "마ㆍ약", "마 . 약"):
+// up to two of anything that is not a Latin letter, a digit, a Hangul syllable or a space, with a
+// space on either side allowed (a bare space is the spaced form, below). (Not \p{L}: a Unicode
+// property class in each of ~150 patterns costs seconds to compile in V8.)
+const SEP = '(?:[^a-z0-9가-힣\\s]{0,2}|\\s?[^a-z0-9가-힣\\s]{1,2}\\s?)';
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const isHangul = (s: string) => /[가-힣]/.test(s);
 
@@ -182,9 +184,10 @@ const BANKS =
 const NOT_ACCOUNT = '(?<!(?:송장|운송장|택배|imei|시리얼|serial|s/n|sn|주문|일련|바코드|제조|모델|품번|코드)(?:\\s?(?:번호|넘버|명))?(?:는|은)?\\s?[:#.\\-]?\\s?)';
 // An account number (10-16 digits) with a bank or payment word up to 15 characters before or after it.
 // (The label's lookbehind only where a number starts: elsewhere it would rescan at every character.)
-const ACCOUNT_NUMBER = `(?<!\\d)(?=\\d)${NOT_ACCOUNT}\\d(?:[\\s\\-${DASHES}]?\\d){9,15}(?!\\d)`;
+// Between its digits, the phone rule's separators (D: "110 - 123 - 456789", "110.123.456789", "110🌸123").
+const ACCOUNT_NUMBER = `(?<!\\d)(?=\\d)${NOT_ACCOUNT}\\d(?:${D}\\d){9,15}(?!\\d)`;
 const BANK_ACCOUNT = new RegExp(`(?:${BANKS})[^\\d]{0,15}${ACCOUNT_NUMBER}|${ACCOUNT_NUMBER}[^\\d]{0,15}(?:${BANKS})`, 'u');
-const OFF_PLATFORM_LINK = /([o0]pen\.?kakao|[o0]penkakao|pf\.kakao\.com|qr\.kakao\.com|kakao\.com\/o\/|(?<![a-z])t\.me\/|telegram\.me|line\.me\/|band\.us\/)/gu;
+const OFF_PLATFORM_LINK = /([o0]pen[\s_\-.]?kakao|pf\.kakao\.com|qr\.kakao\.com|kakao\.com\/o\/|(?<![a-z])t\.me\/|telegram\.me|line\.me\/|band\.us\/)/gu;
 // A handle after a messenger's name ("카톡 mangwon77", "텔레 @x"), so that what a moderator
 // approves is that id, not merely the word.
 const HANDLE = '(?:\\s?[:：]?\\s?@?[a-z0-9][a-z0-9_.\\-]{2,29})?';
@@ -194,7 +197,7 @@ const OFF_PLATFORM_CONTACT = new RegExp(
     `(?<![a-z0-9가-힣])(?:카톡|katalk|\\u110F\\u1110|텔레|tg)\\s?[:：]?\\s?@?[a-z][a-z0-9_.\\-]{2,29}`,
     // ㅋㅌ alone (NFKC turns these letters into the initial consonants U+110F, U+1110).
     '(?<![\\u1100-\\u11FF])\\u110F\\u1110(?![\\u1100-\\u11FF])',
-    '오픈\\s?(?:채팅|카톡|톡)',
+    '오픈\\s?(?:채팅|카톡|톡|카카오)',
     '(?<![가-힣])오카방?(?![가-힣])',
     `텔레그램${HANDLE}`,
     `(?<![가-힣])라인\\s?(?:아이디|id)${HANDLE}`,
@@ -266,9 +269,11 @@ function digitsAndDots(text: string): string {
 function inspect(field: Finding['field'], raw: string): Finding[] {
   const text = normaliseText(raw);
   const findings: Finding[] = [];
+  // Runs of spaces and line breaks as one space: "권  총" and "마\n약" are the spaced forms.
+  const words = text.replace(/\s+/g, ' ');
   for (const matcher of ITEM_MATCHERS) {
     for (const pattern of matcher.patterns) {
-      const m = pattern.exec(text);
+      const m = pattern.exec(words);
       if (m) {
         findings.push({ field, rule: matcher.rule, action: 'block', match: m[0] });
         break;

@@ -44,5 +44,7 @@ export const bumpTooSoon = (retryAfterSeconds: number) =>
 export const priceNotLower = () =>
   new AppError(422, 'price_not_lower', 'The new price must be lower', 'A bump may only lower the price.', [{ pointer: '/price', code: 'price_not_lower', detail: 'Lower than the current price.' }]);
 export const notFlagged = () => new AppError(409, 'not_flagged', 'Not waiting for a moderator', 'This listing is not flagged for review (never was, or already decided).');
+export const listingChanged = () =>
+  new AppError(409, 'listing_changed', 'The listing changed', 'The seller edited this listing after the version you reviewed. Read the queue again and decide on what it says now.');
 export const cannotReviewOwnListing = () =>
   new AppError(422, 'cannot_review_own_listing', 'Not your own listing', 'A moderator cannot decide on a listing they posted; another moderator must.');

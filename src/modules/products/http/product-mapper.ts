@@ -71,6 +71,7 @@ export const toFlaggedListing = ({ product: p, flags }: FlaggedListing): Schemas
   category_id: p.categoryId,
   price: p.price,
   status: p.status,
+  version: p.version,
   flags: flags.slice(0, 10).map((f) => ({ field: f.field, rule: f.rule as FlagRule, match: f.match.replace(/[\x00-\x1F\x7F]+/g, ' ').trim().slice(0, 200) })),
   created_at: p.createdAt.toISOString(),
   updated_at: p.updatedAt.toISOString(),
