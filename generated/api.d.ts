@@ -1667,7 +1667,9 @@ export interface paths {
          *     becomes now), optionally with a lower price (`price`; not lower is `422 price_not_lower`). At
          *     most once per 24 hours per listing, counted from the last bump or, before the first, from
          *     posting: sooner is `429 bump_too_soon` with `Retry-After` (seconds until the next bump is
-         *     allowed). A listing that is not on sale is `409 product_not_on_sale`. Only the seller bumps:
+         *     allowed). A listing that is not on sale is `409 product_not_on_sale`; one with a near-identical
+         *     copy among the seller's live listings posted or bumped in the last 24 hours is
+         *     `409 duplicate_listing` (bump that one, or delete it, instead). Only the seller bumps:
          *     another user gets `403 not_seller` (`404` for a hidden listing). Records `product.bumped`.
          */
         post: operations["bumpProduct"];
@@ -7507,7 +7509,7 @@ export interface operations {
             /** @description Not the seller (`not_seller`). */
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The listing is not on sale (`product_not_on_sale`), or the same `Idempotency-Key` is in flight. */
+            /** @description The listing is not on sale (`product_not_on_sale`), a copy of it was posted or bumped in the last 24 hours (`duplicate_listing`), or the same `Idempotency-Key` is in flight. */
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

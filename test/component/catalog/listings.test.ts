@@ -273,13 +273,17 @@ describe('POST /v1/products', () => {
     expect((await post(sellerB, listingInput({ title: '닌텐도 스위치 OLED 화이트', description: '작년 12월 구매, 케이스 포함. 박스 있습니다. 직거래는 망원역에서 가능합니다.' }))).status).toBe(201);
   });
 
-  it('when the duplicate is older than 24 hours, then posting again is allowed; deleting and reposting within the day (a second bump) is not', async () => {
+  it('when the duplicate is older than 24 hours, then posting again is allowed, but bumping the original beside the copy is not; deleting and reposting within the day (a second bump) is not', async () => {
     const seller = await sellerWithNeighbourhood(stack, 'dup2');
     const text = { title: '아이패드 에어 5세대 64GB', description: '액정 깨끗, 배터리 92%' };
     const old = await createListing(stack, seller.token, text);
     await stack.db.query(`UPDATE products SET created_at = now() - interval '25 hours', bumped_at = now() - interval '25 hours' WHERE id = $1`, [old.id]);
     const second = await createListing(stack, seller.token, text);
     expect(second.id).not.toBe(old.id);
+    // Bumping the original now would put both copies at the top of the feeds.
+    const bump = await call(seller, 'POST', `/products/${old.id}/bump`, {});
+    expectProblem(bump, 409, 'duplicate_listing');
+    expect(String(bump.json.detail)).toContain(second.id);
     // Deleted and posted again at once: it would jump to the top of every feed and alert again.
     expect((await call(seller, 'DELETE', `/products/${second.id}`)).status).toBe(204);
     const repost = await post(seller, listingInput(text));

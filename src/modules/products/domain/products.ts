@@ -241,6 +241,10 @@ export function productUseCases(deps: ProductsDeps) {
         const wait = await products.secondsUntilBump(id, BUMP_INTERVAL_SECONDS, t);
         if (wait > 0) throw bumpTooSoon(wait);
         if (newPrice !== undefined && newPrice >= current.price) throw priceNotLower();
+        // A copy posted since (more than 24 h after this one, so create let it through) would sit
+        // beside it at the top of every feed: the same duplicate rule, under the same lock.
+        await products.lockSeller(current.sellerId, t);
+        await assertNotDuplicate(current.sellerId, current, t, id);
         const product = await products.bump(id, newPrice ?? current.price, t);
         await record(ctx, t, product, 'product.bumped', {
           product_id: id,
