@@ -3581,7 +3581,7 @@ export interface components {
              */
             price: number;
             /**
-             * Format: int64
+             * Format: int32
              * @description The listing's version as shown here (every edit moves it). Send it with the decision (`reviewFlaggedProduct`) so that it applies to this text and not to one the seller wrote since.
              * @example 3
              */
@@ -3639,7 +3639,7 @@ export interface components {
              */
             decision: "approve" | "remove";
             /**
-             * Format: int64
+             * Format: int32
              * @description The listing's `version` as the queue showed it. When the seller has edited it since, the decision is refused with `409 listing_changed` and nothing happens (read the queue again). Without it the decision applies to the listing as it is now, whatever it says.
              * @example 3
              */
