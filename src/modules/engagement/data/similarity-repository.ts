@@ -63,16 +63,22 @@ export interface PopularEntry {
 /** Popularity order: score, then the latest bump, then id (as every popular query sorts). */
 export const byPopularity = (a: PopularEntry, b: PopularEntry): number => b.score - a.score || b.bumpedAtMicros - a.bumpedAtMicros || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+// What the popular fallback may show: a recommendable listing on sale, bumped in the last 30 days.
+const POPULAR_CANDIDATE = `${RECOMMENDABLE} AND p.status = 'on_sale' AND p.bumped_at > now() - interval '30 days'`;
+// Popularity, as every popular query ranks it.
+const POPULARITY = 'p.like_count * 3 + p.view_count';
+// The ids of the categories at or under any of the given ones (the `categories` array expression).
+const categoriesUnder = (categories: string) =>
+  `SELECT c.id FROM categories c JOIN categories a ON c.path = a.path OR c.path LIKE a.path || '/%' WHERE a.id = ANY(${categories})`;
+
 // A slice's most popular listings for everyone ($1 dongs, $2 a top-level category, either null
 // for all; $3 how many): every listing of the slice bumped in 30 days is read and ranked.
 export const POPULAR_SLICE_SQL = `
-  SELECT p.id, p.like_count * 3 + p.view_count AS score, (extract(epoch FROM p.bumped_at) * 1000000)::bigint::text AS at
+  SELECT p.id, ${POPULARITY} AS score, (extract(epoch FROM p.bumped_at) * 1000000)::bigint::text AS at
     FROM products p
-   WHERE ${RECOMMENDABLE} AND p.status = 'on_sale'
-     AND p.bumped_at > now() - interval '30 days'
+   WHERE ${POPULAR_CANDIDATE}
      AND ($1::text[] IS NULL OR p.dong_code = ANY($1::text[]))
-     AND ($2::text IS NULL OR p.category_id IN (
-           SELECT c.id FROM categories c JOIN categories a ON c.path = a.path OR c.path LIKE a.path || '/%' WHERE a.id = $2))
+     AND ($2::text IS NULL OR p.category_id IN (${categoriesUnder('ARRAY[$2::text]')}))
    ORDER BY score DESC, p.bumped_at DESC, p.id
    LIMIT $3`;
 
@@ -81,16 +87,14 @@ export const POPULAR_SLICE_SQL = `
 // days, plus a like and a purchase probe for each.
 export const POPULAR_SQL = `
   SELECT p.id FROM products p
-   WHERE ${RECOMMENDABLE} AND p.status = 'on_sale'
-     AND p.bumped_at > now() - interval '30 days'
+   WHERE ${POPULAR_CANDIDATE}
      AND p.seller_id IS DISTINCT FROM $1
      AND p.id <> ALL($2::text[])
      AND NOT EXISTS (SELECT 1 FROM product_likes l WHERE l.user_id = $1 AND l.product_id = p.id)
      AND NOT EXISTS (SELECT 1 FROM product_purchases b WHERE b.user_id = $1 AND b.product_id = p.id)
      AND ($3::text[] IS NULL OR p.dong_code = ANY($3::text[]))
-     AND ($4::text[] IS NULL OR p.category_id IN (
-           SELECT c.id FROM categories c JOIN categories a ON c.path = a.path OR c.path LIKE a.path || '/%' WHERE a.id = ANY($4::text[])))
-   ORDER BY p.like_count * 3 + p.view_count DESC, p.bumped_at DESC, p.id
+     AND ($4::text[] IS NULL OR p.category_id IN (${categoriesUnder('$4::text[]')}))
+   ORDER BY ${POPULARITY} DESC, p.bumped_at DESC, p.id
    LIMIT $5`;
 
 // Of a shared list's candidates, in their order, those the viewer may still be shown. The
@@ -101,7 +105,7 @@ export const STILL_RECOMMENDABLE_SQL = `
   SELECT c.id
     FROM unnest($1::text[]) WITH ORDINALITY AS c(id, ord)
    WHERE c.id <> ALL($3::text[])
-     AND (SELECT ${RECOMMENDABLE} AND p.status = 'on_sale' AND p.bumped_at > now() - interval '30 days' AND p.seller_id IS DISTINCT FROM $2
+     AND (SELECT ${POPULAR_CANDIDATE} AND p.seller_id IS DISTINCT FROM $2
             FROM products p WHERE p.id = c.id)
      AND NOT EXISTS (SELECT 1 FROM product_likes l WHERE l.user_id = $2 AND l.product_id = c.id)
      AND NOT EXISTS (SELECT 1 FROM product_purchases b WHERE b.user_id = $2 AND b.product_id = c.id)
