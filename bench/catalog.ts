@@ -22,6 +22,7 @@ import { createIndexFeeder, SEARCH_INDEX_CHANGED_CHANNEL, type IndexChange } fro
 import { createUserRepository } from '../src/modules/users/data/user-repository';
 import { personalDataCipher } from '../src/modules/users';
 import { DURATION, fmt, ROUNDS, startServer, summarise, type Stats } from './lib';
+import { countCpu } from './cpu-accounting';
 import { loadGenerator, loadPaths } from './load-paths';
 
 // `make bench`, catalog part (issue #6): 200,000 listings in a database of their own, then the
@@ -609,7 +610,7 @@ async function capturePlans(pg: Client, sample: { feedLeaf: string; feedTop: str
         rangeMeters: RANGE_METERS,
         requireVerifiedNeighbourhood: async () => { throw new Error('anonymous'); },
         around: (code, radius) => resolver.neighbourhood(code, radius),
-        codesWithin: (lat, lng, radius) => resolver.codesWithin(lat, lng, radius),
+        pointsWithin: (lat, lng, radius) => resolver.pointsWithin(lat, lng, radius),
       },
     });
     const ctx = { log: logger } as unknown as RequestContext;
@@ -702,7 +703,9 @@ async function main(): Promise<void> {
 
     // BENCH_API_PROCESSES=2: two copies of the API, as two replicas would serve (bench/api-replicas.mjs).
     const replicas = Number(process.env.BENCH_API_PROCESSES ?? 1);
-    const api = await startServer(replicas > 1 ? 'bench/api-replicas.mjs' : 'dist/server.js', { ...ENV, BENCH_API_PROCESSES: String(replicas) });
+    // BENCH_API_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof': profiles of the API under the load.
+    const apiNodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const api = await startServer(replicas > 1 ? 'bench/api-replicas.mjs' : 'dist/server.js', { ...ENV, BENCH_API_PROCESSES: String(replicas) }, 'PORT', apiNodeArgs);
     const bare = await startServer('bench/bare-catalog.mjs', { ...ENV, BENCH_API_PROCESSES: String(replicas) });
     const children = [api.child, bare.child];
     try {
@@ -790,10 +793,13 @@ async function main(): Promise<void> {
             await settle();
             const from = t.continues ? (position.get(t) ?? 0) : 0;
             const stopChanges = t.changes ? tellChanges(t.changes) : () => undefined;
+            const cpu = countCpu();
             const stats = await loadPaths(generator, { base: t.base === 'api' ? api.base : bare.base, paths: t.paths, from, connections }).finally(stopChanges);
+            const cpuPerRequest = cpu(stats.requests);
             position.set(t, from + stats.requests);
             runs[ti]!.push(stats);
             console.log(`round ${round}  ${t.name.padEnd(52)} ${fmt(runs[ti]!.at(-1)!)}`);
+            if (cpuPerRequest) console.log(`         ${cpuPerRequest}`);
           }
         }
         for (const [ti, t] of targets.entries()) {

@@ -27,9 +27,10 @@ export const freePort = () =>
   });
 
 /** Starts a server script on a free port (given in `portVariable`) and waits for its /health/live. */
-export async function startServer(script: string, env: Record<string, string>, portVariable = 'PORT'): Promise<{ child: ChildProcess; base: string }> {
+/** `nodeArgs`: for Node itself, before the script (e.g. `--cpu-prof`; cluster copies inherit them). */
+export async function startServer(script: string, env: Record<string, string>, portVariable = 'PORT', nodeArgs: string[] = []): Promise<{ child: ChildProcess; base: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     env: { ...process.env, ...env, [portVariable]: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -32,14 +32,25 @@ describe('dong resolver', () => {
 
   it('when asked for the dongs within a radius of a point, then exactly those whose points are within it come, matching the neighbourhood of a dong', async () => {
     const sajik = { code: '1111053000', lat: 37.573269, lng: 126.970956 };
-    const codes = await resolver.codesWithin(sajik.lat, sajik.lng, 3_000);
+    const within = await resolver.pointsWithin(sajik.lat, sajik.lng, 3_000);
+    const codes = within.map((d) => d.code);
     const around = await resolver.neighbourhood(sajik.code, 3_000);
     expect(codes).toEqual(around.map((d) => d.code).sort());
     expect(codes).toContain(sajik.code);
     expect(codes.length).toBeGreaterThan(10);
-    expect((await resolver.codesWithin(sajik.lat, sajik.lng, 10)).length).toBe(1);
-    expect(await resolver.codesWithin(35.6762, 139.6503, 3_000)).toEqual([]);
-    expect(await failure(resolver.codesWithin(91, 0, 3_000))).toMatchObject({ status: 400, code: 'invalid_coordinates' });
+    // Each with its representative point, as the neighbourhood has it.
+    for (const d of around) expect(within.find((w) => w.code === d.code)).toMatchObject({ lat: d.lat, lng: d.lng });
+    // Across the country (every 97th dong: Seoul to Jeju and the islands) and radii: the same dongs.
+    const dongs = readDongs();
+    for (let i = 0; i < dongs.length; i += 97) {
+      const centre = dongs[i]!;
+      const radius = [1_500, 3_000, 6_000, 20_000][i % 4]!;
+      const near = (await resolver.pointsWithin(centre.lat, centre.lng, radius)).map((d) => d.code);
+      expect(near, `${centre.name} ${radius} m`).toEqual((await resolver.neighbourhood(centre.code, radius)).map((d) => d.code).sort());
+    }
+    expect((await resolver.pointsWithin(sajik.lat, sajik.lng, 10)).length).toBe(1);
+    expect(await resolver.pointsWithin(35.6762, 139.6503, 3_000)).toEqual([]);
+    expect(await failure(resolver.pointsWithin(91, 0, 3_000))).toMatchObject({ status: 400, code: 'invalid_coordinates' });
   });
 
   it('when coordinates are at sea or abroad, then 422 location_outside_service_area; when malformed, then 400', async () => {

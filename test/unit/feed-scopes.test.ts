@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_SCOPE, feedScope, scopesOfChange, type FeedAnchor } from '../../src/modules/search/domain/feed-scopes';
+import { ALL_SCOPE, coveringAnchor, feedScope, scopesOfChange, type FeedAnchor } from '../../src/modules/search/domain/feed-scopes';
 import { metresBetween, type SearchQuery } from '../../src/platform/search';
 
 // A small map: dongs on a line of latitude ~1 km apart, so neighbourhoods overlap at every radius.
 const DONGS = Array.from({ length: 12 }, (_, i) => ({ code: `11${String(i).padStart(8, '0')}`, lat: 37.5, lng: 126.9 + i * 0.0113 }));
 const RADII = [1_500, 3_000, 6_000];
-const around = async (code: string, radius: number) => {
-  const centre = DONGS.find((d) => d.code === code);
+type Point = { code: string; lat: number; lng: number };
+const aroundIn = (map: readonly Point[]) => async (code: string, radius: number) => {
+  const centre = map.find((d) => d.code === code);
   if (!centre) throw new Error(`no dong ${code}`);
-  return DONGS.filter((d) => metresBetween(centre, d) <= radius).map((d) => d.code);
+  return map.filter((d) => metresBetween(centre, d) <= radius).map((d) => d.code);
 };
+const around = aroundIn(DONGS);
 const PATHS = ['digital/phones/', 'digital/tablets/', 'hobbies/records/', 'plants/seeds/'];
 const CATEGORY_FILTERS = [undefined, 'digital', 'digital/phones', 'hobbies', 'hobbies/records', 'plants/seeds'];
 
@@ -61,6 +63,38 @@ describe('feed cache scopes', () => {
       }
     }
     expect(checked).toBeGreaterThan(500);
+  });
+
+  it('when a near page is cached, then a change in any dong within its radius touches the neighbourhood scope that covers it', async () => {
+    // Dongs scattered over ~9 × 9 km (irregular, as real ones are: on a regular line the bound
+    // always has room to spare), random points and radii: the covering neighbourhood's scope must
+    // be touched by a change in every dong the page can list.
+    const scattered = Array.from({ length: 80 }, (_, i) => ({ code: `26${String(i).padStart(8, '0')}`, lat: 37.5 + rand(8_000) / 100_000, lng: 126.9 + rand(10_000) / 100_000 }));
+    const aroundScattered = aroundIn(scattered);
+    let covered = 0;
+    for (let round = 0; round < 400; round++) {
+      const point = { lat: 37.5 + rand(8_000) / 100_000, lng: 126.9 + rand(10_000) / 100_000 };
+      const radius = 100 + rand(6_000);
+      const within = scattered.filter((d) => metresBetween(point, d) <= radius);
+      const anchor = coveringAnchor(point, within, radius, RADII);
+      if (!anchor) continue;
+      covered++;
+      expect(within.map((d) => d.code)).toContain(anchor.dongCode);
+      const scope = feedScope({ sort: 'recent', limit: 20, dongCodes: within.map((d) => d.code) }, anchor);
+      for (const x of within) {
+        expect(await scopesOfChange({ id: 'prd_1', categories: [], dongs: [x.code] }, aroundScattered, RADII), `a change in ${x.code} must drop ${scope}`).toContain(scope);
+      }
+    }
+    expect(covered).toBeGreaterThan(200);
+  });
+
+  it('when no feed radius reaches past a near radius, or no dong is within it, then no neighbourhood covers the page', () => {
+    const between = { lat: 37.5, lng: 126.9 + 0.0113 / 2 };
+    expect(coveringAnchor(between, DONGS.filter((d) => metresBetween(between, d) <= 6_000), 6_000, RADII)).toBeUndefined();
+    expect(coveringAnchor(between, [], 3_000, RADII)).toBeUndefined();
+    // The nearest dong, and the smallest radius reaching the radius plus its distance (~500 m).
+    expect(coveringAnchor(between, DONGS.filter((d) => metresBetween(between, d) <= 900), 900, RADII)).toEqual({ dongCode: DONGS[0]!.code, radiusMeters: 1_500 });
+    expect(coveringAnchor(between, DONGS.filter((d) => metresBetween(between, d) <= 1_100), 1_100, RADII)).toEqual({ dongCode: DONGS[0]!.code, radiusMeters: 3_000 });
   });
 
   it('when a neighbourhood cannot be resolved, then the change fails to scope (and everything is dropped)', async () => {

@@ -21,8 +21,8 @@ import { parseIndexChange, SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
 
 export { rebuildSearchIndex, searchIndexSubscription, SEARCH_FEEDER_EVENTS, SEARCH_INDEX_CHANGED_CHANNEL } from './index-feeder';
 
-export const FEED_CACHE_KEY = 'cache:search:feeds:v2';
-export const LATER_PAGES_CACHE_KEY = 'cache:search:feed-pages:v1';
+export const FEED_CACHE_KEY = 'cache:search:feeds:v3';
+export const LATER_PAGES_CACHE_KEY = 'cache:search:feed-pages:v2';
 export const SUGGESTION_CACHE_KEY = 'cache:search:suggestions:v2';
 
 /** The search index this deployment uses: Elasticsearch when ELASTICSEARCH_URL is set, else PostgreSQL. */
@@ -56,7 +56,7 @@ export function searchModule(deps: {
     requireVerifiedNeighbourhood: NeighbourhoodPort['requireVerifiedNeighbourhood'];
     resolver: {
       neighbourhood(code: string, radiusMeters?: number): Promise<{ code: string; lat: number; lng: number }[]>;
-      codesWithin(lat: number, lng: number, radiusMeters: number): Promise<string[]>;
+      pointsWithin(lat: number, lng: number, radiusMeters: number): Promise<{ code: string; lat: number; lng: number }[]>;
     };
   };
 }) {
@@ -89,7 +89,7 @@ export function searchModule(deps: {
       rangeMeters: RANGE_METERS,
       requireVerifiedNeighbourhood: deps.neighbourhoods.requireVerifiedNeighbourhood,
       around,
-      codesWithin: (lat, lng, radius) => deps.neighbourhoods.resolver.codesWithin(lat, lng, radius),
+      pointsWithin: (lat, lng, radius) => deps.neighbourhoods.resolver.pointsWithin(lat, lng, radius),
     },
   });
   const suggestionCache = new CachedJson<SearchSuggestionListResource>(

@@ -264,7 +264,9 @@ export function planSearch(query: SearchQuery): PlannedSearch {
     query.tradeMethod ?? null,
     query.near ? [query.near.lat, query.near.lng, query.near.radiusMeters] : null,
     query.dongCodes ? [...query.dongCodes].sort() : null,
-    query.origin ? [query.origin.lat, query.origin.lng] : null,
+    // The origin only gives distances unless they order the rows: pages of the same dongs from two
+    // points are one walk (a cached `near` page's cursor serves every point with its dongs).
+    query.origin && query.sort === 'distance' ? [query.origin.lat, query.origin.lng] : null,
     query.sort,
   ]);
   const fingerprint = cursorFingerprint(shape);

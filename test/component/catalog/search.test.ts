@@ -361,6 +361,58 @@ describe('GET /v1/products (feed cache scopes)', () => {
   });
 });
 
+describe('GET /v1/products?near= (pages shared by points with the same dongs)', () => {
+  it('when two points have the same dongs within the radius, then the second reads the page the first cached, with its own distances, and can follow its cursor; a change in one of the dongs drops it', async () => {
+    const tag = tagged();
+    const islander = await userVerifiedAt('jejunear', JEJU);
+    const older = await createListing(stack, islander.token, { title: `제주 근처 감귤 ${tag}`, category_id: SEEDS, price: 4_000 });
+    const newer = await createListing(stack, islander.token, { title: `제주 근처 모종 ${tag}`, category_id: SEEDS, price: 5_000 });
+    // 일도1동's point is 211 m from a and 405 m from b (~220 m north); both have the same ten
+    // dongs within 3 km, and a has four within 1 km where b has three.
+    const a = `${JEJU.lat},${JEJU.lng}`;
+    const b = `${(JEJU.lat + 0.002).toFixed(4)},${JEJU.lng}`;
+    const nearby = (near: string, extra: ListQuery = {}) => list({ q: tag, near, radius: 3000, ...extra });
+    // Nearest first is never cached (its order is the point's): the index's own distances.
+    const uncachedDistance = async (near: string) => (await nearby(near, { sort: 'distance' })).body!.data.find((p) => p.id === older.id)!.distance_m!;
+    await eventually('both indexed', { q: tag, near: a, radius: 3000, sort: 'distance' }, [older.id, newer.id]);
+    const [atA, atB] = [await uncachedDistance(a), await uncachedDistance(b)];
+    expect(atB - atA).toBeGreaterThan(150);
+
+    const behind = (title: string) => stack.db.query(`UPDATE search_documents SET title = $2 WHERE id = $1`, [older.id, title]);
+    const olderAt = async (near: string) => (await nearby(near)).body!.data.find((p) => p.id === older.id);
+    try {
+      let shared: Summary | undefined;
+      // As for feeds: another test file's listing around these dongs drops the page; then try again.
+      for (let attempt = 0; attempt < 5 && shared?.title !== `제주 근처 감귤 ${tag}`; attempt++) {
+        await behind(`제주 근처 감귤 ${tag}`);
+        await stack.db.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, '']);
+        await waitFor('the page read again at a', async () => (await olderAt(a))?.title === `제주 근처 감귤 ${tag}`);
+        expect((await olderAt(a))!.distance_m).toBe(atA);
+        await behind('changed behind the cache');
+        shared = await olderAt(b);
+      }
+      expect(shared?.title, 'b read the page a cached').toBe(`제주 근처 감귤 ${tag}`);
+      // With b's distance, as the index gives it to b.
+      expect(shared!.distance_m).toBe(atB);
+
+      // a's cursor serves b (the same dongs: the same walk); not a page of other dongs.
+      const first = (await nearby(a, { limit: 1 })).body!;
+      expect(first.data.map((p) => p.id)).toEqual([newer.id]);
+      const next = await nearby(b, { limit: 1, cursor: first.next_cursor! });
+      expect(next.status).toBe(200);
+      expect(next.body!.data.map((p) => [p.id, p.distance_m])).toEqual([[older.id, atB]]);
+      expectProblem(await call(null, 'GET', `/products?q=${tag}&near=${a}&radius=1000&limit=1&cursor=${encodeURIComponent(first.next_cursor!)}`), 400, 'invalid_cursor');
+
+      // A new listing in 일도1동: the page is read again, at either point.
+      const added = await createListing(stack, islander.token, { title: `제주 근처 씨앗 ${tag}`, category_id: SEEDS, price: 3_000 });
+      await waitFor('the page dropped by the change in its dongs', async () => (await olderAt(b))?.title === 'changed behind the cache');
+      expect((await nearby(b)).body!.data.map((p) => p.id)).toEqual([added.id, newer.id, older.id]);
+    } finally {
+      await behind(`제주 근처 감귤 ${tag}`);
+    }
+  });
+});
+
 describe('GET /v1/products (feed cache and likes)', () => {
   it('when a listing is liked, then the cached feeds are not dropped (lists show the count within the cache TTL); hiding it drops them', async () => {
     const tag = tagged();

@@ -5,17 +5,35 @@ import { DEFAULT_NEIGHBOUR_RADIUS_METERS, MAX_DISTANCE_FROM_DONG_METERS, isValid
 
 const roundCoordinate = (x: number) => Math.round(x * 1e7) / 1e7 || 0;
 
+type DongPoint = { code: string; lat: number; lng: number };
+
+/** The index of the first point at or north of `lat` in points sorted by latitude (binary search). */
+function firstAtLatitude(points: readonly DongPoint[], lat: number): number {
+  let low = 0;
+  let high = points.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (points[mid]!.lat < lat) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
 /** Resolves GPS coordinates to a 행정동 and a dong to its neighbourhood (동네인증, feeds). */
 export function createDongResolver(repo: DongRepository) {
   // Dongs change only with a migration: their points are loaded once per process, so a radius
-  // around an arbitrary point (search near=) costs ~0.1 ms of arithmetic instead of a query.
-  let points: Promise<{ code: string; lat: number; lng: number }[]> | null = null;
-  const allPoints = () => {
-    points ??= repo.points().catch((err: unknown) => {
-      points = null;
-      throw err;
-    });
-    return points;
+  // around an arbitrary point (search near=) is arithmetic instead of a query. Kept by latitude,
+  // so that a radius reads only its band of latitude (~400 of 3,526 dongs for 3 km in Seoul).
+  let byLatitude: Promise<DongPoint[]> | null = null;
+  const pointsByLatitude = () => {
+    byLatitude ??= repo.points().then(
+      (all) => [...all].sort((a, b) => a.lat - b.lat),
+      (err: unknown) => {
+        byLatitude = null;
+        throw err;
+      },
+    );
+    return byLatitude;
   };
 
   return {
@@ -32,20 +50,24 @@ export function createDongResolver(repo: DongRepository) {
     },
 
     /**
-     * The codes of the dongs within a radius of a point (none when it is far from Korea). A
-     * listing's location is its dong's representative point, so these are exactly the dongs
-     * whose listings lie within the radius.
+     * The dongs (code and representative point) within a radius of a point (none when it is far
+     * from Korea), by code. A listing's location is its dong's representative point, so these are
+     * exactly the dongs whose listings lie within the radius.
      */
-    async codesWithin(lat: number, lng: number, radiusMeters: number): Promise<string[]> {
+    async pointsWithin(lat: number, lng: number, radiusMeters: number): Promise<DongPoint[]> {
       if (!isValidCoordinate(lat, lng)) throw new AppError(400, 'invalid_coordinates', 'Invalid coordinates', 'Latitude must be within ±90 and longitude within ±180.');
       const origin = { lat: roundCoordinate(lat), lng: roundCoordinate(lng) };
       // A box first (a degree of latitude is ~111 km; of longitude, that times cos(latitude)),
       // then the great-circle distance on earthdistance's sphere, as the SQL neighbourhoods use.
       const dLat = radiusMeters / 111_000 + 0.01;
       const dLng = dLat / Math.max(Math.cos((Math.abs(origin.lat) * Math.PI) / 180), 0.01);
-      return (await allPoints())
-        .filter((d) => Math.abs(d.lat - origin.lat) <= dLat && Math.abs(d.lng - origin.lng) <= dLng && metresBetween(origin, d) <= radiusMeters)
-        .map((d) => d.code);
+      const points = await pointsByLatitude();
+      const found: DongPoint[] = [];
+      for (let i = firstAtLatitude(points, origin.lat - dLat); i < points.length && points[i]!.lat <= origin.lat + dLat; i++) {
+        const d = points[i]!;
+        if (Math.abs(d.lng - origin.lng) <= dLng && metresBetween(origin, d) <= radiusMeters) found.push(d);
+      }
+      return found.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
     },
 
     /** The dong and the dongs around it, nearest first, for "my neighbourhood" feeds. */

@@ -1,9 +1,9 @@
 import type { RequestContext } from '../../../platform/context';
 import { AppError, unauthenticated } from '../../../platform/errors';
 import type { CachedEntry } from '../../../platform/cache/cached-json';
-import { normaliseText, queryTerms, type ListingCondition, type SearchIndex, type SearchPage, type SearchQuery, type SearchSort, type TradeMethod } from '../../../platform/search';
+import { metresBetween, normaliseText, queryTerms, type ListingCondition, type SearchIndex, type SearchPage, type SearchQuery, type SearchSort, type TradeMethod } from '../../../platform/search';
 import type { SearchLookups } from '../data/search-lookups';
-import { feedScope, type FeedAnchor } from './feed-scopes';
+import { coveringAnchor, feedScope, type FeedAnchor } from './feed-scopes';
 import type { SearchHistoryUseCases } from './history';
 import { conflictingLocationFilters, invalidCoordinates, invalidPriceRange, locationRequired, unknownCategory, unknownDong } from './problems';
 
@@ -37,8 +37,8 @@ export interface NeighbourhoodPort {
   requireVerifiedNeighbourhood(userId: string): Promise<{ dongCode: string; range: Range }>;
   /** The dong and the dongs within the radius, nearest (itself) first; 404 for an unknown code. */
   around(dongCode: string, radiusMeters: number): Promise<{ code: string; lat: number; lng: number }[]>;
-  /** The codes of the dongs whose representative points lie within the radius of a point. */
-  codesWithin(lat: number, lng: number, radiusMeters: number): Promise<string[]>;
+  /** The dongs (code, representative point) whose representative points lie within the radius of a point. */
+  pointsWithin(lat: number, lng: number, radiusMeters: number): Promise<{ code: string; lat: number; lng: number }[]>;
 }
 
 /**
@@ -46,11 +46,13 @@ export interface NeighbourhoodPort {
  * bounded set of variants that many users share), or of such a feed searched with a short query
  * (searches follow a power law: the popular few are most of the traffic, docs/search.md). Its
  * later pages are shared too: while the first page is cached everyone gets the same cursor, and
- * so the same page 2, and so on (docs/search.md, "Caching"). Not cached: an arbitrary point or
+ * so the same page 2, and so on (docs/search.md, "Caching"). A `near` page is the page of the
+ * dongs within the radius, shared by every point with the same dongs; only its distances are the
+ * point's, added to each read. Not cached: nearest first from a point (an order per point), a
  * price (each variant would be read once) and long queries.
  */
 const cacheable = (p: ListingSearchParams) =>
-  !p.near && p.minPrice === undefined && p.maxPrice === undefined && (p.q === undefined || p.q.length <= MAX_CACHED_QUERY_LENGTH);
+  !(p.near && p.sort === 'distance') && p.minPrice === undefined && p.maxPrice === undefined && (p.q === undefined || p.q.length <= MAX_CACHED_QUERY_LENGTH);
 const MAX_CACHED_QUERY_LENGTH = 30;
 
 /**
@@ -60,7 +62,11 @@ const MAX_CACHED_QUERY_LENGTH = 30;
  */
 const cacheVariant = (query: SearchQuery) => JSON.stringify(query.q === undefined ? query : { ...query, q: queryTerms(query.q).join(' ') });
 
-export type ListingSearchResult = { kind: 'page'; page: SearchPage } | { kind: 'cached'; entry: CachedEntry<unknown> };
+/**
+ * A page, or a cached page's bytes; `distances`: metres from the asked point to each dong (by
+ * code), for a cached `near` page, whose bytes carry no distances (they are shared by points).
+ */
+export type ListingSearchResult = { kind: 'page'; page: SearchPage } | { kind: 'cached'; entry: CachedEntry<unknown>; distances?: ReadonlyMap<string, number> };
 
 /** Cache-aside of rendered pages, by the canonical query (JSON) and its scope (feed-scopes.ts). */
 export interface FeedPageCache {
@@ -87,8 +93,11 @@ export function listingSearchUseCases(deps: {
     return (await resolve(ctx, p)).query;
   }
 
-  /** The index query, and the neighbourhood it was asked for (a dong and radius), if any. */
-  async function resolve(ctx: RequestContext, p: ListingSearchParams): Promise<{ query: SearchQuery; anchor?: FeedAnchor }> {
+  /**
+   * The index query; the neighbourhood whose feed scope holds its dongs (the one asked for, or
+   * one covering a `near` radius), if any; and for `near`, each dong's distance from the point.
+   */
+  async function resolve(ctx: RequestContext, p: ListingSearchParams): Promise<{ query: SearchQuery; anchor?: FeedAnchor; distances?: Map<string, number> }> {
     const locations = (['near', 'neighbourhood', 'dongCode'] as const).filter((k) => p[k] !== undefined);
     if (locations.length > 1) throw conflictingLocationFilters(locations.map((k) => (k === 'dongCode' ? 'dong_code' : k)));
     if (p.sort === 'distance' && locations.length === 0) throw locationRequired();
@@ -108,6 +117,7 @@ export function listingSearchUseCases(deps: {
     if (p.status) query.status = p.status;
     if (p.condition) query.condition = p.condition;
     if (p.tradeMethod) query.tradeMethod = p.tradeMethod;
+    if (p.cursor) query.cursor = p.cursor;
 
     if (p.near) {
       const [lat, lng] = p.near.split(',').map(Number) as [number, number];
@@ -115,8 +125,14 @@ export function listingSearchUseCases(deps: {
       // A listing's location is its dong's representative point, so "within the radius" is
       // exactly "in a dong within the radius": an equality on an indexed column, where a
       // distance filter over every listing in the box read thousands of rows (docs/search.md).
-      query.dongCodes = await neighbourhoods.codesWithin(lat, lng, p.radius ?? 3_000);
-      query.origin = { lat, lng };
+      const radius = p.radius ?? 3_000;
+      const origin = { lat, lng };
+      const dongs = await neighbourhoods.pointsWithin(lat, lng, radius);
+      query.dongCodes = dongs.map((d) => d.code).sort();
+      query.origin = origin;
+      const distances = new Map(dongs.map((d) => [d.code, metresBetween(origin, d)]));
+      const anchor = coveringAnchor(origin, dongs, radius, Object.values(neighbourhoods.rangeMeters));
+      return anchor ? { query, anchor, distances } : { query, distances };
     }
     let anchor: FeedAnchor | undefined;
     if (p.neighbourhood === 'me') {
@@ -127,7 +143,6 @@ export function listingSearchUseCases(deps: {
       anchor = { dongCode: p.dongCode, radiusMeters: neighbourhoods.rangeMeters[p.range ?? 'near'] };
     }
     if (anchor) Object.assign(query, await dongsAround(anchor.dongCode, anchor.radiusMeters));
-    if (p.cursor) query.cursor = p.cursor;
     return anchor ? { query, anchor } : { query };
   }
 
@@ -147,11 +162,17 @@ export function listingSearchUseCases(deps: {
      * a signed-in user's free-text searches go into their history.
      */
     async search(ctx: RequestContext, params: ListingSearchParams): Promise<ListingSearchResult> {
-      const { query, anchor } = await resolve(ctx, params);
+      const { query, anchor, distances } = await resolve(ctx, params);
       const cache = params.cursor ? deps.feedCache.laterPages : deps.feedCache.firstPages;
-      const result: ListingSearchResult = cacheable(params)
-        ? { kind: 'cached', entry: await cache.get(cacheVariant(query), ctx.log, feedScope(query, anchor)) }
-        : { kind: 'page', page: await index.search(query) };
+      let result: ListingSearchResult;
+      if (!cacheable(params)) result = { kind: 'page', page: await index.search(query) };
+      else if (!distances) result = { kind: 'cached', entry: await cache.get(cacheVariant(query), ctx.log, feedScope(query, anchor)) };
+      else {
+        // The point orders nothing here (sort=distance is not cached): the page is the dongs' page.
+        const shared: SearchQuery = { ...query };
+        delete shared.origin;
+        result = { kind: 'cached', entry: await cache.get(cacheVariant(shared), ctx.log, feedScope(shared, anchor)), distances };
+      }
       if (ctx.actor && query.q && !params.cursor) {
         const found = result.kind === 'cached' ? !deps.isEmptyPage(result.entry) : result.page.items.length > 0;
         // History is a convenience: a failure to record it must not fail the search. Cut at 100 code

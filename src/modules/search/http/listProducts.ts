@@ -1,7 +1,7 @@
 import type { Handler } from '../../../platform/http/operations';
 import type { JsonBytes } from '../../../platform/http/json-bytes';
 import type { ListingSearchUseCases } from '../domain/listings-search';
-import { toProductSummaryList, type ProductSummaryListResource } from './search-mapper';
+import { toProductSummaryList, withDistances, type ProductSummaryListResource } from './search-mapper';
 
 export const listProducts =
   (search: ListingSearchUseCases): Handler<'listProducts'> =>
@@ -24,6 +24,8 @@ export const listProducts =
       limit: query.limit ?? 20,
       cursor: query.cursor,
     });
-    if (result.kind === 'cached') return { status: 200, body: result.entry.json as JsonBytes<ProductSummaryListResource> };
+    if (result.kind === 'cached') {
+      return { status: 200, body: result.distances ? withDistances(result.entry.json, result.distances) : (result.entry.json as JsonBytes<ProductSummaryListResource>) };
+    }
     return { status: 200, body: toProductSummaryList(result.page) };
   };

@@ -38,6 +38,19 @@ export const toProductSummaryList = (page: SearchPage): ProductSummaryListResour
 });
 
 /**
+ * A cached `near` page as one point sees it: each listing's distance is its dong's from that
+ * point (a listing's location is its dong's representative point), as the index would give it.
+ */
+export function withDistances(bytes: Buffer, distances: ReadonlyMap<string, number>): ProductSummaryListResource {
+  const list = JSON.parse(bytes.toString('utf8')) as ProductSummaryListResource;
+  for (const item of list.data) {
+    const metres = distances.get(item.location.dong_code);
+    if (metres !== undefined) item.distance_m = Math.round(metres);
+  }
+  return list;
+}
+
+/**
  * Whether serialised list bytes hold no item. Inside a JSON string every quote is escaped, so
  * the unescaped `"data":[]` can only be the list's own empty data array.
  */
