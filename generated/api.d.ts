@@ -1509,7 +1509,8 @@ export interface paths {
          *     (`listMySearchHistory`) and, de-duplicated per user and day, counted for suggestions.
          *
          *     **Freshness.** The pages of a feed or of a short search (`q` of up to 30 characters),
-         *     without `near` or a price range, are cached for about a minute at most and dropped
+         *     without a price range and not `near` a point sorted by `distance`, are cached for about a
+         *     minute at most and dropped
          *     whenever a listing it could show is created, edited, bumped, hidden, sold or deleted: such
          *     changes show on the next read. Like counts in lists, and the order of `sort=popular`, may be up to that long
          *     behind. The listing's detail (`getProduct`) shows the listing's own edits, status, bumps and

@@ -30,14 +30,17 @@ export const keywordAlertDedupKey = (productId: string) => `keyword_alert:${prod
  * The user's alert that matches the listing now, if any: the listing still for sale and public,
  * its title and scope still matching one of the user's alerts, the user active with keyword
  * notifications on. What a delivery checks, since the match may be minutes old: the alert it
- * names may be gone while another of the user's still matches.
+ * names may be gone while another of the user's still matches. `named`: the alert the match
+ * named, which the notification keeps naming while it still matches (the user's other alerts
+ * come in no particular order).
  */
 export function matchingAlertOf(alerts: KeywordAlertRepository) {
-  return async (productId: string, userId: string): Promise<{ alertId: string; keyword: string } | null> => {
+  return async (productId: string, userId: string, named?: string): Promise<{ alertId: string; keyword: string } | null> => {
     const listing = await alerts.matchable(productId);
     if (!listing) return null;
     const title = normaliseForMatch(listing.title);
-    const found = (await alerts.candidates(titleGrams(title), listing, undefined, userId)).find((c) => keywordMatches(c.keyword, title));
+    const matching = (await alerts.candidates(titleGrams(title), listing, undefined, userId)).filter((c) => keywordMatches(c.keyword, title));
+    const found = matching.find((c) => c.id === named) ?? matching[0];
     return found ? { alertId: found.id, keyword: found.keyword } : null;
   };
 }

@@ -20,8 +20,8 @@ export function notificationUseCases(deps: {
   sequelize: Sequelize;
   notifications: NotificationRepository;
   listings: ListingReader;
-  /** The user's alert that matches the listing now, if any (matchingAlertOf: the alerts' component owns them). */
-  matchingAlert: (productId: string, userId: string) => Promise<{ alertId: string; keyword: string } | null>;
+  /** The user's alert that matches the listing now, `named` first, if any (matchingAlertOf: the alerts' component owns them). */
+  matchingAlert: (productId: string, userId: string, named?: string) => Promise<{ alertId: string; keyword: string } | null>;
 }) {
   const { sequelize, notifications, listings, matchingAlert } = deps;
   return {
@@ -40,7 +40,7 @@ export function notificationUseCases(deps: {
       // The job may run a while after the match (a backlog, retries): the alert may have been
       // deleted (another of the user's may still match: that one is named), the title edited
       // away from it, or keyword notifications switched off, which means not to hear of it.
-      const alert = await matchingAlert(m.productId, m.userId);
+      const alert = await matchingAlert(m.productId, m.userId, m.alertId);
       if (!alert) return false;
       return notifications.insert({
         id: newEngagementId('ntf'),
