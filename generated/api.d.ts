@@ -1502,8 +1502,10 @@ export interface paths {
          *     found by location carry `distance_m`.
          *
          *     **Pages.** Keyset pagination: pass `next_cursor` back as `cursor` with the same filters and
-         *     sort; a cursor used with other filters or sort, or altered, is `400 invalid_cursor`. Listings
-         *     posted while paging never push others onto a page twice.
+         *     sort; a cursor used with other filters or sort, or altered, is `400 invalid_cursor`. A
+         *     location filter counts as the dongs it selects: a `near` cursor also serves another point
+         *     with the same dongs within the radius, unless `sort=distance`. Listings posted while paging
+         *     never push others onto a page twice.
          *
          *     **History.** A signed-in user's searches with `q` are kept in their search history
          *     (`listMySearchHistory`) and, de-duplicated per user and day, counted for suggestions.

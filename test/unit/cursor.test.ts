@@ -47,6 +47,27 @@ describe('opaque keyset cursors', () => {
   });
 });
 
+describe('search cursors and the point of a near query', () => {
+  const dongs = { dongCodes: ['5011051000', '5011059000'], limit: 20 };
+  const [a, b] = [{ lat: 33.5131, lng: 126.5297 }, { lat: 33.5051, lng: 126.5217 }];
+  const sealedFor = (query: Parameters<typeof planSearch>[0]) => sealCursor('search', { value: '2026-11-28T00:00:00.000Z', id: 'prd_1' }, planSearch(query).fingerprint);
+
+  it('when the rows are not ordered by distance, then a cursor from one point serves another with the same dongs; by distance, it does not', () => {
+    expect(planSearch({ ...dongs, sort: 'recent', origin: b, cursor: sealedFor({ ...dongs, sort: 'recent', origin: a }) }).after?.id).toBe('prd_1');
+    const byDistance = sealCursor('search', { value: 100, id: 'prd_1' }, planSearch({ ...dongs, sort: 'distance', origin: a }).fingerprint);
+    expect(refused(() => planSearch({ ...dongs, sort: 'distance', origin: b, cursor: byDistance }))).toMatch(/another list/);
+    expect(refused(() => planSearch({ ...dongs, dongCodes: ['5011051000'], sort: 'recent', origin: a, cursor: sealedFor({ ...dongs, sort: 'recent', origin: a }) }))).toMatch(/another list/);
+  });
+
+  it('when a cursor was issued by the release before (its point bound into it), then it is still taken at that point, not at another', () => {
+    // That release's fingerprint: the same parts, with the point whatever the sort.
+    const former = cursorFingerprint(JSON.stringify([[], null, null, null, null, null, null, null, null, [...dongs.dongCodes].sort(), [a.lat, a.lng], 'recent']));
+    const cursor = sealCursor('search', { value: '2026-11-28T00:00:00.000Z', id: 'prd_1' }, former);
+    expect(planSearch({ ...dongs, sort: 'recent', origin: a, cursor }).after?.id).toBe('prd_1');
+    expect(refused(() => planSearch({ ...dongs, sort: 'recent', origin: b, cursor }))).toMatch(/another list/);
+  });
+});
+
 // The checksum is not a secret: a client can seal any value. What reaches SQL must still fit the
 // column's cast, or the answer would be a 500 instead of 400 invalid_cursor.
 describe('cursor values sealed by a client', () => {

@@ -76,7 +76,7 @@ describe('feed cache scopes', () => {
       const point = { lat: 37.5 + rand(8_000) / 100_000, lng: 126.9 + rand(10_000) / 100_000 };
       const radius = 100 + rand(6_000);
       const within = scattered.filter((d) => metresBetween(point, d) <= radius);
-      const anchor = coveringAnchor(point, within, radius, RADII);
+      const anchor = coveringAnchor(within, RADII);
       if (!anchor) continue;
       covered++;
       expect(within.map((d) => d.code)).toContain(anchor.dongCode);
@@ -88,13 +88,15 @@ describe('feed cache scopes', () => {
     expect(covered).toBeGreaterThan(200);
   });
 
-  it('when no feed radius reaches past a near radius, or no dong is within it, then no neighbourhood covers the page', () => {
-    const between = { lat: 37.5, lng: 126.9 + 0.0113 / 2 };
-    expect(coveringAnchor(between, DONGS.filter((d) => metresBetween(between, d) <= 6_000), 6_000, RADII)).toBeUndefined();
-    expect(coveringAnchor(between, [], 3_000, RADII)).toBeUndefined();
-    // The nearest dong, and the smallest radius reaching the radius plus its distance (~500 m).
-    expect(coveringAnchor(between, DONGS.filter((d) => metresBetween(between, d) <= 900), 900, RADII)).toEqual({ dongCode: DONGS[0]!.code, radiusMeters: 1_500 });
-    expect(coveringAnchor(between, DONGS.filter((d) => metresBetween(between, d) <= 1_100), 1_100, RADII)).toEqual({ dongCode: DONGS[0]!.code, radiusMeters: 3_000 });
+  it('when no feed radius reaches every dong of a near page from its centre, or it has no dong, then no neighbourhood covers it; else the dong nearest the centre and the smallest radius reaching all', () => {
+    // DONGS are ~1 km apart on a line: from the middle one of nine, the farthest is ~4 km away.
+    const nine = DONGS.slice(0, 9);
+    expect(coveringAnchor(nine, RADII)).toEqual({ dongCode: DONGS[4]!.code, radiusMeters: 6_000 });
+    expect(coveringAnchor(DONGS.slice(0, 3), RADII)).toEqual({ dongCode: DONGS[1]!.code, radiusMeters: 1_500 });
+    expect(coveringAnchor(DONGS, [1_500, 3_000])).toBeUndefined();
+    expect(coveringAnchor([], RADII)).toBeUndefined();
+    // The same dongs in any order: the same scope.
+    expect(coveringAnchor([...nine].reverse(), RADII)).toEqual(coveringAnchor(nine, RADII));
   });
 
   it('when a neighbourhood cannot be resolved, then the change fails to scope (and everything is dropped)', async () => {

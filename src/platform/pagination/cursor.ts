@@ -39,8 +39,12 @@ export function sealCursor(kind: string, position: { value: unknown; id: string 
   return Buffer.from(JSON.stringify([...payload, digest(`junggo.${kind}.cursor.v1:${JSON.stringify(payload)}`)]), 'utf8').toString('base64url');
 }
 
-/** The position a cursor of `kind` holds, when it was issued for this fingerprint; else InvalidCursorError. */
-export function openCursor(kind: string, cursor: string, fingerprint: string): { value: unknown; id: string } {
+/**
+ * The position a cursor of `kind` holds, when it was issued for this fingerprint (or one of these:
+ * a list whose fingerprint changed still takes the cursors of the release before); else
+ * InvalidCursorError.
+ */
+export function openCursor(kind: string, cursor: string, fingerprint: string | readonly string[]): { value: unknown; id: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -50,7 +54,7 @@ export function openCursor(kind: string, cursor: string, fingerprint: string): {
   if (!Array.isArray(parsed) || parsed.length !== 4) throw new InvalidCursorError('The cursor is malformed.');
   const [value, id, boundTo, sum] = parsed as unknown[];
   if (sum !== digest(`junggo.${kind}.cursor.v1:${JSON.stringify([value, id, boundTo])}`)) throw new InvalidCursorError('The cursor was altered.');
-  if (boundTo !== fingerprint) throw new InvalidCursorError('The cursor was issued for another list, other filters or another sort.');
+  if (typeof fingerprint === 'string' ? boundTo !== fingerprint : !fingerprint.includes(boundTo as string)) throw new InvalidCursorError('The cursor was issued for another list, other filters or another sort.');
   if (typeof id !== 'string' || id.length > 256) throw new InvalidCursorError('The cursor is malformed.');
   return { value, id };
 }

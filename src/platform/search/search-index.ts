@@ -253,25 +253,29 @@ export function planSearch(query: SearchQuery): PlannedSearch {
   const terms = queryTerms(query.q);
   const sort = SORTS[query.sort];
   // Everything that selects or orders rows, normalised, and nothing else (not limit, not cursor).
-  const shape = JSON.stringify([
-    terms,
-    query.categoryPath ? categoryPrefix(query.categoryPath) : null,
-    query.minPrice ?? null,
-    query.maxPrice ?? null,
-    query.status ?? null,
-    query.condition ?? null,
-    query.free ?? null,
-    query.tradeMethod ?? null,
-    query.near ? [query.near.lat, query.near.lng, query.near.radiusMeters] : null,
-    query.dongCodes ? [...query.dongCodes].sort() : null,
-    // The origin only gives distances unless they order the rows: pages of the same dongs from two
-    // points are one walk (a cached `near` page's cursor serves every point with its dongs).
-    query.origin && query.sort === 'distance' ? [query.origin.lat, query.origin.lng] : null,
-    query.sort,
-  ]);
-  const fingerprint = cursorFingerprint(shape);
+  const shape = (withOrigin: boolean) =>
+    JSON.stringify([
+      terms,
+      query.categoryPath ? categoryPrefix(query.categoryPath) : null,
+      query.minPrice ?? null,
+      query.maxPrice ?? null,
+      query.status ?? null,
+      query.condition ?? null,
+      query.free ?? null,
+      query.tradeMethod ?? null,
+      query.near ? [query.near.lat, query.near.lng, query.near.radiusMeters] : null,
+      query.dongCodes ? [...query.dongCodes].sort() : null,
+      withOrigin && query.origin ? [query.origin.lat, query.origin.lng] : null,
+      query.sort,
+    ]);
+  // The origin only gives distances unless they order the rows: pages of the same dongs from two
+  // points are one walk (a cached `near` page's cursor serves every point with its dongs).
+  const fingerprint = cursorFingerprint(shape(query.sort === 'distance'));
+  // Until 2026-11-28 the origin was bound into every cursor: those issued then (a client paging
+  // through the deploy) are still taken.
+  const formerFingerprint = query.origin && query.sort !== 'distance' ? cursorFingerprint(shape(true)) : undefined;
   const plan: PlannedSearch = { query, terms, sort, fingerprint };
-  if (query.cursor !== undefined) plan.after = decodeCursor(plan, query.cursor);
+  if (query.cursor !== undefined) plan.after = decodeCursor(plan, query.cursor, formerFingerprint);
   return plan;
 }
 
@@ -284,8 +288,8 @@ export function toSearchPage(plan: PlannedSearch, hits: SearchHit[]): SearchPage
 }
 
 /** The position after which the page starts; its value must fit the sort key's type (never a failing cast). */
-function decodeCursor(plan: PlannedSearch, cursor: string): { value: SortValue; id: string } {
-  const { value, id } = openCursor('search', cursor, plan.fingerprint);
+function decodeCursor(plan: PlannedSearch, cursor: string, formerFingerprint?: string): { value: SortValue; id: string } {
+  const { value, id } = openCursor('search', cursor, formerFingerprint ? [plan.fingerprint, formerFingerprint] : plan.fingerprint);
   if (!plan.sort.fits(value)) throw new InvalidCursorError('The cursor does not fit the sort.');
   return { value, id };
 }

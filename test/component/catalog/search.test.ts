@@ -362,52 +362,74 @@ describe('GET /v1/products (feed cache scopes)', () => {
 });
 
 describe('GET /v1/products?near= (pages shared by points with the same dongs)', () => {
-  it('when two points have the same dongs within the radius, then the second reads the page the first cached, with its own distances, and can follow its cursor; a change in one of the dongs drops it', async () => {
+  it('when two points have the same dongs within the radius, then the second reads the page the first cached, with its own distances, and can follow its cursor; a change in any of the dongs drops it, one far away does not', async () => {
     const tag = tagged();
-    const islander = await userVerifiedAt('jejunear', JEJU);
+    // a and c have the same ten dongs within 3 km but different nearest dongs (일도1동, 211 m from
+    // a; 삼도2동, 419 m from c); 오라동 is one of the ten, 2.8 km from a. Within 1 km, a has four.
+    const a = `${JEJU.lat},${JEJU.lng}`;
+    const c = '33.5051,126.5217';
+    const [islander, edge] = await Promise.all([userVerifiedAt('jejunear', JEJU), userVerifiedAt('ora', { lat: 33.491894, lng: 126.513619 })]);
     const older = await createListing(stack, islander.token, { title: `제주 근처 감귤 ${tag}`, category_id: SEEDS, price: 4_000 });
     const newer = await createListing(stack, islander.token, { title: `제주 근처 모종 ${tag}`, category_id: SEEDS, price: 5_000 });
-    // 일도1동's point is 211 m from a and 405 m from b (~220 m north); both have the same ten
-    // dongs within 3 km, and a has four within 1 km where b has three.
-    const a = `${JEJU.lat},${JEJU.lng}`;
-    const b = `${(JEJU.lat + 0.002).toFixed(4)},${JEJU.lng}`;
     const nearby = (near: string, extra: ListQuery = {}) => list({ q: tag, near, radius: 3000, ...extra });
     // Nearest first is never cached (its order is the point's): the index's own distances.
     const uncachedDistance = async (near: string) => (await nearby(near, { sort: 'distance' })).body!.data.find((p) => p.id === older.id)!.distance_m!;
     await eventually('both indexed', { q: tag, near: a, radius: 3000, sort: 'distance' }, [older.id, newer.id]);
-    const [atA, atB] = [await uncachedDistance(a), await uncachedDistance(b)];
-    expect(atB - atA).toBeGreaterThan(150);
+    const [atA, atC] = [await uncachedDistance(a), await uncachedDistance(c)];
+    expect(Math.abs(atC - atA)).toBeGreaterThan(500);
 
+    const redis = await connectRedis(TEST_ENV.REDIS_URL);
     const behind = (title: string) => stack.db.query(`UPDATE search_documents SET title = $2 WHERE id = $1`, [older.id, title]);
     const olderAt = async (near: string) => (await nearby(near)).body!.data.find((p) => p.id === older.id);
+    /** The Redis scopes whose first pages hold a page of this test's query. */
+    const scopesHolding = async () => {
+      const scopes: string[] = [];
+      const prefix = `{${FEED_CACHE_KEY}}:s:`;
+      for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) {
+        for (const key of keys) if ((await redis.hkeys(key)).some((variant) => variant.includes(tag))) scopes.push(key.slice(prefix.length));
+      }
+      return scopes;
+    };
+    const digitalGeneration = async () => Number((await redis.get(`{${FEED_CACHE_KEY}}:g:c:digital`)) ?? 0);
     try {
-      let shared: Summary | undefined;
+      let kept = false;
       // As for feeds: another test file's listing around these dongs drops the page; then try again.
-      for (let attempt = 0; attempt < 5 && shared?.title !== `제주 근처 감귤 ${tag}`; attempt++) {
+      for (let attempt = 0; attempt < 5 && !kept; attempt++) {
         await behind(`제주 근처 감귤 ${tag}`);
         await stack.db.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, '']);
         await waitFor('the page read again at a', async () => (await olderAt(a))?.title === `제주 근처 감귤 ${tag}`);
         expect((await olderAt(a))!.distance_m).toBe(atA);
         await behind('changed behind the cache');
-        shared = await olderAt(b);
+        // A tablet posted in 역삼동, ~450 km away: the page is not in any scope that change touches.
+        await list({ category_id: DIGITAL, sort: 'recent', limit: 1 });
+        const before = await digitalGeneration();
+        await createListing(stack, farSeller.token, { title: `먼 태블릿 ${tag}`, category_id: TABLETS });
+        await waitFor('the far change handled by the API', async () => (await digitalGeneration()) > before);
+        const shared = await olderAt(c);
+        kept = shared?.title === `제주 근처 감귤 ${tag}`;
+        // With c's distance, as the index gives it to c.
+        if (kept) expect(shared!.distance_m).toBe(atC);
       }
-      expect(shared?.title, 'b read the page a cached').toBe(`제주 근처 감귤 ${tag}`);
-      // With b's distance, as the index gives it to b.
-      expect(shared!.distance_m).toBe(atB);
+      expect(kept, 'c read the page a cached, and a change far away left it').toBe(true);
+      // One entry in Redis for both points: its scope is the dongs', not the point's.
+      const scopes = await scopesHolding();
+      expect(scopes).toHaveLength(1);
+      expect(scopes[0]).toMatch(/^d:50110\d{5}:(1500|3000|6000)$/);
 
-      // a's cursor serves b (the same dongs: the same walk); not a page of other dongs.
+      // a's cursor serves c (the same dongs: the same walk); not a page of other dongs.
       const first = (await nearby(a, { limit: 1 })).body!;
       expect(first.data.map((p) => p.id)).toEqual([newer.id]);
-      const next = await nearby(b, { limit: 1, cursor: first.next_cursor! });
+      const next = await nearby(c, { limit: 1, cursor: first.next_cursor! });
       expect(next.status).toBe(200);
-      expect(next.body!.data.map((p) => [p.id, p.distance_m])).toEqual([[older.id, atB]]);
+      expect(next.body!.data.map((p) => [p.id, p.distance_m])).toEqual([[older.id, atC]]);
       expectProblem(await call(null, 'GET', `/products?q=${tag}&near=${a}&radius=1000&limit=1&cursor=${encodeURIComponent(first.next_cursor!)}`), 400, 'invalid_cursor');
 
-      // A new listing in 일도1동: the page is read again, at either point.
-      const added = await createListing(stack, islander.token, { title: `제주 근처 씨앗 ${tag}`, category_id: SEEDS, price: 3_000 });
-      await waitFor('the page dropped by the change in its dongs', async () => (await olderAt(b))?.title === 'changed behind the cache');
-      expect((await nearby(b)).body!.data.map((p) => p.id)).toEqual([added.id, newer.id, older.id]);
+      // A new listing in 오라동, at the page's edge: the page is read again, at either point.
+      const added = await createListing(stack, edge.token, { title: `제주 근처 씨앗 ${tag}`, category_id: SEEDS, price: 3_000 });
+      await waitFor('the page dropped by the change in one of its dongs', async () => (await olderAt(c))?.title === 'changed behind the cache');
+      expect((await nearby(c)).body!.data.map((p) => p.id)).toEqual([added.id, newer.id, older.id]);
     } finally {
+      redis.disconnect();
       await behind(`제주 근처 감귤 ${tag}`);
     }
   });

@@ -21,25 +21,26 @@ export interface FeedAnchor {
 }
 
 /**
- * A neighbourhood feed scope that holds every dong within `radiusMeters` of a point (a `near`
- * page): the dong nearest the point, y, with the smallest of `radii` that reaches past the radius
- * by y's distance from the point. By the triangle inequality a dong x within the radius of the
- * point is within that radius of y, so a change in x touches `d:<y>:<r>`. `undefined` when no
- * radius reaches that far (or no dong is within the radius): then the page is in no
- * neighbourhood's scope. `within`: the dongs within the radius of the point, with their points.
+ * A neighbourhood that holds a set of dongs (a `near` page's: those within its radius of its
+ * point), chosen from the set alone so that every point with the same dongs, whose pages are one
+ * cache entry, names the same scope: the dong of the set nearest the set's centre (ties: the
+ * lower code), y, with the smallest of `radii` that reaches every dong of the set from y. A change
+ * in any of them touches `d:<y>:<r>`. `undefined` when the set is empty or no radius reaches all
+ * of it: then the page is in no neighbourhood's scope.
  */
-export function coveringAnchor(point: { lat: number; lng: number }, within: readonly { code: string; lat: number; lng: number }[], radiusMeters: number, radii: readonly number[]): FeedAnchor | undefined {
-  let nearest: { code: string; metres: number } | undefined;
-  for (const d of within) {
-    const metres = metresBetween(point, d);
-    if (!nearest || metres < nearest.metres) nearest = { code: d.code, metres };
+export function coveringAnchor(dongs: readonly { code: string; lat: number; lng: number }[], radii: readonly number[]): FeedAnchor | undefined {
+  if (dongs.length === 0) return undefined;
+  const centre = { lat: dongs.reduce((sum, d) => sum + d.lat, 0) / dongs.length, lng: dongs.reduce((sum, d) => sum + d.lng, 0) / dongs.length };
+  let y = dongs[0]!;
+  for (const d of dongs) {
+    const [dm, ym] = [metresBetween(centre, d), metresBetween(centre, y)];
+    if (dm < ym || (dm === ym && d.code < y.code)) y = d;
   }
-  if (!nearest) return undefined;
-  // A metre spare: the feeds' neighbourhoods are computed in SQL, this distance in code, and the two may
-  // differ in their last bits.
-  const reach = radiusMeters + nearest.metres + 1;
+  // A metre spare: changes find their neighbourhoods in SQL, this distance is computed in code, and
+  // the two may differ in their last bits.
+  const reach = Math.max(...dongs.map((d) => metresBetween(y, d))) + 1;
   const radius = [...radii].sort((a, b) => a - b).find((r) => r >= reach);
-  return radius === undefined ? undefined : { dongCode: nearest.code, radiusMeters: radius };
+  return radius === undefined ? undefined : { dongCode: y.code, radiusMeters: radius };
 }
 
 const trimPath = (path: string) => path.replace(/^\/+|\/+$/g, '');

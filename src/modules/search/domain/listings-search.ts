@@ -131,7 +131,7 @@ export function listingSearchUseCases(deps: {
       query.dongCodes = dongs.map((d) => d.code).sort();
       query.origin = origin;
       const distances = new Map(dongs.map((d) => [d.code, metresBetween(origin, d)]));
-      const anchor = coveringAnchor(origin, dongs, radius, Object.values(neighbourhoods.rangeMeters));
+      const anchor = coveringAnchor(dongs, Object.values(neighbourhoods.rangeMeters));
       return anchor ? { query, anchor, distances } : { query, distances };
     }
     let anchor: FeedAnchor | undefined;
