@@ -1295,7 +1295,8 @@ export interface paths {
          *
          *     A missing one is `403 forbidden`, its detail naming the permission. Problems of the request:
          *     `422 until_required` (a suspension without `until`), `422 until_not_allowed` (a ban with
-         *     `until`), `422 until_too_soon` (less than one hour from now, the access-token lifetime),
+         *     `until`), `422 until_invalid` (a date-time no instant can be: a leap second, `23:59:60`),
+         *     `422 until_too_soon` (less than one hour from now, the access-token lifetime),
          *     `422 until_too_far` (more than 365 days: ban instead), `422 cannot_target_self` (staff cannot
          *     suspend themselves), `409 last_admin` (the account is the last active admin).
          */
@@ -5478,6 +5479,8 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            /** @description `nickname_reserved`: a new nickname that could be mistaken for staff (a nickname the account already has is kept). */
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
@@ -6828,7 +6831,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description `until_required`, `until_not_allowed`, `until_too_soon`, `until_too_far`, `cannot_target_self`, or an Idempotency-Key reused with other content (`idempotency_key_reused`). */
+            /** @description `until_required`, `until_not_allowed`, `until_invalid`, `until_too_soon`, `until_too_far`, `cannot_target_self`, or an Idempotency-Key reused with other content (`idempotency_key_reused`). */
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

@@ -46,9 +46,12 @@ export const metadataFrom = (ctx: RequestContext, extra: EventMetadata = {}): Ev
 
 /**
  * The one way to publish: appends events for one aggregate inside the caller's transaction,
- * numbered after the aggregate's last version. Two transactions appending to the same aggregate
- * collide on (aggregate, version) and one fails, so histories never interleave. Nothing is
- * published unless the transaction commits.
+ * numbered after the aggregate's last version. Appends to one aggregate are serialised by a
+ * transaction-scoped advisory lock on it, taken in a statement of its own so that the numbering
+ * reads after the previous holder committed: two sign-ins of one user at once (whose writers
+ * lock no row) used to collide on (aggregate, version), and one failed with a 500. The unique
+ * constraint stays, so histories never interleave whatever a writer does. Nothing is published
+ * unless the transaction commits.
  */
 export async function appendEvents(
   sequelize: Sequelize,
@@ -58,6 +61,7 @@ export async function appendEvents(
   metadata: EventMetadata,
 ): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
+  await sequelize.query(`SELECT pg_advisory_xact_lock(hashtextextended('events:' || $1 || ':' || $2, 0))`, { bind: [aggregate.type, aggregate.id], type: QueryTypes.SELECT, transaction });
   const rows = await sequelize.query<Row>(
     `WITH last AS (
        SELECT coalesce(max(aggregate_version), 0) AS v FROM events WHERE aggregate_type = $1 AND aggregate_id = $2

@@ -13,6 +13,41 @@ export interface AttemptPolicy {
 
 export type AttemptState = { allowed: true } | { allowed: false; retryAfterSeconds: number; locked: boolean };
 
+// An attempt is counted when it starts, not when it has failed: a check that counted nothing let
+// any number of concurrent guesses past it while the first ones were still being verified.
+// KEYS: counter, lock; ARGV: limit, window. Returns {allowed, retry after, locked}.
+const TAKE = `
+local lockTtl = redis.call('TTL', KEYS[2])
+if lockTtl > 0 then return {0, lockTtl, 1} end
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
+  local ttl = redis.call('TTL', KEYS[1])
+  if ttl < 1 then ttl = 1 end
+  return {0, ttl, 0}
+end
+redis.call('INCR', KEYS[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return {1, 0, 0}`;
+
+// A taken attempt failed: it stays counted, and when the count has reached the limit the lock
+// starts. KEYS: counter, lock; ARGV: limit, lock seconds.
+const FAILED = `
+local lockTtl = redis.call('TTL', KEYS[2])
+if lockTtl > 0 then return {0, lockTtl, 1} end
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
+  redis.call('DEL', KEYS[1])
+  return {0, tonumber(ARGV[2]), 1}
+end
+return {1, 0, 0}`;
+
+// A taken attempt that was not a failure gives its place back. KEYS: counter.
+const RELEASE = `
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 1`;
+
+const toState = ([allowed, retryAfterSeconds, locked]: [number, number, number]): AttemptState =>
+  allowed === 1 ? { allowed: true } : { allowed: false, retryAfterSeconds, locked: locked === 1 };
+
 /**
  * Counts attempts (failed sign-ins, OTP guesses, reset requests) per key in Redis, shared by every
  * API process: a fixed window, and optionally a lock once the limit is reached. Keys are chosen by
@@ -71,6 +106,43 @@ export class AttemptLimiter {
     } catch (err) {
       this.log.error({ err, limiter: this.policy.name }, 'attempt limiter unavailable; not counted');
       return { allowed: true };
+    }
+  }
+
+  /**
+   * Starts an attempt whose outcome is known only later (a password or code being verified): it
+   * is counted now, so that concurrent attempts cannot outrun the limit, and refused when the key
+   * is locked or its count (failures and attempts under way) has reached the limit. Settle it with
+   * `failed`, `release` or `reset`; one never settled (a crash) counts as a failure.
+   */
+  async take(key: string): Promise<AttemptState> {
+    try {
+      const state = toState((await this.redis.eval(TAKE, 2, this.counterKey(key), this.lockKey(key), this.policy.limit, this.policy.windowSeconds)) as [number, number, number]);
+      // Under a lock policy a full count is as good as a lock: the attempts under way decide it.
+      return state.allowed || !this.policy.lockSeconds ? state : { ...state, locked: true };
+    } catch (err) {
+      this.log.error({ err, limiter: this.policy.name }, 'attempt limiter unavailable; allowing');
+      return { allowed: true };
+    }
+  }
+
+  /** A taken attempt failed: it stays counted; says whether the lock is on (it starts at the limit). */
+  async failed(key: string): Promise<AttemptState> {
+    if (!this.policy.lockSeconds) return { allowed: true };
+    try {
+      return toState((await this.redis.eval(FAILED, 2, this.counterKey(key), this.lockKey(key), this.policy.limit, this.policy.lockSeconds)) as [number, number, number]);
+    } catch (err) {
+      this.log.error({ err, limiter: this.policy.name }, 'attempt limiter unavailable; not counted');
+      return { allowed: true };
+    }
+  }
+
+  /** A taken attempt that did not fail (only failures are what this limit counts): its place is given back. */
+  async release(key: string): Promise<void> {
+    try {
+      await this.redis.eval(RELEASE, 1, this.counterKey(key));
+    } catch (err) {
+      this.log.error({ err, limiter: this.policy.name }, 'attempt limiter unavailable; not released');
     }
   }
 

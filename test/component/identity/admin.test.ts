@@ -261,6 +261,8 @@ describe('POST /v1/admin/users/{user_id}/suspension', () => {
       [{ kind: 'suspend', reason: 'x', until: inFuture(10 * 60_000) }, 422, 'until_too_soon'],
       [{ kind: 'suspend', reason: 'x', until: inFuture(-DAY) }, 422, 'until_too_soon'],
       [{ kind: 'suspend', reason: 'x', until: inFuture(400 * DAY) }, 422, 'until_too_far'],
+      // Valid RFC 3339 that no Date can hold: it used to pass every bound and fail in SQL (500).
+      [{ kind: 'suspend', reason: 'x', until: `${new Date().getUTCFullYear() + 1}-06-30T23:59:60Z` }, 422, 'until_invalid'],
       [{ kind: 'suspend', reason: '   ', until: inFuture(DAY) }, 400, 'validation_failed'],
       [{ kind: 'suspend', reason: 'x', until: inFuture(DAY), status: 'active' }, 400, 'validation_failed'],
       [{ kind: 'delete', reason: 'x' }, 400, 'validation_failed'],

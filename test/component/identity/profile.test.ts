@@ -62,6 +62,20 @@ describe('GET and PUT /v1/users/profile', () => {
     expect(res.error).toMatchObject({ code: 'nickname_taken' });
   });
 
+  it('when the nickname changes to a staff-like one, then 422 nickname_reserved; a staff-like nickname the account already has does not block other edits', async () => {
+    const user = await stack.signUp('rsvp');
+    const api = stack.api.client({ token: user.token });
+    const refused = await api.PUT('/users/profile', { body: { nickname: '중고_관리자', notification_preferences: prefs } });
+    expect(refused.response.status).toBe(422);
+    expect(refused.error).toMatchObject({ code: 'nickname_reserved' });
+    // As the operators' account has (중고운영팀, given by staff, not through this operation).
+    const staffLike = `중고운영${user.id.slice(-6)}`;
+    await stack.db.query('UPDATE users SET nickname = $2 WHERE id = $1', [user.id, staffLike]);
+    const kept = await api.PUT('/users/profile', { body: { nickname: staffLike, bio: '공지 담당', notification_preferences: prefs } });
+    expect(kept.response.status).toBe(200);
+    expect(kept.data).toMatchObject({ nickname: staffLike, bio: '공지 담당' });
+  });
+
   it('without a token, then 401', async () => {
     expectProblem(await raw(`${stack.api.url}/v1/users/profile`), 401, 'unauthenticated');
   });

@@ -38,6 +38,20 @@ describe('POST /v1/auth/login', () => {
     expectProblem(await post('/auth/login', { email: user.email, password: user.password }), 423, 'account_locked');
   });
 
+  it('when 30 wrong passwords for one account arrive at once from 30 addresses, then at most 10 are tried, none is a 500, and the account is locked', async () => {
+    const user = await stack.signUp('burst');
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => post('/auth/login', { email: user.email, password: `Wrong-pass${i}` })));
+    const statuses = answers.map((a) => a.status);
+    // Each tried password is a login_failed event (concurrent ones used to collide on the
+    // history's numbering: 500s); every attempt past the tenth is refused before any verifying.
+    expect(statuses.every((s) => s === 401 || s === 423), statuses.join(',')).toBe(true);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(9);
+    const tried = await stack.db.query(`SELECT count(*)::int AS n FROM events WHERE aggregate_type = 'user' AND aggregate_id = $1 AND type = 'user.login_failed'`, [user.id]);
+    expect(tried.rows[0].n).toBeGreaterThan(0);
+    expect(tried.rows[0].n).toBeLessThanOrEqual(10);
+    expectProblem(await post('/auth/login', { email: user.email, password: user.password }), 423, 'account_locked');
+  });
+
   it('when an unknown address fails 10 times, then it locks too, so a lock does not reveal accounts', async () => {
     const email = newPerson('ghost').email;
     for (let i = 0; i < 9; i += 1) await post('/auth/login', { email, password: `Wrong-pass${i}` });

@@ -131,13 +131,22 @@ export function accountUseCases(deps: UsersDeps) {
       const user = await users.findById(userId);
       if (!user) throw wrongCurrentPassword();
       const accountKey = users.emailIndex(user.email);
-      const lock = await limits.loginAccount.check(accountKey);
+      // Taken before verifying, as at sign-in: concurrent guesses cannot outrun the lock.
+      const lock = await limits.loginAccount.take(accountKey);
       if (!lock.allowed) throw accountLocked(lock.retryAfterSeconds);
-      if (!(await hasher.verify(user.passwordHash, current))) {
-        const after = await limits.loginAccount.hit(accountKey);
+      let right: boolean;
+      try {
+        right = await hasher.verify(user.passwordHash, current);
+      } catch (err) {
+        await limits.loginAccount.release(accountKey);
+        throw err;
+      }
+      if (!right) {
+        const after = await limits.loginAccount.failed(accountKey);
         if (!after.allowed) throw accountLocked(after.retryAfterSeconds);
         throw wrongCurrentPassword();
       }
+      await limits.loginAccount.release(accountKey);
       assertPasswordAcceptable(next, '/new_password', { email: user.email, nickname: user.nickname });
       const passwordHash = await hasher.hash(next);
       await inTransaction(sequelize, ctx, async (t) => {

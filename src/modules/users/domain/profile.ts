@@ -30,12 +30,14 @@ export function profileUseCases(deps: UsersDeps, represent: (u: User) => unknown
 
     /** Replaces the editable fields, optimistic on If-Match; records `user.profile_updated` with the public fields. */
     async updateMyProfile(ctx: RequestContext, userId: string, changes: ProfileChanges, ifMatch: string | undefined): Promise<ProfileView> {
-      if (isReservedNickname(changes.nickname)) throw nicknameReserved();
       try {
         const updated = await inTransaction(sequelize, ctx, async (t) => {
           const current = await users.findByIdForUpdate(userId, t);
           if (!current) throw accountGone();
           assertIfMatch(ifMatch, view(current).etag, 'profile');
+          // Only a new nickname is checked against the staff-like words: a nickname given by staff
+          // (the operators' account's) must not block every other edit of the profile.
+          if (changes.nickname !== current.nickname && isReservedNickname(changes.nickname)) throw nicknameReserved();
           if (changes.nickname.toLowerCase() !== current.nickname.toLowerCase() && (await users.isNicknameTaken(changes.nickname, userId, t))) throw nicknameTaken();
           const user = (await users.updateProfile(userId, changes, current.version, t))!;
           await recordEvents(

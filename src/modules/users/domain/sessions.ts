@@ -102,29 +102,39 @@ export function sessionUseCases(deps: UsersDeps) {
      */
     async checkPassword(ctx: RequestContext, email: string, password: string): Promise<User> {
       // Failures are what is counted per address: people behind one carrier NAT sign in freely,
-      // while a password spray across many accounts from one address is stopped.
-      const ip = await limits.loginIp.check(ctx.client.ip);
+      // while a password spray across many accounts from one address is stopped. Both limits are
+      // taken before the password is verified (argon2 takes tens of milliseconds: concurrent
+      // guesses would all pass a check that counted nothing) and given back unless it was wrong.
+      const ip = await limits.loginIp.take(ctx.client.ip);
       if (!ip.allowed) throw tooManyAttempts(ip.retryAfterSeconds);
       const accountKey = users.emailIndex(email);
-      const lock = await limits.loginAccount.check(accountKey);
-      if (!lock.allowed) throw accountLocked(lock.retryAfterSeconds);
-
-      const user = await users.findByEmail(email);
-      if (!(await hasher.verify(user?.passwordHash ?? null, password)) || !user) {
-        // Counted for unknown addresses too: a lock must not tell which addresses have accounts.
-        const after = await limits.loginAccount.hit(accountKey);
-        await limits.loginIp.hit(ctx.client.ip);
-        if (user) {
-          await inTransaction(sequelize, ctx, (t) =>
-            recordEvents(t, { type: 'user', id: user.id }, [{ type: 'user.login_failed', payload: { user_id: user.id, ip_address: ctx.client.ip, user_agent: ctx.client.userAgent } }], metadataFrom(ctx)),
-          );
+      let account: 'refused' | 'taken' | 'failed' | 'right' = 'refused';
+      try {
+        const lock = await limits.loginAccount.take(accountKey);
+        if (!lock.allowed) throw accountLocked(lock.retryAfterSeconds);
+        account = 'taken';
+        const user = await users.findByEmail(email);
+        if (!(await hasher.verify(user?.passwordHash ?? null, password)) || !user) {
+          // Counted for unknown addresses too: a lock must not tell which addresses have accounts.
+          account = 'failed';
+          const after = await limits.loginAccount.failed(accountKey);
+          if (user) {
+            await inTransaction(sequelize, ctx, (t) =>
+              recordEvents(t, { type: 'user', id: user.id }, [{ type: 'user.login_failed', payload: { user_id: user.id, ip_address: ctx.client.ip, user_agent: ctx.client.userAgent } }], metadataFrom(ctx)),
+            );
+          }
+          if (!after.allowed) throw accountLocked(after.retryAfterSeconds);
+          throw invalidCredentials();
         }
-        if (!after.allowed) throw accountLocked(after.retryAfterSeconds);
-        throw invalidCredentials();
+        account = 'right';
+        await limits.loginAccount.reset(accountKey);
+        assertMaySignIn(user);
+        return user;
+      } finally {
+        if (account !== 'failed') await limits.loginIp.release(ctx.client.ip);
+        // Neither right nor wrong (the database failed): not a guess.
+        if (account === 'taken') await limits.loginAccount.release(accountKey);
       }
-      assertMaySignIn(user);
-      await limits.loginAccount.reset(accountKey);
-      return user;
     },
 
     /**

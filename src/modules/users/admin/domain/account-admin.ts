@@ -16,7 +16,7 @@ import {
 import { isBlocked, type AccountStatus, type Role } from '../../domain/user';
 import type { Account, AccountFilters, AccountRepository } from '../data/account-repository';
 import { decodeCursor, encodeCursor, filterFingerprint } from './cursor';
-import { cannotTargetSelf, lastAdmin, untilNotAllowed, untilRequired, untilTooFar, untilTooSoon } from './problems';
+import { cannotTargetSelf, lastAdmin, untilInvalid, untilNotAllowed, untilRequired, untilTooFar, untilTooSoon } from './problems';
 
 export interface AccountAdminDeps {
   sequelize: Sequelize;
@@ -95,6 +95,9 @@ export function accountAdminUseCases(deps: AccountAdminDeps) {
     }
     if (input.until === undefined) throw untilRequired();
     const until = new Date(input.until);
+    // RFC 3339 allows what a Date cannot hold (a leap second, an offset without minutes): an
+    // invalid Date compares false with everything, and would pass every bound below.
+    if (Number.isNaN(until.getTime())) throw untilInvalid();
     if (until.getTime() < now.getTime() + deps.accessTtlSeconds * 1000) throw untilTooSoon(deps.accessTtlSeconds);
     if (until.getTime() > now.getTime() + SUSPENSION_MAX_DAYS * DAY_MS) throw untilTooFar(SUSPENSION_MAX_DAYS);
     return { until, needs: until.getTime() > now.getTime() + SHORT_SUSPENSION_MAX_DAYS * DAY_MS ? ['users:suspend_long'] : [] };

@@ -35,10 +35,18 @@ export function factorChecks(deps: TwoFactorDeps) {
     /** Re-authentication: like changing the password, a wrong one counts towards the sign-in lock. */
     async assertPassword(user: User, password: string): Promise<void> {
       const accountKey = users.emailIndex(user.email);
-      const lock = await limits.loginAccount.check(accountKey);
+      // Taken before verifying, as at sign-in: concurrent guesses cannot outrun the lock.
+      const lock = await limits.loginAccount.take(accountKey);
       if (!lock.allowed) throw accountLocked(lock.retryAfterSeconds);
-      if (await hasher.verify(user.passwordHash, password)) return;
-      const after = await limits.loginAccount.hit(accountKey);
+      let right: boolean;
+      try {
+        right = await hasher.verify(user.passwordHash, password);
+      } catch (err) {
+        await limits.loginAccount.release(accountKey);
+        throw err;
+      }
+      if (right) return limits.loginAccount.release(accountKey);
+      const after = await limits.loginAccount.failed(accountKey);
       if (!after.allowed) throw accountLocked(after.retryAfterSeconds);
       throw wrongCurrentPassword();
     },
@@ -51,13 +59,15 @@ export function factorChecks(deps: TwoFactorDeps) {
       const ip = await limits.otpIp.hit(ctx.client.ip);
       if (!ip.allowed) throw tooManyOtpAttempts(ip.retryAfterSeconds);
       if (!userId) return;
-      const lock = await limits.otpAccount.check(userId);
+      // Counted now, before the code is compared (concurrent guesses cannot outrun the lock);
+      // a right code resets the count (rightCode), a wrong one keeps it (countWrongCode).
+      const lock = await limits.otpAccount.take(userId);
       if (!lock.allowed) throw accountLocked(lock.retryAfterSeconds);
     },
 
-    /** A wrong code: counts towards the account's lock, and says so when it starts it. */
+    /** A wrong code, its attempt taken by guardCodeAttempt: it stays counted, and the error says when it starts the lock. */
     async countWrongCode(userId: string): Promise<void> {
-      const after = await limits.otpAccount.hit(userId);
+      const after = await limits.otpAccount.failed(userId);
       if (!after.allowed) throw accountLocked(after.retryAfterSeconds);
     },
 

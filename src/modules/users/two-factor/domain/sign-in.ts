@@ -55,7 +55,8 @@ export function signInUseCases(deps: TwoFactorDeps) {
       const challenge = await store.challenges.takeAttempt(challengeToken, CHALLENGE_MAX_ATTEMPTS);
       if (!challenge) throw invalidLoginChallenge();
       if (!challenge.methods.includes(method)) throw methodUnavailable(method);
-      const lock = await deps.limits.otpAccount.check(challenge.userId);
+      // Taken before the code is compared (see guardCodeAttempt); settled by countWrongCode or rightCode.
+      const lock = await deps.limits.otpAccount.take(challenge.userId);
       if (!lock.allowed) throw accountLocked(lock.retryAfterSeconds);
       const user = await users.findById(challenge.userId);
       if (!user) throw invalidLoginChallenge();
