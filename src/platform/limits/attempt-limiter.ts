@@ -146,6 +146,27 @@ export class AttemptLimiter {
     }
   }
 
+  /**
+   * A check (a password) as one attempt: taken before it runs, given back when right or when the
+   * check itself fails, kept when wrong. The refusal, if any, says whether the key is locked.
+   */
+  async attempt(key: string, check: () => Promise<boolean>): Promise<{ right: true } | { right: false; state: AttemptState }> {
+    const taken = await this.take(key);
+    if (!taken.allowed) return { right: false, state: taken };
+    let right: boolean;
+    try {
+      right = await check();
+    } catch (err) {
+      await this.release(key);
+      throw err;
+    }
+    if (right) {
+      await this.release(key);
+      return { right: true };
+    }
+    return { right: false, state: await this.failed(key) };
+  }
+
   /** Forgets the count and any lock (after a success, or a password reset). */
   async reset(key: string): Promise<void> {
     try {

@@ -132,21 +132,11 @@ export function accountUseCases(deps: UsersDeps) {
       if (!user) throw wrongCurrentPassword();
       const accountKey = users.emailIndex(user.email);
       // Taken before verifying, as at sign-in: concurrent guesses cannot outrun the lock.
-      const lock = await limits.loginAccount.take(accountKey);
-      if (!lock.allowed) throw accountLocked(lock.retryAfterSeconds);
-      let right: boolean;
-      try {
-        right = await hasher.verify(user.passwordHash, current);
-      } catch (err) {
-        await limits.loginAccount.release(accountKey);
-        throw err;
-      }
-      if (!right) {
-        const after = await limits.loginAccount.failed(accountKey);
-        if (!after.allowed) throw accountLocked(after.retryAfterSeconds);
+      const outcome = await limits.loginAccount.attempt(accountKey, () => hasher.verify(user.passwordHash, current));
+      if (!outcome.right) {
+        if (!outcome.state.allowed) throw accountLocked(outcome.state.retryAfterSeconds);
         throw wrongCurrentPassword();
       }
-      await limits.loginAccount.release(accountKey);
       assertPasswordAcceptable(next, '/new_password', { email: user.email, nickname: user.nickname });
       const passwordHash = await hasher.hash(next);
       await inTransaction(sequelize, ctx, async (t) => {

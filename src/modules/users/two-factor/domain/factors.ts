@@ -36,18 +36,9 @@ export function factorChecks(deps: TwoFactorDeps) {
     async assertPassword(user: User, password: string): Promise<void> {
       const accountKey = users.emailIndex(user.email);
       // Taken before verifying, as at sign-in: concurrent guesses cannot outrun the lock.
-      const lock = await limits.loginAccount.take(accountKey);
-      if (!lock.allowed) throw accountLocked(lock.retryAfterSeconds);
-      let right: boolean;
-      try {
-        right = await hasher.verify(user.passwordHash, password);
-      } catch (err) {
-        await limits.loginAccount.release(accountKey);
-        throw err;
-      }
-      if (right) return limits.loginAccount.release(accountKey);
-      const after = await limits.loginAccount.failed(accountKey);
-      if (!after.allowed) throw accountLocked(after.retryAfterSeconds);
+      const outcome = await limits.loginAccount.attempt(accountKey, () => hasher.verify(user.passwordHash, password));
+      if (outcome.right) return;
+      if (!outcome.state.allowed) throw accountLocked(outcome.state.retryAfterSeconds);
       throw wrongCurrentPassword();
     },
 
