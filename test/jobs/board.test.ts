@@ -29,6 +29,9 @@ describe('GET /admin/queues (Bull Board behind requireAdmin)', () => {
     const receipt = defineJob<{ orderId: string }>({ queue: 'receipts', name: 'send-receipt', handle: async () => undefined });
     const refund = defineJob<{ orderId: string }>({ queue: 'refunds', name: 'refund-escrow', handle: async () => undefined });
     await opened.jobs.enqueue(receipt, { orderId: 'ord_1' }, { causationId: 'evt_order_paid_1' });
+    // What an e-mail or SMS job carries: a link with its token, an address, a phone number.
+    const mail = defineJob<{ userId: string; to: string; link: string; attempts: number }>({ queue: 'receipts', name: 'mail', handle: async () => undefined });
+    await opened.jobs.enqueue(mail, { userId: 'usr_1', to: '+821012345678', link: 'https://junggo.example/reset-password?token=pr_SECRET', attempts: 2 }, { causationId: 'evt_reset_1' });
     // The platform's own request-id and access-log middleware, as in app.ts, in front of the board.
     const app = express();
     app.disable('x-powered-by');
@@ -81,7 +84,26 @@ describe('GET /admin/queues (Bull Board behind requireAdmin)', () => {
     expect(res.status).toBe(200);
     const queues = (res.json as { queues: { name: string; counts: Record<string, number> }[] }).queues;
     expect(queues.map((q) => q.name).sort()).toEqual(['receipts', 'refunds']);
-    expect(queues.find((q) => q.name === 'receipts')?.counts).toMatchObject({ waiting: 1 });
+    expect(queues.find((q) => q.name === 'receipts')?.counts).toMatchObject({ waiting: 2 });
     expect(queues.find((q) => q.name === 'refunds')?.counts).toMatchObject({ waiting: 0 });
+  });
+  it('when an admin reads jobs, then their payloads show ids, numbers and shape but no text (links, addresses, phone numbers); adding or editing a job is 403', async () => {
+    const admin = bearer(tokenWith(['admin']));
+    const res = await raw(`${base}/admin/queues/api/queues?activeQueue=receipts&status=waiting&page=1&jobsPerPage=10`, { headers: admin });
+    expect(res.status).toBe(200);
+    const receipts = (res.json as { queues: { name: string; jobs: { id: string; name: string; data: Record<string, unknown> }[] }[] }).queues.find((q) => q.name === 'receipts')!;
+    const mailJob = receipts.jobs.find((j) => j.name === 'mail')!;
+    expect(mailJob.data).toEqual({ userId: 'usr_1', to: '[redacted]', link: '[redacted]', attempts: 2 });
+    expect(res.text).not.toContain('pr_SECRET');
+    expect(res.text).not.toContain('+821012345678');
+    const one = await raw(`${base}/admin/queues/api/queues/receipts/${mailJob.id}`, { headers: admin });
+    expect(one.status).toBe(200);
+    expect(one.text).not.toContain('pr_SECRET');
+
+    const json = { ...admin, 'content-type': 'application/json' };
+    expectProblem(await raw(`${base}/admin/queues/api/queues/receipts/add`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'mail', data: { to: 'x@example.com' } }) }), 403, 'forbidden');
+    expectProblem(await raw(`${base}/admin/queues/api/queues/receipts/${mailJob.id}/update-data`, { method: 'PUT', headers: json, body: JSON.stringify({ jobData: { to: 'x@example.com' } }) }), 403, 'forbidden');
+    const after = await raw(`${base}/admin/queues/api/queues`, { headers: admin });
+    expect((after.json as { queues: { name: string; counts: Record<string, number> }[] }).queues.find((q) => q.name === 'receipts')?.counts).toMatchObject({ waiting: 2 });
   });
 });
