@@ -453,7 +453,8 @@ export interface paths {
         /**
          * List my signed-in devices
          * @description Lists the user's active sessions (signed-in devices), most recently used first, with the one
-         *     making this request marked `current`.
+         *     making this request marked `current`: all of them, since a user has at most 100 (a sign-in
+         *     past that ends the least recently used one).
          */
         get: operations["listMySessions"];
         put?: never;

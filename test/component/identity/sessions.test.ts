@@ -131,6 +131,31 @@ describe('sessions', () => {
     expect(await profileStatus(user.token)).toBe(200);
   });
 
+  it('when a sign-in would make more than 100 active sessions, then the least recently used ends, so that every live one is on the device list', async () => {
+    const user = await stack.signUp('many');
+    // 99 more devices, each used before the sign-up's session, the oldest an hour ago.
+    await stack.db.query(
+      `INSERT INTO sessions (id, user_id, device_name, ip_address, expires_at, created_at, last_used_at)
+       SELECT 'ses_' || upper(substr(md5($1 || n), 1, 20)), $1, 'device ' || n, '10.0.0.1', now() + interval '7 days', now() - interval '2 hours', now() - (n || ' minutes')::interval - interval '1 minute'
+         FROM generate_series(1, 99) AS n`,
+      [user.id],
+    );
+    const oldest = ((await stack.db.query(`SELECT 'ses_' || upper(substr(md5($1 || 99), 1, 20)) AS id`, [user.id])).rows[0] as { id: string }).id;
+    const phone = await stack.login(user.email, user.password);
+    const client = stack.api.client({ token: user.token });
+    const { data } = await client.GET('/users/me/sessions');
+    const listed = data!.data.map((s) => s.id);
+    expect(listed).toHaveLength(100);
+    expect(listed).toContain(phone.session_id);
+    expect(listed).toContain(user.sessionId);
+    expect(listed).not.toContain(oldest);
+    expect(data!.has_more).toBe(false);
+    const ended = await stack.db.query(`SELECT revoked_reason FROM sessions WHERE id = $1`, [oldest]);
+    expect(ended.rows[0]).toEqual({ revoked_reason: 'session_limit' });
+    const told = await stack.db.query(`SELECT payload->>'reason' AS reason FROM events WHERE aggregate_id = $1 AND type = 'user.session_revoked' AND payload->>'session_id' = $2`, [user.id, oldest]);
+    expect(told.rows).toEqual([{ reason: 'session_limit' }]);
+  });
+
   it("when user B names user A's session, then 404 and A's session lives on (BOLA)", async () => {
     const a = await stack.signUp('bolaa');
     const b = await stack.signUp('bolab');

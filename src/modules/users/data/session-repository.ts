@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import type { Session } from '../domain/user';
+import { MAX_ACTIVE_SESSIONS, type Session } from '../domain/user';
 
 interface SessionRow {
   id: string;
@@ -95,11 +95,24 @@ export function createSessionRepository(sequelize: Sequelize) {
       return rows.map((r) => r.id);
     },
 
+    /** Ends the user's active sessions past the `keep` most recently used; their ids. */
+    async revokeBeyond(userId: string, keep: number, reason: string, transaction: Transaction): Promise<string[]> {
+      const rows = await sequelize.query<{ id: string }>(
+        `UPDATE sessions SET revoked_at = now(), revoked_reason = $3
+          WHERE id IN (SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+                        ORDER BY last_used_at DESC, id OFFSET $2)
+          RETURNING id`,
+        { bind: [userId, keep, reason], type: QueryTypes.SELECT, transaction },
+      );
+      return rows.map((r) => r.id);
+    },
+
+    /** The active sessions, most recently used first: at most MAX_ACTIVE_SESSIONS, since signing in ends the oldest past it. */
     async listActive(userId: string): Promise<Session[]> {
       const rows = await sequelize.query<SessionRow>(
         `SELECT id, user_id, device_name, ip_address, created_at, last_used_at FROM sessions
           WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
-          ORDER BY last_used_at DESC, id LIMIT 100`,
+          ORDER BY last_used_at DESC, id LIMIT ${MAX_ACTIVE_SESSIONS}`,
         { bind: [userId], type: QueryTypes.SELECT },
       );
       return rows.map(toSession);

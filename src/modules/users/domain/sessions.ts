@@ -15,7 +15,7 @@ import {
   refreshTokenReused,
   tooManyAttempts,
 } from './problems';
-import { isBlocked, type Session, type User } from './user';
+import { isBlocked, MAX_ACTIVE_SESSIONS, type Session, type User } from './user';
 
 /** A second-factor challenge standing between a proven first factor and a session. */
 export interface LoginChallenge {
@@ -82,10 +82,17 @@ export function sessionUseCases(deps: UsersDeps) {
     const device = deviceName ?? deviceNameFrom(ctx.client.userAgent);
     await sessions.create({ id: sessionId, userId: user.id, deviceName: device, userAgent: ctx.client.userAgent, ipAddress: ctx.client.ip, expiresAt: refreshTokenExpiresAt }, t);
     await sessions.addRefreshToken(sessionId, refreshToken, refreshTokenExpiresAt, t);
+    // Past the cap the least recently used sessions end, so that every live session stays on the
+    // device list (where it can be seen and ended) instead of hiding past its last page.
+    const ended = await sessions.revokeBeyond(user.id, MAX_ACTIVE_SESSIONS, 'session_limit', t);
+    await revocations.revokeSessions(ended);
     await recordEvents(
       t,
       { type: 'user', id: user.id },
-      [{ type: 'user.logged_in', payload: { user_id: user.id, session_id: sessionId, method, ip_address: ctx.client.ip, user_agent: ctx.client.userAgent, device_name: device } }],
+      [
+        { type: 'user.logged_in', payload: { user_id: user.id, session_id: sessionId, method, ip_address: ctx.client.ip, user_agent: ctx.client.userAgent, device_name: device } },
+        ...ended.map((id) => ({ type: 'user.session_revoked', payload: { user_id: user.id, session_id: id, reason: 'session_limit', ip_address: ctx.client.ip } })),
+      ],
       metadataFrom(ctx),
     );
     return { accessToken: signFor(user, sessionId), expiresIn: tokens.accessTtlSeconds, refreshToken, refreshTokenExpiresAt, sessionId, userId: user.id };

@@ -54,3 +54,6 @@ export function normalisePhone(phone: string): string {
   const digits = phone.replace(/[^0-9+]/g, '').replace(/^\+82/, '0');
   return `${digits.slice(0, 3)}-${digits.slice(3, 7)}-${digits.slice(7)}`;
 }
+
+/** Active sessions per user: signing in past it ends the least recently used (the device list shows them all). */
+export const MAX_ACTIVE_SESSIONS = 100;
