@@ -23,7 +23,8 @@ function firstAtLatitude(points: readonly DongPoint[], lat: number): number {
 export function createDongResolver(repo: DongRepository) {
   // Dongs change only with a migration: their points are loaded once per process, so a radius
   // around an arbitrary point (search near=) is arithmetic instead of a query. Kept by latitude,
-  // so that a radius reads only its band of latitude (~400 of 3,526 dongs for 3 km in Seoul).
+  // so that a radius reads only its band of latitude (217–307 of 3,526 dongs for 3 km at Seoul's
+  // latitudes).
   let byLatitude: Promise<DongPoint[]> | null = null;
   const pointsByLatitude = () => {
     byLatitude ??= repo.points().then(

@@ -32,9 +32,10 @@ export function coveringAnchor(dongs: readonly { code: string; lat: number; lng:
   if (dongs.length === 0) return undefined;
   const centre = { lat: dongs.reduce((sum, d) => sum + d.lat, 0) / dongs.length, lng: dongs.reduce((sum, d) => sum + d.lng, 0) / dongs.length };
   let y = dongs[0]!;
+  let yMetres = metresBetween(centre, y);
   for (const d of dongs) {
-    const [dm, ym] = [metresBetween(centre, d), metresBetween(centre, y)];
-    if (dm < ym || (dm === ym && d.code < y.code)) y = d;
+    const metres = metresBetween(centre, d);
+    if (metres < yMetres || (metres === yMetres && d.code < y.code)) [y, yMetres] = [d, metres];
   }
   // A metre spare: changes find their neighbourhoods in SQL, this distance is computed in code, and
   // the two may differ in their last bits.

@@ -130,6 +130,9 @@ export function listingSearchUseCases(deps: {
       const dongs = await neighbourhoods.pointsWithin(lat, lng, radius);
       query.dongCodes = dongs.map((d) => d.code).sort();
       query.origin = origin;
+      // Nearest first is the point's own order, read from the index; any other order is the
+      // dongs' page, which the cache shares, with this point's distances added.
+      if (p.sort === 'distance') return { query };
       const distances = new Map(dongs.map((d) => [d.code, metresBetween(origin, d)]));
       const anchor = coveringAnchor(dongs, Object.values(neighbourhoods.rangeMeters));
       return anchor ? { query, anchor, distances } : { query, distances };
