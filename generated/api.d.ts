@@ -2050,10 +2050,13 @@ export interface paths {
         /**
          * Inspect background job queues
          * @description Bull Board: the background job queues with their waiting, active, delayed, completed and
-         *     failed jobs, where an operator can retry, promote or clean them. **Admins only**: every
-         *     route under `/admin/queues` (the page, its JSON API under `/admin/queues/api/` and its static
-         *     files) needs a bearer token with the `admin` role, so a browser reaches it through an
-         *     authenticating proxy that adds the header. Not rate limited.
+         *     failed jobs, where an operator can retry, promote or clean them. Job payloads are shown
+         *     redacted (ids, numbers and shape only), and jobs cannot be added or edited here. **Admins
+         *     only** (permission `jobs:manage`): every route under `/admin/queues` (the page, its JSON API
+         *     under `/admin/queues/api/` and its static files) needs a bearer token with the `admin` role,
+         *     checked again on the account as it is now (a demoted or suspended admin's token is refused
+         *     at once), so a browser reaches it through an authenticating proxy that adds the header. Not
+         *     rate limited.
          */
         get: operations["getQueueBoard"];
         put?: never;

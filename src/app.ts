@@ -5,6 +5,7 @@ import type { Queue } from 'bull';
 import type Redis from 'ioredis';
 import type { Sequelize } from 'sequelize';
 import type { Config } from './config';
+import type { RequestContext } from './platform/context';
 import type { HealthCheck } from './platform/health';
 import { queueBoardRouter } from './platform/jobs/board';
 import { requireAdmin } from './platform/jobs/require-admin';
@@ -38,6 +39,8 @@ export interface AppDeps {
   idempotency?: Sequelize;
   /** Refuses well-signed tokens whose session has ended or whose user is blocked. */
   tokenGuard?: TokenGuard;
+  /** Confirms on the caller's account as it is now that they may use the job board (throws 403); without it the token's role decides. */
+  queueBoardAccess?: (ctx: RequestContext) => Promise<unknown>;
   /** Serves stored listing photos at /media (platform/storage/media-route.ts), like the ops routes outside /v1 and the rate limiter. */
   media?: RequestHandler;
 }
@@ -45,7 +48,7 @@ export interface AppDeps {
 export const EXPOSED_HEADERS = ['Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'ETag', 'Idempotent-Replayed'];
 
 /** Builds the HTTP app from the bundled spec and the handler map; the middleware order is deliberate. */
-export function buildApp({ config, log, spec, redis, metrics, checks, handlers, queues, idempotency, tokenGuard, media }: AppDeps): Express {
+export function buildApp({ config, log, spec, redis, metrics, checks, handlers, queues, idempotency, tokenGuard, queueBoardAccess, media }: AppDeps): Express {
   const app = express();
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('etag', false); // handlers set their own strong ETags
@@ -56,7 +59,8 @@ export function buildApp({ config, log, spec, redis, metrics, checks, handlers, 
   app.use(securityHeaders());
   app.use(cors({ origin: config.CORS_ORIGINS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 }));
   const tokens = { secret: config.JWT_SECRET, issuer: config.JWT_ISSUER };
-  app.use(opsRouter(spec, metrics, checks, queueBoardRouter(queues, { basePath: '/admin/queues', authorize: requireAdmin(tokens, 'admin', tokenGuard) })));
+  const boardAccess = requireAdmin(tokens, { guard: tokenGuard, confirm: queueBoardAccess });
+  app.use(opsRouter(spec, metrics, checks, queueBoardRouter(queues, { basePath: '/admin/queues', authorize: boardAccess })));
   if (media) app.use(media);
   app.use(authenticate(tokens, tokenGuard));
   app.use(rateLimiter(redis, { name: 'default', windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, limit: config.RATE_LIMIT_MAX }));

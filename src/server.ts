@@ -97,6 +97,7 @@ export async function startApi(config: Config, log: Logger = createLogger(config
     handlers: handlerMap({ categories, users, social, accountAdmin, identityVerification, neighbourhoods, products, engagement, productImages, search }),
     media: productImages.media,
     tokenGuard: users.tokenGuard,
+    queueBoardAccess: (ctx) => accountAdmin.admin.requireStaff(ctx, 'jobs:manage'),
     idempotency: sequelize,
     queues,
     checks: [

@@ -351,6 +351,34 @@ describe('PUT /v1/admin/users/{user_id}/roles', () => {
   });
 });
 
+describe('GET /admin/queues (the job board, permission jobs:manage)', () => {
+  const board = (token: string, path = '') => raw(`${stack.api.url}/admin/queues${path}`, { headers: { authorization: `Bearer ${token}` } });
+
+  it('when an admin asks, then the page and the board API (listing the queues) are served; a moderator gets 403', async () => {
+    const page = await board(admin.token);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const queues = await board(admin.token, '/api/queues');
+    expect(queues.status).toBe(200);
+    expect((queues.json as { queues: { name: string }[] }).queues.map((q) => q.name)).toContain('maintenance');
+    const mod = await staff('moderator', 'jobmod');
+    expectProblem(await board(mod.token), 403, 'forbidden');
+  });
+
+  it('when an admin loses the role while their token still says admin, then the board is 403 at once', async () => {
+    const demoted = await staff('admin', 'jobdem');
+    expect((await board(demoted.token, '/api/queues')).status).toBe(200);
+    // Straight in the table, so no token reissue is asked for: what a token issued in the second
+    // of the change, or a missed revocation, looks like. Only the account check stands.
+    await db.query(`UPDATE users SET roles = ARRAY['user'] WHERE id = $1`, [demoted.id]);
+    expect(await profileStatus(demoted.token)).toBe(200);
+    expectProblem(await board(demoted.token), 403, 'forbidden');
+    const api = await board(demoted.token, '/api/queues');
+    expectProblem(api, 403, 'forbidden');
+    expect(api.json.detail).toContain('jobs:manage');
+  });
+});
+
 describe('moderators', () => {
   it('may list and suspend for up to 30 days, but not longer, not ban, not lift a ban, not touch staff, not assign roles (403 naming the permission)', async () => {
     const mod = await staff('moderator', 'mod');

@@ -14,14 +14,15 @@ export type Permission =
   | 'users:manage_staff'
   | 'users:assign_roles'
   | 'listings:moderate'
-  | 'categories:edit';
+  | 'categories:edit'
+  | 'jobs:manage';
 
 const MODERATOR: readonly Permission[] = ['users:read', 'users:suspend', 'listings:moderate'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   user: [],
   moderator: MODERATOR,
-  admin: [...MODERATOR, 'users:suspend_long', 'users:ban', 'users:manage_staff', 'users:assign_roles', 'categories:edit'],
+  admin: [...MODERATOR, 'users:suspend_long', 'users:ban', 'users:manage_staff', 'users:assign_roles', 'categories:edit', 'jobs:manage'],
 };
 
 export const ROLES: readonly Role[] = ['user', 'moderator', 'admin'];
