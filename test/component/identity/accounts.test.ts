@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../../sdk';
 import { expectProblem, raw, uniqueIp } from '../../support/http';
@@ -123,6 +124,52 @@ describe('password reset', () => {
     }
     expectProblem(await post('/auth/login', { email: user.email, password: user.password }), 401, 'invalid_credentials');
     expect((await post('/auth/login', { email: user.email, password: 'Mangwon-2026!' })).status).toBe(200);
+  });
+
+  it('when the account side of a reset is held up, then the 202 does not wait for it (its timing cannot tell known addresses), and the link follows once it runs', async () => {
+    const user = await stack.signUp('slowrst');
+    const db = new Client({ connectionString: stack.api.config.DATABASE_URL });
+    await db.connect();
+    const events = async () => (await db.query(`SELECT count(*)::int AS n FROM events WHERE aggregate_id = $1 AND type = 'user.password_reset_requested'`, [user.id])).rows[0].n as number;
+    const lock = `SELECT %s(hashtextextended('events:user:' || $1::text, 0))`;
+    try {
+      // The lock appendEvents takes for this user's history: the reset's event waits behind it.
+      await db.query(lock.replace('%s', 'pg_advisory_lock'), [user.id]);
+      const answer = await Promise.race([post('/auth/reset-password', { email: user.email }), new Promise<'waited'>((r) => setTimeout(() => r('waited'), 5_000))]);
+      expect(answer).not.toBe('waited');
+      expect((answer as { status: number }).status).toBe(202);
+      expect(await events()).toBe(0);
+    } finally {
+      await db.query(lock.replace('%s', 'pg_advisory_unlock'), [user.id]);
+    }
+    try {
+      const mail = await stack.mailTo(user.email, 'identity.reset-password');
+      expect(mail.token).toMatch(/^pr_/);
+      expect(await events()).toBe(1);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('when a reset is asked with an Idempotency-Key, then the link is issued once the answer is stored, and a replay issues none', async () => {
+    const user = await stack.signUp('idemrst');
+    const key = `rst-${user.id}`;
+    const ask = () => raw(`${stack.api.url}/v1/auth/reset-password`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-forwarded-for': uniqueIp() }, body: JSON.stringify({ email: user.email }) });
+    expect((await ask()).status).toBe(202);
+    const mail = await stack.mailTo(user.email, 'identity.reset-password');
+    expect(mail.token).toMatch(/^pr_/);
+    const replay = await ask();
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    const db = new Client({ connectionString: stack.api.config.DATABASE_URL });
+    await db.connect();
+    try {
+      await new Promise((r) => setTimeout(r, 1_000));
+      const { rows } = await db.query(`SELECT count(*)::int AS n FROM events WHERE aggregate_id = $1 AND type = 'user.password_reset_requested'`, [user.id]);
+      expect(rows[0].n).toBe(1);
+    } finally {
+      await db.end();
+    }
   });
 
   it('when the address has no account, then the answer is the same 202 and no mail is sent', async () => {

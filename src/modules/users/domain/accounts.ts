@@ -42,6 +42,20 @@ export function accountUseCases(deps: UsersDeps) {
   // Per address the answer must not differ from an unknown address: over the limit, nothing is sent.
   const addressAllowsAnotherMail = async (email: string) => (await limits.emailAccount.hit(users.emailIndex(email))).allowed;
 
+  /**
+   * Starts the part of a mail request that depends on the address once the answer is settled
+   * (when the request's transaction commits, for an Idempotency-Key request), without waiting for
+   * it: the answer then takes as long for an address with an account as for one without, so its
+   * timing does not tell which addresses have accounts. Not durable: a crash in between loses
+   * that one mail, and the user asks again.
+   */
+  function afterAnswer(ctx: RequestContext, what: string, work: (ctx: RequestContext) => Promise<void>): void {
+    const own: RequestContext = { requestId: ctx.requestId, actor: ctx.actor, log: ctx.log, client: ctx.client };
+    const start = () => void work(own).catch((err) => ctx.log.error({ err }, `could not ${what}`));
+    if (ctx.transaction) ctx.transaction.afterCommit(start);
+    else start();
+  }
+
   return {
     /** Creates an unverified account and mails the link; for a taken address, mails its owner instead. Same answer either way. */
     async register(ctx: RequestContext, input: { email: string; password: string; nickname: string; phone?: string }): Promise<void> {
@@ -86,26 +100,32 @@ export function accountUseCases(deps: UsersDeps) {
       });
     },
 
+    /** Mails a new verification link to an unverified account; the same answer for any address, as fast. */
     async resendVerification(ctx: RequestContext, email: string): Promise<void> {
       await throttleEmails(ctx);
-      const user = await users.findByEmail(email);
-      if (!user || user.emailVerifiedAt || !(await addressAllowsAnotherMail(email))) return;
-      const token = newSecret('vt');
-      await inTransaction(sequelize, ctx, async (t) => {
-        await accountTokens.issue(user.id, 'verify_email', token, VERIFY_EMAIL_TTL_SECONDS, t);
-        t.afterCommit(() => void mail.verifyEmail(user.email, user.nickname, token).catch((err) => ctx.log.error({ err }, 'could not queue the verification e-mail')));
+      afterAnswer(ctx, 'resend the verification e-mail', async (own) => {
+        const user = await users.findByEmail(email);
+        if (!user || user.emailVerifiedAt || !(await addressAllowsAnotherMail(email))) return;
+        const token = newSecret('vt');
+        await inTransaction(sequelize, own, async (t) => {
+          await accountTokens.issue(user.id, 'verify_email', token, VERIFY_EMAIL_TTL_SECONDS, t);
+          t.afterCommit(() => void mail.verifyEmail(user.email, user.nickname, token).catch((err) => own.log.error({ err }, 'could not queue the verification e-mail')));
+        });
       });
     },
 
+    /** Mails a reset link to the account with this address; the same answer for any address, as fast. */
     async requestPasswordReset(ctx: RequestContext, email: string): Promise<void> {
       await throttleEmails(ctx);
-      const user = await users.findByEmail(email);
-      if (!user || !(await addressAllowsAnotherMail(email))) return;
-      const token = newSecret('pr');
-      await inTransaction(sequelize, ctx, async (t) => {
-        await accountTokens.issue(user.id, 'reset_password', token, RESET_PASSWORD_TTL_SECONDS, t);
-        await recordEvents(t, userRef(user.id), [{ type: 'user.password_reset_requested', payload: { user_id: user.id, ip_address: ctx.client.ip } }], metadataFrom(ctx));
-        t.afterCommit(() => void mail.resetPassword(user.email, user.nickname, token).catch((err) => ctx.log.error({ err }, 'could not queue the reset e-mail')));
+      afterAnswer(ctx, 'issue a password reset', async (own) => {
+        const user = await users.findByEmail(email);
+        if (!user || !(await addressAllowsAnotherMail(email))) return;
+        const token = newSecret('pr');
+        await inTransaction(sequelize, own, async (t) => {
+          await accountTokens.issue(user.id, 'reset_password', token, RESET_PASSWORD_TTL_SECONDS, t);
+          await recordEvents(t, userRef(user.id), [{ type: 'user.password_reset_requested', payload: { user_id: user.id, ip_address: own.client.ip } }], metadataFrom(own));
+          t.afterCommit(() => void mail.resetPassword(user.email, user.nickname, token).catch((err) => own.log.error({ err }, 'could not queue the reset e-mail')));
+        });
       });
     },
 
