@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { StoredEvent } from '../../platform/events/event';
-import { headPosition, readAggregateEvents, readEvents } from '../../platform/events/event-store';
+import { settledHeadPosition, readAggregateEvents, readEvents } from '../../platform/events/event-store';
 import type { Subscription } from '../../platform/events/subscriber';
 import type { ListingCondition, ListingStatus, SearchDocument, SearchIndex, SearchIndexWriter, TradeMethod, WriteOptions } from '../../platform/search';
 
@@ -266,7 +266,7 @@ export async function rebuildSearchIndex(
   onProgress: (done: number, total: number) => void = () => undefined,
 ): Promise<{ applied: number; head: number }> {
   const apply = createIndexFeeder(sequelize);
-  const head = await headPosition(sequelize);
+  const head = await settledHeadPosition(sequelize);
   let applied = 0;
   const applyRange = async (target: SearchIndexWriter, from: number, to: number) => {
     for (let after = from; ; ) {

@@ -103,9 +103,35 @@ export async function readAggregateEvents(sequelize: Sequelize, aggregate: Aggre
   return rows.map(toStoredEvent);
 }
 
-export async function headPosition(sequelize: Sequelize): Promise<number> {
-  const [row] = await sequelize.query<{ p: string | null }>('SELECT max(position) AS p FROM events', { type: QueryTypes.SELECT });
-  return Number(row?.p ?? 0);
+/**
+ * The last position, once no event at or below it can still appear: a position is drawn when an
+ * event is inserted, not when its transaction commits, so a transaction still open may commit a
+ * lower one after a higher one is visible. This waits for every transaction that was writing
+ * events when the head was read (it holds the table's RowExclusiveLock until it ends), so that a
+ * replay reading up to the head misses nothing and its catch-up after the head repeats nothing
+ * it needs. Gives up after `timeoutMs`: a writer held open that long is a fault to look at.
+ */
+export async function settledHeadPosition(sequelize: Sequelize, { timeoutMs = 60_000, pollMs = 50 } = {}): Promise<number> {
+  const [row] = await sequelize.query<{ p: string | null; writers: { pid: number; since: string }[] }>(
+    `SELECT (SELECT max(position) FROM events) AS p,
+            COALESCE((SELECT json_agg(json_build_object('pid', a.pid, 'since', a.xact_start))
+                        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                       WHERE l.relation = 'events'::regclass AND l.mode = 'RowExclusiveLock' AND l.granted
+                         AND a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL), '[]') AS writers`,
+    { type: QueryTypes.SELECT, useMaster: true },
+  );
+  const head = Number(row?.p ?? 0);
+  const writers = row?.writers ?? [];
+  for (const deadline = Date.now() + timeoutMs; writers.length > 0; ) {
+    const [open] = await sequelize.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity a JOIN json_to_recordset($1::json) AS w(pid int, since timestamptz) ON a.pid = w.pid AND a.xact_start = w.since`,
+      { bind: [JSON.stringify(writers)], type: QueryTypes.SELECT, useMaster: true },
+    );
+    if ((open?.n ?? 0) === 0) break;
+    if (Date.now() > deadline) throw new Error(`a transaction writing events has stayed open for more than ${timeoutMs} ms: the event head cannot settle`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return head;
 }
 
 /** What use cases depend on to record events: bound to the database, called inside their transaction. */

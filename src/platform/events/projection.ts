@@ -1,7 +1,7 @@
 import type { Sequelize } from 'sequelize';
 import type { Collection, CollectionSpec, Doc, DocumentStore } from '../documents/document-store';
 import type { StoredEvent } from './event';
-import { headPosition, readEvents } from './event-store';
+import { settledHeadPosition, readEvents } from './event-store';
 import type { Subscription } from './subscriber';
 
 /**
@@ -41,7 +41,7 @@ export async function replayProjection<T extends Doc>(
   sequelize: Sequelize,
   onProgress: (done: number, total: number) => void = () => undefined,
 ): Promise<{ applied: number; head: number }> {
-  const head = await headPosition(sequelize);
+  const head = await settledHeadPosition(sequelize);
   let applied = 0;
   const applyRange = async (docs: Collection<T>, from: number, to: number) => {
     for (let after = from; ; ) {
