@@ -1,33 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { Collection } from '../../src/platform/documents/document-store';
 import type { StoredEvent } from '../../src/platform/events/event';
 import { productDetailProjection, type ProductDetailDoc } from '../../src/modules/products/product-detail.projection';
+import { memoryCollection as anyCollection } from '../support/memory-collection';
+
+const memoryCollection = (onGet?: () => Promise<void>) => anyCollection<ProductDetailDoc>(onGet);
 
 // The ProductDetail read model must not depend on the order events arrive in: the photos job's
 // product.images_changed may be applied before a redelivered product.created, a replay may
 // overlap live delivery, and two events of one listing may be applied at the same moment.
-
-/** A collection with the store's contract: upsert writes only a higher version (compare-and-set). */
-function memoryCollection(onGet?: () => Promise<void>): Collection<ProductDetailDoc> & { docs: Map<string, ProductDetailDoc> } {
-  const docs = new Map<string, ProductDetailDoc>();
-  return {
-    docs,
-    async get(id) {
-      const doc = docs.get(id);
-      await onGet?.();
-      return doc ? structuredClone(doc) : null;
-    },
-    async upsert(doc) {
-      const stored = docs.get(doc.id);
-      if (stored && stored.version >= doc.version) return false;
-      docs.set(doc.id, structuredClone(doc));
-      return true;
-    },
-    delete: async () => false,
-    find: async () => ({ items: [], nextCursor: null }),
-    count: async () => docs.size,
-  };
-}
 
 const ID = 'prd_0000000000000000TEST';
 let position = 100;
