@@ -203,6 +203,18 @@ describe('authenticator app (TOTP)', () => {
     expectProblem(await post('/auth/login', { email: user.email, password: user.password }), 423, 'account_locked');
   });
 
+  it('when codes are sent with nothing to compare them with (no enrolment started, no SMS code sent), then none counts towards the lock', async () => {
+    const user = await stack.signUpWithPhone('otpnone');
+    for (let i = 0; i < 11; i += 1) {
+      expectProblem(await post('/users/me/two-factor/totp/confirm', { code: '123456' }, { token: user.token }), 422, 'totp_enrolment_not_found');
+      expectProblem(await post('/users/me/two-factor/sms/confirm', { code: '123456' }, { token: user.token }), 422, 'otp_code_expired');
+    }
+    const { secret } = await enableTotp(user);
+    expect(secret).toMatch(/^[A-Z2-7]+$/);
+    const challenge = await challengeFor(user);
+    expect((await complete(challenge.challenge_token, 'totp', totpCode(secret, 1))).status).toBe(200);
+  });
+
   it('when one address tries more than 30 codes in 15 minutes, then 429 too_many_otp_attempts with Retry-After, whatever the challenge', async () => {
     const ip = uniqueIp();
     for (let i = 0; i < 30; i += 1) expectProblem(await complete(`lc_unknown${i}AAAAAAAAAAAAAAAAAAAA`, 'totp', '123456', ip), 401, 'invalid_login_challenge');

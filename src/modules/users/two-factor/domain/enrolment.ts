@@ -95,10 +95,11 @@ export function enrolmentUseCases(deps: TwoFactorDeps) {
 
     /** Turns the authenticator on once the user proves the app has the secret. */
     async confirmTotp(ctx: RequestContext, userId: string, code: string): Promise<TwoFactorState> {
-      await checks.guardCodeAttempt(ctx, userId);
       const credential = await store.totp.find(userId);
       if (credential?.confirmedAt) throw alreadyEnabled(LABEL.totp);
       if (!credential || credential.createdAt.getTime() + TOTP_ENROLMENT_TTL_SECONDS * 1000 < Date.now()) throw totpEnrolmentNotFound();
+      // After the checks that need no code: only a comparison is an attempt.
+      await checks.guardCodeAttempt(ctx, userId);
       const step = totpStep(credential.secret, code);
       if (step === null) return refuseCode(userId);
       return turnOn(ctx, userId, 'totp', async (t) => {
@@ -120,11 +121,11 @@ export function enrolmentUseCases(deps: TwoFactorDeps) {
     },
 
     async confirmSms(ctx: RequestContext, userId: string, code: string): Promise<TwoFactorState> {
-      await checks.guardCodeAttempt(ctx, userId);
       const user = await currentUser(userId);
       if (user.twoFactor.sms) throw alreadyEnabled(LABEL.sms);
       if (!user.phone) throw phoneRequired();
-      if (!(await checks.smsCodeMatches(userId, 'enrol', null, code))) return refuseCode(userId);
+      await checks.guardCodeAttempt(ctx, userId);
+      if (!(await checks.compareCode(userId, () => checks.smsCodeMatches(userId, 'enrol', null, code)))) return refuseCode(userId);
       return turnOn(ctx, userId, 'sms', async () => undefined);
     },
 

@@ -64,6 +64,19 @@ export function factorChecks(deps: TwoFactorDeps) {
 
     rightCode: (userId: string) => limits.otpAccount.reset(userId),
 
+    /**
+     * Runs a code comparison under the attempt guardCodeAttempt took. When it cannot compare (no
+     * code is active, say) the attempt is given back: no guess was made, so none counts.
+     */
+    async compareCode(userId: string, compare: () => Promise<boolean>): Promise<boolean> {
+      try {
+        return await compare();
+      } catch (err) {
+        await limits.otpAccount.release(userId);
+        throw err;
+      }
+    },
+
     totpMatches,
     recoveryCodeMatches,
 

@@ -55,19 +55,20 @@ export function signInUseCases(deps: TwoFactorDeps) {
       const challenge = await store.challenges.takeAttempt(challengeToken, CHALLENGE_MAX_ATTEMPTS);
       if (!challenge) throw invalidLoginChallenge();
       if (!challenge.methods.includes(method)) throw methodUnavailable(method);
-      // Taken before the code is compared (see guardCodeAttempt); settled by countWrongCode or rightCode.
-      const lock = await deps.limits.otpAccount.take(challenge.userId);
-      if (!lock.allowed) throw accountLocked(lock.retryAfterSeconds);
       const user = await users.findById(challenge.userId);
       if (!user) throw invalidLoginChallenge();
       sessions.assertMaySignIn(user);
+      // Taken before the code is compared (see guardCodeAttempt); settled by countWrongCode or rightCode.
+      const lock = await deps.limits.otpAccount.take(user.id);
+      if (!lock.allowed) throw accountLocked(lock.retryAfterSeconds);
 
-      const right =
+      const right = await checks.compareCode(user.id, async () =>
         method === 'totp'
           ? user.twoFactor.totp && (await checks.totpMatches(user.id, code))
           : method === 'sms'
             ? user.twoFactor.sms && (await checks.smsCodeMatches(user.id, 'login', challenge.tokenHash, code))
-            : await checks.recoveryCodeMatches(user.id, code);
+            : checks.recoveryCodeMatches(user.id, code),
+      );
       if (!right) {
         await checks.record(ctx, user.id, 'user.login_challenge_failed', { method, attempts: challenge.attempts, ip_address: ctx.client.ip, user_agent: ctx.client.userAgent });
         await checks.countWrongCode(user.id);
