@@ -25,6 +25,12 @@ describe('sniffImageType', () => {
     expect(sniffImageType(ftyp('isom', 'isom', 'mp41'))).toBeNull();
   });
 
+  it('when the major brand is a multi-layer or scalable HEVC brand (heim, heis, hevm, hevs), then refused even with decodable compatible brands: the HEVC decoder takes the major brand only', () => {
+    for (const major of ['heim', 'heis', 'hevm', 'hevs']) expect(sniffImageType(ftyp(major, 'mif1', 'heic', major))).toBeNull();
+    expect(sniffImageType(ftyp('heix', 'mif1', 'heix'))).toBe('image/heic');
+    expect(sniffImageType(ftyp('hevc', 'msf1', 'hevc'))).toBe('image/heic');
+  });
+
   it('when given text, a GIF, an SVG, a truncated signature or nothing, then null', () => {
     for (const bytes of [Buffer.from('hello'), Buffer.from('GIF89a\x01\x00\x01\x00'), Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), Buffer.from([0xff, 0xd8]), Buffer.from('RIFF\x00\x00\x00\x00WAVE'), Buffer.alloc(0)]) {
       expect(sniffImageType(bytes)).toBeNull();

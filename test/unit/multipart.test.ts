@@ -27,6 +27,8 @@ let port: number;
 const outcomes: string[] = [];
 /** The problems the handler answered with, in order. */
 const problems: AppError[] = [];
+/** How many bytes the server read from each closed connection, by the client's port. */
+const readByClientPort = new Map<number, number>();
 
 beforeAll(async () => {
   const app = express();
@@ -47,6 +49,10 @@ beforeAll(async () => {
     }
   });
   server = app.listen(0, '127.0.0.1');
+  server.on('connection', (socket) => {
+    const clientPort = socket.remotePort!;
+    socket.once('close', () => readByClientPort.set(clientPort, socket.bytesRead));
+  });
   await once(server, 'listening');
   port = (server.address() as AddressInfo).port;
 });
@@ -78,6 +84,40 @@ function send(body: string, opts: { contentLength?: number; closeEarly?: boolean
   });
 }
 
+const cap = rules.maxFiles * rules.maxFileBytes + 1024 * 1024;
+
+/**
+ * Sends a request that announces a body far larger than the most a valid form could be (keeping
+ * the connection alive), `first` and then filler, as fast as the server reads it, until either
+ * side closes. Resolves with what came back and how many bytes the server read from the connection.
+ */
+function sendFarPastTheCap(first: string, headers = ''): Promise<{ raw: string; serverRead: number }> {
+  const total = cap * 32;
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let raw = '';
+    socket.on('data', (d) => (raw += d.toString()));
+    // Writing to a connection the server has dropped fails: that is what is expected here.
+    socket.on('error', () => undefined);
+    let localPort = 0;
+    socket.once('connect', () => (localPort = socket.localPort!));
+    socket.on('close', async () => {
+      const serverRead = await waitFor('the server side closed', async () => readByClientPort.get(localPort));
+      resolve({ raw, serverRead });
+    });
+    socket.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\n${headers}Content-Length: ${total}\r\n\r\n${first}`);
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    let sent = Buffer.byteLength(first);
+    const more = () => {
+      while (sent + chunk.length <= total && !socket.destroyed) {
+        sent += chunk.length;
+        if (!socket.write(chunk)) return void socket.once('drain', more);
+      }
+    };
+    more();
+  });
+}
+
 describe('multipart bodies', () => {
   it('when a form holds two files, then the handler gets both in order', async () => {
     const res = await send(part('images', 'a.jpg', 'first') + part('images', 'b.jpg', 'second') + end);
@@ -99,7 +139,6 @@ describe('multipart bodies', () => {
   it('when the body passes the most a valid form could hold in the middle of a file, then the answer is 413 and the handler is not left waiting', async () => {
     // Junk before the first boundary (which the parser skips) counts towards the cap too, so a file
     // within its own limit can be the part during which the body passes it.
-    const cap = rules.maxFiles * rules.maxFileBytes + 1024 * 1024;
     const head = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="images"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`;
     const preamble = 'p'.repeat(cap - head.length - 20);
     // The file's first bytes, then (once the parser has begun the file) the bytes past the cap.
@@ -137,6 +176,21 @@ describe('multipart bodies', () => {
     expect(await send(form, { headers: 'Content-Encoding: bogus\r\n' })).toEqual({ status: 415, body: { code: 'unsupported_media_type' } });
     expect(await send(form, { headers: 'Content-Encoding: gzip\r\n' })).toEqual({ status: 415, body: { code: 'unsupported_media_type' } });
     expect(await send(form, { headers: 'Content-Encoding: Identity\r\n' })).toEqual({ status: 200, body: { files: [{ index: 0, filename: 'a.jpg', text: 'first' }] } });
+  });
+
+  // Past the cap the server stops reading: the client's bytes beyond it are never read (some may
+  // already be in flight, hence the margin).
+  it('when a form is refused for its encoding and the client keeps sending past the most a valid form could hold, then it gets the 415 and the server closes the connection instead of reading on', async () => {
+    const { raw, serverRead } = await sendFarPastTheCap('', 'Content-Encoding: gzip\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 415 /);
+    expect(serverRead).toBeLessThan(cap * 4);
+  });
+
+  it('when the parser fails (a malformed part header) and the client keeps sending past the most a valid form could hold, then it gets the 400 and the server closes the connection instead of reading on', async () => {
+    const { raw, serverRead } = await sendFarPastTheCap(`--${BOUNDARY}\r\nContent-Disposition form-data no colon\r\n\r\n`);
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(serverRead).toBeLessThan(cap * 4);
+    expect(problems.at(-1)!.message).toContain('The multipart body is malformed');
   });
 
   it('when the client goes away in the middle of a file, then the handler gets malformed_multipart (its consumer is not left waiting) and the server serves the next form', async () => {

@@ -67,11 +67,26 @@ export function multipartBody(req: Request): MultipartBody {
 const encodingUnsupported = () =>
   new AppError(415, 'unsupported_media_type', 'Unsupported media type', 'This Content-Encoding is not supported for file uploads; send the form unencoded (identity).');
 
+/**
+ * Reads and drops the rest of a refused body, so that the answer reaches a client still sending;
+ * but only up to `cap` bytes in all (`received` of them already read): a client sending more is
+ * sending no valid form, and reading it would have no end. Past that the request is destroyed.
+ */
+function discardRest(req: Request, cap: number, received: number): void {
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > cap) req.destroy();
+  });
+  req.resume();
+}
+
 function readFiles<T>(req: Request, rules: FileRules, each: (file: MultipartFile) => Promise<T>): Promise<T[]> {
+  // Past this, even a valid body would have ended: stop reading and answer at once.
+  const cap = rules.maxFiles * rules.maxFileBytes + 1024 * 1024;
   // The parser reads the bytes as they come: an encoded body would be stored as its encoding.
   const encoding = req.headers['content-encoding']?.trim().toLowerCase();
   if (encoding && encoding !== 'identity') {
-    req.resume(); // discarded, so that the answer reaches a client still sending
+    discardRest(req, cap, 0);
     return Promise.reject(encodingUnsupported());
   }
   let parser: busboy.Busboy;
@@ -93,8 +108,6 @@ function readFiles<T>(req: Request, rules: FileRules, each: (file: MultipartFile
     let received = 0;
     /** The file streams handed out that have not ended: one may be in a consumer's hands. */
     const open = new Set<PassThrough>();
-    // Past this, even a valid body would have ended: stop reading and answer at once.
-    const cap = rules.maxFiles * rules.maxFileBytes + 1024 * 1024;
 
     const fail = (err: unknown) => {
       failure ??= err;
@@ -166,7 +179,7 @@ function readFiles<T>(req: Request, rules: FileRules, each: (file: MultipartFile
     parser.on('error', (err) => {
       fail(malformed(`The multipart body is malformed: ${String((err as Error).message ?? err).slice(0, 200)}`));
       stopReading();
-      req.resume();
+      discardRest(req, cap, received);
     });
     parser.on('close', settle);
     req.on('data', count);

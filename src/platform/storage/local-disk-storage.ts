@@ -1,20 +1,22 @@
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { assertValidKey, contentTypeOf, type ObjectStorage } from './object-storage';
+import { removeStaleSpools, spool } from './spool';
 
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
 /**
- * Objects as files under one directory. Writes go to a temporary sibling and are renamed into
+ * Objects as files under one directory. Writes go to a temporary file and are renamed into
  * place, so a reader never sees half a file and a failed upload leaves nothing behind. The media
  * type is not stored: it follows from the key's extension (contentTypeOf).
  */
 export function localDiskStorage(directory: string): ObjectStorage {
   const root = path.resolve(directory);
+  // Inside the root, so the rename stays on one file system; one folder, so that what a dead
+  // process left there is found without walking every listing's. No key can name it (a key's
+  // segments never start with a dot).
+  const temporary = path.join(root, '.tmp');
   const fileOf = (key: string) => {
     assertValidKey(key);
     const file = path.resolve(root, key);
@@ -27,15 +29,13 @@ export function localDiskStorage(directory: string): ObjectStorage {
     driver: 'local',
     async put(key, body) {
       const file = fileOf(key);
-      await mkdir(path.dirname(file), { recursive: true });
-      const temporary = `${file}.${randomBytes(6).toString('hex')}.part`;
+      const spooled = await spool(body, temporary);
       try {
-        await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, createWriteStream(temporary, { flags: 'wx' }));
-        const { size } = await stat(temporary);
-        await rename(temporary, file);
-        return { bytes: size };
+        await mkdir(path.dirname(file), { recursive: true });
+        await rename(spooled.file, file);
+        return { bytes: spooled.bytes };
       } catch (err) {
-        await rm(temporary, { force: true });
+        await rm(spooled.file, { force: true });
         throw err;
       }
     },
@@ -62,6 +62,7 @@ export function localDiskStorage(directory: string): ObjectStorage {
     async delete(keys) {
       await Promise.all(keys.map((key) => rm(fileOf(key), { force: true })));
     },
+    sweepTemporary: (olderThanSeconds) => removeStaleSpools(temporary, olderThanSeconds),
     async close() {},
   };
 }

@@ -23,7 +23,8 @@ export function mediaRouter(storage: ObjectStorage, isPublic: (key: string) => b
     if (!object) throw notFound('No media object has this key.');
     res.status(200);
     res.setHeader('Content-Type', object.contentType);
-    res.setHeader('Content-Length', String(object.bytes));
+    // Unknown size: sent chunked, as a made-up length would cut the image short or stall the client.
+    if (object.bytes !== undefined) res.setHeader('Content-Length', String(object.bytes));
     res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
     // helmet's default (same-origin) would stop the web app on another origin from showing the image.
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');

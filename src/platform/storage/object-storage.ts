@@ -4,7 +4,8 @@ import type { Readable } from 'node:stream';
 export interface OpenedObject {
   stream: Readable;
   contentType: string;
-  bytes: number;
+  /** Absent when the storage did not say (an S3-compatible service answering without Content-Length). */
+  bytes?: number;
 }
 
 /**
@@ -26,6 +27,11 @@ export interface ObjectStorage {
   open(key: string): Promise<OpenedObject | null>;
   /** Removes the objects; keys that hold nothing are ignored. */
   delete(keys: readonly string[]): Promise<void>;
+  /**
+   * Removes the temporary files of puts that have not been touched for `olderThanSeconds` (a
+   * process died in the middle of one); how many.
+   */
+  sweepTemporary(olderThanSeconds: number): Promise<number>;
   close(): Promise<void>;
 }
 

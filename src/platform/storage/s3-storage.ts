@@ -1,6 +1,11 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { assertValidKey, type ObjectStorage } from './object-storage';
+import { removeStaleSpools, spool } from './spool';
 
 export interface S3StorageOptions {
   bucket: string;
@@ -11,6 +16,8 @@ export interface S3StorageOptions {
   forcePathStyle: boolean;
   /** Without them the SDK's default chain applies (environment, instance or task role). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Where streamed bodies wait before they are sent; a folder of the system's temporary directory by default. */
+  spoolDir?: string;
 }
 
 // "No object under this key" is NoSuchKey, or a bare 404 from a service that sends no error body.
@@ -22,18 +29,15 @@ const isMissing = (err: unknown) => {
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 };
 
-async function toBuffer(body: Readable | Buffer): Promise<Buffer> {
-  if (Buffer.isBuffer(body)) return body;
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /**
- * Objects in one bucket. A body is gathered in memory before a single PutObject: the objects
- * here are at most a few megabytes (uploads stop at 10 MB while streaming), and PutObject needs
- * a known length, which a multipart upload would only avoid for much larger files. If the body
- * stream fails, nothing was sent, so nothing is left under the key.
+ * Objects in one bucket, each sent with a single PutObject, which needs the body's length up
+ * front (a multipart upload would avoid that only for much larger files: uploads stop at 10 MB).
+ * A streamed body (an upload arriving from a client) is first spooled to a temporary file, not
+ * gathered in memory, where a client sending slowly or stalling would hold its megabytes for as
+ * long as it likes; then the file is streamed to the bucket. If the body stream fails, nothing
+ * was sent, so nothing is left under the key. The SDK does not retry a streamed PutObject (it
+ * cannot replay the stream): a failed upload is answered with an error and sent again by its
+ * client; the worker's puts are buffers, retried by the SDK.
  */
 export function s3Storage(options: S3StorageOptions): ObjectStorage {
   const client = new S3Client({
@@ -47,14 +51,27 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
   const Bucket = options.bucket;
+  const spoolDir = options.spoolDir ?? path.join(tmpdir(), 'junggo-s3-spool');
 
   return {
     driver: 's3',
     async put(key, body, contentType) {
       assertValidKey(key);
-      const bytes = await toBuffer(body);
-      await client.send(new PutObjectCommand({ Bucket, Key: key, Body: bytes, ContentType: contentType, ContentLength: bytes.length }));
-      return { bytes: bytes.length };
+      const send = (Body: Buffer | Readable, bytes: number) => client.send(new PutObjectCommand({ Bucket, Key: key, Body, ContentType: contentType, ContentLength: bytes }));
+      if (Buffer.isBuffer(body)) {
+        await send(body, body.length);
+        return { bytes: body.length };
+      }
+      const spooled = await spool(body, spoolDir);
+      const file = createReadStream(spooled.file);
+      try {
+        await send(file, spooled.bytes);
+        return { bytes: spooled.bytes };
+      } finally {
+        // A failed request may leave the file stream open.
+        file.destroy();
+        await rm(spooled.file, { force: true });
+      }
     },
     async get(key) {
       assertValidKey(key);
@@ -72,7 +89,7 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
       try {
         const res = await client.send(new GetObjectCommand({ Bucket, Key: key }));
         if (!res.Body) return null;
-        return { stream: res.Body as Readable, contentType: res.ContentType ?? 'application/octet-stream', bytes: res.ContentLength ?? 0 };
+        return { stream: res.Body as Readable, contentType: res.ContentType ?? 'application/octet-stream', ...(res.ContentLength === undefined ? {} : { bytes: res.ContentLength }) };
       } catch (err) {
         if (isMissing(err)) return null;
         throw err;
@@ -84,6 +101,7 @@ export function s3Storage(options: S3StorageOptions): ObjectStorage {
       for (const key of keys) assertValidKey(key);
       await Promise.all(keys.map((Key) => client.send(new DeleteObjectCommand({ Bucket, Key }))));
     },
+    sweepTemporary: (olderThanSeconds) => removeStaleSpools(spoolDir, olderThanSeconds),
     async close() {
       client.destroy();
     },

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { Client } from 'pg';
 import sharp from 'sharp';
 import { Sequelize, Transaction } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +12,15 @@ import { expectProblem, raw } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
 import { heicAv1, heicHevc, heicHevcPhoto, HEVC_PHOTO, jpeg, jpegWithGps, png, pngBomb, webp } from '../../support/images';
 import { PHOTO_SWEEP_GRACE_SECONDS, PROCESS_IMAGE_JOB, SWEEP_PHOTOS_JOB } from '../../../src/modules/products/images';
+import { createPhotoRepository } from '../../../src/modules/products/images/data/photo-repository';
 import { newImageId } from '../../../src/modules/products/images/domain/photo';
+import { photoUseCases, type PhotosDeps } from '../../../src/modules/products/images/domain/photos';
+import { createRequestContext } from '../../../src/platform/context';
+import { createSequelize } from '../../../src/platform/db/sequelize';
+import { eventRecorder } from '../../../src/platform/events/event-store';
+import { settleWithin } from '../../../src/platform/jobs/settle-within';
+import { createLogger } from '../../../src/platform/logger';
+import { createObjectStorage, type ObjectStorage } from '../../../src/platform/storage';
 import { waitFor } from '../../support/wait';
 
 let stack: IdentityStack;
@@ -228,6 +238,17 @@ describe('POST /v1/products/{product_id}/images', () => {
     expect(await storedFiles(id)).toEqual([]);
   });
 
+  it('when an HEVC HEIC names a multi-layer HEVC brand (heim) as its major brand, then 415 unsupported_image_type: the decoder would refuse it', async () => {
+    const id = await newListing();
+    const photo = heicHevcPhoto();
+    photo.write('heim', 8, 'latin1');
+    const res = await upload(seller, id, [part(photo, 'IMG_0004.HEIC', 'image/heic')]);
+    expectProblem(res, 415, 'unsupported_image_type');
+    expect(res.json.errors).toEqual([expect.objectContaining({ pointer: '/images/0' })]);
+    expect(await rows(id)).toEqual([]);
+    expect(await storedFiles(id)).toEqual([]);
+  });
+
   it('when a JPEG is named .png and declared image/png, then it is accepted as the JPEG it is', async () => {
     const id = await newListing();
     const res = await upload(seller, id, [part(await jpeg(), 'disguised.png', 'image/png')]);
@@ -441,5 +462,121 @@ describe('GET /media/products/{product_id}/{file_name}', () => {
       expectProblem(await raw(`${stack.api.url}${p}`), 404, 'not_found');
     }
     expect((await raw(`${stack.api.url}/media/products/${id}/${photoId}.webp`)).status).toBe(200);
+  });
+});
+
+describe('the photos use cases, with the queue and the storage made to misbehave', () => {
+  const log = createLogger('silent', 'test');
+  let sequelize: Sequelize;
+  let storage: ObjectStorage;
+  beforeAll(() => {
+    sequelize = createSequelize({ url: stack.api.config.DATABASE_URL, poolMax: 4 }, log);
+    storage = createObjectStorage({ STORAGE_DIR: storageDir, S3_REGION: 'x', S3_FORCE_PATH_STYLE: false });
+  });
+  afterAll(() => sequelize?.close());
+
+  const useCases = (overrides: Partial<PhotosDeps> = {}) =>
+    photoUseCases({
+      sequelize,
+      photos: createPhotoRepository(sequelize),
+      storage,
+      recordEvents: eventRecorder(sequelize),
+      enqueueProcessing: async () => undefined,
+      processingState: async () => null,
+      mediaUrl: (key) => `http://media.test/${key}`,
+      ...overrides,
+    });
+  const sellerCtx = () => Object.assign(createRequestContext(`req_${randomBytes(6).toString('hex')}`, log), { actor: { userId: seller.id, roles: [], sessionId: 'ses_test' } });
+  const run = (signal = new AbortController().signal, finalAttempt = false) => ({ jobId: 'test-job', finalAttempt, log, signal });
+
+  /** A photo as an upload leaves it: processing, its original stored; recorded `secondsAgo` ago. No job is queued for it. */
+  async function uploaded(productId: string, secondsAgo = 0): Promise<string> {
+    const imageId = newImageId();
+    const original = await jpeg();
+    const key = `originals/${productId}/${imageId}`;
+    await storage.put(key, original, 'application/octet-stream');
+    await stack.db.query(
+      `INSERT INTO product_images (id, product_id, seller_id, original_key, content_type, bytes, position, status, created_at)
+       VALUES ($1, $2, $3, $4, 'image/jpeg', $5, 0, 'processing', now() - make_interval(secs => $6))`,
+      [imageId, productId, seller.id, key, original.length, secondsAgo],
+    );
+    return imageId;
+  }
+
+  it('when a photo has been processing for over a minute and queueing it never settles (Redis down), then the seller still gets the list, and the photo was handed to the queue', async () => {
+    const id = await newListing();
+    const imageId = await uploaded(id, 120);
+    const asked: string[] = [];
+    const photos = useCases({ enqueueProcessing: (queued) => (asked.push(queued), new Promise(() => undefined)) });
+    const listed = await settleWithin(photos.list(sellerCtx(), id), 5_000);
+    expect(listed?.map((p) => [p.id, p.status])).toEqual([[imageId, 'processing']]);
+    expect(asked).toEqual([imageId]);
+  });
+
+  it('when the worker gives up on a photo while another change of its listing holds the listing, then it waits for the listing before it locks the photo, the order every change of photos takes (no deadlock)', async () => {
+    const id = await newListing();
+    const imageId = await uploaded(id);
+    const photos = useCases();
+    const other = new Client({ connectionString: stack.api.config.DATABASE_URL });
+    await other.connect();
+    let givenUp: Promise<void> | undefined;
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT 1 FROM products WHERE id = $1 FOR UPDATE', [id]);
+      const { pid } = (await other.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number };
+      givenUp = photos.processingAbandoned(imageId, log);
+      await waitFor('the give-up waiting for the listing', async () => (await stack.db.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid])).rowCount);
+      // What remove() or process() does next under the listing's lock: the give-up must not hold it.
+      await other.query('SELECT 1 FROM product_images WHERE id = $1 FOR UPDATE NOWAIT', [imageId]);
+      await other.query('COMMIT');
+    } finally {
+      await other.end();
+      await givenUp;
+    }
+    expect((await rows(id))[0]).toMatchObject({ id: imageId, status: 'failed', failure_reason: 'processing_failed', original_key: null });
+    expect(await storedFiles(id)).toEqual([]);
+  });
+
+  it('when storage fails after the display version was stored, on the last attempt, then the photo is failed and nothing of it is left in storage (no derivative served under /media)', async () => {
+    const id = await newListing();
+    const imageId = await uploaded(id);
+    const thumbFails: ObjectStorage = { ...storage, put: (key, body, type) => (key.endsWith('-thumb.webp') ? Promise.reject(new Error('storage unavailable')) : storage.put(key, body, type)) };
+    await expect(useCases({ storage: thumbFails }).process(imageId, run(undefined, true))).rejects.toThrow('storage unavailable');
+    expect((await rows(id))[0]).toMatchObject({ status: 'failed', failure_reason: 'processing_failed', original_key: null });
+    expect(await storedFiles(id)).toEqual([]);
+  });
+
+  it('when the job times out while the photo is being processed, then the run stores nothing more and leaves the photo to its retry', async () => {
+    const id = await newListing();
+    const imageId = await uploaded(id);
+    const timeout = new AbortController();
+    // The timeout comes while the original is read (the job's clock runs out during the work).
+    const timingOut: ObjectStorage = { ...storage, get: async (key) => storage.get(key).finally(() => timeout.abort(new Error('job timed out'))) };
+    await expect(useCases({ storage: timingOut }).process(imageId, run(timeout.signal))).rejects.toThrow('job timed out');
+    expect((await rows(id))[0]).toMatchObject({ status: 'processing', original_key: `originals/${id}/${imageId}` });
+    expect(await storedFiles(id)).toEqual([`originals/${id}/${imageId}`]);
+  });
+
+  it('when a put left a temporary file behind (its process died) over an hour ago, then the sweep removes it and leaves a recent one', async () => {
+    // As a put leaves its file while writing: made where a put in progress writes its own.
+    const partFiles = async () => (await readdir(storageDir, { recursive: true })).filter((f) => f.endsWith('.part')).sort();
+    const earlier = await partFiles();
+    const stalled = new PassThrough();
+    stalled.write(randomBytes(100));
+    const inProgress = storage.put(`originals/${await newListing()}/${newImageId()}`, stalled, 'application/octet-stream').catch(() => undefined);
+    const [recent] = await waitFor('the put writing', async () => {
+      const files = (await partFiles()).filter((f) => !earlier.includes(f));
+      return files.length === 1 && files;
+    });
+    const dead = path.join(path.dirname(recent!), `${randomBytes(12).toString('hex')}.part`);
+    await writeFile(path.join(storageDir, dead), randomBytes(100));
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(path.join(storageDir, dead), twoHoursAgo, twoHoursAgo);
+
+    await stack.worker.jobs.enqueue(SWEEP_PHOTOS_JOB, { grace_seconds: PHOTO_SWEEP_GRACE_SECONDS }, { causationId: `test-${randomBytes(4).toString('hex')}` });
+    await waitFor('the sweep', async () => !(await partFiles()).includes(dead), 20_000);
+    expect(await partFiles()).toContain(recent);
+    stalled.destroy(new Error('gone'));
+    await inProgress;
   });
 });

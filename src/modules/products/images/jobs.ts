@@ -22,7 +22,7 @@ export const processImageJob = (photos: Pick<PhotoUseCases, 'process' | 'process
     backoffMs: 2_000,
     timeoutMs: 120_000,
     handle: (payload, ctx) =>
-      photos.process(payload.image_id, { jobId: ctx.jobId, finalAttempt: ctx.attempt >= ATTEMPTS, log: ctx.log, ...(payload.request_id ? { requestId: payload.request_id } : {}) }),
+      photos.process(payload.image_id, { jobId: ctx.jobId, finalAttempt: ctx.attempt >= ATTEMPTS, log: ctx.log, signal: ctx.signal, ...(payload.request_id ? { requestId: payload.request_id } : {}) }),
     // A timeout on the last attempt, or a worker dying under the job too often: `process` never
     // saw its end, and the photo would stay `processing` with its original (and its EXIF) kept.
     onFailedForGood: (payload, _err, log) => photos.processingAbandoned(payload.image_id, log),

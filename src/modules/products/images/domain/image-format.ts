@@ -9,14 +9,17 @@ export const SNIFF_BYTES = 64;
 // AV1-coded HEIF) is not one of the accepted formats.
 const HEIC_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'hevm', 'hevs']);
 const GENERIC_HEIF_BRANDS = new Set(['mif1', 'msf1']);
+// The major brands the HEVC decoder (heic-decode) takes; it looks at nothing else, so a file under
+// the multi-layer or scalable brands (`heim heis hevm hevs`) would be accepted and then always fail.
+const DECODABLE_MAJOR_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', ...GENERIC_HEIF_BRANDS]);
 
 const ascii = (b: Buffer, from: number, to: number) => b.toString('latin1', from, to);
 
 function isHeic(head: Buffer): boolean {
   if (head.length < 16 || ascii(head, 4, 8) !== 'ftyp') return false;
   const major = ascii(head, 8, 12);
+  if (!DECODABLE_MAJOR_BRANDS.has(major)) return false;
   if (HEIC_BRANDS.has(major)) return true;
-  if (!GENERIC_HEIF_BRANDS.has(major)) return false;
   const boxEnd = Math.min(head.readUInt32BE(0), head.length);
   for (let at = 16; at + 4 <= boxEnd; at += 4) if (HEIC_BRANDS.has(ascii(head, at, at + 4))) return true;
   return false;

@@ -35,6 +35,8 @@ export interface ProcessingRun {
   /** The upload's request id, to correlate the event with it. */
   requestId?: string;
   log: Logger;
+  /** Aborted when the run times out: its retry may already be running, so it stops writing. */
+  signal: AbortSignal;
 }
 
 /** Headers of every accepted format fit well within this (a JPEG's EXIF and ICC segments come first). */
@@ -101,22 +103,26 @@ export function photoUseCases(deps: PhotosDeps) {
     storage.delete(keys.filter((k): k is string => k !== null)).catch((err: unknown) => log.warn({ err, keys }, 'could not delete stored photo files'));
 
   /**
-   * Marks a photo that is still processing `failed`: it will never be shown. Its original (with
-   * its EXIF) is deleted either way, also when the photo was deleted meanwhile. True when marked.
+   * Marks a photo that is still processing `failed`: it will never be shown. Unless it is shown
+   * (ready), its files are deleted either way, also when it was deleted meanwhile: the original
+   * (with its EXIF) and whatever derivatives an attempt stored before it failed, which /media
+   * would otherwise serve. True when marked.
    */
   const giveUp = async (imageId: string, reason: FailureReason, log: Logger): Promise<boolean> => {
+    const photo = await photos.find(imageId);
+    if (!photo) return false;
     const outcome = await sequelize.transaction(async (t) => {
-      const photo = await photos.find(imageId, t);
-      if (!photo) return null;
-      // The listing's lock, as every change of its photos takes it.
+      // The listing's lock before the photo's, the order of every change of its photos: the
+      // opposite order could deadlock with them.
       await photos.listing(photo.productId, t);
       const current = await photos.find(imageId, t);
       if (!current) return null;
       const marked = !current.deletedAt && current.status === 'processing';
       if (marked) await photos.markFailed(imageId, reason, t);
-      return { marked, originalKey: current.originalKey };
+      const shown = !current.deletedAt && current.status === 'ready';
+      return { marked, keys: shown ? [] : photoFileKeys(current) };
     });
-    if (outcome?.originalKey) await discard(log, [outcome.originalKey]);
+    if (outcome?.keys.length) await discard(log, outcome.keys);
     return outcome?.marked ?? false;
   };
 
@@ -175,7 +181,8 @@ export function photoUseCases(deps: PhotosDeps) {
       const list = await photos.live(productId);
       // Self-healing for a job lost at upload: queueing is idempotent per photo.
       const stale = list.filter((p) => p.status === 'processing' && Date.now() - p.createdAt.getTime() > STALE_PROCESSING_MS);
-      for (const p of stale) await enqueueProcessing(p.id, ctx.requestId).catch((err: unknown) => ctx.log.warn({ err, image_id: p.id }, 'could not requeue photo processing'));
+      // Not waited for, as at upload: while Redis is down the queueing never settles.
+      for (const p of stale) void enqueueProcessing(p.id, ctx.requestId).catch((err: unknown) => ctx.log.warn({ err, image_id: p.id }, 'could not requeue photo processing'));
       return list;
     },
 
@@ -284,9 +291,9 @@ export function photoUseCases(deps: PhotosDeps) {
      * every photo deleted at least that long ago has its files deleted (again): long enough for a
      * processing job that was already running to have stopped writing them, and for the
      * deletion's own subscriber to have run. Each photo is swept once (files_deleted_at); files
-     * already gone are not an error.
+     * already gone are not an error. Temporary files of puts that a dead process left are removed too.
      */
-    async sweep(graceSeconds: number, log: Logger): Promise<{ listings: number; photos: number; requeued: number; abandoned: number }> {
+    async sweep(graceSeconds: number, log: Logger): Promise<{ listings: number; photos: number; temporary: number; requeued: number; abandoned: number }> {
       // A storage failure throws: the job retries, and nothing is marked swept that was not.
       const deleteFiles = async (gone: Photo[]) => {
         if (!gone.length) return;
@@ -312,8 +319,11 @@ export function photoUseCases(deps: PhotosDeps) {
         swept += pending.length;
         if (pending.length < SWEEP_BATCH) break;
       }
-      if (listings || swept) log.info({ listings, photos: swept }, 'deleted photos swept');
-      return { listings, photos: swept, ...(await resolveStuck(graceSeconds, log)) };
+      // No put runs for the grace (a request or a job times out long before). Best effort: it
+      // must not keep the stuck photos below from being resolved.
+      const temporary = await storage.sweepTemporary(graceSeconds).catch((err: unknown) => (log.warn({ err }, 'temporary storage files not swept'), 0));
+      if (listings || swept || temporary) log.info({ listings, photos: swept, temporary }, 'deleted photos swept');
+      return { listings, photos: swept, temporary, ...(await resolveStuck(graceSeconds, log)) };
     },
 
     /** Removes a photo, closes the gap, deletes its files after commit; `product.images_changed` if it was shown. */
@@ -352,8 +362,11 @@ export function photoUseCases(deps: PhotosDeps) {
         const original = await storage.get(photo.originalKey);
         if (!original) throw new UnprocessableImage('processing_failed', new Error('the original is missing from storage'));
         const made = await makeDerivatives(original, photo.contentType);
+        run.signal.throwIfAborted();
         await storage.put(keys.display, made.display, 'image/webp');
+        run.signal.throwIfAborted();
         await storage.put(keys.thumb, made.thumb, 'image/webp');
+        run.signal.throwIfAborted();
         const outcome = await sequelize.transaction(async (t) => {
           const listing = await photos.listing(photo.productId, t);
           const current = await photos.find(imageId, t);
