@@ -46,8 +46,12 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   const factory = new QueueFactory(config.REDIS_URL, config.QUEUE_PREFIX, { log });
   await factory.ping();
   const jobs = new JobQueues(factory, log);
-  const rabbit = new RabbitConnection(config.RABBITMQ_URL, log);
+  const rabbit = new RabbitConnection(config.RABBITMQ_URL, log, 'junggo-worker');
   await rabbit.start();
+  // Under a memory or disk alarm the broker stops reading from connections that publish, which
+  // would hold back the subscribers' acks too: the relay publishes on a connection of its own.
+  const publisher = new RabbitConnection(config.RABBITMQ_URL, log, 'junggo-worker-relay');
+  await publisher.start();
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -79,7 +83,7 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
 
   const subscribers = new Subscribers({ sequelize, rabbit, log, metrics: { onHandled: eventMetrics.onHandled } });
   for (const subscription of subscriptions) await subscribers.subscribe(subscription);
-  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, rabbit, log, onPublished: eventMetrics.onPublished });
+  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, rabbit: publisher, log, onPublished: eventMetrics.onPublished });
   await relay.start();
 
   const prune = pruneInboxJob(sequelize);
@@ -122,6 +126,7 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
       await jobs.close(); // closes the factory's queues and connections too
       await closeRedis(engagementRedis);
       await mailer.close();
+      await publisher.stop();
       await rabbit.stop();
       await store.close();
       await storage.close();

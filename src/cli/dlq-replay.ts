@@ -6,7 +6,7 @@ import { createLogger } from '../platform/logger';
 /** `make dlq-replay SUBSCRIBER=projection.activity-log`: moves a subscriber's dead letters back to its queue once its handler is fixed. */
 export async function dlqReplay(subscriber: string | undefined, config: Config): Promise<string> {
   if (!subscriber) throw new Error('usage: dlq-replay <subscriber>');
-  const rabbit = new RabbitConnection(config.RABBITMQ_URL, createLogger('warn', 'dlq-replay'));
+  const rabbit = new RabbitConnection(config.RABBITMQ_URL, createLogger('warn', 'dlq-replay'), 'junggo-dlq-replay');
   await rabbit.start();
   try {
     const channel = rabbit.adminChannel;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type RunningWorker } from '../../src/worker';
 import { testConfig } from '../support/env';
@@ -20,6 +21,20 @@ describe('the worker', () => {
     expect(text).toMatch(/^consumer_lag_messages\{subscriber="projection\.activity-log"\} \d+$/m);
     expect(text).toMatch(/^dead_letter_messages\{subscriber="projection\.activity-log"\} \d+$/m);
     expect(text).toMatch(/^bull_queue_jobs\{queue="maintenance",state="waiting"\} \d+$/m);
+  });
+
+  it('when running, then the relay publishes on a connection of its own that no subscriber consumes on (a broker alarm blocks publishing connections, acks included)', async () => {
+    const rabbitmqctl = <T>(...args: string[]) => JSON.parse(execFileSync('rabbitmqctl', ['-q', ...args, '--formatter', 'json'], { encoding: 'utf8' })) as T;
+    const connections = rabbitmqctl<{ name: string; client_properties: [string, string, unknown][] }[]>('list_connections', 'name', 'client_properties');
+    const channels = rabbitmqctl<{ name: string; consumer_count: number }[]>('list_channels', 'name', 'consumer_count');
+    const named = (name: string) => connections.find((c) => c.client_properties.some(([key, , value]) => key === 'connection_name' && value === `${name} (pid ${process.pid})`))?.name;
+    const consumersOn = (connection: string) => channels.filter((c) => c.name.startsWith(`${connection} (`)).reduce((n, c) => n + c.consumer_count, 0);
+    const relay = named('junggo-worker-relay');
+    const subscribers = named('junggo-worker');
+    expect(relay).toBeDefined();
+    expect(subscribers).toBeDefined();
+    expect(consumersOn(relay!)).toBe(0);
+    expect(consumersOn(subscribers!)).toBeGreaterThan(0);
   });
 
   it('when running, then the daily inbox pruning and the hourly photo sweep are scheduled under their period as cause (one job per period, whichever worker asks)', async () => {

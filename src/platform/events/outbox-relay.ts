@@ -13,6 +13,7 @@ const RELAY_LOCK = 7_316_002;
 
 export interface RelayOptions {
   databaseUrl: string;
+  /** Best a connection of its own: the broker blocks publishing connections under a resource alarm. */
   rabbit: RabbitConnection;
   log: Logger;
   batchSize?: number;
@@ -25,6 +26,21 @@ export interface RelayOptions {
 
 class PublishFailed extends Error {}
 
+// The leader's session holds the lock: if its host vanishes the server must notice soon (its own
+// keepalives, ~25 s here instead of the OS's 2 h), and a query stuck on a dead or wedged server
+// must fail rather than hang while holding it. Its queries take milliseconds; its transaction
+// stays open while a batch waits for confirms.
+const RELAY_SESSION = {
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 10_000,
+  connectionTimeoutMillis: 10_000,
+  statement_timeout: 30_000,
+  query_timeout: 40_000,
+  idle_in_transaction_session_timeout: 60_000,
+  application_name: 'junggo-outbox-relay',
+  options: '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3',
+};
+
 /**
  * Publishes unpublished events in position order to the events exchange (persistent, mandatory,
  * publisher confirms) and marks them published only after the broker's ack. Woken by NOTIFY on
@@ -36,10 +52,11 @@ export class OutboxRelay {
   private leader = false;
   private stopping = false;
   private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private wake: ((always: boolean) => void) | null = null;
   /** Set by a notification that arrives while a batch is being published, so it is not missed. */
   private woken = false;
-  private readonly returned = new Set<string>();
+  /** Per channel, so that a late return on a dropped channel cannot fail a retry on the next. */
+  private readonly returned = new WeakMap<ConfirmChannel, Set<string>>();
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly confirmTimeoutMs: number;
@@ -55,24 +72,34 @@ export class OutboxRelay {
   }
 
   async start(): Promise<void> {
-    await this.opts.rabbit.onReady(async (model) => {
+    // Reopened by the connection whenever it closes: after a channel-level error, or when a
+    // confirm timeout made us drop it.
+    await this.opts.rabbit.keepOpen(async (model) => {
+      if (this.stopping) return null;
       const channel = await model.createConfirmChannel();
-      await declareEventTopology(channel);
-      channel.on('return', (msg: Message) => this.returned.add(String(msg.properties.messageId)));
+      channel.on('error', (err: Error) => this.opts.log.warn({ err }, 'relay channel error'));
       channel.on('close', () => {
         if (this.channel === channel) this.channel = null;
       });
-      channel.on('error', (err: Error) => this.opts.log.warn({ err }, 'relay channel error'));
+      await declareEventTopology(channel).catch(async (err: unknown) => {
+        await channel.close().catch(() => undefined);
+        throw err;
+      });
+      const returned = new Set<string>();
+      channel.on('return', (msg: Message) => returned.add(String(msg.properties.messageId)));
+      this.returned.set(channel, returned);
       this.channel = channel;
-      this.nudge();
+      this.interrupt();
+      return channel;
     });
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.nudge();
+    this.interrupt();
     await this.loop;
+    if (this.channel) this.drop(this.channel);
     await this.closeClient();
   }
 
@@ -80,6 +107,7 @@ export class OutboxRelay {
     let failures = 0;
     while (!this.stopping) {
       let published = 0;
+      this.woken = false; // this batch reads what those notifications announced
       try {
         published = await this.publishBatch();
         failures = 0;
@@ -88,10 +116,11 @@ export class OutboxRelay {
         const delay = Math.min(250 * 2 ** (failures - 1), 30_000);
         this.opts.log.warn({ err: err instanceof Error ? err.message : err, delay_ms: delay }, 'outbox relay: batch failed; retrying');
         if (!(err instanceof PublishFailed)) await this.closeClient();
-        await this.sleep(delay);
+        // Commits do not cut a backoff short: each would republish the failing batch.
+        await this.sleep(delay, false);
         continue;
       }
-      if (published < this.batchSize) await this.sleep(this.leader ? this.pollIntervalMs : 2000);
+      if (published < this.batchSize) await this.sleep(this.leader ? this.pollIntervalMs : 2000, true);
     }
   }
 
@@ -139,10 +168,11 @@ export class OutboxRelay {
 
   /** Publishes each event and resolves, per event, whether the broker confirmed it as routed. */
   private async publish(channel: ConfirmChannel, events: StoredEvent[]): Promise<boolean[]> {
+    const returned = this.returned.get(channel)!;
     const acks = events.map(
       (event) =>
         new Promise<boolean>((resolve) => {
-          this.returned.delete(event.id);
+          returned.delete(event.id);
           const body = Buffer.from(JSON.stringify(event));
           try {
             channel.publish(
@@ -159,7 +189,7 @@ export class OutboxRelay {
                 headers: { aggregate_type: event.aggregate_type, aggregate_id: event.aggregate_id, aggregate_version: event.aggregate_version, position: event.position },
               },
               // A return (unroutable) arrives before the ack of the same message.
-              (err: unknown) => resolve(!err && !this.returned.delete(event.id)),
+              (err: unknown) => resolve(!err && !returned.delete(event.id)),
             );
           } catch {
             resolve(false);
@@ -170,12 +200,21 @@ export class OutboxRelay {
     const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), this.confirmTimeoutMs)));
     const settled: (boolean | 'timeout')[] = await Promise.all(acks.map((a) => Promise.race([a, timeout])));
     clearTimeout(timer);
+    // Confirms that did not come in time may never come (a blocked or wedged channel): the retry
+    // starts on a fresh channel rather than piling more unconfirmed copies onto this one.
+    if (settled.includes('timeout')) this.drop(channel);
     return settled.map((s) => s === true);
+  }
+
+  private drop(channel: ConfirmChannel): void {
+    if (this.channel === channel) this.channel = null;
+    // Not awaited: a blocked connection would not answer the close either.
+    void channel.close().catch(() => undefined);
   }
 
   private async connect(): Promise<Client> {
     if (this.client) return this.client;
-    const client = new Client({ connectionString: this.opts.databaseUrl });
+    const client = new Client({ connectionString: this.opts.databaseUrl, ...RELAY_SESSION });
     client.on('error', (err) => this.opts.log.warn({ err: err.message }, 'relay database connection error'));
     client.on('notification', () => this.nudge());
     await client.connect();
@@ -191,25 +230,29 @@ export class OutboxRelay {
     await client?.end().catch(() => undefined);
   }
 
+  /** A notification of appended events: ends an idle wait, not a backoff. */
   private nudge(): void {
     this.woken = true;
-    this.wake?.();
+    this.wake?.(false);
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
+  /** Ends a backoff too: stopping, or a (re)opened channel that the retry may succeed on. */
+  private interrupt(): void {
+    this.wake?.(true);
+  }
+
+  private sleep(ms: number, nudgeable: boolean): Promise<void> {
+    if (this.stopping || (nudgeable && this.woken)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.woken = false;
         this.wake = null;
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.wake = done;
+      this.wake = (always) => {
+        if (always || nudgeable) done();
+      };
     });
   }
 }

@@ -1,4 +1,4 @@
-import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { RabbitConnection } from '../bus/rabbitmq';
 import type { Logger } from '../logger';
@@ -18,12 +18,34 @@ export interface Subscription {
   handle: (event: StoredEvent, ctx: HandlerContext) => Promise<void>;
   /** Deliveries before a message goes to the DLQ (default 5). */
   deliveryLimit?: number;
-  /** Messages handled at once (default 16). */
+  /** Messages handled at once (default 64). */
   prefetch?: number;
 }
 
 export interface SubscriberMetrics {
   onHandled?: (subscriber: string, outcome: 'handled' | 'duplicate' | 'failed') => void;
+}
+
+export interface SubscribersDeps {
+  sequelize: Sequelize;
+  rabbit: RabbitConnection;
+  log: Logger;
+  metrics?: SubscriberMetrics;
+  /** How long deliveries are kept and retried while a dependency is unavailable before they count (default 2 min). */
+  transientHoldMs?: number;
+}
+
+const PAUSE_INITIAL_MS = 50;
+const PAUSE_MAX_MS = 10_000;
+
+/** One consuming channel of a subscriber; its deliveries can be settled on it alone. */
+interface Consumer {
+  sub: Subscription;
+  channel: Channel;
+  consumerTag: string;
+  closed: boolean;
+  /** Consecutive failures of the subscriber (across its channels): the pause after the next one doubles. */
+  failures: { count: number };
 }
 
 /**
@@ -34,104 +56,181 @@ export interface SubscriberMetrics {
  * lets one consumer keep up with the relay (docs/performance.md); if that batch fails, each
  * message is retried on its own, so only a failing one is returned to the queue and, past the
  * delivery limit, dead-lettered to the subscriber's DLQ while the others keep flowing.
+ *
+ * A failure of a dependency (database, document store, search index unreachable: `isTransient`)
+ * is not the message's fault, so it does not spend deliveries: the subscriber keeps the messages
+ * it holds and pauses, 50 ms doubling to 10 s while failures continue, before trying them
+ * again; the prefetched rest wait. Only after `transientHoldMs` are they returned, counted.
  */
 export class Subscribers {
-  private readonly consumers = new Map<string, { channel: Channel; consumerTag: string }>();
+  private readonly consumers = new Map<string, Consumer>();
   private readonly active = new Set<Promise<void>>();
+  private readonly sleepers = new Set<() => void>();
+  private readonly transientHoldMs: number;
   private stopping = false;
 
-  constructor(
-    private readonly deps: { sequelize: Sequelize; rabbit: RabbitConnection; log: Logger; metrics?: SubscriberMetrics },
-  ) {}
+  constructor(private readonly deps: SubscribersDeps) {
+    this.transientHoldMs = deps.transientHoldMs ?? 120_000;
+  }
 
   async subscribe(sub: Subscription): Promise<void> {
     if (!/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/.test(sub.name)) throw new Error(`bad subscriber name ${sub.name}`);
-    await this.deps.rabbit.onReady(async (model) => {
-      if (this.stopping) return;
-      const channel = await model.createChannel();
-      channel.on('error', (err: Error) => this.deps.log.warn({ err, subscriber: sub.name }, 'subscriber channel error'));
-      const queue = await declareSubscriberQueue(channel, sub.name, sub.events, sub.deliveryLimit ?? 5);
-      const prefetch = sub.prefetch ?? 64;
-      await channel.prefetch(prefetch);
-      const pending: ConsumeMessage[] = [];
-      let running: Promise<void> | null = null;
-      const drain = async () => {
-        while (pending.length) await this.handleBatch(sub, channel, pending.splice(0, prefetch));
-        running = null;
-      };
-      const { consumerTag } = await channel.consume(queue, (msg) => {
-        if (!msg) return; // the broker cancelled the consumer; recovery re-subscribes
-        pending.push(msg);
-        if (running) return;
-        // One batch at a time per subscriber keeps deliveries in order; those arriving during
-        // a batch form the next one.
-        const work = new Promise<void>((resolve) => setImmediate(resolve)).then(drain);
-        running = work;
-        this.active.add(work);
-        void work.finally(() => this.active.delete(work));
-      });
-      this.consumers.set(sub.name, { channel, consumerTag });
-    });
+    const failures = { count: 0 };
+    await this.deps.rabbit.keepOpen((model) => this.consume(sub, model, failures));
   }
 
   /** Stops taking deliveries, then waits for the handlers in progress. */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const wake of this.sleepers) wake();
     for (const { channel, consumerTag } of this.consumers.values()) await channel.cancel(consumerTag).catch(() => undefined);
     await Promise.allSettled([...this.active]);
     for (const { channel } of this.consumers.values()) await channel.close().catch(() => undefined);
     this.consumers.clear();
   }
 
-  private decode(sub: Subscription, channel: Channel, msg: ConsumeMessage): StoredEvent | null {
+  private async consume(sub: Subscription, model: ChannelModel, failures: { count: number }): Promise<Channel | null> {
+    if (this.stopping) return null;
+    const channel = await model.createChannel();
+    channel.on('error', (err: Error) => this.deps.log.warn({ err, subscriber: sub.name }, 'subscriber channel error'));
+    const prefetch = sub.prefetch ?? 64;
+    let queue: string;
+    try {
+      queue = await declareSubscriberQueue(channel, sub.name, sub.events, sub.deliveryLimit ?? 5);
+      await channel.prefetch(prefetch);
+    } catch (err) {
+      await channel.close().catch(() => undefined);
+      throw err;
+    }
+    const consumer: Consumer = { sub, channel, consumerTag: '', closed: false, failures };
+    const pending: ConsumeMessage[] = [];
+    let running: Promise<void> | null = null;
+    channel.on('close', () => {
+      // What this channel delivered and did not settle is back in the queue.
+      consumer.closed = true;
+      pending.length = 0;
+      if (this.consumers.get(sub.name) === consumer) this.consumers.delete(sub.name);
+    });
+    const drain = async () => {
+      try {
+        while (pending.length && !consumer.closed) await this.handleBatch(consumer, pending.splice(0, prefetch));
+      } catch (err) {
+        this.deps.log.error({ err, subscriber: sub.name }, 'subscriber batch failed unexpectedly; its messages return with the channel');
+        await channel.close().catch(() => undefined);
+      } finally {
+        running = null;
+      }
+    };
+    const { consumerTag } = await channel.consume(queue, (msg) => {
+      if (!msg) {
+        // The broker cancelled the consumer (its queue was deleted, say): closing the channel
+        // makes the connection open a new one, which declares the queue and consumes again.
+        this.deps.log.warn({ subscriber: sub.name }, 'consumer cancelled by the broker; resubscribing');
+        void channel.close().catch(() => undefined);
+        return;
+      }
+      pending.push(msg);
+      if (running) return;
+      // One batch at a time per subscriber keeps deliveries in order; those arriving during
+      // a batch form the next one.
+      const work = new Promise<void>((resolve) => setImmediate(resolve)).then(drain);
+      running = work;
+      this.active.add(work);
+      void work.finally(() => this.active.delete(work));
+    });
+    consumer.consumerTag = consumerTag;
+    this.consumers.set(sub.name, consumer);
+    return channel;
+  }
+
+  private decode(consumer: Consumer, msg: ConsumeMessage): StoredEvent | null {
     try {
       const event = JSON.parse(msg.content.toString('utf8')) as StoredEvent;
       if (typeof event.id !== 'string' || typeof event.type !== 'string') throw new Error('not an event');
       return event;
     } catch (err) {
-      this.deps.log.error({ err, subscriber: sub.name, message_id: msg.properties.messageId }, 'undecodable message; dead-lettering');
-      channel.nack(msg, false, false);
+      this.deps.log.error({ err, subscriber: consumer.sub.name, message_id: msg.properties.messageId }, 'undecodable message; dead-lettering');
+      this.settle(consumer, (channel) => channel.reject(msg, false));
       return null;
     }
   }
 
-  private async handleBatch(sub: Subscription, channel: Channel, messages: ConsumeMessage[]): Promise<void> {
+  private async handleBatch(consumer: Consumer, messages: ConsumeMessage[]): Promise<void> {
     const batch = messages.flatMap((msg) => {
-      const event = this.decode(sub, channel, msg);
+      const event = this.decode(consumer, msg);
       return event ? [{ msg, event }] : [];
     });
     if (batch.length === 0) return;
-    if (batch.length > 1) {
-      try {
-        const outcomes = await this.handleInTransaction(sub, batch.map((b) => b.event));
-        batch.forEach(({ msg }, i) => {
-          this.deps.metrics?.onHandled?.(sub.name, outcomes[i]!);
-          channel.ack(msg);
-        });
-        return;
-      } catch {
-        // Fall through: find the failing message(s) one by one.
-      }
+    if (batch.length > 1 && (await this.tryBatch(consumer, batch))) return;
+    // Each on its own, so that only a failing message is returned.
+    for (const item of batch) {
+      if (await this.tryBatch(consumer, [item])) continue;
+      if (consumer.closed || this.stopping) return; // closing the channel returns the rest
+      await this.sleep(this.nextPause(consumer));
+      // basic.reject, not basic.nack: from RabbitMQ 4.3 a quorum queue counts only a reject
+      // towards the delivery limit (a nack returns the message uncounted); before 4.3 both count.
+      this.settle(consumer, (channel) => channel.reject(item.msg, true));
     }
-    for (const { msg, event } of batch) await this.handleOne(sub, channel, msg, event);
   }
 
-  private async handleOne(sub: Subscription, channel: Channel, msg: ConsumeMessage, event: StoredEvent): Promise<void> {
-    try {
-      const [outcome] = await this.handleInTransaction(sub, [event]);
-      this.deps.metrics?.onHandled?.(sub.name, outcome!);
-      channel.ack(msg);
-    } catch (err) {
-      this.deps.metrics?.onHandled?.(sub.name, 'failed');
-      this.deps.log.warn({ err, subscriber: sub.name, event_id: event.id, type: event.type }, 'handler failed; returning the message');
-      // A short pause so a poison message does not spin; the quorum queue counts deliveries
-      // and dead-letters it at the limit.
-      await new Promise((r) => setTimeout(r, 50));
+  /**
+   * Handles the batch in one transaction and acks it; true when done. While it fails on a
+   * dependency, it keeps the messages and tries again after a pause, up to `transientHoldMs`.
+   */
+  private async tryBatch(consumer: Consumer, batch: { msg: ConsumeMessage; event: StoredEvent }[]): Promise<boolean> {
+    const { sub } = consumer;
+    const heldSince = Date.now();
+    for (;;) {
       try {
-        channel.nack(msg, false, true);
-      } catch {
-        /* channel closed: the broker redelivers */
+        const outcomes = await this.handleInTransaction(sub, batch.map((b) => b.event));
+        consumer.failures.count = 0;
+        batch.forEach(({ msg }, i) => {
+          this.deps.metrics?.onHandled?.(sub.name, outcomes[i]!);
+          this.settle(consumer, (channel) => channel.ack(msg));
+        });
+        return true;
+      } catch (err) {
+        const transient = isTransient(err);
+        // A batch failing otherwise may hold healthy messages: they are not counted as failed.
+        if (transient || batch.length === 1) batch.forEach(() => this.deps.metrics?.onHandled?.(sub.name, 'failed'));
+        if (!transient || Date.now() - heldSince >= this.transientHoldMs) {
+          if (batch.length === 1) this.deps.log.warn({ err, subscriber: sub.name, event_id: batch[0]!.event.id, type: batch[0]!.event.type }, 'handler failed; returning the message');
+          return false;
+        }
+        if (consumer.closed || this.stopping) return false;
+        const delay = this.nextPause(consumer);
+        this.deps.log.warn({ err, subscriber: sub.name, event_ids: batch.map((b) => b.event.id), pause_ms: delay }, 'handler failed on an unavailable dependency; keeping the messages');
+        await this.sleep(delay);
+        if (consumer.closed || this.stopping) return false;
       }
+    }
+  }
+
+  /** The subscriber's pause after one more failure in a row: it handles nothing meanwhile. */
+  private nextPause(consumer: Consumer): number {
+    return Math.min(PAUSE_INITIAL_MS * 2 ** consumer.failures.count++, PAUSE_MAX_MS);
+  }
+
+  /** Cut short by `stop`. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
+  /** Acks or returns a delivery on its channel; a closed channel has returned it to the queue already. */
+  private settle(consumer: Consumer, settle: (channel: Channel) => void): void {
+    if (consumer.closed) return;
+    try {
+      settle(consumer.channel);
+    } catch {
+      /* closed meanwhile: the broker redelivers */
     }
   }
 
@@ -163,4 +262,40 @@ export class Subscribers {
       return outcomes;
     });
   }
+}
+
+// Failures of a dependency rather than of the message. Node socket errors; PostgreSQL's
+// connection exceptions (class 08), shutdown or start-up (57P0x), too many connections, a
+// read-only standby after a failover, serialization failures and deadlocks.
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '25006', '40001', '40P01']);
+const TRANSIENT_NAMES = new Set([
+  'SequelizeConnectionError',
+  'SequelizeConnectionRefusedError',
+  'SequelizeConnectionTimedOutError',
+  'SequelizeHostNotReachableError',
+  'SequelizeConnectionAcquireTimeoutError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'ConnectionError', // Elasticsearch
+  'NoLivingConnectionsError',
+  'TimeoutError',
+  'MaxRetriesPerRequestError', // ioredis
+]);
+// pg and ioredis report a connection lost mid-query with a message only.
+const TRANSIENT_MESSAGE = /^(Connection terminated|Client has encountered a connection error|Connection is closed)/;
+
+/**
+ * Whether `err` (or what it wraps: `cause`, Sequelize's `parent`, an AggregateError's `errors`)
+ * says a dependency is unavailable. Errors of the platform's own clients say so with `retryable`.
+ */
+export function isTransient(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 4) return false;
+  const e = err as { retryable?: unknown; code?: unknown; name?: unknown; message?: unknown; cause?: unknown; parent?: unknown; errors?: unknown };
+  if (typeof e.retryable === 'boolean') return e.retryable;
+  if (typeof e.code === 'string' && (TRANSIENT_CODES.has(e.code) || /^08[0-9A-Z]{3}$/.test(e.code))) return true;
+  if (typeof e.name === 'string' && TRANSIENT_NAMES.has(e.name)) return true;
+  if (typeof e.message === 'string' && TRANSIENT_MESSAGE.test(e.message)) return true;
+  const wrapped = [e.cause, e.parent, ...(Array.isArray(e.errors) ? e.errors : [])];
+  return wrapped.some((inner) => inner !== err && isTransient(inner, depth + 1));
 }
