@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { Sequelize } from 'sequelize';
-import type { Collection, DocumentStore } from '../../platform/documents/document-store';
+import { lazyCollection, type DocumentStore } from '../../platform/documents/document-store';
 import { eventRecorder } from '../../platform/events/event-store';
 import type { Subscription } from '../../platform/events/subscriber';
 import type { Logger } from '../../platform/logger';
@@ -41,10 +41,7 @@ const noStaff: ListingReviewDeps['requireModerator'] = async () => {
   throw new Error('the review queue needs account administration wired in (requireModerator)');
 };
 
-function detailsOf(store: DocumentStore) {
-  let details: Promise<Collection<ProductDetailDoc>> | undefined;
-  return () => (details ??= store.collection<ProductDetailDoc>(PRODUCT_DETAILS));
-}
+const detailsOf = (store: DocumentStore) => lazyCollection<ProductDetailDoc>(store, PRODUCT_DETAILS);
 
 /** Wires the listings component: repository, detail cache, use cases and handlers. */
 export function productsModule(d: ProductsModuleDeps) {

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../../config';
 import { createBlindIndexer, createFieldCipher, decodeKey, parseKeyRing } from '../../platform/crypto/field-cipher';
-import type { Collection, DocumentStore } from '../../platform/documents/document-store';
+import { lazyCollection, type DocumentStore } from '../../platform/documents/document-store';
 import { eventRecorder } from '../../platform/events/event-store';
 import type { JobQueues } from '../../platform/jobs/job-queues';
 import { AttemptLimiter } from '../../platform/limits/attempt-limiter';
@@ -68,8 +68,7 @@ export async function usersModule(d: { config: Config; sequelize: Sequelize; red
       registerIp: limiter('register-ip', 5, 3600),
     },
   };
-  let profiles: Promise<Collection<UserProfileDoc>> | undefined;
-  const service = createUsersService(deps, () => (profiles ??= d.store.collection<UserProfileDoc>(USER_PROFILES)));
+  const service = createUsersService(deps, lazyCollection<UserProfileDoc>(d.store, USER_PROFILES));
   const twoFactor = twoFactorModule({ sequelize, redis, jobs: d.jobs, log, cipher: personalDataCipher(config), users: deps, sessions: service.sessions });
   deps.secondFactor = twoFactor.gate;
   return {

@@ -208,3 +208,17 @@ const compareJson = (a: unknown, b: unknown) => {
   const [x, y] = [JSON.stringify(a), JSON.stringify(b)];
   return x < y ? -1 : x > y ? 1 : 0;
 };
+
+/**
+ * The collection, opened on first use and then shared. An opening that fails (the store
+ * unreachable at start-up) is not kept: the next use tries again, where a kept rejected promise
+ * would fail every read and event until the process restarts.
+ */
+export function lazyCollection<T extends Doc>(store: DocumentStore, spec: CollectionSpec): () => Promise<Collection<T>> {
+  let opened: Promise<Collection<T>> | undefined;
+  return () =>
+    (opened ??= store.collection<T>(spec).catch((err: unknown) => {
+      opened = undefined;
+      throw err;
+    }));
+}

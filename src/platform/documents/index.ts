@@ -3,6 +3,7 @@ import type { DocumentStore } from './document-store';
 import { PostgresDocumentStore } from './postgres-document-store';
 
 export type { Collection, CollectionSpec, Doc, DocumentStore, Filter, FilterOp, FindQuery, IndexType, Page } from './document-store';
+export { lazyCollection } from './document-store';
 
 export interface DocumentStoreOptions {
   databaseUrl: string;

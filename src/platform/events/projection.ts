@@ -1,5 +1,5 @@
 import type { Sequelize } from 'sequelize';
-import type { Collection, CollectionSpec, Doc, DocumentStore } from '../documents/document-store';
+import { lazyCollection, type Collection, type CollectionSpec, type Doc, type DocumentStore } from '../documents/document-store';
 import type { StoredEvent } from './event';
 import { settledHeadPosition, readEvents } from './event-store';
 import type { Subscription } from './subscriber';
@@ -19,11 +19,11 @@ export interface Projection<T extends Doc = Doc> {
 
 /** The live side: a subscription applying each delivered event to the live collection. */
 export function projectionSubscription<T extends Doc>(projection: Projection<T>, store: DocumentStore): Subscription {
-  let docs: Promise<Collection<T>> | null = null;
+  const docs = lazyCollection<T>(store, projection.collection);
   return {
     name: `projection.${projection.name}`,
     events: projection.events,
-    handle: async (event) => projection.apply(event, await (docs ??= store.collection<T>(projection.collection))),
+    handle: async (event) => projection.apply(event, await docs()),
   };
 }
 

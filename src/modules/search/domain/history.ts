@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Collection, Doc, DocumentStore, Page } from '../../../platform/documents';
+import { lazyCollection, type Doc, type DocumentStore, type Page } from '../../../platform/documents';
 import { koreanDate } from '../../../platform/korean-date';
 import { queryTerms } from '../../../platform/search';
 import { moderateListing } from '../../products';
@@ -40,8 +40,7 @@ export function suggestibleForm(query: string): string | null {
 const entryId = (userId: string, query: string) => `shq_${createHash('sha256').update(`${userId}\n${query}`).digest('base64url').slice(0, 22)}`;
 
 export function searchHistoryUseCases(deps: { store: DocumentStore; popular: PopularQueries }) {
-  let docs: Promise<Collection<SearchHistoryDoc>> | null = null;
-  const collection = () => (docs ??= deps.store.collection<SearchHistoryDoc>(SEARCH_HISTORY));
+  const collection = lazyCollection<SearchHistoryDoc>(deps.store, SEARCH_HISTORY);
   const byUser = (userId: string) => [{ field: 'user_id', op: 'eq' as const, value: userId }];
 
   return {
