@@ -370,6 +370,40 @@ export function searchIndexContract(name: string, make: () => Promise<IndexUnder
         expect(seen.sort()).toEqual(docs.map((d) => d.id).sort());
       });
 
+      it('when nearest first is asked over dongs whose points are given, then every page, distance and cursor is what it is without them', async () => {
+        // Each dong's listings at its point (as the feeder writes them); ties within a dong, a
+        // listing outside the dongs, one hidden, one filtered out.
+        const points = [MANGWON, HAPJEONG, YEOKSAM];
+        const docs = Array.from({ length: 14 }, (_, i) => listing({ ...points[i % 3]!, condition: i % 5 === 0 ? 'new' : 'used' }));
+        const outside = listing({ dongCode: '4794025000', dongName: '울릉읍', lat: 37.481114, lng: 130.901756 });
+        const hidden = listing({ ...MANGWON, status: 'hidden' });
+        const index = await fresh([...docs, outside, hidden]);
+        const origin = { lat: 37.5521, lng: 126.9105 };
+        const dongPoints = points.map(({ dongCode, lat, lng }) => ({ code: dongCode, lat, lng }));
+        const base = { sort: 'distance' as const, dongCodes: points.map((d) => d.dongCode), origin, condition: 'used' as const };
+        const pages = async (query: SearchQuery) => {
+          const seen: [string, number | undefined][] = [];
+          const cursors: (string | null)[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await index.search({ ...query, ...(cursor ? { cursor } : {}) });
+            seen.push(...page.items.map((h): [string, number | undefined] => [h.doc.id, h.distanceMeters]));
+            cursors.push(page.nextCursor);
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor);
+          return { seen, cursors };
+        };
+        for (const limit of [1, 3, 4, 20]) {
+          const walked = await pages({ ...base, limit, dongPoints });
+          expect(walked).toEqual(await pages({ ...base, limit }));
+          expect(walked.seen.map(([id]) => id)).toEqual(byKey(docs.filter((d) => d.condition === 'used'), (d) => metresBetween(origin, d), 'asc'));
+        }
+        // A cursor of one serves the other: the points are not part of the query's identity.
+        const first = await index.search({ ...base, limit: 2 });
+        expect((await index.search({ ...base, limit: 2, dongPoints, cursor: first.nextCursor! })).items).toEqual((await index.search({ ...base, limit: 2, cursor: first.nextCursor! })).items);
+        await expect(index.search({ ...base, limit: 2, dongPoints: dongPoints.slice(1) })).rejects.toThrow(/dongPoints/);
+      });
+
       it('when a cursor is used with other filters, another sort, or altered, then the query fails with invalid_cursor', async () => {
         const index = await fresh(sample());
         const { nextCursor } = await index.search({ q: '정렬', sort: 'recent', limit: 2 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client as Elasticsearch } from '@elastic/elasticsearch';
-import { QueryTypes } from 'sequelize';
+import { QueryTypes, Sequelize } from 'sequelize';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSequelize } from '../../src/platform/db/sequelize';
 import { createLogger } from '../../src/platform/logger';
@@ -8,7 +8,7 @@ import { ElasticsearchSearchIndex, PostgresSearchIndex } from '../../src/platfor
 import { SEARCH_INDEX_MAPPINGS, SEARCH_INDEX_SETTINGS } from '../../src/platform/search/elasticsearch-search-index';
 import { TEST_ENV } from '../support/env';
 import { ensureTestRole, withTestRolesLock } from '../support/read-only-replica';
-import { listing, searchIndexContract } from './search-index.contract';
+import { HAPJEONG, listing, MANGWON, searchIndexContract, YEOKSAM } from './search-index.contract';
 
 const log = createLogger('silent', 'test');
 const sequelize = createSequelize({ url: TEST_ENV.DATABASE_URL, poolMax: 8 }, log);
@@ -128,6 +128,61 @@ describe('postgres: what the read replica may answer', () => {
     } finally {
       await withReplica.close();
       await sequelize.query(`DROP TABLE IF EXISTS ${LAGGING}.${table}; DROP TABLE IF EXISTS ${table}`);
+    }
+  });
+});
+
+// Nearest first from a point over a wide radius is never cached: it must not read every listing
+// in the radius on each request (hundreds of dongs, tens of thousands of listings at 20 km).
+describe('postgres: nearest first over dongs with their points', () => {
+  /** Rows the plan read from `table`, from EXPLAIN ANALYZE of the SQL the adapter ran. */
+  const rowsRead = async (sql: string, bind: unknown[], table: string): Promise<number> => {
+    type Node = { 'Relation Name'?: string; 'Actual Rows': number; 'Actual Loops': number; 'Rows Removed by Filter'?: number; Plans?: Node[] };
+    const [row] = await sequelize.query<{ 'QUERY PLAN': [{ Plan: Node }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, { bind, type: QueryTypes.SELECT });
+    const sum = (n: Node): number =>
+      (n['Relation Name'] === table ? (n['Actual Rows'] + (n['Rows Removed by Filter'] ?? 0)) * n['Actual Loops'] : 0) + (n.Plans ?? []).reduce((s, c) => s + sum(c), 0);
+    return sum(row!['QUERY PLAN'][0].Plan);
+  };
+
+  it('when the nearest dongs fill the page, then the farther dongs\' listings are not read', async () => {
+    const table = `search_t_${randomBytes(5).toString('hex')}`;
+    await sequelize.query(`CREATE TABLE ${table} (LIKE search_documents INCLUDING ALL)`);
+    const ran: { sql: string; bind: unknown[] }[] = [];
+    const logged = new Sequelize(TEST_ENV.DATABASE_URL, {
+      dialect: 'postgres',
+      pool: { max: 2 },
+      logging: (sql: string, opts?: unknown) => void ran.push({ sql: sql.replace(/^Executing \([^)]*\): /, ''), bind: (opts as { bind?: unknown[] } | undefined)?.bind ?? [] }),
+    });
+    try {
+      const index = new PostgresSearchIndex({ sequelize: logged, table });
+      for (const doc of [...Array.from({ length: 3 }, () => listing({ ...MANGWON })), listing({ ...HAPJEONG })]) await index.index(doc);
+      // 역삼's many, and listings in 500 other dongs, so that the planner sees dongs as narrow
+      // (as they are: ~3,500 of them) and plans by the dong index, as on a real table.
+      await sequelize.query(
+        `INSERT INTO ${table} (id, version, seller_id, title, category_id, category_path, price, condition, dong_code, lat, lng, status, bumped_at, created_at, title_norm, search_text)
+         SELECT 'prd_F' || lpad(g::text, 8, '0'), 1, 'usr_S', '먼 곳', 'cat_F', 'furniture/chair/', 1000, 'used',
+                CASE WHEN g <= 150 THEN $1 ELSE 'X' || (g % 500) END, $2, $3, 'on_sale', now(), now(), '먼 곳', '먼 곳'
+           FROM generate_series(1, 5150) g`,
+        { bind: [YEOKSAM.dongCode, YEOKSAM.lat, YEOKSAM.lng] },
+      );
+      await sequelize.query(`ANALYZE ${table}`);
+      const dongs = [MANGWON, HAPJEONG, YEOKSAM];
+      ran.length = 0;
+      const page = await index.search({
+        sort: 'distance',
+        limit: 2,
+        origin: MANGWON,
+        dongCodes: dongs.map((d) => d.dongCode),
+        dongPoints: dongs.map(({ dongCode, lat, lng }) => ({ code: dongCode, lat, lng })),
+      });
+      expect(page.items).toHaveLength(2);
+      const { sql, bind } = ran.at(-1)!;
+      // 망원's three, and 합정's one (an incremental sort reads one row past the group it completes);
+      // ordering every listing in the dongs read all 154.
+      expect(await rowsRead(sql, bind, table)).toBeLessThanOrEqual(4);
+    } finally {
+      await logged.close();
+      await sequelize.query(`DROP TABLE IF EXISTS ${table}`);
     }
   });
 });

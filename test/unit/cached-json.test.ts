@@ -115,6 +115,26 @@ describe('CachedJson', () => {
     expect(loads).toHaveLength(5);
   });
 
+  it('when a scope is full but some of its variants are past their TTL, then a new variant takes the place of those instead of being served uncached', async () => {
+    const key = `cache:test:${randomUUID()}`;
+    const loads: string[] = [];
+    // TTL 1 s, three variants per scope, no memory copies.
+    const cache = new CachedJson(redis, key, 1, async (v: string) => (loads.push(v), { v }), log, 0, 1000, 3);
+    await cache.get('a', log, 'feed');
+    await new Promise((r) => setTimeout(r, 600));
+    // These renew the hash's EXPIRE: it outlives `a`'s TTL, and `a` with it.
+    await cache.get('b', log, 'feed');
+    await cache.get('c', log, 'feed');
+    await new Promise((r) => setTimeout(r, 600));
+    await cache.get('d', log, 'feed');
+    expect((await redis.hkeys(`{${key}}:s:feed`)).sort()).toEqual(['b', 'c', 'd']);
+    await cache.get('d', log, 'feed');
+    expect(loads).toEqual(['a', 'b', 'c', 'd']);
+    // A change drops the stamps with the variants.
+    await cache.invalidate(['feed']);
+    expect(await redis.exists(`{${key}}:s:feed`, `{${key}}:t:feed`)).toBe(0);
+  });
+
   it('when read again within the memory TTL, then the process copy answers without Redis; invalidate drops it', async () => {
     let loads = 0;
     const key = `cache:test:${randomUUID()}`;
@@ -191,6 +211,43 @@ describe('CachedJson', () => {
     await inFlight;
     for (const hash of [`{${key}}:s:a`, `{${key}}:s:b`, `{${key}}:s:c`, `{${key}}`]) expect(await redis.exists(hash), hash).toBe(0);
     expect((await cache.get('a1', log, 'a')).json.toString()).toBe('{"v":"a1","n":4}');
+  });
+
+  it('when a load registers its scope while everything is being invalidated and stores after it, then the next change of that scope still drops it', async () => {
+    const key = `cache:test:${randomUUID()}`;
+    const state = { version: 1 };
+    let started!: () => void;
+    const loading = new Promise<void>((r) => (started = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // Another process, whose load begins between the invalidation's round trips and ends after them.
+    const other = new CachedJson(redis, key, 60, async () => {
+      const seen = state.version;
+      started();
+      await gate;
+      return { version: seen };
+    }, log, 0);
+    const own = await connectRedis(TEST_ENV.REDIS_URL);
+    try {
+      const smembers = own.smembers.bind(own);
+      let inFlight: Promise<unknown> | undefined;
+      own.smembers = (async (k: string) => {
+        inFlight = other.get('v', log, 's');
+        await loading;
+        return smembers(k);
+      }) as typeof own.smembers;
+      await new CachedJson(own, key, 60, async () => ({ version: state.version }), log, 0).invalidate();
+      release();
+      await inFlight;
+      // Stored after the invalidation, by a load that began after it: fresh until the next change.
+      expect(await redis.hexists(`{${key}}:s:s`, 'v')).toBe(1);
+      state.version = 2;
+      await other.invalidate(['s']);
+      const reader = new CachedJson(redis, key, 60, async () => ({ version: state.version }), log, 0);
+      expect((await reader.get('v', log, 's')).json.toString()).toBe('{"version":2}');
+    } finally {
+      own.disconnect();
+    }
   });
 
   it('when read while everything is being invalidated, then what that read found is not kept: the next read loads', async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { searchRequest } from '../../src/platform/search/elasticsearch-search-index';
+import type { Client } from '@elastic/elasticsearch';
+import { createLogger } from '../../src/platform/logger';
+import { ElasticsearchSearchIndex, SEARCH_MAPPING_VERSION, searchRequest } from '../../src/platform/search/elasticsearch-search-index';
 import { planSearch, SearchQueryError, toSearchPage, type SearchDocument } from '../../src/platform/search/search-index';
 
 // What the Elasticsearch adapter asks the cluster, checked without one (no cluster runs here; the
@@ -107,5 +109,61 @@ describe('planSearch', () => {
     expect(() => planSearch({ sort: 'nearest' as never, limit: 5 })).toThrow(/unknown sort/);
     expect(() => planSearch({ sort: 'distance', limit: 5 })).toThrow(/needs near or origin/);
     expect(() => planSearch({ sort: 'recent', limit: 5, dongCodes: Array.from({ length: 4_001 }, (_, i) => String(i)) })).toThrow(/at most/);
+  });
+});
+
+describe('Elasticsearch writes becoming visible', () => {
+  /** A client that answers the index set-up and holds each write until it is released. */
+  function heldClient() {
+    const writes: { request: Record<string, unknown>; done: () => void }[] = [];
+    const client = {
+      indices: {
+        existsAlias: async () => true,
+        getMapping: async () => ({ 'junggo-listings-1': { mappings: { _meta: { junggo_mapping_version: SEARCH_MAPPING_VERSION }, properties: { search_compact: {} } } } }),
+      },
+      index: (request: Record<string, unknown>) => new Promise<void>((done) => writes.push({ request, done })),
+    };
+    return { client: client as unknown as Client, writes };
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 10));
+
+  it('when changes ask to be told once visible, then one write waits for the next refresh, and callers during it share the following one', async () => {
+    const { client, writes } = heldClient();
+    const index = new ElasticsearchSearchIndex({ url: 'http://unused', client, log: createLogger('silent', 'test') });
+    let firstShown = false;
+    const first = index.whenVisible().then(() => (firstShown = true));
+    await settle();
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.request).toMatchObject({
+      index: 'junggo-listings',
+      refresh: 'wait_for',
+      require_alias: true,
+      document: { searchable: false },
+    });
+    // Asked while that barrier is out: their writes may be later than it, so they wait for the next.
+    const second = index.whenVisible();
+    const third = index.whenVisible();
+    await settle();
+    expect(writes).toHaveLength(1);
+    writes[0]!.done();
+    await first;
+    expect(firstShown).toBe(true);
+    await settle();
+    expect(writes).toHaveLength(2);
+    let laterShown = 0;
+    void second.then(() => laterShown++);
+    void third.then(() => laterShown++);
+    await settle();
+    expect(laterShown).toBe(0);
+    writes[1]!.done();
+    await Promise.all([second, third]);
+    expect(writes).toHaveLength(2);
+  });
+
+  it('when each write is refreshed as it is made (tests), then nothing is waited for', async () => {
+    const { client, writes } = heldClient();
+    const index = new ElasticsearchSearchIndex({ url: 'http://unused', client, log: createLogger('silent', 'test'), refreshOnWrite: true });
+    await index.whenVisible();
+    expect(writes).toHaveLength(0);
   });
 });

@@ -1,4 +1,4 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { StoredEvent } from '../../platform/events/event';
 import { settledHeadPosition, readAggregateEvents, readEvents } from '../../platform/events/event-store';
 import type { Subscription } from '../../platform/events/subscriber';
@@ -133,7 +133,8 @@ const changeOf = (id: string, before: SearchDocument | null | undefined, after: 
 /**
  * Applies one product event to the index. Each document carries the position of the last event
  * applied as its version, so a redelivered or replayed event changes nothing. Returns the change
- * (where the listing was and is), or null when the index did not change.
+ * (where the listing was and is), or null when there is nothing to announce: the index did not
+ * change, and (unless `unannounced`) already held the event.
  *
  * Events of one listing normally arrive in order. When one does not (a batch whose first event
  * failed is retried one by one, and the later events of the listing go through first; a
@@ -158,28 +159,45 @@ export function createIndexFeeder(sequelize: Sequelize) {
   };
 
   /** The listing's document rebuilt from all its events, written over the stored one; the change, or null. */
-  const repair = async (id: string, index: SearchIndexWriter, opts: WriteOptions): Promise<FedChange | null> => {
+  const repair = async (handled: StoredEvent, id: string, index: SearchIndexWriter, opts: WriteOptions, unannounced: boolean): Promise<FedChange | null> => {
     const memory = memoryWriter();
+    let beforeHandled: SearchDocument | null = null;
     for (const event of await readAggregateEvents(sequelize, { type: 'product', id }, SEARCH_FEEDER_EVENTS, opts.transaction)) {
-      await applyTo(event, memory, {}, false);
+      if (event.position === handled.position) beforeHandled = memory.doc;
+      await applyTo(event, memory, {}, false, false);
     }
     if (!memory.doc) return null;
     const before = await index.get(id, opts);
-    // A redelivery of an event the document holds: nothing to write, and nothing to announce.
-    if (before && sameDocument(before, memory.doc)) return null;
+    if (before && sameDocument(before, memory.doc)) {
+      // Nothing to write. An event told again (a replay) has nothing to announce either; but one
+      // never announced may have been written by an attempt whose announcement rolled back: an
+      // Elasticsearch write is not part of the inbox transaction, so a failed batch leaves its
+      // writes and loses its NOTIFY. Its places (before this event, and now) are told again.
+      return unannounced ? changeOf(id, beforeHandled, memory.doc) : null;
+    }
     return (await index.restore(memory.doc, opts)) ? changeOf(id, before, memory.doc) : null;
   };
 
-  async function applyTo(event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions, repairs: boolean): Promise<FedChange | null> {
+  async function applyTo(event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions, repairs: boolean, unannounced: boolean): Promise<FedChange | null> {
     const p = event.payload as Payload;
     const id = str(p.product_id, event.aggregate_id);
     const version = event.position;
     // Where the listing was and is, as the writes see it (an Elasticsearch write may retry: the
-    // last attempt is the one written). `reached`: a write found the document and below this
-    // event's version (a write that did not reach it found it missing, or already at or past it).
-    const seen: { before?: SearchDocument; after?: SearchDocument; reached?: boolean } = {};
+    // last attempt is the one written). `declined`: the event, applied to the document as it was
+    // when last looked at, changes nothing (the change returned null).
+    const seen: { before?: SearchDocument; after?: SearchDocument; declined?: boolean } = {};
     const update = (change: (d: SearchDocument) => SearchDocument | null) =>
-      index.update(id, version, (d) => ((seen.reached = true), (seen.before = d), (seen.after = change(d) ?? undefined), seen.after ?? null), opts);
+      index.update(
+        id,
+        version,
+        (d) => {
+          seen.before = d;
+          seen.after = change(d) ?? undefined;
+          seen.declined = !seen.after;
+          return seen.after ?? null;
+        },
+        opts,
+      );
     const write = async (): Promise<boolean> => {
       switch (event.type) {
         case 'product.created':
@@ -187,7 +205,6 @@ export function createIndexFeeder(sequelize: Sequelize) {
           const fields = snapshotFields(p, await dongName(str(p.dong_code)));
           const current = await index.get(id, opts);
           if (current) return update((d) => ({ ...d, ...fields }));
-          seen.reached = true;
           seen.after = {
             id,
             version,
@@ -221,16 +238,30 @@ export function createIndexFeeder(sequelize: Sequelize) {
           return update((d) => ({ ...d, likeCount: typeof p.like_count === 'number' ? p.like_count : Math.max(0, d.likeCount + step) }));
         }
         default:
-          seen.reached = true;
+          seen.declined = true;
           return false;
       }
     };
     const written = await write();
-    if (!seen.reached && repairs) return repair(id, index, opts);
+    // Not written and not declined: the document was missing, or at or past this event when the
+    // write looked. That includes a change computed but then refused: Elasticsearch's
+    // compare-and-set calls the change, loses the race (409), reads again and finds a newer
+    // event there, so this event's effect is in no write yet.
+    if (!written && !seen.declined && repairs) return repair(event, id, index, opts, unannounced);
     return written && seen.after ? changeOf(id, seen.before, seen.after) : null;
   }
 
-  return (event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions = {}): Promise<FedChange | null> => applyTo(event, index, opts, true);
+  return (event: StoredEvent, index: SearchIndexWriter, opts: WriteOptions = {}, { unannounced = false }: FeedOptions = {}): Promise<FedChange | null> =>
+    applyTo(event, index, opts, true, unannounced);
+}
+
+export interface FeedOptions {
+  /**
+   * The event's change has not been announced yet, even if the index already holds it: true in
+   * the live feeder, whose subscriber runs the handler only for an event its inbox had not
+   * claimed (a claim commits with the announcement). A rebuild leaves it false.
+   */
+  unannounced?: boolean;
 }
 export type IndexFeeder = ReturnType<typeof createIndexFeeder>;
 
@@ -243,11 +274,25 @@ export function searchIndexSubscription(deps: { sequelize: Sequelize; index: Sea
   return {
     name: 'search.index-feeder',
     events: SEARCH_FEEDER_EVENTS,
-    handle: async (event, { transaction }) => {
-      const change = await apply(event, deps.index, { transaction });
+    handle: async (event, { transaction, log }) => {
+      const change = await apply(event, deps.index, { transaction }, { unannounced: true });
       if (!change || change.countsOnly) return;
       const told: IndexChange = { id: change.id, categories: change.categories, dongs: change.dongs };
-      await deps.sequelize.query(`SELECT pg_notify('${SEARCH_INDEX_CHANGED_CHANNEL}', $1)`, { bind: [JSON.stringify(told)], transaction });
+      const notify = (t?: Transaction) => deps.sequelize.query(`SELECT pg_notify('${SEARCH_INDEX_CHANGED_CHANNEL}', $1)`, { bind: [JSON.stringify(told)], transaction: t });
+      await notify(transaction);
+      // Elasticsearch shows a write in searches only at its next refresh, so a page read between
+      // this announcement and then would be cached without the change: once committed, the change
+      // is told again when it shows. Not awaited here: waiting for a refresh on each change would
+      // hold every change up to a refresh interval, one after another.
+      const { index } = deps;
+      if (index.whenVisible) {
+        transaction.afterCommit(() => {
+          void index
+            .whenVisible!()
+            .then(() => notify())
+            .catch((err: unknown) => log.warn({ err, product_id: told.id }, 'search index change not told again once visible; cached feeds keep it until their TTL'));
+        });
+      }
     },
   };
 }
@@ -283,6 +328,8 @@ export async function rebuildSearchIndex(
   };
   await index.rebuild((shadow) => applyRange(shadow, 0, head));
   await applyRange(index, head, Number.MAX_SAFE_INTEGER);
+  // The catch-up's writes must show before the caches are dropped, or pages read meanwhile keep the old index's view.
+  await index.whenVisible?.();
   await sequelize.query(`SELECT pg_notify('${SEARCH_INDEX_CHANGED_CHANNEL}', '')`);
   return { applied, head };
 }

@@ -105,21 +105,16 @@ export function searchModule(deps: {
   const suggestions = suggestionUseCases({ index, popular, cache: suggestionCache });
   // The index feeder (worker) notifies when its change commits; every API process drops its
   // copies: the feeds the change can touch, or all of them when it does not say which listing.
-  // With Elasticsearch a write shows in searches only after the next refresh, so a read between
-  // the announcement and the refresh may cache the old page: the same scopes go again once it is
-  // visible for sure.
+  // With Elasticsearch the feeder tells a change again once it shows in searches (a page read
+  // between the two may have missed it): see searchIndexSubscription.
   deps.listener.on(SEARCH_INDEX_CHANGED_CHANNEL, (payload) => {
     const change = parseIndexChange(payload);
     const scopes = (change ? scopesOfChange(change, neighbourCodes, Object.values(RANGE_METERS)) : Promise.resolve(undefined)).catch((err: unknown) => {
       log.warn({ err }, 'feed cache scopes not resolved; dropping every cached feed');
       return undefined;
     });
-    const drop = () => {
-      void scopes.then((s) => Promise.all([feedCache.firstPages.invalidate(s), feedCache.laterPages.invalidate(s)]));
-      void suggestionCache.invalidate();
-    };
-    drop();
-    if (index.visibleAfterMs > 0) setTimeout(drop, index.visibleAfterMs).unref();
+    void scopes.then((s) => Promise.all([feedCache.firstPages.invalidate(s), feedCache.laterPages.invalidate(s)]));
+    void suggestionCache.invalidate();
   });
   return {
     index,

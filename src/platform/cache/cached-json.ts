@@ -14,29 +14,43 @@ export interface CachedEntry<T> {
 // that requests inventing new variants cannot grow a scope without bound.
 // The entry is stamped with Redis's clock (ms), one clock for every writer; the stamp is returned
 // (0 when nothing was stored), so each process also learns how far its own clock is from Redis's.
+// KEYS[4] holds each variant's stamp (a sorted set): at the cap, the variants past their TTL
+// (misses for every reader) are dropped first, so that a scope that rarely changes is not kept
+// full by queries invented once and never read again.
 const STORE_IF_GENERATION = `
-if (redis.call('GET', KEYS[2]) or '0') == ARGV[1] and (redis.call('GET', KEYS[3]) or '0') == ARGV[2]
-   and (redis.call('HLEN', KEYS[1]) < tonumber(ARGV[6]) or redis.call('HEXISTS', KEYS[1], ARGV[3]) == 1) then
-  local now = redis.call('TIME')
-  local stamp = string.format('%.0f', now[1] * 1000 + math.floor(now[2] / 1000))
-  redis.call('HSET', KEYS[1], ARGV[3], stamp .. ' ' .. ARGV[4])
-  redis.call('EXPIRE', KEYS[1], ARGV[5])
-  return stamp
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] or (redis.call('GET', KEYS[3]) or '0') ~= ARGV[2] then
+  return 0
 end
-return 0`;
+local now = redis.call('TIME')
+local ms = now[1] * 1000 + math.floor(now[2] / 1000)
+if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[6]) then
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. string.format('%.0f', ms - tonumber(ARGV[5]) * 1000))
+  for i = 1, #expired, 100 do
+    local some = {unpack(expired, i, math.min(i + 99, #expired))}
+    redis.call('HDEL', KEYS[1], unpack(some))
+    redis.call('ZREM', KEYS[4], unpack(some))
+  end
+  if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[6]) then return 0 end
+end
+local stamp = string.format('%.0f', ms)
+redis.call('HSET', KEYS[1], ARGV[3], stamp .. ' ' .. ARGV[4])
+redis.call('ZADD', KEYS[4], stamp, ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[4], ARGV[5])
+return stamp`;
 
 // Drops the scopes that hold or are loading something (registered when their load began) and
 // bumps their generations; a change names many scopes (a neighbourhood's dongs at every range)
-// and most hold nothing. KEYS: the registry, then each scope's generation and hash; ARGV: the
-// generation's lifetime, then the scopes.
+// and most hold nothing. KEYS: the registry, then each scope's generation, hash and stamps;
+// ARGV: the generation's lifetime, then the scopes.
 const INVALIDATE_REGISTERED = `
 local dropped = 0
 for i = 2, #ARGV do
   if redis.call('SREM', KEYS[1], ARGV[i]) == 1 then
-    local generation, hash = KEYS[2 * i - 2], KEYS[2 * i - 1]
+    local generation, hash, stamps = KEYS[3 * i - 4], KEYS[3 * i - 3], KEYS[3 * i - 2]
     redis.call('INCR', generation)
     redis.call('EXPIRE', generation, ARGV[1])
-    redis.call('DEL', hash)
+    redis.call('DEL', hash, stamps)
     dropped = dropped + 1
   end
 end
@@ -94,6 +108,7 @@ export class CachedJson<T, V extends string = string> {
 
   private hashKey = (scope: string) => (scope === NO_SCOPE ? this.key : `${this.key}:s:${scope}`);
   private scopeGenerationKey = (scope: string) => `${this.key}:g:${scope}`;
+  private stampsKey = (scope: string) => `${this.key}:t:${scope}`;
 
   /**
    * `scope`: the variant's, which the caller derives from the variant alone (the same variant is
@@ -122,7 +137,7 @@ export class CachedJson<T, V extends string = string> {
     if (dropped.size === 0) return;
     this.forgetLocally(dropped);
     try {
-      const keys = [this.scopesKey, ...[...dropped].flatMap((scope) => [this.scopeGenerationKey(scope), this.hashKey(scope)])];
+      const keys = [this.scopesKey, ...[...dropped].flatMap((scope) => [this.scopeGenerationKey(scope), this.hashKey(scope), this.stampsKey(scope)])];
       // The generation outlives the loads and entries it guards.
       await this.redis.eval(INVALIDATE_REGISTERED, keys.length, ...keys, this.registryTtlSeconds, ...dropped);
     } catch (err) {
@@ -138,11 +153,13 @@ export class CachedJson<T, V extends string = string> {
     try {
       // The generation first: a load that began before it cannot store, whatever its scope; then
       // the hashes registered until now (a scope registered after this read holds fresh bytes).
+      // The scopes stay registered: a load may register one between these round trips and store
+      // after them, and a scope taken out of the registry then would be skipped by the next
+      // change that names it (its page kept until the TTL).
       await this.redis.incr(this.generationKey);
       const scopes = await this.redis.smembers(this.scopesKey);
-      const multi = this.redis.multi().del(this.key);
-      for (const scope of scopes) multi.del(this.hashKey(scope));
-      if (scopes.length > 0) multi.srem(this.scopesKey, ...scopes);
+      const multi = this.redis.multi().del(this.key, this.stampsKey(NO_SCOPE));
+      for (const scope of scopes) multi.del(this.hashKey(scope), this.stampsKey(scope));
       await multi.exec();
     } catch (err) {
       this.log.warn({ err, key: this.key }, 'cache invalidation failed');
@@ -217,7 +234,7 @@ export class CachedJson<T, V extends string = string> {
     if (generations !== null) {
       const value = Buffer.concat([Buffer.from(`${etag}\n`, 'latin1'), json]);
       const stamp = await this.redis
-        .eval(STORE_IF_GENERATION, 3, this.hashKey(scope), this.generationKey, this.scopeGenerationKey(scope), ...generations, variant, value, this.ttlSeconds, this.variantsPerScope)
+        .eval(STORE_IF_GENERATION, 4, this.hashKey(scope), this.generationKey, this.scopeGenerationKey(scope), this.stampsKey(scope), ...generations, variant, value, this.ttlSeconds, this.variantsPerScope)
         .catch((err: unknown) => void log.warn({ err, key: this.key }, 'cache write failed'));
       // Off by half a round trip at most: nothing next to a TTL of seconds.
       if (Number(stamp) > 0) this.redisClockOffsetMs = Number(stamp) - Date.now();

@@ -70,10 +70,18 @@ interface Source {
 /** The indices' `refresh_interval`: how long a write may stay invisible to searches. */
 const REFRESH_INTERVAL_MS = 1_000;
 
+/**
+ * A document no search can return (not `searchable`), written with `refresh: wait_for` by
+ * `whenVisible`: once it shows, so does every write acknowledged before it. That holds because
+ * the index has one shard (a refresh is per shard).
+ */
+const VISIBILITY_BARRIER_ID = '~visibility-barrier';
+
 export const SEARCH_INDEX_SETTINGS: estypes.IndicesIndexSettings = {
+  // One: whenVisible's barrier document lives in one shard and tells of that shard's refresh only.
   number_of_shards: 1,
   // Explicit: left unset, an index that receives no searches for a while stops refreshing
-  // (search-idle), and visibleAfterMs would not hold.
+  // (search-idle), and changes would show only once someone searched.
   refresh_interval: `${REFRESH_INTERVAL_MS}ms`,
   analysis: {
     tokenizer: {
@@ -319,11 +327,10 @@ export class ElasticsearchSearchIndex implements SearchIndex {
   readonly kind = 'elasticsearch' as const;
   private readonly client: Client;
 
-  /** The refresh interval (1 s, set on every index), plus a margin; 0 when each write refreshes. */
-  get visibleAfterMs(): number {
-    return this.opts.refreshOnWrite ? 0 : REFRESH_INTERVAL_MS + 500;
-  }
   private readonly alias: string;
+  /** whenVisible's barrier in flight, and the one to send after it (shared by every caller meanwhile). */
+  private barrierSent: Promise<void> | null = null;
+  private barrierNext: Promise<void> | null = null;
   private ready: Promise<void> | null = null;
   /**
    * Whether every index behind the alias has mapping version 3 (all documents carry
@@ -378,6 +385,38 @@ export class ElasticsearchSearchIndex implements SearchIndex {
     }
     this.acrossSpaces = current;
     this.mappingCheckedAt = Date.now();
+  }
+
+  /**
+   * One write with `refresh: wait_for` (the barrier) instead of one per change: waiting on each
+   * of the feeder's writes would hold every change up to a refresh interval, one after another.
+   * A caller may share a barrier not yet sent, never one in flight (it may have been sent before
+   * the caller's writes were acknowledged).
+   */
+  whenVisible(): Promise<void> {
+    if (this.opts.refreshOnWrite) return Promise.resolve();
+    this.barrierNext ??= (async () => {
+      await this.barrierSent?.catch(() => undefined);
+      this.barrierNext = null;
+      const sent = (this.barrierSent = this.writeBarrier());
+      try {
+        await sent;
+      } finally {
+        if (this.barrierSent === sent) this.barrierSent = null;
+      }
+    })();
+    return this.barrierNext;
+  }
+
+  private async writeBarrier(): Promise<void> {
+    await this.ensureIndex();
+    await this.client.index({
+      index: this.writeTarget,
+      id: VISIBILITY_BARRIER_ID,
+      document: { id: VISIBILITY_BARRIER_ID, version: 0, deleted: true, searchable: false } satisfies Partial<Source>,
+      refresh: 'wait_for',
+      ...(this.writeTarget === this.alias ? { require_alias: true } : {}),
+    });
   }
 
   async get(id: string): Promise<SearchDocument | null> {

@@ -119,8 +119,6 @@ export interface PostgresSearchIndexOptions {
 
 export class PostgresSearchIndex implements SearchIndex {
   readonly kind = 'postgres' as const;
-  /** A write shows once its transaction commits, which is when its change is announced. */
-  readonly visibleAfterMs = 0;
   private readonly sequelize: Sequelize;
   private readonly table: string;
 
@@ -248,14 +246,26 @@ export class PostgresSearchIndex implements SearchIndex {
     // 15 Seoul dongs, docs/performance.md). With many dongs their listings are dense in the
     // global order and that plan is the cheaper one.
     const perDong = query.dongCodes !== undefined && query.dongCodes.length <= PER_DONG_MAX && query.sort === 'recent' && plan.terms.length === 0 && !query.categoryPath;
-    if (query.dongCodes && !perDong) where.push(`dong_code = ANY (${$(query.dongCodes)}::text[])`);
+    // Nearest first over dongs whose points are given: a listing's distance is its dong's, so the
+    // dongs are walked nearest first, each giving at most `limit + 1` listings by id, until the
+    // page is full (an incremental sort over the walk stops there, one dong past it). Ordering
+    // every listing in a 20 km radius read and sorted tens of thousands of rows on every page.
+    // Within a dong, its rows through the dong index, then sorted (OFFSET 0 keeps the planner from
+    // walking the primary key in id order, filtering on the dong: the whole table for a quiet
+    // dong). Not with words, a category or a price range: those narrow through their own indexes
+    // to fewer rows than a walk through sparse matches would read.
+    const walk = query.sort === 'distance' && query.dongPoints !== undefined && query.origin !== undefined && !query.near
+      && plan.terms.length === 0 && !query.categoryPath && query.minPrice === undefined && query.maxPrice === undefined;
+    if (query.dongCodes && !perDong && !walk) where.push(`dong_code = ANY (${$(query.dongCodes)}::text[])`);
     if (perDong) where.push('dong_code = d.code');
+    if (walk) where.push('dong_code = w.code');
 
     const origin = query.near ?? query.origin;
     let distance = 'NULL::float8';
+    let point = '';
     if (origin) {
-      const point = `ll_to_earth(${$(origin.lat)}::float8, ${$(origin.lng)}::float8)`;
-      distance = `earth_distance(ll_to_earth(lat, lng), ${point})`;
+      point = `ll_to_earth(${$(origin.lat)}::float8, ${$(origin.lng)}::float8)`;
+      distance = walk ? 'w.distance' : `earth_distance(ll_to_earth(lat, lng), ${point})`;
       if (query.near) {
         const radius = $(query.near.radiusMeters);
         // The box is the index condition; the exact distance then trims its corners.
@@ -273,12 +283,25 @@ export class PostgresSearchIndex implements SearchIndex {
     const order = `ORDER BY ${key} ${dir}, id ${dir}`;
     // Per dong, only the keys (an index-only scan when the visibility map allows); the wide rows
     // and their distances only for the page.
-    const sql = perDong
-      ? `SELECT ${LISTING_COLUMNS}, ${distance} AS distance FROM ${this.table} WHERE id IN (
+    let sql: string;
+    if (walk) {
+      const dongs = query.dongPoints!;
+      sql = `SELECT s.*, w.distance FROM (
+           SELECT d.code, earth_distance(ll_to_earth(d.lat, d.lng), ${point}) AS distance
+             FROM unnest(${$(dongs.map((d) => d.code))}::text[], ${$(dongs.map((d) => d.lat))}::float8[], ${$(dongs.map((d) => d.lng))}::float8[]) AS d(code, lat, lng)
+            ORDER BY distance) w
+         CROSS JOIN LATERAL (
+           SELECT * FROM (SELECT ${LISTING_COLUMNS} FROM ${this.table} WHERE ${where.join(' AND ')} OFFSET 0) in_dong ORDER BY id LIMIT ${limit}) s
+         ${plan.after ? `WHERE w.distance >= ${$(plan.after.value)}::float8` : ''}
+         ORDER BY w.distance, s.id LIMIT ${limit}`;
+    } else if (perDong) {
+      sql = `SELECT ${LISTING_COLUMNS}, ${distance} AS distance FROM ${this.table} WHERE id IN (
            SELECT s.id FROM unnest(${$(query.dongCodes)}::text[]) AS d(code)
            CROSS JOIN LATERAL (SELECT id, bumped_at FROM ${this.table} WHERE ${where.join(' AND ')} ${order} LIMIT ${limit}) s
-           ORDER BY s.bumped_at ${dir}, s.id ${dir} LIMIT ${limit}) ${order}`
-      : `SELECT ${LISTING_COLUMNS}, ${distance} AS distance FROM ${this.table} WHERE ${where.join(' AND ')} ${order} LIMIT ${limit}`;
+           ORDER BY s.bumped_at ${dir}, s.id ${dir} LIMIT ${limit}) ${order}`;
+    } else {
+      sql = `SELECT ${LISTING_COLUMNS}, ${distance} AS distance FROM ${this.table} WHERE ${where.join(' AND ')} ${order} LIMIT ${limit}`;
+    }
     // The hot feeds (a leaf category's or a few dongs' newest first, no words, no price range)
     // have one best plan whatever the values: prepared, they skip PostgreSQL's planning, which
     // costs more than running them (platform/db/prepared.ts). Words, price ranges and category

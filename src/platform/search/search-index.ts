@@ -73,6 +73,13 @@ export interface SearchQuery {
   dongCodes?: string[];
   /** Where distances are measured from when not `near` (e.g. the centre of `dongCodes`). */
   origin?: { lat: number; lng: number };
+  /**
+   * The representative points of `dongCodes` (exactly those dongs), where the caller has them. A
+   * listing's point is its dong's, so nearest first from `origin` is dong by dong, nearest dong
+   * first: PostgreSQL then reads dongs until the page is full instead of ordering every listing
+   * in them (docs/search.md). Not part of what a cursor names (the codes decide the points).
+   */
+  dongPoints?: readonly { code: string; lat: number; lng: number }[];
   sort: SearchSort;
   /** 1..100 */
   limit: number;
@@ -143,11 +150,10 @@ export interface SearchOptions {
 export interface SearchIndex extends SearchIndexWriter {
   readonly kind: 'postgres' | 'elasticsearch';
   /**
-   * How long after a write is acknowledged it may still be missing from searches (Elasticsearch:
-   * its refresh interval); 0 when it shows at once. Caches filled meanwhile are dropped again
-   * after this long.
+   * Resolves once every write acknowledged before the call shows in searches (Elasticsearch: at
+   * its next refresh). Absent where a write shows as soon as its transaction commits (PostgreSQL).
    */
-  readonly visibleAfterMs: number;
+  whenVisible?(): Promise<void>;
   /** Throws InvalidCursorError (400 invalid_cursor) for a cursor of another query or an altered one. */
   search(query: SearchQuery, options?: SearchOptions): Promise<SearchPage>;
   /** Titles of searchable listings that start with, or have a word starting with, `prefix`; most liked first. */
@@ -250,6 +256,13 @@ export function planSearch(query: SearchQuery): PlannedSearch {
   if (!SEARCH_SORTS.includes(query.sort)) throw new SearchQueryError(`unknown sort ${String(query.sort)}`);
   if (query.sort === 'distance' && !query.near && !query.origin) throw new SearchQueryError('sort=distance needs near or origin');
   if (query.dongCodes && query.dongCodes.length > MAX_DONG_CODES) throw new SearchQueryError(`dongCodes must hold at most ${MAX_DONG_CODES} codes`);
+  if (query.dongPoints) {
+    const codes = new Set(query.dongCodes);
+    const pointed = new Set(query.dongPoints.map((d) => d.code));
+    if (pointed.size !== query.dongPoints.length || pointed.size !== codes.size || ![...pointed].every((c) => codes.has(c))) {
+      throw new SearchQueryError('dongPoints must give one point for each of dongCodes');
+    }
+  }
   const terms = queryTerms(query.q);
   const sort = SORTS[query.sort];
   // Everything that selects or orders rows, normalised, and nothing else (not limit, not cursor).

@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { components, operations } from '../../../generated/api';
 import { CURRENT_LOCATION_TERMS_VERSION } from '../../../src/modules/neighbourhoods/domain/neighbourhood';
 import { FEED_CACHE_KEY, rebuildSearchIndex, searchIndexFor } from '../../../src/modules/search';
-import { createIndexFeeder, parseIndexChange, SEARCH_INDEX_CHANGED_CHANNEL } from '../../../src/modules/search/index-feeder';
+import { createIndexFeeder, parseIndexChange, SEARCH_INDEX_CHANGED_CHANNEL, searchIndexSubscription } from '../../../src/modules/search/index-feeder';
+import type { StoredEvent } from '../../../src/platform/events/event';
 import { toStoredEvent } from '../../../src/platform/events/event-store';
-import { PostgresSearchIndex } from '../../../src/platform/search';
+import { PostgresSearchIndex, type SearchDocument, type SearchIndex, type WriteOptions } from '../../../src/platform/search';
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
 import { connectRedis } from '../../../src/platform/redis';
@@ -241,6 +242,38 @@ describe('GET /v1/products (search)', () => {
     expectProblem(await call(null, 'GET', `/products?q=${tag}&sort=distance`), 400, 'location_required');
     expectProblem(await call(buyer, 'GET', `/products?neighbourhood=me&near=37.5,126.9`), 400, 'conflicting_location_filters');
     expectProblem(await call(null, 'GET', `/products?dong_code=0000000000`), 400, 'unknown_dong');
+  });
+
+  it('when everything near a point is asked nearest first (no words), then the pages follow each other in distance order, as the same search with words orders them', async () => {
+    // 울릉도: a corner of the map the other tests leave alone; its three dongs are 6–7 km apart.
+    const [eup, seomyeon] = await Promise.all([userVerifiedAt('ulleung', { lat: 37.481114, lng: 130.901756 }), userVerifiedAt('seomyeon', { lat: 37.463769, lng: 130.836189 })]);
+    const tag = tagged();
+    const mine = [
+      await createListing(stack, seomyeon.token, { title: `울릉 서면 ${tag}` }),
+      await createListing(stack, eup.token, { title: `울릉 읍내 ${tag}` }),
+      await createListing(stack, eup.token, { title: `울릉 읍내 둘 ${tag}` }),
+    ];
+    const near = '37.4812,130.9018';
+    try {
+      await eventually('indexed', { q: tag, near, radius: 20_000, sort: 'distance' }, mine.map((l) => l.id));
+      const walk = async (query: ListQuery) => {
+        const seen: [string, number][] = [];
+        let cursor: string | undefined;
+        do {
+          const { body } = await list({ near, radius: 20_000, sort: 'distance', limit: 2, ...query, ...(cursor ? { cursor } : {}) });
+          seen.push(...body!.data.map((p): [string, number] => [p.id, p.distance_m!]));
+          cursor = body!.next_cursor ?? undefined;
+        } while (cursor);
+        return seen;
+      };
+      const everything = await walk({});
+      expect(everything.map(([, d]) => d)).toEqual([...everything.map(([, d]) => d)].sort((a, b) => a - b));
+      const ours = everything.filter(([id]) => mine.some((l) => l.id === id));
+      expect(ours).toEqual(await walk({ q: tag }));
+      expect(ours.map(([id]) => id)).toEqual([...[mine[1]!.id, mine[2]!.id].sort(), mine[0]!.id]);
+    } finally {
+      await Promise.all(mine.map((l, i) => call(i === 0 ? seomyeon : eup, 'DELETE', `/products/${l.id}`)));
+    }
   });
 
   it('when asking for neighbourhood=me, then listings of my verified neighbourhood and its neighbours come, not far ones; anonymous is 401, unverified 403', async () => {
@@ -694,6 +727,169 @@ describe('search index feeder, events out of order', () => {
       expect(await docRow(listing.id)).toEqual({ version: String(hidden!.position), status: 'hidden', like_count: 0 });
     });
     expect(await ids({ q: tag, min_price: 0 })).toEqual([]);
+  });
+});
+
+describe('search index feeder, writes outside the inbox transaction (as with Elasticsearch)', () => {
+  // A seller of their own: each seller may post only so many listings a day.
+  let writer: Seller;
+  beforeAll(async () => {
+    writer = await sellerWithNeighbourhood(stack, 'feeder');
+  });
+  const docRow = (id: string) =>
+    stack.db.query(`SELECT version, status, like_count, searchable FROM search_documents WHERE id = $1`, [id]).then((r) => r.rows[0] as { version: string; status: string; like_count: number; searchable: boolean } | undefined);
+  const eventsOf = async (id: string) =>
+    (await stack.db.query(`SELECT * FROM events WHERE aggregate_type = 'product' AND aggregate_id = $1 ORDER BY position`, [id])).rows.map(toStoredEvent);
+  const withSequelize = async (run: (sequelize: ReturnType<typeof createSequelize>) => Promise<void>) => {
+    const sequelize = createSequelize({ url: stack.api.config.DATABASE_URL, poolMax: 3 }, createLogger('silent', 'test'));
+    try {
+      await run(sequelize);
+    } finally {
+      await sequelize.close();
+    }
+  };
+
+  /** A listing liked, then hidden, then unliked (allowed on a hidden listing), its events, and the index as it was before the hiding. */
+  async function likedHiddenUnliked() {
+    const listing = await createListing(stack, writer.token, { title: `경합 ${tagged()}` });
+    expect((await call(buyer, 'PUT', `/products/${listing.id}/like`)).status).toBeLessThan(300);
+    expect((await call(writer, 'POST', `/products/${listing.id}/status`, { status: 'hidden' })).status).toBe(200);
+    expect((await call(buyer, 'DELETE', `/products/${listing.id}/like`)).status).toBeLessThan(300);
+    const events = await waitFor('all four events, and the live feeder done', async () => {
+      const all = await eventsOf(listing.id);
+      const row = await docRow(listing.id);
+      return all.length === 4 && row?.version === String(all[3]!.position) ? all : null;
+    });
+    expect(events.map((e) => e.type)).toEqual(['product.created', 'product.liked', 'product.status_changed', 'product.unliked']);
+    return { listing, events: events as [StoredEvent, StoredEvent, StoredEvent, StoredEvent] };
+  }
+
+  it('when a hiding loses its compare-and-set to a later event (the write computes the change, then finds a newer version), then the document is repaired and the listing is not searchable', async () => {
+    const { listing, events } = await likedHiddenUnliked();
+    const [created, liked, hidden, unliked] = events;
+    await stack.db.query('DELETE FROM search_documents WHERE id = $1', [listing.id]);
+    await withSequelize(async (sequelize) => {
+      const apply = createIndexFeeder(sequelize);
+      const real = new PostgresSearchIndex({ sequelize });
+      await apply(created, real);
+      await apply(liked, real);
+      // Elasticsearch's update: reads the document, calls the change, its conditional write gets
+      // a 409 because the unlike was written meanwhile, reads again, finds the unlike's version
+      // (past the hiding's) and gives up.
+      class LosesTheRace extends PostgresSearchIndex {
+        private raced = false;
+        override async update(id: string, version: number, change: (d: SearchDocument) => SearchDocument | null, opts?: WriteOptions): Promise<boolean> {
+          if (this.raced) return super.update(id, version, change, opts);
+          this.raced = true;
+          const current = await this.get(id, opts);
+          if (current && current.version < version) change(current);
+          await apply(unliked, real);
+          return false;
+        }
+      }
+      // Before, the change having been computed counted as the document reached: no repair, and
+      // the hiding was acknowledged with no effect.
+      expect(await apply(hidden, new LosesTheRace({ sequelize }))).toMatchObject({ id: listing.id });
+    });
+    expect(await docRow(listing.id)).toEqual({ version: String(unliked.position), status: 'hidden', like_count: 0, searchable: false });
+  });
+
+  it('when a batch fails after its write reached the index (not rolled back with it), then the retry announces the change even though the index already holds it', async () => {
+    const listing = await createListing(stack, writer.token, { title: `재시도 ${tagged()}` });
+    expect((await call(writer, 'POST', `/products/${listing.id}/status`, { status: 'hidden' })).status).toBe(200);
+    await waitFor('the live feeder done', async () => (await docRow(listing.id))?.status === 'hidden');
+    const [created, hidden] = await eventsOf(listing.id);
+    expect([created!.type, hidden!.type]).toEqual(['product.created', 'product.status_changed']);
+    await stack.db.query('DELETE FROM search_documents WHERE id = $1', [listing.id]);
+    const listener = new Client({ connectionString: TEST_ENV.DATABASE_URL });
+    await listener.connect();
+    const told: string[] = [];
+    listener.on('notification', (n) => told.push(parseIndexChange(n.payload)?.id ?? n.payload ?? ''));
+    await listener.query(`LISTEN ${SEARCH_INDEX_CHANGED_CHANNEL}`);
+    try {
+      await withSequelize(async (sequelize) => {
+        await createIndexFeeder(sequelize)(created!, new PostgresSearchIndex({ sequelize }));
+        // Writes that commit on their own, whatever the transaction does (as Elasticsearch's).
+        const real = new PostgresSearchIndex({ sequelize });
+        const outside: SearchIndex = Object.assign(Object.create(real) as PostgresSearchIndex, {
+          get: (id: string) => real.get(id),
+          index: (doc: SearchDocument) => real.index(doc),
+          restore: (doc: SearchDocument) => real.restore(doc),
+          update: (id: string, version: number, change: (d: SearchDocument) => SearchDocument | null) => real.update(id, version, change),
+          remove: (id: string, version: number) => real.remove(id, version),
+        });
+        const feeder = searchIndexSubscription({ sequelize, index: outside });
+        const log = createLogger('silent', 'test');
+        // The batch fails after the hiding was written: its NOTIFY rolls back, the write stays.
+        await expect(
+          sequelize.transaction(async (transaction) => {
+            await feeder.handle(hidden!, { transaction, log });
+            throw new Error('a later delivery of the batch failed');
+          }),
+        ).rejects.toThrow('a later delivery');
+        expect(await docRow(listing.id)).toMatchObject({ status: 'hidden', searchable: false });
+        // Retried alone: the index already holds it.
+        await sequelize.transaction((transaction) => feeder.handle(hidden!, { transaction, log }));
+      });
+      const sentinel = `sentinel ${listing.id}`;
+      await stack.db.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, sentinel]);
+      await waitFor('the sentinel', async () => told.includes(sentinel));
+      // Before, nothing was told: cached pages kept the hidden listing until their TTL.
+      expect(told).toContain(listing.id);
+    } finally {
+      await listener.end();
+    }
+  });
+});
+
+describe('search index feeder, an index whose writes show in searches after they are acknowledged (as Elasticsearch\'s)', () => {
+  let writer: Seller;
+  beforeAll(async () => {
+    writer = await sellerWithNeighbourhood(stack, 'visible');
+  });
+  it('when a change commits before it shows in searches, then it is told at once and told again once it shows, and a batch that fails tells nothing', async () => {
+    const listing = await createListing(stack, writer.token, { title: `보임 ${tagged()}` });
+    await waitFor('the live feeder done', async () => (await stack.db.query('SELECT 1 FROM search_documents WHERE id = $1', [listing.id])).rowCount === 1);
+    const { rows } = await stack.db.query(`SELECT * FROM events WHERE aggregate_type = 'product' AND aggregate_id = $1 ORDER BY position`, [listing.id]);
+    const [created] = rows.map(toStoredEvent);
+    await stack.db.query('DELETE FROM search_documents WHERE id = $1', [listing.id]);
+    const listener = new Client({ connectionString: TEST_ENV.DATABASE_URL });
+    await listener.connect();
+    const told: string[] = [];
+    listener.on('notification', (n) => told.push(parseIndexChange(n.payload)?.id ?? n.payload ?? ''));
+    await listener.query(`LISTEN ${SEARCH_INDEX_CHANGED_CHANNEL}`);
+    const settle = async (what: string) => {
+      const sentinel = `sentinel ${what} ${listing.id}`;
+      await stack.db.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, sentinel]);
+      await waitFor(what, async () => told.includes(sentinel));
+      return told.filter((id) => id === listing.id).length;
+    };
+    const sequelize = createSequelize({ url: stack.api.config.DATABASE_URL, poolMax: 3 }, createLogger('silent', 'test'));
+    try {
+      let show!: () => void;
+      const refreshed = new Promise<void>((r) => (show = r));
+      let asked = 0;
+      const real = new PostgresSearchIndex({ sequelize });
+      const later: SearchIndex = Object.assign(Object.create(real) as PostgresSearchIndex, { whenVisible: () => (asked++, refreshed) });
+      const feeder = searchIndexSubscription({ sequelize, index: later });
+      const log = createLogger('silent', 'test');
+      await expect(
+        sequelize.transaction(async (transaction) => {
+          await feeder.handle(created!, { transaction, log });
+          throw new Error('the batch failed');
+        }),
+      ).rejects.toThrow('the batch failed');
+      expect(asked).toBe(0);
+      await sequelize.transaction((transaction) => feeder.handle(created!, { transaction, log }));
+      expect(await settle('the commit told')).toBe(1);
+      show();
+      await waitFor('told again once visible', async () => told.filter((id) => id === listing.id).length === 2);
+      expect(await settle('nothing more')).toBe(2);
+      expect(asked).toBe(1);
+    } finally {
+      await sequelize.close();
+      await listener.end();
+    }
   });
 });
 

@@ -130,9 +130,10 @@ export function listingSearchUseCases(deps: {
       const dongs = await neighbourhoods.pointsWithin(lat, lng, radius);
       query.dongCodes = dongs.map((d) => d.code).sort();
       query.origin = origin;
-      // Nearest first is the point's own order, read from the index; any other order is the
-      // dongs' page, which the cache shares, with this point's distances added.
-      if (p.sort === 'distance') return { query };
+      // Nearest first is the point's own order, read from the index (which walks the dongs by
+      // their points, nearest first, as far as the page needs); any other order is the dongs'
+      // page, which the cache shares, with this point's distances added.
+      if (p.sort === 'distance') return { query: { ...query, dongPoints: dongs.map(({ code, lat, lng }) => ({ code, lat, lng })) } };
       const distances = new Map(dongs.map((d) => [d.code, metresBetween(origin, d)]));
       const anchor = coveringAnchor(dongs, Object.values(neighbourhoods.rangeMeters));
       return anchor ? { query, anchor, distances } : { query, distances };
