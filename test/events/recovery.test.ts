@@ -110,6 +110,36 @@ describe('subscribers', () => {
     }
   }, 60_000);
 
+  it('when a message fails on a dependency while others succeed, then it is held on its first delivery only, not again on each redelivery', async () => {
+    const type = uniqueType();
+    let poisonAttempts = 0;
+    const sub = subscription(
+      async (event) => {
+        if ((event.payload as { n: number }).n !== 0) return;
+        poisonAttempts += 1;
+        throw dependencyDown();
+      },
+      [type],
+      { deliveryLimit: 2 },
+    );
+    // Held 3 s, pauses doubling from 50 ms: at most about 7 attempts per hold, fewer under load.
+    const subscribers = new Subscribers({ ...infra, log, transientHoldMs: 3_000 });
+    await subscribers.subscribe(sub);
+    const relay = new OutboxRelay({ databaseUrl: TEST_ENV.DATABASE_URL, rabbit: infra.rabbit, log });
+    await relay.start();
+    try {
+      await append(infra.sequelize, type, [0, 1].map((n) => ({ n })));
+      await until(async () => (await queueInfo(dlqFor(sub.name)))?.messageCount === 1, 45_000, 'the failing message in the DLQ');
+      // One hold (first delivery, with the message the success then ends the run with) and one
+      // attempt for the redelivery; held again, the redelivery would add another hold's worth.
+      expect(poisonAttempts).toBeGreaterThanOrEqual(2);
+      expect(poisonAttempts).toBeLessThanOrEqual(11);
+    } finally {
+      await relay.stop();
+      await subscribers.stop();
+    }
+  }, 60_000);
+
   it('when a message keeps failing on a dependency past the hold, then it still ends in the DLQ and the others are handled', async () => {
     const type = uniqueType();
     const handled = new Set<number>();

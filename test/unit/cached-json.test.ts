@@ -118,14 +118,15 @@ describe('CachedJson', () => {
   it('when a scope is full but some of its variants are past their TTL, then a new variant takes the place of those instead of being served uncached', async () => {
     const key = `cache:test:${randomUUID()}`;
     const loads: string[] = [];
-    // TTL 1 s, three variants per scope, no memory copies.
-    const cache = new CachedJson(redis, key, 1, async (v: string) => (loads.push(v), { v }), log, 0, 1000, 3);
+    // TTL 3 s, three variants per scope, no memory copies. Timers never fire early, so `a` is
+    // past its TTL when `d` comes; `b` and `c` stay within theirs unless a timer is 1.4 s late.
+    const cache = new CachedJson(redis, key, 3, async (v: string) => (loads.push(v), { v }), log, 0, 1000, 3);
     await cache.get('a', log, 'feed');
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, 1_600));
     // These renew the hash's EXPIRE: it outlives `a`'s TTL, and `a` with it.
     await cache.get('b', log, 'feed');
     await cache.get('c', log, 'feed');
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, 1_600));
     await cache.get('d', log, 'feed');
     expect((await redis.hkeys(`{${key}}:s:feed`)).sort()).toEqual(['b', 'c', 'd']);
     await cache.get('d', log, 'feed');

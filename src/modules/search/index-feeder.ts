@@ -328,8 +328,9 @@ export async function rebuildSearchIndex(
   };
   await index.rebuild((shadow) => applyRange(shadow, 0, head));
   await applyRange(index, head, Number.MAX_SAFE_INTEGER);
-  // The catch-up's writes must show before the caches are dropped, or pages read meanwhile keep the old index's view.
-  await index.whenVisible?.();
+  // The catch-up's writes must show before the caches are dropped, or pages read meanwhile keep
+  // the old index's view. The rebuild itself is done: a barrier that fails still drops them.
+  await index.whenVisible?.().catch(() => undefined);
   await sequelize.query(`SELECT pg_notify('${SEARCH_INDEX_CHANGED_CHANNEL}', '')`);
   return { applied, head };
 }

@@ -24,5 +24,10 @@ export async function replayDeadLetters(channel: ConfirmChannel, subscriber: str
     channel.ack(msg);
     moved++;
   }
+  // A quorum queue applies acks through its log: one more read, which the queue answers after
+  // the acks before it, returns only once they are applied, so the DLQ's count is right when this
+  // returns. A dead letter that arrived meanwhile goes back unmoved (no delivery limit there).
+  const late = await channel.get(source, { noAck: false });
+  if (late) channel.nack(late, false, true);
   return moved;
 }

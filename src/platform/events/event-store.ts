@@ -112,20 +112,23 @@ export async function readAggregateEvents(sequelize: Sequelize, aggregate: Aggre
  * it needs. Gives up after `timeoutMs`: a writer held open that long is a fault to look at.
  */
 export async function settledHeadPosition(sequelize: Sequelize, { timeoutMs = 60_000, pollMs = 50 } = {}): Promise<number> {
-  const [row] = await sequelize.query<{ p: string | null; writers: { pid: number; since: string }[] }>(
+  // Writers are told by their virtual transaction id, which pg_locks shows to every role (unlike
+  // pg_stat_activity's transaction fields); each transaction holds the lock on its own id until
+  // it ends, which is how CREATE INDEX CONCURRENTLY waits for older transactions too.
+  const [row] = await sequelize.query<{ p: string | null; writers: string[] }>(
     `SELECT (SELECT max(position) FROM events) AS p,
-            COALESCE((SELECT json_agg(json_build_object('pid', a.pid, 'since', a.xact_start))
-                        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                       WHERE l.relation = 'events'::regclass AND l.mode = 'RowExclusiveLock' AND l.granted
-                         AND a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL), '[]') AS writers`,
+            ARRAY(SELECT DISTINCT l.virtualtransaction FROM pg_locks l
+                   WHERE l.locktype = 'relation' AND l.relation = 'events'::regclass
+                     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                     AND l.mode = 'RowExclusiveLock' AND l.granted AND l.pid IS DISTINCT FROM pg_backend_pid()) AS writers`,
     { type: QueryTypes.SELECT, useMaster: true },
   );
   const head = Number(row?.p ?? 0);
   const writers = row?.writers ?? [];
   for (const deadline = Date.now() + timeoutMs; writers.length > 0; ) {
     const [open] = await sequelize.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity a JOIN json_to_recordset($1::json) AS w(pid int, since timestamptz) ON a.pid = w.pid AND a.xact_start = w.since`,
-      { bind: [JSON.stringify(writers)], type: QueryTypes.SELECT, useMaster: true },
+      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = ANY($1::text[]) AND granted`,
+      { bind: [writers], type: QueryTypes.SELECT, useMaster: true },
     );
     if ((open?.n ?? 0) === 0) break;
     if (Date.now() > deadline) throw new Error(`a transaction writing events has stayed open for more than ${timeoutMs} ms: the event head cannot settle`);

@@ -31,12 +31,17 @@ export interface SubscribersDeps {
   rabbit: RabbitConnection;
   log: Logger;
   metrics?: SubscriberMetrics;
-  /** How long deliveries are kept and retried while a dependency is unavailable before they count (default 2 min). */
+  /** How long a run of dependency failures keeps first deliveries held and retried before they count (default 2 min). */
   transientHoldMs?: number;
 }
 
 const PAUSE_INITIAL_MS = 50;
 const PAUSE_MAX_MS = 10_000;
+
+interface Failures {
+  count: number;
+  since?: number;
+}
 
 /** One consuming channel of a subscriber; its deliveries can be settled on it alone. */
 interface Consumer {
@@ -44,8 +49,11 @@ interface Consumer {
   channel: Channel;
   consumerTag: string;
   closed: boolean;
-  /** Consecutive failures of the subscriber (across its channels): the pause after the next one doubles. */
-  failures: { count: number };
+  /**
+   * The subscriber's failures in a row (across its channels): the pause after the next one
+   * doubles. `since`: when its current run of dependency failures began (a success ends it).
+   */
+  failures: Failures;
 }
 
 /**
@@ -60,7 +68,8 @@ interface Consumer {
  * A failure of a dependency (database, document store, search index unreachable: `isTransient`)
  * is not the message's fault, so it does not spend deliveries: the subscriber keeps the messages
  * it holds and pauses, 50 ms doubling to 10 s while failures continue, before trying them
- * again; the prefetched rest wait. Only after `transientHoldMs` are they returned, counted.
+ * again; the prefetched rest wait. Only `transientHoldMs` into such a run are they returned,
+ * counted (see tryBatch).
  */
 export class Subscribers {
   private readonly consumers = new Map<string, Consumer>();
@@ -75,7 +84,7 @@ export class Subscribers {
 
   async subscribe(sub: Subscription): Promise<void> {
     if (!/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/.test(sub.name)) throw new Error(`bad subscriber name ${sub.name}`);
-    const failures = { count: 0 };
+    const failures: Failures = { count: 0 };
     await this.deps.rabbit.keepOpen((model) => this.consume(sub, model, failures));
   }
 
@@ -89,9 +98,15 @@ export class Subscribers {
     this.consumers.clear();
   }
 
-  private async consume(sub: Subscription, model: ChannelModel, failures: { count: number }): Promise<Channel | null> {
+  private async consume(sub: Subscription, model: ChannelModel, failures: Failures): Promise<Channel | null> {
     if (this.stopping) return null;
     const channel = await model.createChannel();
+    // Checked again after each wait: a reopen under way when stop() ran must not start consuming.
+    const stopped = async () => {
+      if (!this.stopping) return false;
+      await channel.close().catch(() => undefined);
+      return true;
+    };
     channel.on('error', (err: Error) => this.deps.log.warn({ err, subscriber: sub.name }, 'subscriber channel error'));
     const prefetch = sub.prefetch ?? 64;
     let queue: string;
@@ -102,6 +117,7 @@ export class Subscribers {
       await channel.close().catch(() => undefined);
       throw err;
     }
+    if (await stopped()) return null;
     const consumer: Consumer = { sub, channel, consumerTag: '', closed: false, failures };
     const pending: ConsumeMessage[] = [];
     let running: Promise<void> | null = null;
@@ -113,7 +129,7 @@ export class Subscribers {
     });
     const drain = async () => {
       try {
-        while (pending.length && !consumer.closed) await this.handleBatch(consumer, pending.splice(0, prefetch));
+        while (pending.length && !consumer.closed && !this.stopping) await this.handleBatch(consumer, pending.splice(0, prefetch));
       } catch (err) {
         this.deps.log.error({ err, subscriber: sub.name }, 'subscriber batch failed unexpectedly; its messages return with the channel');
         await channel.close().catch(() => undefined);
@@ -139,6 +155,7 @@ export class Subscribers {
       void work.finally(() => this.active.delete(work));
     });
     consumer.consumerTag = consumerTag;
+    if (await stopped()) return null;
     this.consumers.set(sub.name, consumer);
     return channel;
   }
@@ -175,15 +192,20 @@ export class Subscribers {
 
   /**
    * Handles the batch in one transaction and acks it; true when done. While it fails on a
-   * dependency, it keeps the messages and tries again after a pause, up to `transientHoldMs`.
+   * dependency, it keeps the messages and tries again after a pause, for `transientHoldMs` from
+   * the start of the subscriber's run of such failures, and only for messages on their first
+   * delivery: a message failing that way for its own reasons (a query it makes time out) is then
+   * held once, not on each of its deliveries, and held messages cannot outlast the broker's
+   * consumer timeout.
    */
   private async tryBatch(consumer: Consumer, batch: { msg: ConsumeMessage; event: StoredEvent }[]): Promise<boolean> {
-    const { sub } = consumer;
-    const heldSince = Date.now();
+    const { sub, failures } = consumer;
+    const holdable = batch.every(({ msg }) => !msg.fields.redelivered);
     for (;;) {
       try {
         const outcomes = await this.handleInTransaction(sub, batch.map((b) => b.event));
-        consumer.failures.count = 0;
+        failures.count = 0;
+        failures.since = undefined;
         batch.forEach(({ msg }, i) => {
           this.deps.metrics?.onHandled?.(sub.name, outcomes[i]!);
           this.settle(consumer, (channel) => channel.ack(msg));
@@ -191,10 +213,13 @@ export class Subscribers {
         return true;
       } catch (err) {
         const transient = isTransient(err);
-        // A batch failing otherwise may hold healthy messages: they are not counted as failed.
-        if (transient || batch.length === 1) batch.forEach(() => this.deps.metrics?.onHandled?.(sub.name, 'failed'));
-        if (!transient || Date.now() - heldSince >= this.transientHoldMs) {
-          if (batch.length === 1) this.deps.log.warn({ err, subscriber: sub.name, event_id: batch[0]!.event.id, type: batch[0]!.event.type }, 'handler failed; returning the message');
+        if (transient) failures.since ??= Date.now();
+        if (!transient || !holdable || Date.now() - failures.since! >= this.transientHoldMs) {
+          // Counted once, when given up; a batch's messages are counted when tried alone.
+          if (batch.length === 1) {
+            this.deps.metrics?.onHandled?.(sub.name, 'failed');
+            this.deps.log.warn({ err, subscriber: sub.name, event_id: batch[0]!.event.id, type: batch[0]!.event.type }, 'handler failed; returning the message');
+          }
           return false;
         }
         if (consumer.closed || this.stopping) return false;

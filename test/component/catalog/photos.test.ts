@@ -503,13 +503,16 @@ describe('the photos use cases, with the queue and the storage made to misbehave
     return imageId;
   }
 
-  it('when a photo has been processing for over a minute and queueing it never settles (Redis down), then the seller still gets the list, and the photo was handed to the queue', async () => {
+  it('when a photo has been processing for over a minute and queueing it never settles (Redis down), then the seller still gets the list, and the photo was handed to the queue once however often the list is read', async () => {
     const id = await newListing();
     const imageId = await uploaded(id, 120);
     const asked: string[] = [];
     const photos = useCases({ enqueueProcessing: (queued) => (asked.push(queued), new Promise(() => undefined)) });
     const listed = await settleWithin(photos.list(sellerCtx(), id), 5_000);
     expect(listed?.map((p) => [p.id, p.status])).toEqual([[imageId, 'processing']]);
+    expect(asked).toEqual([imageId]);
+    // Read again while that queueing still hangs: it is not started a second time.
+    expect(await settleWithin(photos.list(sellerCtx(), id), 5_000)).toHaveLength(1);
     expect(asked).toEqual([imageId]);
   });
 

@@ -83,6 +83,8 @@ function inspectHead(index: number) {
 
 export function photoUseCases(deps: PhotosDeps) {
   const { sequelize, photos, storage, recordEvents, enqueueProcessing, processingState, mediaUrl } = deps;
+  /** Photos whose processing is being queued again by a list read. */
+  const requeueing = new Set<string>();
 
   /** Only the seller manages photos; to anyone else the listing does not exist. */
   const requireOwnListing = async (ctx: RequestContext, productId: string, t?: Transaction) => {
@@ -181,8 +183,14 @@ export function photoUseCases(deps: PhotosDeps) {
       const list = await photos.live(productId);
       // Self-healing for a job lost at upload: queueing is idempotent per photo.
       const stale = list.filter((p) => p.status === 'processing' && Date.now() - p.createdAt.getTime() > STALE_PROCESSING_MS);
-      // Not waited for, as at upload: while Redis is down the queueing never settles.
-      for (const p of stale) void enqueueProcessing(p.id, ctx.requestId).catch((err: unknown) => ctx.log.warn({ err, image_id: p.id }, 'could not requeue photo processing'));
+      // Not waited for, as at upload: while Redis is down the queueing never settles, so one
+      // already under way for a photo is not started again by every read of the list.
+      for (const p of stale.filter((photo) => !requeueing.has(photo.id))) {
+        requeueing.add(p.id);
+        void enqueueProcessing(p.id, ctx.requestId)
+          .catch((err: unknown) => ctx.log.warn({ err, image_id: p.id }, 'could not requeue photo processing'))
+          .finally(() => requeueing.delete(p.id));
+      }
       return list;
     },
 
