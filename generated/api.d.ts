@@ -992,9 +992,10 @@ export interface paths {
          *     dong (`dong_code`).
          *
          *     At most 30 keywords per user: one more is `409 keyword_alert_limit_reached`. The same keyword
-         *     with the same scope again is `409 keyword_alert_exists`. A keyword with no letter or digit, or
-         *     longer than 30 characters once normalised (NFKC: `㎏` counts as `kg`), is
-         *     `422 invalid_keyword`; an unknown category `422 unknown_category`, an unknown dong
+         *     with the same scope again is `409 keyword_alert_exists`. A keyword with no letter or digit,
+         *     with no word of at least 2 letters or digits (`1`, `a`, `책` alone: one character is in nearly
+         *     every title; `책 2` is fine), or longer than 30 characters once normalised (NFKC: `㎏` counts
+         *     as `kg`), is `422 invalid_keyword`; an unknown category `422 unknown_category`, an unknown dong
          *     `422 unknown_dong`.
          */
         post: operations["createKeywordAlert"];
@@ -3190,7 +3191,7 @@ export interface components {
         /** @description A keyword to be told about (키워드 알림), optionally only within a category and/or around a dong. */
         KeywordAlertCreate: {
             /**
-             * @description One or more words; a listing matches when its title contains every word (Korean partial words too: `자전거` matches `미니벨로 자전거`; a word of 3+ characters across the title's spaces and punctuation too: `아이폰14` matches `아이폰 14 프로`). Stored normalised: lower case, NFKC, punctuation as spaces; at most 30 characters after that, and at least one letter or digit.
+             * @description One or more words; a listing matches when its title contains every word (Korean partial words too: `자전거` matches `미니벨로 자전거`; a word of 3+ characters across the title's spaces and punctuation too: `아이폰14` matches `아이폰 14 프로`). Stored normalised: lower case, NFKC, punctuation as spaces; at most 30 characters after that, with a word of at least 2 letters or digits.
              * @example 자전거
              */
             keyword: string;
@@ -6378,7 +6379,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description No letter or digit in the keyword, or more than 30 characters once normalised (`invalid_keyword`), an unknown `category_id` (`unknown_category`) or `dong_code` (`unknown_dong`), or an Idempotency-Key reused with other content (`idempotency_key_reused`). */
+            /** @description No letter or digit in the keyword, no word of at least 2 of them, or more than 30 characters once normalised (`invalid_keyword`), an unknown `category_id` (`unknown_category`) or `dong_code` (`unknown_dong`), or an Idempotency-Key reused with other content (`idempotency_key_reused`). */
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

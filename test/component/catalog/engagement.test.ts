@@ -4,6 +4,7 @@ import { QueryTypes, Sequelize } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANDIDATES_SQL, createKeywordAlertRepository } from '../../../src/modules/engagement/data/keyword-alert-repository';
 import { markDirty } from '../../../src/modules/engagement/data/like-repository';
+import { createListingReader } from '../../../src/modules/engagement/data/listing-reader';
 import { createSimilarityRepository } from '../../../src/modules/engagement/data/similarity-repository';
 import { createViewFlushRepository } from '../../../src/modules/engagement/data/view-flush-repository';
 import { ANONYMOUS_VIEWERS_PER_ADDRESS, createViewStore } from '../../../src/modules/engagement/data/view-store';
@@ -163,6 +164,15 @@ describe('GET /v1/users/me/likes', () => {
     // Someone else's unlike never touches my like.
     expect((await unlike(other!, listings[0]!.id)).json).toMatchObject({ liked: false, like_count: 1 });
   });
+
+  it('when a listing is hidden after a list picked its id, then its summary is left out, not shown on sale', async () => {
+    const p = await createListing(stack, seller.token);
+    expect((await call(seller, 'POST', `/products/${p.id}/status`, { status: 'hidden' })).status).toBe(200);
+    // What likes, similar listings and recommendations read once their ids are chosen.
+    const reader = createListingReader(sequelize);
+    expect([...(await reader.summaries([p.id])).keys()]).toEqual([]);
+    expect((await reader.summaries([p.id], { listedOnly: false })).get(p.id)).toMatchObject({ id: p.id, status: 'hidden' });
+  });
 });
 
 describe('views', () => {
@@ -259,6 +269,12 @@ describe('keyword alerts', () => {
     const expanded = await save(me!, { keyword: '㎏'.repeat(20) });
     expectProblem(expanded, 422, 'invalid_keyword');
     expect(expanded.json.detail).toContain('at most 30 characters once normalised');
+    // A keyword of single characters would match nearly every title.
+    for (const keyword of ['1', 'a', '이', '책 a 2']) {
+      const short = await save(me!, { keyword });
+      expectProblem(short, 422, 'invalid_keyword');
+      expect(short.json.detail).toContain('at least 2 letters or digits');
+    }
     expectProblem(await save(me!, { keyword: '자전거', category_id: categoryId('no-such') }), 422, 'unknown_category');
     expectProblem(await save(me!, { keyword: '자전거', dong_code: '9999999999' }), 422, 'unknown_dong');
     expectProblem(await save(me!, { keyword: '자전거', seller_id: me!.id }), 400, 'validation_failed');

@@ -58,8 +58,11 @@ export function createListingReader(sequelize: Sequelize, mediaUrl?: (key: strin
       return row ? { id: row.id, sellerId: row.seller_id, status: row.status, deleted: row.deleted, flagged: row.flagged } : null;
     },
 
-    /** Summaries of these listings, by id (missing ids are simply absent). */
-    async summaries(ids: string[]): Promise<Map<string, ListingSummary>> {
+    /**
+     * Summaries of these listings, by id (missing ids are simply absent). Only listed ones unless
+     * asked otherwise: a listing hidden or deleted since its id was picked is left out, not shown.
+     */
+    async summaries(ids: string[], { listedOnly = true } = {}): Promise<Map<string, ListingSummary>> {
       if (ids.length === 0) return new Map();
       const rows = await sequelize.query<SummaryRow>(
         `SELECT p.id, p.seller_id, p.title, p.price, p.status, p.condition, p.category_id, p.dong_code, d.name AS dong_name,
@@ -68,7 +71,7 @@ export function createListingReader(sequelize: Sequelize, mediaUrl?: (key: strin
                 -- The photos component's first processed image.
                 (SELECT i.thumb_key FROM product_images i WHERE i.product_id = p.id AND i.deleted_at IS NULL AND i.status = 'ready' ORDER BY i.position LIMIT 1) AS thumb_key
            FROM products p JOIN dongs d ON d.code = p.dong_code
-          WHERE p.id = ANY($1::text[])`,
+          WHERE p.id = ANY($1::text[]) ${listedOnly ? `AND ${LISTED}` : ''}`,
         { bind: [ids], type: QueryTypes.SELECT },
       );
       return new Map(rows.map((r) => [r.id, toSummary(r, mediaUrl)]));

@@ -85,14 +85,17 @@ export function createNotificationRepository(sequelize: Sequelize) {
         const [found] = await sequelize.query(`SELECT 1 FROM notifications WHERE user_id = $1 AND id = $2`, { bind: [userId, upTo], type: QueryTypes.SELECT, transaction });
         if (!found) return null;
       }
-      const rows = await sequelize.query(
-        `UPDATE notifications n SET read_at = now()
-          WHERE n.user_id = $1 AND n.read_at IS NULL
-            ${upTo !== undefined ? `AND (n.created_at, n.id) <= (SELECT created_at, id FROM notifications WHERE user_id = $1 AND id = $2)` : ''}
-          RETURNING 1`,
+      // Counted in the database: a backlog of unread notifications is not sent back row by row.
+      const [row] = await sequelize.query<{ n: number }>(
+        `WITH marked AS (
+           UPDATE notifications n SET read_at = now()
+            WHERE n.user_id = $1 AND n.read_at IS NULL
+              ${upTo !== undefined ? `AND (n.created_at, n.id) <= (SELECT created_at, id FROM notifications WHERE user_id = $1 AND id = $2)` : ''}
+            RETURNING 1)
+         SELECT count(*)::int AS n FROM marked`,
         { bind: upTo !== undefined ? [userId, upTo] : [userId], type: QueryTypes.SELECT, transaction },
       );
-      return rows.length;
+      return row?.n ?? 0;
     },
   };
 }

@@ -55,6 +55,9 @@ export function keywordAlertUseCases(deps: KeywordAlertsDeps) {
     async create(ctx: RequestContext, userId: string, input: { keyword: string; categoryId?: string; dongCode?: string }): Promise<KeywordAlert> {
       const keyword = normaliseForMatch(input.keyword);
       if (!keyword) throw invalidKeyword('no_letters', KEYWORD_MAX_LENGTH);
+      // A keyword of single characters (`1`, `a`, `이`) matches nearly every listing: each such
+      // alert would be notified of most new listings, a fan-out that grows with the accounts.
+      if (!keyword.split(' ').some((word) => Array.from(word).length >= 2)) throw invalidKeyword('too_short', KEYWORD_MAX_LENGTH);
       if (Array.from(keyword).length > KEYWORD_MAX_LENGTH) throw invalidKeyword('too_long', KEYWORD_MAX_LENGTH);
       if (input.categoryId && !(await alerts.categoryExists(input.categoryId))) throw unknownCategory();
       if (input.dongCode && !(await alerts.dongExists(input.dongCode))) throw unknownDong();

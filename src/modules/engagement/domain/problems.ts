@@ -12,12 +12,16 @@ export const keywordAlertExists = () =>
   new AppError(409, 'keyword_alert_exists', 'This keyword alert exists', 'You already have an alert for this keyword with the same scope.', [
     { pointer: '/keyword', code: 'keyword_alert_exists', detail: 'Already saved.' },
   ]);
-export const invalidKeyword = (reason: 'no_letters' | 'too_long', maxLength: number) =>
+export const invalidKeyword = (reason: 'no_letters' | 'too_short' | 'too_long', maxLength: number) =>
   reason === 'no_letters'
     ? new AppError(422, 'invalid_keyword', 'The keyword is not valid', 'A keyword needs at least one letter or digit.', [
         { pointer: '/keyword', code: 'invalid_keyword', detail: 'At least one letter or digit.' },
       ])
-    : // Within the schema's length as typed, longer once normalised (NFKC): `㎏` is `kg`.
+    : reason === 'too_short'
+      ? new AppError(422, 'invalid_keyword', 'The keyword is too short', 'A keyword needs a word of at least 2 letters or digits: one character alone is in nearly every title.', [
+          { pointer: '/keyword', code: 'invalid_keyword', detail: 'A word of at least 2 letters or digits.' },
+        ])
+      : // Within the schema's length as typed, longer once normalised (NFKC): `㎏` is `kg`.
       new AppError(422, 'invalid_keyword', 'The keyword is not valid', `A keyword has at most ${maxLength} characters once normalised (NFKC: ㎏ counts as kg).`, [
         { pointer: '/keyword', code: 'invalid_keyword', detail: `At most ${maxLength} characters once normalised.` },
       ]);

@@ -51,7 +51,8 @@ export function recommendationUseCases(deps: RecommendationsDeps) {
       if (!state || !visibleTo(state, viewerId)) throw productNotFound();
       const ids = await similarity.neighbours(productId, limit, viewerId);
       if (ids.length < limit) {
-        const [self] = (await listings.summaries([productId])).values();
+        // The listing itself, as its seller may see it hidden: only its category and dong are used.
+        const [self] = (await listings.summaries([productId], { listedOnly: false })).values();
         if (self) {
           ids.push(
             ...(await similarity.popular({ categoryIds: [self.categoryId], dongCodes: await dongsAround(self.dongCode), exclude: [productId, ...ids], viewerId, limit: limit - ids.length })),
