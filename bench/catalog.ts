@@ -749,6 +749,8 @@ async function main(): Promise<void> {
         { name: `neighbourhood, dong_code (${seoul.length} Seoul dongs) range=medium`, base: 'api', paths: seoul.map((d) => `/v1/products?dong_code=${d.code}&range=medium`) },
         { name: `neighbourhood, dong_code, range=medium, ${CHANGES_PER_SECOND} changes/s`, base: 'api', paths: seoul.map((d) => `/v1/products?dong_code=${d.code}&range=medium`), changes: 'scoped' },
         { name: 'neighbourhood, near=lat,lng radius=3000', base: 'api', paths: nearPaths },
+        // Never cached (the order is the point's): the widest radius, nearest dongs walked first.
+        { name: 'neighbourhood, near radius=20000 sort=distance (uncached)', base: 'api', paths: nearPaths.map((p) => p.replace('radius=3000', 'radius=20000&sort=distance')) },
         { name: 'detail, 1,000 listings rotating (cache hits)', base: 'api', paths: hotIds.map((id) => `/v1/products/${id}`) },
         // The two cold lists continue where their last run stopped: every read is a first read.
         { name: `detail, ${ids.length.toLocaleString('en')} listings (mostly misses)`, base: 'api', paths: ids.map((id) => `/v1/products/${id}`), continues: true },
