@@ -994,7 +994,7 @@ export interface paths {
          *     At most 30 keywords per user: one more is `409 keyword_alert_limit_reached`. The same keyword
          *     with the same scope again is `409 keyword_alert_exists`. A keyword with no letter or digit,
          *     with no word of at least 2 letters or digits (`1`, `a`, `책` alone: one character is in nearly
-         *     every title; `책 2` is fine), or longer than 30 characters once normalised (NFKC: `㎏` counts
+         *     every title; `책상 2` is fine), or longer than 30 characters once normalised (NFKC: `㎏` counts
          *     as `kg`), is `422 invalid_keyword`; an unknown category `422 unknown_category`, an unknown dong
          *     `422 unknown_dong`.
          */
