@@ -2,14 +2,13 @@ import { spawn, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { ConfirmChannel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RabbitConnection } from '../../src/platform/bus/rabbitmq';
 import { appendEvents } from '../../src/platform/events/event-store';
 import { replayDeadLetters } from '../../src/platform/events/dead-letters';
 import { OutboxRelay } from '../../src/platform/events/outbox-relay';
 import { Subscribers, type Subscription } from '../../src/platform/events/subscriber';
-import { EVENTS_EXCHANGE, declareEventTopology, dlqFor, queueFor } from '../../src/platform/events/topology';
+import { EVENTS_EXCHANGE, dlqFor } from '../../src/platform/events/topology';
 import { TEST_ENV } from '../support/env';
-import { append, connectInfra, count, log, uniqueType, until } from './support';
+import { append, connectInfra, count, deleteSubscriberQueues, log, openAdminChannel, uniqueType, until } from './support';
 
 let infra: Awaited<ReturnType<typeof connectInfra>>;
 let admin: ConfirmChannel;
@@ -17,15 +16,10 @@ const subscribersToDelete: string[] = [];
 
 beforeAll(async () => {
   infra = await connectInfra();
-  const model = await new Promise<Parameters<Parameters<RabbitConnection['onReady']>[0]>[0]>((resolve) => void infra.rabbit.onReady(async (m) => resolve(m)));
-  admin = await model.createConfirmChannel();
-  await declareEventTopology(admin);
+  ({ admin } = await openAdminChannel(infra.rabbit));
 });
 afterAll(async () => {
-  for (const name of subscribersToDelete) {
-    await admin.deleteQueue(queueFor(name)).catch(() => undefined);
-    await admin.deleteQueue(dlqFor(name)).catch(() => undefined);
-  }
+  await deleteSubscriberQueues(admin, subscribersToDelete);
   await admin.close().catch(() => undefined);
   await infra.rabbit.stop();
   await infra.sequelize.close();

@@ -7,10 +7,10 @@ import { RabbitConnection } from '../../src/platform/bus/rabbitmq';
 import { replayDeadLetters } from '../../src/platform/events/dead-letters';
 import { OutboxRelay } from '../../src/platform/events/outbox-relay';
 import { Subscribers, type Subscription } from '../../src/platform/events/subscriber';
-import { DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, declareEventTopology, declareSubscriberQueue, dlqFor, queueFor } from '../../src/platform/events/topology';
+import { DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, declareSubscriberQueue, dlqFor, queueFor } from '../../src/platform/events/topology';
 import { createLogger } from '../../src/platform/logger';
 import { TEST_ENV } from '../support/env';
-import { append, connectInfra, count, log, uniqueType, until } from './support';
+import { append, connectInfra, count, deleteSubscriberQueues, log, openAdminChannel, uniqueType, until } from './support';
 
 // Recovery of the event bus from what does not stop it: a dependency of a handler down for a
 // while, channels closed by the broker while the connection stays up, a DLQ refilled as it is
@@ -24,15 +24,10 @@ const tablesToDrop: string[] = [];
 
 beforeAll(async () => {
   infra = await connectInfra();
-  model = await new Promise<ChannelModel>((resolve) => void infra.rabbit.onReady(async (m) => resolve(m)));
-  admin = await model.createConfirmChannel();
-  await declareEventTopology(admin);
+  ({ model, admin } = await openAdminChannel(infra.rabbit));
 });
 afterAll(async () => {
-  for (const name of subscribersToDelete) {
-    await admin.deleteQueue(queueFor(name)).catch(() => undefined);
-    await admin.deleteQueue(dlqFor(name)).catch(() => undefined);
-  }
+  await deleteSubscriberQueues(admin, subscribersToDelete);
   for (const table of tablesToDrop) await infra.sequelize.query(`DROP TABLE IF EXISTS ${table}`);
   await admin.close().catch(() => undefined);
   await infra.rabbit.stop();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentStore, type Doc, type DocumentStore } from '../../src/platform/documents';
+import { appendEvents } from '../../src/platform/events/event-store';
 import { OutboxRelay } from '../../src/platform/events/outbox-relay';
 import { projectionSubscription, replayProjection, type Projection } from '../../src/platform/events/projection';
 import { Subscribers } from '../../src/platform/events/subscriber';
@@ -67,5 +68,48 @@ describe('replaying a projection', () => {
       await channel.deleteQueue(dlqFor(subscription.name)).catch(() => undefined);
       await infra.sequelize.query(`DROP TABLE IF EXISTS doc_${projection.collection.name}`);
     }
+  });
+});
+
+describe('replaying a projection while a lower position is still uncommitted', () => {
+  it('when an event commits after a higher one and after the replay began, then the rebuilt collection still has it', async () => {
+    const type = uniqueType('settled');
+    // One document per event of this run's own type.
+    const seen: Projection<Doc & { type: string }> = {
+      name: 'test-settled-head',
+      collection: { name: 'test_settled_head', indexes: [] },
+      events: [type],
+      apply: async (event, docs) => void (await docs.upsert({ id: event.id, version: event.position, type: event.type })),
+    };
+    let commitLate: () => void = () => undefined;
+    const held = new Promise<void>((go) => (commitLate = go));
+    let drawn: (position: number) => void = () => undefined;
+    const lowDrawn = new Promise<number>((r) => (drawn = r));
+    const late = infra.sequelize.transaction(async (t) => {
+      const [e] = await appendEvents(infra.sequelize, t, { type: 'test', id: `agg_late_${type}` }, [{ type, payload: { n: 1 } }], {});
+      drawn(e!.position);
+      await held;
+      return e!;
+    });
+    const low = await lowDrawn;
+    const [high] = await append(infra.sequelize, type, [{ n: 2 }]);
+    expect(high!.position).toBeGreaterThan(low);
+
+    let finished = false;
+    const replay = replayProjection(seen, store, infra.sequelize).then((r) => ((finished = true), r));
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      // Still waiting for the writer that drew the lower position.
+      expect(finished).toBe(false);
+    } finally {
+      commitLate();
+    }
+    const lowEvent = await late;
+    const { head } = await replay;
+    expect(head).toBeGreaterThanOrEqual(high!.position);
+
+    const docs = await store.collection<Doc & { type: string }>(seen.collection);
+    expect((await docs.get(lowEvent.id))?.version).toBe(low);
+    expect((await docs.get(high!.id))?.version).toBe(high!.position);
   });
 });

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { RabbitConnection } from '../../src/platform/bus/rabbitmq';
 import { createSequelize } from '../../src/platform/db/sequelize';
 import { appendEvents } from '../../src/platform/events/event-store';
+import { declareEventTopology, dlqFor, queueFor } from '../../src/platform/events/topology';
 import type { StoredEvent } from '../../src/platform/events/event';
 import { createLogger } from '../../src/platform/logger';
 import { TEST_ENV } from '../support/env';
@@ -35,4 +37,20 @@ export async function until(check: () => Promise<boolean>, timeoutMs = 20_000, w
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The connection's channel model, and a confirm channel of the test's own with the event topology declared. */
+export async function openAdminChannel(rabbit: RabbitConnection): Promise<{ model: ChannelModel; admin: ConfirmChannel }> {
+  const model = await new Promise<ChannelModel>((resolve) => void rabbit.onReady(async (m) => resolve(m)));
+  const admin = await model.createConfirmChannel();
+  await declareEventTopology(admin);
+  return { model, admin };
+}
+
+/** Deletes the queues and dead-letter queues of the subscribers a test made. */
+export async function deleteSubscriberQueues(admin: ConfirmChannel, subscribers: string[]): Promise<void> {
+  for (const name of subscribers) {
+    await admin.deleteQueue(queueFor(name)).catch(() => undefined);
+    await admin.deleteQueue(dlqFor(name)).catch(() => undefined);
+  }
 }

@@ -468,16 +468,34 @@ describe('GET /v1/products?near= (pages shared by points with the same dongs)', 
   });
 });
 
+/**
+ * The listing ids the feeder tells the API processes (`search_index_changed`), as they arrive.
+ * `caughtUp` returns once everything told before it has arrived: notifications come in commit
+ * order, so a sentinel sent now arrives after them.
+ */
+async function listenToIndexChanges() {
+  const listener = new Client({ connectionString: TEST_ENV.DATABASE_URL });
+  await listener.connect();
+  const told: string[] = [];
+  listener.on('notification', (n) => told.push(parseIndexChange(n.payload)?.id ?? n.payload ?? ''));
+  await listener.query(`LISTEN ${SEARCH_INDEX_CHANGED_CHANNEL}`);
+  return {
+    told,
+    async caughtUp(what: string) {
+      const sentinel = `sentinel ${randomBytes(8).toString('hex')}`;
+      await stack.db.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, sentinel]);
+      await waitFor(what, async () => told.includes(sentinel));
+    },
+    end: () => listener.end(),
+  };
+}
+
 describe('GET /v1/products (feed cache and likes)', () => {
   it('when a listing is liked, then the cached feeds are not dropped (lists show the count within the cache TTL); hiding it drops them', async () => {
     const tag = tagged();
     // What the feeder tells the API processes, told apart from other test files' by the listing
     // id; listening before the listing exists, so that its creation cannot be told unheard.
-    const listener = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await listener.connect();
-    const told: string[] = [];
-    listener.on('notification', (n) => told.push(parseIndexChange(n.payload)?.id ?? n.payload ?? ''));
-    await listener.query(`LISTEN ${SEARCH_INDEX_CHANGED_CHANNEL}`);
+    const { told, caughtUp, end } = await listenToIndexChanges();
     try {
       const listing = await createListing(stack, seller.token, { title: `좋아요 캐시 ${tag}`, category_id: RECORDS, price: 7_000 });
       const indexed = async () => (await stack.db.query('SELECT like_count FROM search_documents WHERE id = $1', [listing.id])).rows[0] as { like_count: number } | undefined;
@@ -488,15 +506,13 @@ describe('GET /v1/products (feed cache and likes)', () => {
       expect((await call(buyer, 'PUT', `/products/${listing.id}/like`)).status).toBeLessThan(300);
       await waitFor('the like indexed', async () => (await indexed())?.like_count === 1);
       // Notifications arrive in commit order: once this one is here, the like's would have been.
-      const sentinel = `sentinel ${tag}`;
-      await stack.db.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, sentinel]);
-      await waitFor('the sentinel', async () => told.includes(sentinel));
+      await caughtUp('the sentinel');
       expect(told).not.toContain(listing.id);
 
       expect((await call(seller, 'POST', `/products/${listing.id}/status`, { status: 'hidden' })).status).toBe(200);
       await waitFor('the hiding told', async () => told.includes(listing.id));
     } finally {
-      await listener.end();
+      await end();
     }
   });
 });
@@ -801,11 +817,7 @@ describe('search index feeder, writes outside the inbox transaction (as with Ela
     const [created, hidden] = await eventsOf(listing.id);
     expect([created!.type, hidden!.type]).toEqual(['product.created', 'product.status_changed']);
     await stack.db.query('DELETE FROM search_documents WHERE id = $1', [listing.id]);
-    const listener = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await listener.connect();
-    const told: string[] = [];
-    listener.on('notification', (n) => told.push(parseIndexChange(n.payload)?.id ?? n.payload ?? ''));
-    await listener.query(`LISTEN ${SEARCH_INDEX_CHANGED_CHANNEL}`);
+    const { told, caughtUp, end } = await listenToIndexChanges();
     try {
       await withSequelize(async (sequelize) => {
         await createIndexFeeder(sequelize)(created!, new PostgresSearchIndex({ sequelize }));
@@ -831,13 +843,11 @@ describe('search index feeder, writes outside the inbox transaction (as with Ela
         // Retried alone: the index already holds it.
         await sequelize.transaction((transaction) => feeder.handle(hidden!, { transaction, log }));
       });
-      const sentinel = `sentinel ${listing.id}`;
-      await stack.db.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, sentinel]);
-      await waitFor('the sentinel', async () => told.includes(sentinel));
+      await caughtUp('the sentinel');
       // Before, nothing was told: cached pages kept the hidden listing until their TTL.
       expect(told).toContain(listing.id);
     } finally {
-      await listener.end();
+      await end();
     }
   });
 });
@@ -853,15 +863,9 @@ describe('search index feeder, an index whose writes show in searches after they
     const { rows } = await stack.db.query(`SELECT * FROM events WHERE aggregate_type = 'product' AND aggregate_id = $1 ORDER BY position`, [listing.id]);
     const [created] = rows.map(toStoredEvent);
     await stack.db.query('DELETE FROM search_documents WHERE id = $1', [listing.id]);
-    const listener = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await listener.connect();
-    const told: string[] = [];
-    listener.on('notification', (n) => told.push(parseIndexChange(n.payload)?.id ?? n.payload ?? ''));
-    await listener.query(`LISTEN ${SEARCH_INDEX_CHANGED_CHANNEL}`);
+    const { told, caughtUp, end } = await listenToIndexChanges();
     const settle = async (what: string) => {
-      const sentinel = `sentinel ${what} ${listing.id}`;
-      await stack.db.query('SELECT pg_notify($1, $2)', [SEARCH_INDEX_CHANGED_CHANNEL, sentinel]);
-      await waitFor(what, async () => told.includes(sentinel));
+      await caughtUp(what);
       return told.filter((id) => id === listing.id).length;
     };
     const sequelize = createSequelize({ url: stack.api.config.DATABASE_URL, poolMax: 3 }, createLogger('silent', 'test'));
@@ -888,7 +892,7 @@ describe('search index feeder, an index whose writes show in searches after they
       expect(asked).toBe(1);
     } finally {
       await sequelize.close();
-      await listener.end();
+      await end();
     }
   });
 });
