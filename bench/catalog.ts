@@ -633,6 +633,7 @@ async function capturePlans(pg: Client, sample: { feedLeaf: string; feedTop: str
     await explain(`neighbourhood: dong_code=${sample.dong.code} (${sample.dong.name}), range=medium`, () => viaApi({ dongCode: sample.dong.code, range: 'medium' }));
     await explain('neighbourhood: the dongs within range (the API keeps them per dong and range)', () => viaApi({ dongCode: sample.dong.code, range: 'medium' }), (c) => c.find((q) => q.sql.includes('FROM dongs c'))!);
     await explain(`neighbourhood: near=${sample.dong.lat},${sample.dong.lng}, radius=3000`, () => viaApi({ near: `${sample.dong.lat},${sample.dong.lng}`, radius: 3000 }));
+    await explain(`neighbourhood: near=${sample.dong.lat},${sample.dong.lng}, radius=20000, sort=distance (the dong walk)`, () => viaApi({ near: `${sample.dong.lat},${sample.dong.lng}`, radius: 20000, sort: 'distance' }));
     // The detail's miss path (products.ts get → findView), then its images from ProductDetail.
     const products = createProductRepository(sequelize);
     await explain('detail: the listing with category, dong and seller', () => products.findView(sample.productId));

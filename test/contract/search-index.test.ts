@@ -8,6 +8,7 @@ import { ElasticsearchSearchIndex, PostgresSearchIndex } from '../../src/platfor
 import { SEARCH_INDEX_MAPPINGS, SEARCH_INDEX_SETTINGS } from '../../src/platform/search/elasticsearch-search-index';
 import { TEST_ENV } from '../support/env';
 import { ensureTestRole, withTestRolesLock } from '../support/read-only-replica';
+import type { SearchQuery } from '../../src/platform/search';
 import { HAPJEONG, listing, MANGWON, searchIndexContract, YEOKSAM } from './search-index.contract';
 
 const log = createLogger('silent', 'test');
@@ -182,6 +183,41 @@ describe('postgres: nearest first over dongs with their points', () => {
       expect(await rowsRead(sql, bind, table)).toBeLessThanOrEqual(4);
     } finally {
       await logged.close();
+      await sequelize.query(`DROP TABLE IF EXISTS ${table}`);
+    }
+  });
+
+  it('when distances are read, from the dong walk or from the rows, then they are earthdistance\'s earth_distance to the last bit', async () => {
+    // The adapter computes them without ll_to_earth's domain checks; the cursors compare them.
+    const table = `search_t_${randomBytes(5).toString('hex')}`;
+    await sequelize.query(`CREATE TABLE ${table} (LIKE search_documents INCLUDING ALL)`);
+    try {
+      const index = new PostgresSearchIndex({ sequelize, table });
+      const dongs = await sequelize.query<{ code: string; lat: number; lng: number }>(
+        'SELECT code, lat, lng FROM dongs ORDER BY md5(code) LIMIT 150', { type: QueryTypes.SELECT });
+      expect(dongs).toHaveLength(150);
+      for (const d of dongs) await index.index(listing({ dongCode: d.code, lat: d.lat, lng: d.lng }));
+      const origin = { lat: 36.3504, lng: 127.3845 };
+      const expected = new Map((await sequelize.query<{ id: string; distance: number }>(
+        `SELECT id, earth_distance(ll_to_earth(lat, lng), ll_to_earth($1, $2)) AS distance FROM ${table}`,
+        { bind: [origin.lat, origin.lng], type: QueryTypes.SELECT },
+      )).map((r) => [r.id, r.distance]));
+      const base = { sort: 'distance' as const, limit: 100, origin, dongCodes: dongs.map((d) => d.code) };
+      const read = async (query: SearchQuery) => {
+        const got = new Map<string, number | undefined>();
+        let cursor: string | undefined;
+        do {
+          const page = await index.search({ ...query, ...(cursor ? { cursor } : {}) });
+          for (const h of page.items) got.set(h.doc.id, h.distanceMeters);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        return got;
+      };
+      expect(await read({ ...base, dongPoints: dongs })).toEqual(expected);
+      expect(await read(base)).toEqual(expected);
+      const { dongCodes: _, ...near } = { ...base, near: { ...origin, radiusMeters: 2_000_000 } };
+      expect(await read(near)).toEqual(expected);
+    } finally {
       await sequelize.query(`DROP TABLE IF EXISTS ${table}`);
     }
   });

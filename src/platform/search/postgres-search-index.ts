@@ -77,6 +77,15 @@ interface Row {
 }
 type ListingRow = Pick<Row, 'id' | 'title' | 'category_id' | 'price' | 'condition' | 'dong_code' | 'dong_name' | 'lat' | 'lng' | 'status' | 'like_count' | 'chat_count' | 'thumbnail_url' | 'bumped_at' | 'distance'>;
 
+// The great-circle distance from `point` (an earth value) to lat/lng columns, as earthdistance's
+// earth_distance(ll_to_earth(lat, lng), point) computes it, without ll_to_earth's cast to the
+// `earth` domain: that cast runs the domain's three CHECKs on every row and costs three times the
+// arithmetic (3,526 dongs: 18 ms against 5.5 ms in psql), while the cube and the distance are the
+// same floating-point operations, so the results are bit-identical (0 of 3,526 differ). The
+// earth_box condition keeps ll_to_earth(lat, lng): it is the indexed expression.
+const distanceSql = (lat: string, lng: string, point: string) =>
+  `sec_to_gc(cube_distance(cube(cube(cube(earth()*cos(radians(${lat}))*cos(radians(${lng}))),earth()*cos(radians(${lat}))*sin(radians(${lng}))),earth()*sin(radians(${lat}))), ${point}))`;
+
 const iso = (d: Date | string) => new Date(d).toISOString();
 
 const toListing = (r: ListingRow): SearchListing => ({
@@ -265,7 +274,7 @@ export class PostgresSearchIndex implements SearchIndex {
     let point = '';
     if (origin) {
       point = `ll_to_earth(${$(origin.lat)}::float8, ${$(origin.lng)}::float8)`;
-      distance = walk ? 'w.distance' : `earth_distance(ll_to_earth(lat, lng), ${point})`;
+      distance = walk ? 'w.distance' : distanceSql('lat', 'lng', point);
       if (query.near) {
         const radius = $(query.near.radiusMeters);
         // The box is the index condition; the exact distance then trims its corners.
@@ -287,7 +296,7 @@ export class PostgresSearchIndex implements SearchIndex {
     if (walk) {
       const dongs = query.dongPoints!;
       sql = `SELECT s.*, w.distance FROM (
-           SELECT d.code, earth_distance(ll_to_earth(d.lat, d.lng), ${point}) AS distance
+           SELECT d.code, ${distanceSql('d.lat', 'd.lng', point)} AS distance
              FROM unnest(${$(dongs.map((d) => d.code))}::text[], ${$(dongs.map((d) => d.lat))}::float8[], ${$(dongs.map((d) => d.lng))}::float8[]) AS d(code, lat, lng)
             ORDER BY distance) w
          CROSS JOIN LATERAL (
