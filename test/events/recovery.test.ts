@@ -180,6 +180,28 @@ describe('subscribers', () => {
     }
   }, 60_000);
 
+  it('when the queue is still bound to a type the subscription no longer takes (an earlier release), then such events are acknowledged without reaching the handler, and the others are handled', async () => {
+    const [kept, dropped] = [uniqueType('kept'), uniqueType('dropped')];
+    const handled: string[] = [];
+    const sub = subscription(async (event) => void handled.push(event.type), [kept]);
+    await declareSubscriberQueue(admin, sub.name, [kept, dropped], 5);
+    const subscribers = new Subscribers({ ...infra, log });
+    await subscribers.subscribe(sub);
+    const relay = new OutboxRelay({ databaseUrl: TEST_ENV.DATABASE_URL, rabbit: infra.rabbit, log });
+    await relay.start();
+    try {
+      await append(infra.sequelize, dropped, [{ n: 1 }]);
+      await append(infra.sequelize, kept, [{ n: 2 }]);
+      await until(async () => handled.length === 1, 15_000, 'the kept type handled');
+      await until(async () => (await queueInfo(queueFor(sub.name)))?.messageCount === 0, 10_000, 'the queue drained');
+      expect(handled).toEqual([kept]);
+      expect((await queueInfo(dlqFor(sub.name)))?.messageCount).toBe(0);
+    } finally {
+      await relay.stop();
+      await subscribers.stop();
+    }
+  }, 60_000);
+
   it('when a channel-level error closes a subscriber channel mid-batch, then it reopens it, the batch is applied once and an undecodable delivery left behind is dead-lettered without an unhandled rejection', async () => {
     const type = uniqueType();
     const table = await effectsTable();

@@ -78,8 +78,8 @@ export type ProductsModule = ReturnType<typeof productsModule>;
 
 /**
  * For the worker: clears a listing's cached detail when another component changes what it shows
- * (photos, likes) or its seller's public face changes. The listings' own changes clear it on
- * commit already. For photos it first applies the ProductDetail projection itself (idempotent by
+ * (photos, likes, its category's name) or its seller's public face changes. The listings' own
+ * changes clear it on commit already. For photos it first applies the ProductDetail projection itself (idempotent by
  * event position), so the reload cannot race the projection's own subscriber and cache old images.
  */
 export function productDetailCacheSubscription(d: { sequelize: Sequelize; redis: Redis; store: DocumentStore; log: Logger; cacheTtlSeconds: number }): Subscription {
@@ -88,11 +88,19 @@ export function productDetailCacheSubscription(d: { sequelize: Sequelize; redis:
   const products = createProductRepository(d.sequelize);
   return {
     name: 'products.detail-cache',
-    events: ['product.images_changed', 'product.liked', 'product.unliked', 'user.profile_updated', 'user.verified'],
+    events: ['product.images_changed', 'product.liked', 'product.unliked', 'user.profile_updated', 'user.verified', 'category.updated'],
     async handle(event) {
       if (event.type === 'product.images_changed') await productDetailProjection.apply(event, await details());
       if (event.aggregate_type === 'user') {
         for (const id of await products.idsBySeller(event.aggregate_id)) await cache.invalidate(id);
+        return;
+      }
+      if (event.aggregate_type === 'category') {
+        // The detail shows the name of the listing's own category only (not its parents', nor the
+        // order among siblings), so only a new name, and only that category's listings.
+        const { changes, previous } = event.payload as { changes: { name?: string }; previous: { name: string } };
+        if (changes.name === undefined || changes.name === previous.name) return;
+        for (const id of await products.idsInCategory(event.aggregate_id)) await cache.invalidate(id);
         return;
       }
       await cache.invalidate(event.aggregate_id);

@@ -175,6 +175,12 @@ export class Subscribers {
   private async handleBatch(consumer: Consumer, messages: ConsumeMessage[]): Promise<void> {
     const batch = messages.flatMap((msg) => {
       const event = this.decode(consumer, msg);
+      if (event && !consumer.sub.events.includes(event.type)) {
+        // A type an earlier release subscribed to: its binding outlives the release (AMQP cannot
+        // list a queue's bindings to remove the stale ones), and the handler no longer expects it.
+        this.settle(consumer, (channel) => channel.ack(msg));
+        return [];
+      }
       return event ? [{ msg, event }] : [];
     });
     if (batch.length === 0) return;

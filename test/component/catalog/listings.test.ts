@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { productCacheKey } from '../../../src/modules/products';
 import { connectRedis } from '../../../src/platform/redis';
-import { createListing, DIGITAL, listingInput, MANGWON, PHONES, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
+import { categoryId, createListing, DIGITAL, listingInput, MANGWON, PHONES, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
 import { expectProblem, raw } from '../../support/http';
-import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
+import { staffAccounts, startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
 import { waitFor } from '../../support/wait';
 
 let stack: IdentityStack;
@@ -448,6 +448,38 @@ describe('GET /v1/products/{product_id}', () => {
     expect(next.json.view_count).toBe(777);
   });
 
+  it('when the listing\'s category is renamed, then the cached detail is dropped, so the next reads show the new name under a new ETag', async () => {
+    // A category of this test's own (edits must not touch the shared tree); it keeps its deleted listing.
+    const slug = `test-${randomBytes(4).toString('hex')}`;
+    const own = categoryId(`other/${slug}`);
+    await stack.db.query(`INSERT INTO categories (id, parent_id, name, slug, depth, path, sort_order) VALUES ($1, $2, '이름 전', $3, 1, $4, 9000)`, [own, categoryId('other'), slug, `other/${slug}`]);
+    const [admin] = await staffAccounts('admin', 1, stack);
+    const p = await waitFor('a listing in the new category', async () => {
+      const res = await post(sellerA, listingInput({ category_id: own }));
+      return res.status === 201 && (res.json as Json & { id: string });
+    });
+    const before = await get(null, p.id);
+    expect((before.json.category as Json).name).toBe('이름 전');
+    expect(await redis.hexists(productCacheKey(p.id), 'doc')).toBe(1);
+    const current = await call(null, 'GET', `/products/categories/${own}`);
+    const renamed = await call(admin!, 'PATCH', `/products/categories/${own}`, { name: '이름 후' }, { 'if-match': current.headers.get('etag')! });
+    expect(renamed.status).toBe(200);
+    const after = await waitFor('the new name in the detail', async () => {
+      const res = await get(null, p.id, { 'if-none-match': before.headers.get('etag')! });
+      return res.status === 200 && res;
+    });
+    expect((after.json.category as Json).name).toBe('이름 후');
+    expect(after.headers.get('etag')).not.toBe(before.headers.get('etag'));
+    // A new order among siblings is not shown: the cached detail stays.
+    await get(null, p.id);
+    const again = await call(null, 'GET', `/products/categories/${own}`);
+    expect((await call(admin!, 'PATCH', `/products/categories/${own}`, { sort_order: 9001 }, { 'if-match': again.headers.get('etag')! })).status).toBe(200);
+    await waitFor('the reorder handled', async () => (await stack.db.query(
+      `SELECT 1 FROM inbox i JOIN events e ON e.id = i.event_id WHERE i.subscriber = 'products.detail-cache' AND e.aggregate_id = $1 AND e.payload->'changes'->>'sort_order' = '9001'`, [own])).rowCount === 1);
+    expect(await redis.hexists(productCacheKey(p.id), 'doc')).toBe(1);
+    expect((await call(sellerA, 'DELETE', `/products/${p.id}`)).status).toBe(204);
+  });
+
   it('when photos are processed (product.images_changed), then the ProductDetail projection and the next read show them', async () => {
     const p = await createListing(stack, sellerA.token);
     expect((await get(null, p.id)).json.images).toEqual([]);
@@ -509,6 +541,24 @@ describe('PUT /v1/products/{product_id}', () => {
     const stale = await put(sellerA, p, { price: 750_000 }, etag);
     expectProblem(stale, 412, 'precondition_failed');
     expect((await row(p.id))!.price).toBe(800_000);
+  });
+
+  it('when the edit saves what the listing already holds, then nothing is written: same version and ETag, no event, and another editor\'s If-Match still holds', async () => {
+    const p = await createListing(stack, sellerA.token, { trade_methods: ['meet_up', 'parcel'], shipping_fee: 3000 });
+    const read = await get(sellerA, p.id);
+    const etag = read.headers.get('etag')!;
+    const before = (await row(p.id))!;
+    const same = await put(sellerA, read.json, {}, etag);
+    expect(same.status).toBe(200);
+    expect(same.headers.get('etag')).toBe(etag);
+    expect(same.text).toBe(read.text);
+    expect(await row(p.id)).toEqual(before);
+    expect(await events(p.id, 'product.updated')).toEqual([]);
+    // The same methods in another order are an edit (the order is what the listing shows).
+    const reordered = await put(sellerA, read.json, { trade_methods: ['parcel', 'meet_up'] }, etag);
+    expect(reordered.status).toBe(200);
+    expect(reordered.headers.get('etag')).toMatch(/^"v2-/);
+    expect(await events(p.id, 'product.updated')).toHaveLength(1);
   });
 
   it('when only likes or views changed since the ETag was read, then the edit still passes If-Match', async () => {

@@ -320,6 +320,11 @@ export function createProductRepository(sequelize: Sequelize) {
       const rows = await select<{ id: string }>('SELECT id FROM products WHERE seller_id = $1 AND deleted_at IS NULL', [sellerId]);
       return rows.map((r) => r.id);
     },
+
+    async idsInCategory(categoryId: string): Promise<string[]> {
+      const rows = await select<{ id: string }>('SELECT id FROM products WHERE category_id = $1 AND deleted_at IS NULL', [categoryId]);
+      return rows.map((r) => r.id);
+    },
   };
 }
 export type ProductRepository = ReturnType<typeof createProductRepository>;

@@ -66,6 +66,13 @@ export interface ListingFields {
   quantity: number;
 }
 
+/** Whether an edit would store what the listing already holds (trade methods in the same order). */
+export function sameListingFields(p: Product, f: ListingFields): boolean {
+  return f.title === p.title && f.description === p.description && f.categoryId === p.categoryId && f.price === p.price
+    && f.offersAllowed === p.offersAllowed && f.condition === p.condition && f.shippingFee === p.shippingFee && f.quantity === p.quantity
+    && f.tradeMethods.length === p.tradeMethods.length && f.tradeMethods.every((m, i) => m === p.tradeMethods[i]);
+}
+
 export const BUMP_INTERVAL_SECONDS = 24 * 3600;
 export const DAILY_LISTING_LIMIT = 30;
 export const LISTING_LIMIT_WINDOW_HOURS = 24;

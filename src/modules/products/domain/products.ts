@@ -16,6 +16,7 @@ import {
   DUPLICATE_SIMILARITY,
   DUPLICATE_WINDOW_HOURS,
   LISTING_LIMIT_WINDOW_HOURS,
+  sameListingFields,
   takesBuyer,
   type ListingFields,
   type Product,
@@ -203,7 +204,11 @@ export function productUseCases(deps: ProductsDeps) {
         // A flag stays until a moderator clears it: rewording must not wash it out. What a moderator
         // approved does not flag the listing again; anything new does.
         const flagged = flags !== null && flags !== current.moderationCleared;
-        const product = await products.updateListing(id, { ...f, moderation: flagged ? 'flagged' : current.moderation }, t);
+        const nextModeration = flagged ? 'flagged' : current.moderation;
+        // Saving what is there already changes nothing: no new version (so another editor's
+        // If-Match still holds), no event, no new updated_at.
+        if (nextModeration === current.moderation && sameListingFields(current, f)) return (await products.findView(id, t))!;
+        const product = await products.updateListing(id, { ...f, moderation: nextModeration }, t);
         await record(ctx, t, product, 'product.updated', snapshot(product, category.path));
         invalidateAfterCommit(t, id);
         return (await products.findView(id, t))!;
