@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unwrap } from '../../../sdk';
 import { expectProblem, raw, uniqueIp } from '../../support/http';
 import { newPerson, startIdentityStack, STRONG_PASSWORD, type IdentityStack } from '../../support/identity';
+import { waitFor } from '../../support/wait';
 
 let stack: IdentityStack;
 
@@ -45,6 +47,68 @@ describe('POST /v1/auth/register', () => {
     expect(notice.text).toContain('/reset-password');
     const { rows } = await stack.db.query(`SELECT count(*)::int AS n FROM users WHERE lower(nickname) IN (lower($1), lower($2))`, [person.nickname, `${person.nickname}x`]);
     expect(rows[0].n).toBe(1);
+  });
+
+  it('when two registrations of one new address race, then both get the same 202, one account exists, and the loser is treated as any taken address (an attempt on the stream, a notice)', async () => {
+    const person = newPerson('race');
+    const [a, b] = await Promise.all([post('/auth/register', person), post('/auth/register', { ...person, nickname: `${person.nickname}x` })]);
+    expect([a.status, b.status]).toEqual([202, 202]);
+    expect(a.json).toEqual(b.json);
+    const { rows } = await stack.db.query(`SELECT id FROM users WHERE lower(nickname) IN (lower($1), lower($2))`, [person.nickname, `${person.nickname}x`]);
+    expect(rows).toHaveLength(1);
+    const stream = await stack.db.query(`SELECT type FROM events WHERE aggregate_type = 'user' AND aggregate_id = $1 ORDER BY aggregate_version`, [rows[0].id]);
+    expect(stream.rows.map((r) => r.type)).toEqual(['user.registered', 'user.registration_attempted']);
+    await stack.mailTo(person.email, 'identity.verify-email');
+    await stack.mailTo(person.email, 'identity.account-exists');
+  });
+
+  it('when a taken address registers with an Idempotency-Key, then its owner is told only once the answer is stored, and a replay writes and mails nothing more', async () => {
+    const owner = newPerson('idemreg');
+    expect((await post('/auth/register', owner)).status).toBe(202);
+    await stack.mailTo(owner.email, 'identity.verify-email');
+    const key = `reg-${randomBytes(8).toString('hex')}`;
+    const ask = () =>
+      raw(`${stack.api.url}/v1/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-forwarded-for': uniqueIp() },
+        body: JSON.stringify({ ...owner, nickname: `${owner.nickname}x` }),
+      });
+    const notices = () => stack.smtp.messages().filter((m) => m.envelope.to.includes(owner.email) && m.category === 'identity.account-exists').length;
+    const attempts = async () =>
+      (await stack.db.query(`SELECT count(*)::int AS n FROM events e JOIN users u ON u.id = e.aggregate_id WHERE u.nickname = $1 AND e.type = 'user.registration_attempted'`, [owner.nickname])).rows[0].n as number;
+
+    const holder = new Client({ connectionString: stack.api.config.DATABASE_URL });
+    await holder.connect();
+    let answer: ReturnType<typeof ask>;
+    try {
+      // An uncommitted row under the same key: the request's own row waits behind it, so the
+      // request has done its work but cannot commit.
+      await holder.query('BEGIN');
+      await holder.query(
+        `INSERT INTO idempotency_keys (principal, key, method, route, fingerprint, status, body, expires_at)
+         VALUES ('anonymous', $1, 'POST', '/auth/register', 'held', 202, '', now() + interval '1 hour')`,
+        [key],
+      );
+      const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      answer = ask();
+      await waitFor('the request to wait for its commit', async () => (await stack.db.query(`SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [holderPid])).rowCount);
+      // Long enough for a queued notice to be delivered (a mail arrives within ~200 ms here).
+      await expect(stack.mailTo(owner.email, 'identity.account-exists', 1_500)).rejects.toThrow(/no matching message/);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    const res = await answer;
+    expect(res.status).toBe(202);
+    await stack.mailTo(owner.email, 'identity.account-exists');
+
+    const replay = await ask();
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.json).toEqual(res.json);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(notices()).toBe(1);
+    expect(await attempts()).toBe(1);
   });
 
   it('when the nickname is taken in another case, then 409 nickname_taken, whether or not the e-mail has an account', async () => {

@@ -78,6 +78,22 @@ export function createUserRepository(sequelize: Sequelize, cipher: PersonalDataC
     return rows[0] ? toUser(rows[0]) : null;
   };
 
+  const insertUser = (user: NewUser, onConflict: string, transaction: Transaction) =>
+    one(
+      `INSERT INTO users (id, email_bidx, email_enc, password_hash, nickname, phone_enc, phone_bidx)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ${onConflict} RETURNING ${COLUMNS}`,
+      [
+        user.id,
+        emailIndex(user.email),
+        cipher.encrypt(normaliseEmail(user.email), `user.email:${user.id}`),
+        user.passwordHash,
+        user.nickname,
+        user.phone ? cipher.encrypt(user.phone, `user.phone:${user.id}`) : null,
+        user.phone ? phoneIndex(user.phone) : null,
+      ],
+      transaction,
+    );
+
   return {
     emailIndex,
 
@@ -99,21 +115,18 @@ export function createUserRepository(sequelize: Sequelize, cipher: PersonalDataC
     },
 
     async insert(user: NewUser, transaction: Transaction): Promise<User> {
-      const created = await one(
-        `INSERT INTO users (id, email_bidx, email_enc, password_hash, nickname, phone_enc, phone_bidx)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-        [
-          user.id,
-          emailIndex(user.email),
-          cipher.encrypt(normaliseEmail(user.email), `user.email:${user.id}`),
-          user.passwordHash,
-          user.nickname,
-          user.phone ? cipher.encrypt(user.phone, `user.phone:${user.id}`) : null,
-          user.phone ? phoneIndex(user.phone) : null,
-        ],
-        transaction,
-      );
-      return created!;
+      return (await insertUser(user, '', transaction))!;
+    },
+
+    /**
+     * Inserts the account, or returns the one its address already has (`created` false), in one
+     * statement: returning an existing row takes DO UPDATE, which rewrites it unchanged (a HOT
+     * update, no indexed value changes). Two registrations of one address racing meet in the
+     * unique index instead of an error; a taken nickname still raises.
+     */
+    async insertOrGetByEmail(user: NewUser, transaction: Transaction): Promise<{ user: User; created: boolean }> {
+      const row = (await insertUser(user, 'ON CONFLICT (email_bidx) DO UPDATE SET email_bidx = EXCLUDED.email_bidx', transaction))!;
+      return { user: row, created: row.id === user.id };
     },
 
     async markEmailVerified(id: string, transaction: Transaction): Promise<User> {

@@ -43,21 +43,38 @@ export function accountUseCases(deps: UsersDeps) {
   const addressAllowsAnotherMail = async (email: string) => (await limits.emailAccount.hit(users.emailIndex(email))).allowed;
 
   /**
-   * Starts the part of a mail request that depends on the address once the answer is settled
-   * (when the request's transaction commits, for an Idempotency-Key request), without waiting for
-   * it: the answer then takes as long for an address with an account as for one without, so its
-   * timing does not tell which addresses have accounts. Not durable: a crash in between loses
-   * that one mail, and the user asks again.
+   * Starts the part of a request that depends on the address once the answer is settled (when the
+   * request's transaction commits, for an Idempotency-Key request), without waiting for it: the
+   * answer then takes as long for an address with an account as for one without, so its timing
+   * does not tell which addresses have accounts. Not durable: a crash in between loses that one
+   * mail, and the user asks again.
    */
   function afterAnswer(ctx: RequestContext, what: string, work: (ctx: RequestContext) => Promise<void>): void {
     const own: RequestContext = { requestId: ctx.requestId, actor: ctx.actor, log: ctx.log, client: ctx.client };
-    const start = () => void work(own).catch((err) => ctx.log.error({ err }, `could not ${what}`));
+    // On the next turn of the event loop: the answer is on its way before any of the work starts.
+    const start = () => void setImmediate(() => void work(own).catch((err) => ctx.log.error({ err }, `could not ${what}`)));
     if (ctx.transaction) ctx.transaction.afterCommit(start);
     else start();
   }
 
+  /** A new link retires the previous one; lost with its mail, it is asked for again (resend). */
+  async function mailVerificationLink(ctx: RequestContext, user: User): Promise<void> {
+    const token = newSecret('vt');
+    await inTransaction(sequelize, ctx, async (t) => {
+      await accountTokens.issue(user.id, 'verify_email', token, VERIFY_EMAIL_TTL_SECONDS, t);
+      t.afterCommit(() => void mail.verifyEmail(user.email, user.nickname, token).catch((err) => ctx.log.error({ err }, 'could not queue the verification e-mail')));
+    });
+  }
+
+  async function noticeToOwner(owner: User): Promise<void> {
+    if (await addressAllowsAnotherMail(owner.email)) await mail.accountExists(owner.email, owner.nickname);
+  }
+
   return {
-    /** Creates an unverified account and mails the link; for a taken address, mails its owner instead. Same answer either way. */
+    /**
+     * Creates an unverified account and mails the link; for a taken address, mails its owner
+     * instead. The same answer either way, after the same work (docs/identity.md).
+     */
     async register(ctx: RequestContext, input: { email: string; password: string; nickname: string; phone?: string }): Promise<void> {
       const ip = await limits.registerIp.hit(ctx.client.ip);
       if (!ip.allowed) throw tooManyAttempts(ip.retryAfterSeconds);
@@ -69,24 +86,21 @@ export function accountUseCases(deps: UsersDeps) {
       // has an account, or the pair would tell which addresses do.
       if (await users.isNicknameTaken(input.nickname)) throw nicknameTaken();
 
-      const existing = await users.findByEmail(email);
-      if (existing) {
-        if (await addressAllowsAnotherMail(email)) await mail.accountExists(existing.email, existing.nickname);
-        return;
-      }
-      const token = newSecret('vt');
-      try {
-        await inTransaction(sequelize, ctx, async (t) => {
-          const user = await users.insert({ id: newId('usr'), email, passwordHash, nickname: input.nickname, phone: input.phone ? normalisePhone(input.phone) : null }, t);
-          await accountTokens.issue(user.id, 'verify_email', token, VERIFY_EMAIL_TTL_SECONDS, t);
-          await recordEvents(t, userRef(user.id), [{ type: 'user.registered', payload: registeredPayload(user) }], metadataFrom(ctx));
-          t.afterCommit(() => void mail.verifyEmail(user.email, user.nickname, token).catch((err) => ctx.log.error({ err }, 'could not queue the verification e-mail')));
-        });
-      } catch (err) {
-        // Two registrations of one address racing: the loser answers like any taken address.
-        if (err instanceof Error && (err as { parent?: { constraint?: string } }).parent?.constraint === 'users_email_bidx_key') return;
-        rethrowNicknameTaken(err);
-      }
+      // The account is written before the answer, so that a 202 (or an Idempotency-Key's stored
+      // 202) means it exists: no crash loses it, a sign-in right after sees it, and a nickname
+      // lost to a concurrent registration is still a 409. A taken address does the same writes in
+      // the same statements (its row rewritten, an event on its stream), so the answer takes as
+      // long. What differs follows the answer: the link, or the per-address limit and the notice.
+      const { user, created } = await inTransaction(sequelize, ctx, async (t) => {
+        const claim = await users.insertOrGetByEmail({ id: newId('usr'), email, passwordHash, nickname: input.nickname, phone: input.phone ? normalisePhone(input.phone) : null }, t);
+        const event = claim.created
+          ? { type: 'user.registered', payload: registeredPayload(claim.user) }
+          : { type: 'user.registration_attempted', payload: { user_id: claim.user.id, ip_address: ctx.client.ip } };
+        await recordEvents(t, userRef(claim.user.id), [event], metadataFrom(ctx));
+        return claim;
+      }).catch(rethrowNicknameTaken);
+      if (created) afterAnswer(ctx, 'send the verification e-mail', (own) => mailVerificationLink(own, user));
+      else afterAnswer(ctx, "tell an account's owner of a registration", () => noticeToOwner(user));
     },
 
     /** Confirms the address with a single-use token. */
@@ -106,11 +120,7 @@ export function accountUseCases(deps: UsersDeps) {
       afterAnswer(ctx, 'resend the verification e-mail', async (own) => {
         const user = await users.findByEmail(email);
         if (!user || user.emailVerifiedAt || !(await addressAllowsAnotherMail(email))) return;
-        const token = newSecret('vt');
-        await inTransaction(sequelize, own, async (t) => {
-          await accountTokens.issue(user.id, 'verify_email', token, VERIFY_EMAIL_TTL_SECONDS, t);
-          t.afterCommit(() => void mail.verifyEmail(user.email, user.nickname, token).catch((err) => own.log.error({ err }, 'could not queue the verification e-mail')));
-        });
+        await mailVerificationLink(own, user);
       });
     },
 
