@@ -26,10 +26,10 @@ import {
 //
 // Matching a word of the query:
 // - 3+ characters: a substring of the normalised title + description with its spaces removed
-//   (replace(search_text, ' ', '') LIKE '%word%'), served by a trigram GIN index on that
-//   expression (migration 0026). This is what finds Korean words inside compounds and phrases
-//   (아이폰 in 아이폰14프로, 자전거 in 미니벨로자전거) and whatever the seller spaced (아이폰14 in
-//   아이폰 14 프로).
+//   (search_compact LIKE '%word%'; the column is replace(search_text, ' ', ''), stored, migration
+//   0032), served by a trigram GIN index on it. This is what finds Korean words inside compounds
+//   and phrases (아이폰 in 아이폰14프로, 자전거 in 미니벨로자전거) and whatever the seller spaced
+//   (아이폰14 in 아이폰 14 프로).
 // - 2 characters (가방): trigrams cannot narrow these; they are a substring as well, through
 //   `pairs` (migration 0018: every adjacent character pair of the text's words, GIN-indexed),
 //   which finds 가방 in 가죽 가방, 가방끈 and 노트북가방.
@@ -227,7 +227,7 @@ export class PostgresSearchIndex implements SearchIndex {
       else if ([...term].length === 2) where.push(`pairs @@ ${$(`'${term}'`)}::tsquery`);
       else {
         // In the text without its spaces (migration 0026's trigram index): `아이폰14` finds `아이폰 14`.
-        if (matchesAcrossSpaces(term)) where.push(`replace(search_text, ' ', '') LIKE ${$(`%${escapeLike(term)}%`)}`);
+        if (matchesAcrossSpaces(term)) where.push(`search_compact LIKE ${$(`%${escapeLike(term)}%`)}`);
         else {
           // Without three letters or digits in a row the trigram index cannot narrow the word; its
           // 3-character pieces with punctuation can (migration 0022).

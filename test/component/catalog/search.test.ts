@@ -927,11 +927,11 @@ describe('search index rebuild', () => {
     const { body } = await list(indexed);
     expect(body!.data.map((p) => [p.id, p.price, p.status])).toEqual([[a.id, 1_000, 'on_sale']]);
     const { rows } = await stack.db.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'search_documents' ORDER BY 1`);
-    expect(rows.map((r: { indexname: string }) => r.indexname)).toContain('search_documents_compact_trgm');
+    expect(rows.map((r: { indexname: string }) => r.indexname)).toContain('search_documents_search_compact_trgm');
     expect(rows.map((r: { indexname: string }) => r.indexname)).not.toContain('search_documents_failed_build');
-    // Its extended statistics too, with their sample size (migration 0026), under their own name.
-    const stats = await stack.db.query(`SELECT stxname, stxstattarget FROM pg_statistic_ext WHERE stxrelid = 'search_documents'::regclass`);
-    expect(stats.rows).toEqual([{ stxname: 'search_documents_compact_stats', stxstattarget: 1000 }]);
+    // The columns' statistics samples too (migrations 0014 and 0032).
+    const stats = await stack.db.query(`SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = 'search_documents'::regclass AND attstattarget > 0 ORDER BY 1`);
+    expect(stats.rows).toEqual([{ attname: 'search_compact', attstattarget: 1000 }, { attname: 'search_text', attstattarget: 1000 }]);
     // The live feeder keeps writing to the rebuilt table.
     const c = await createListing(stack, seller.token, { title: `재구축 ${tag}`, price: 3_000 });
     await eventually('fed after the rebuild', { q: tag }, [a.id, c.id]);
