@@ -1046,6 +1046,8 @@ export interface paths {
          *
          *     This in-app list is where they are delivered until push notifications exist. `unread=true`
          *     lists only those not read yet; `updateMyNotification` and `markMyNotificationsRead` mark them.
+         *     A notification is kept for 90 days, read or not, then deleted (its id is then `404` to those
+         *     two); a listing announced by a deleted one is still never announced to the caller again.
          *
          *     Cursor pagination: `limit` 1–100 (default 20), `cursor` from the previous page's `next_cursor`;
          *     an altered cursor, or one of another list (another `unread`), is `400 invalid_cursor`.

@@ -3,7 +3,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { databaseOptions, loadConfigOrExit, type Config } from './config';
 import { createSmtpMailer, sendEmailJob } from './integrations/email';
 import { createSensSmsSender, sendSmsJob } from './integrations/sms';
-import { INBOX_RETENTION_DAYS, pruneInboxJob } from './modules/maintenance/jobs';
+import { INBOX_RETENTION_DAYS, pruneIdempotencyKeysJob, pruneInboxJob } from './modules/maintenance/jobs';
 import { projections } from './modules/projections';
 import { engagementWorker } from './modules/engagement';
 import { productDetailCacheSubscription } from './modules/products';
@@ -87,8 +87,9 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   await relay.start();
 
   const prune = pruneInboxJob(sequelize);
+  const pruneKeys = pruneIdempotencyKeysJob(sequelize);
   const photoJobs = productImageJobs(photosDeps);
-  await jobs.process([prune, photoJobs.sweep], { concurrency: 1 });
+  await jobs.process([prune, pruneKeys, photoJobs.sweep, ...engagement.maintenance], { concurrency: 1 });
   const mailer = createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, requireTLS: config.SMTP_REQUIRE_TLS });
   await jobs.process([sendEmailJob(mailer)], { concurrency: 4 });
   const sms = createSensSmsSender({
@@ -105,6 +106,7 @@ export async function startWorker(config: Config, log: Logger = createLogger(con
   await engagement.start(log);
   const schedules = [
     schedulePeriodic(jobs, prune, { retention_days: INBOX_RETENTION_DAYS }, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log),
+    schedulePeriodic(jobs, pruneKeys, {}, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log),
     photoJobs.schedule(log),
   ];
 

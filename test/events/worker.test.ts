@@ -37,7 +37,7 @@ describe('the worker', () => {
     expect(consumersOn(subscribers!)).toBeGreaterThan(0);
   });
 
-  it('when running, then the daily inbox pruning and the hourly photo sweep are scheduled under their period as cause (one job per period, whichever worker asks)', async () => {
+  it('when running, then the daily inbox and idempotency-key pruning and the hourly photo sweep are scheduled under their period as cause (one job per period, whichever worker asks)', async () => {
     const jobOf = async (queueName: string, name: string, periodMs: number) => {
       const [queue] = worker.jobs.all().filter((q) => q.name === queueName);
       expect(queue).toBeDefined();
@@ -46,7 +46,13 @@ describe('the worker', () => {
     };
     const prune = await waitFor('the inbox pruning job', () => jobOf('maintenance', 'maintenance.prune-inbox', 86_400_000));
     const sweep = await waitFor('the photo sweep job', () => jobOf('maintenance', 'product-image.sweep', 3_600_000));
+    const keys = await waitFor('the idempotency-key pruning job', () => jobOf('maintenance', 'maintenance.prune-idempotency-keys', 86_400_000));
     expect(prune!.data).toEqual({ retention_days: 30 });
+    const ran = await waitFor('the idempotency-key pruning run', async () => {
+      const state = await keys!.getState();
+      return (state === 'completed' || state === 'failed') && state;
+    });
+    expect(ran).toBe('completed');
     expect(sweep!.data).toEqual({ grace_seconds: 3600 });
   });
 });

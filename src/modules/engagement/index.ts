@@ -14,6 +14,7 @@ import { createKeywordAlertRepository } from './data/keyword-alert-repository';
 import { createLikeRepository } from './data/like-repository';
 import { createListingReader } from './data/listing-reader';
 import { createNotificationRepository } from './data/notification-repository';
+import { createRetentionRepository } from './data/retention-repository';
 import { createSimilarityRepository, type PopularEntry } from './data/similarity-repository';
 import { createViewFlushRepository } from './data/view-flush-repository';
 import { createViewStore } from './data/view-store';
@@ -33,8 +34,17 @@ import { listMyRecommendations } from './http/listMyRecommendations';
 import { listSimilarProducts } from './http/listSimilarProducts';
 import { unlikeProduct } from './http/unlikeProduct';
 import { updateMyNotification } from './http/updateMyNotification';
-import { computeSimilarityJob, flushViewsJob, notifyKeywordMatchJob, pruneViewLedgerJob, VIEW_LEDGER_RETENTION_DAYS } from './jobs';
-import { keywordAlertSubscription, listingReviewNoticeSubscription, purchaseSignalSubscription } from './subscribers';
+import {
+  computeSimilarityJob,
+  flushViewsJob,
+  NOTIFICATION_RETENTION_DAYS,
+  notifyKeywordMatchJob,
+  pruneKeywordMatchesJob,
+  pruneNotificationsJob,
+  pruneViewLedgerJob,
+  VIEW_LEDGER_RETENTION_DAYS,
+} from './jobs';
+import { keywordAlertSubscription, listingReviewNoticeSubscription, purchaseSignalSubscription, similarityListingStateSubscription } from './subscribers';
 
 export { viewerOf } from './domain/views';
 export type { ViewUseCases } from './domain/views';
@@ -170,7 +180,15 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
   const flush = flushViewsJob(views(d));
   const similarity = computeSimilarityJob(createSimilarityRepository(d.sequelize));
   const pruneLedger = pruneViewLedgerJob(createViewFlushRepository(d.sequelize));
-  const subscriptions: Subscription[] = [keywordAlertSubscription(alerts), purchaseSignalSubscription(d.sequelize), listingReviewNoticeSubscription(d.sequelize, notifications)];
+  const retention = createRetentionRepository(d.sequelize);
+  const pruneNotifications = pruneNotificationsJob(retention);
+  const pruneMatches = pruneKeywordMatchesJob(retention);
+  const subscriptions: Subscription[] = [
+    keywordAlertSubscription(alerts),
+    purchaseSignalSubscription(d.sequelize),
+    similarityListingStateSubscription(d.sequelize),
+    listingReviewNoticeSubscription(d.sequelize, notifications),
+  ];
   const stops: (() => void)[] = [];
 
   return {
@@ -178,14 +196,18 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
     similarity,
     notify,
     pruneLedger,
+    /** Jobs of the `maintenance` queue, which the worker processes (all of a queue's jobs in one call); `start` schedules them. */
+    maintenance: [pruneNotifications, pruneMatches],
     subscriptions,
-    /** Starts the job processors and the schedules. */
+    /** Starts the processors of its own queues, and every schedule (the maintenance jobs' too). */
     async start(log: { warn: (obj: object, msg: string) => void }): Promise<void> {
       await d.jobs.process([flush, similarity, pruneLedger], { concurrency: 1 });
       await d.jobs.process([notify], { concurrency: 4 });
       stops.push(schedulePeriodic(d.jobs, flush, {}, { periodMs: d.viewFlushIntervalMs }, log));
       stops.push(schedulePeriodic(d.jobs, similarity, {}, { periodMs: d.similarityIntervalMs }, log));
       stops.push(schedulePeriodic(d.jobs, pruneLedger, { retention_days: VIEW_LEDGER_RETENTION_DAYS }, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log));
+      stops.push(schedulePeriodic(d.jobs, pruneNotifications, { retention_days: NOTIFICATION_RETENTION_DAYS }, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log));
+      stops.push(schedulePeriodic(d.jobs, pruneMatches, {}, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log));
     },
     stop(): void {
       for (const stop of stops) stop();

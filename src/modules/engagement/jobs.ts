@@ -1,4 +1,5 @@
 import { defineJob } from '../../platform/jobs/job-definitions';
+import type { RetentionRepository } from './data/retention-repository';
 import type { SimilarityRepository } from './data/similarity-repository';
 import type { ViewFlushRepository } from './data/view-flush-repository';
 import { SIMILARITY } from './data/similarity-repository';
@@ -33,6 +34,43 @@ export const pruneViewLedgerJob = (ledger: Pick<ViewFlushRepository, 'pruneLedge
     timeoutMs: 10 * 60_000,
     async handle({ retention_days }, { log }) {
       log.info({ deleted: await ledger.pruneLedger(retention_days) }, 'view-flush ledger pruned');
+    },
+  });
+
+/**
+ * Days a notification stays in the inbox, read or not: the inbox is for what is recent, and by
+ * then a listing it announced is long sold or out of sight. Deleting a keyword notification does
+ * not allow a second one of the same listing (pruneNotifications hands the guard to its match).
+ */
+export const NOTIFICATION_RETENTION_DAYS = 90;
+
+/**
+ * Deletes notifications past NOTIFICATION_RETENTION_DAYS; daily. On the maintenance queue, so a
+ * long first run (the whole history) never holds up the view flush on the engagement queue.
+ */
+export const pruneNotificationsJob = (retention: Pick<RetentionRepository, 'pruneNotifications'>) =>
+  defineJob<{ retention_days: number }>({
+    queue: 'maintenance',
+    name: 'engagement.prune-notifications',
+    attempts: 3,
+    timeoutMs: 10 * 60_000,
+    async handle({ retention_days }, { log, signal }) {
+      log.info({ deleted: await retention.pruneNotifications(retention_days, { signal }) }, 'notifications pruned');
+    },
+  });
+
+/**
+ * Deletes the keyword matches of sold and deleted listings; daily. It walks the whole match
+ * table (an index range per step), hence the longer timeout.
+ */
+export const pruneKeywordMatchesJob = (retention: Pick<RetentionRepository, 'pruneMatchesOfEndedListings'>) =>
+  defineJob<Record<string, never>>({
+    queue: 'maintenance',
+    name: 'engagement.prune-keyword-matches',
+    attempts: 3,
+    timeoutMs: 30 * 60_000,
+    async handle(_payload, { log, signal }) {
+      log.info({ deleted: await retention.pruneMatchesOfEndedListings({ signal }) }, 'keyword matches of ended listings pruned');
     },
   });
 

@@ -1,13 +1,17 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { Subscription } from '../../platform/events/subscriber';
 import { markDirty } from './data/like-repository';
+import { markListingChanged } from './data/similarity-repository';
 import type { KeywordAlertUseCases } from './domain/keyword-alerts';
 import type { ListingReviewNotice, NotificationUseCases } from './domain/notifications';
 
 interface ProductEventPayload {
   product_id: string;
   status?: string;
+  previous?: string;
   buyer_id?: string | null;
+  moderation?: string;
+  decision?: string;
 }
 
 /** New, bumped and newly approved listings against saved keywords (키워드 알림). */
@@ -71,5 +75,45 @@ export const purchaseSignalSubscription = (sequelize: Sequelize): Subscription =
       { bind: [p.buyer_id, p.product_id, event.occurred_at], transaction },
     );
     await markDirty(sequelize, [p.product_id], transaction);
+  },
+});
+
+// Statuses whose listings are recommended (RECOMMENDABLE in listing-reader.ts, with not deleted and
+// not flagged).
+const RECOMMENDED_STATUSES = new Set(['on_sale', 'reserved']);
+
+/** Whether the event may have moved its listing into or out of what recommendations show. */
+function changesRecommendability(type: string, p: ProductEventPayload): boolean {
+  switch (type) {
+    case 'product.status_changed':
+      // Events without `previous` are not known to have kept it.
+      return p.previous === undefined || RECOMMENDED_STATUSES.has(p.previous) !== RECOMMENDED_STATUSES.has(p.status ?? '');
+    case 'product.deleted':
+      return true;
+    // An edit that flags the listing (one already flagged is marked again: a no-op recompute).
+    case 'product.updated':
+      return p.moderation === 'flagged';
+    // A removal also records product.deleted.
+    case 'product.reviewed':
+      return p.decision === 'approve';
+    default:
+      return false;
+  }
+}
+
+/**
+ * Stored neighbour lists hold only recommendable listings (similarity-repository.ts): when a listing
+ * is sold, hidden, deleted or flagged, the lists holding it are recomputed without it (the next
+ * neighbour takes its place), and when it is back on sale or approved, it goes back into theirs.
+ */
+export const similarityListingStateSubscription = (sequelize: Sequelize): Subscription => ({
+  name: 'engagement.similarity-listing-state',
+  events: ['product.status_changed', 'product.deleted', 'product.updated', 'product.reviewed'],
+  // One event per transaction: a batch would lock several listings' dirty rows in event order, not
+  // id order, and could deadlock with a view flush.
+  prefetch: 1,
+  handle: async (event, { transaction }) => {
+    const p = event.payload as unknown as ProductEventPayload;
+    if (changesRecommendability(event.type, p)) await markListingChanged(sequelize, p.product_id, transaction);
   },
 });

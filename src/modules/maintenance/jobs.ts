@@ -1,5 +1,6 @@
 import type { Sequelize } from 'sequelize';
 import { deleteOlderThan } from '../../platform/db/prune';
+import { pruneIdempotencyKeys } from '../../platform/http/idempotency';
 import { defineJob } from '../../platform/jobs/job-definitions';
 
 /**
@@ -16,5 +17,17 @@ export const pruneInboxJob = (sequelize: Sequelize) =>
     timeoutMs: 10 * 60_000,
     async handle({ retention_days }, { log }) {
       log.info({ deleted: await deleteOlderThan(sequelize, 'inbox', 'handled_at', retention_days) }, 'inbox pruned');
+    },
+  });
+
+/** Stored Idempotency-Key answers past their expiry are never replayed again; they only fill the table. */
+export const pruneIdempotencyKeysJob = (sequelize: Sequelize) =>
+  defineJob<Record<string, never>>({
+    queue: 'maintenance',
+    name: 'maintenance.prune-idempotency-keys',
+    attempts: 3,
+    timeoutMs: 10 * 60_000,
+    async handle(_payload, { log }) {
+      log.info({ deleted: await pruneIdempotencyKeys(sequelize) }, 'expired idempotency keys pruned');
     },
   });

@@ -3,6 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { RequestContext } from '../context';
 import { inTransaction } from '../db/transaction';
+import { deleteInSlices } from '../db/prune';
 import { AppError } from '../errors';
 import { sendProblem } from './problem';
 import { HTTP_METHODS, type OpenApiDocument, type OpenApiOperation } from './spec';
@@ -269,17 +270,15 @@ async function execute(
   }
 }
 
-/** Deletes expired keys, in bounded slices so a backlog never holds one long transaction; returns how many. For the worker's maintenance queue. */
-export async function pruneIdempotencyKeys(sequelize: Sequelize, sliceSize = 5000): Promise<number> {
-  let deleted = 0;
-  for (;;) {
+/** Deletes expired keys, in bounded slices (deleteInSlices); how many. The worker's `maintenance.prune-idempotency-keys`, daily. */
+export function pruneIdempotencyKeys(sequelize: Sequelize, sliceSize = 5000): Promise<number> {
+  return deleteInSlices(async (limit) => {
     const rows = await sequelize.query(
       `DELETE FROM idempotency_keys WHERE ctid IN (
          SELECT ctid FROM idempotency_keys WHERE expires_at <= now() LIMIT $1)
        RETURNING 1`,
-      { bind: [sliceSize], type: QueryTypes.SELECT },
+      { bind: [limit], type: QueryTypes.SELECT },
     );
-    deleted += rows.length;
-    if (rows.length < sliceSize) return deleted;
-  }
+    return rows.length;
+  }, sliceSize);
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RECOMMENDABLE } from '../../../src/modules/engagement/data/listing-reader';
 import { POPULAR_SLICE_SQL, POPULAR_SQL, STILL_RECOMMENDABLE_SQL } from '../../../src/modules/engagement/data/similarity-repository';
 import { createViewStore } from '../../../src/modules/engagement/data/view-store';
 import { createViewFlushRepository } from '../../../src/modules/engagement/data/view-flush-repository';
@@ -203,19 +204,21 @@ describe('item similarity norms (item_norms)', () => {
       15_000,
     );
     // The scores as the job computed them before item_norms: cosine over everyone, uncapped, with
-    // shrinkage c / (c + 2), pairs of at least three users.
+    // shrinkage c / (c + 2), pairs of at least three users; stored only in the lists of which they
+    // are a recommendable neighbour (x, sold, keeps its list, but is in no other).
     const { rows: expected } = await stack.db.query(
       `WITH pi AS (SELECT user_id, product_id, weight FROM product_interactions WHERE product_id = ANY($1)),
             norms AS (SELECT product_id, sqrt(sum(weight * weight)) AS n FROM pi GROUP BY product_id),
             co AS (SELECT a.product_id AS i, b.product_id AS j, sum(a.weight * b.weight) AS dot, count(*)::int AS c
                      FROM pi a JOIN pi b ON a.user_id = b.user_id AND a.product_id <> b.product_id GROUP BY 1, 2)
        SELECT i, j, (dot / (ni.n * nj.n) * c / (c + 2))::real AS score, c AS co_users
-         FROM co JOIN norms ni ON ni.product_id = i JOIN norms nj ON nj.product_id = j
-        WHERE c >= 3 ORDER BY i, j`,
+         FROM co JOIN norms ni ON ni.product_id = i JOIN norms nj ON nj.product_id = j JOIN products p ON p.id = j
+        WHERE c >= 3 AND ${RECOMMENDABLE} ORDER BY i, j`,
       [ids],
     );
     const { rows: stored } = await stack.db.query('SELECT product_id AS i, similar_id AS j, score, co_users FROM item_similarity WHERE product_id = ANY($1) ORDER BY i, j', [ids]);
     expect(expected.length).toBeGreaterThanOrEqual(4);
+    expect(expected.filter((r) => r.i === x.id)).not.toEqual([]);
     expect(stored.map((r) => [r.i, r.j, r.co_users])).toEqual(expected.map((r) => [r.i, r.j, r.co_users]));
     stored.forEach((r, k) => expect(Number(r.score)).toBeCloseTo(Number(expected[k]!.score), 6));
   });

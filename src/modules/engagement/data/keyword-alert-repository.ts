@@ -148,7 +148,8 @@ export function createKeywordAlertRepository(sequelize: Sequelize) {
 
     /**
      * Records the matches (one per listing and user, ever) and returns those still to deliver:
-     * every given match whose notification (`dedupKey`) the user does not have yet. So a match
+     * every given match whose notification (`dedupKey`) the user does not have yet, nor had
+     * before the inbox prune deleted it (the match's `notified_at`, set by that prune). So a match
      * that could not be delivered (the listing was flagged, sold or hidden by then) is delivered
      * on the listing's next match (its approval, its next bump), and a delivered one never again.
      */
@@ -162,6 +163,7 @@ export function createKeywordAlertRepository(sequelize: Sequelize) {
                 ON CONFLICT DO NOTHING)
          SELECT g.user_id, g.alert_id FROM given g
           WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = g.user_id AND n.dedup_key = $4)
+            AND NOT EXISTS (SELECT 1 FROM keyword_alert_matches m WHERE m.product_id = $1 AND m.user_id = g.user_id AND m.notified_at IS NOT NULL)
           ORDER BY g.user_id`,
         { bind: [productId, matches.map((m) => m.userId), matches.map((m) => m.alertId), dedupKey], type: QueryTypes.SELECT, transaction },
       );

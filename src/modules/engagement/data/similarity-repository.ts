@@ -1,4 +1,5 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { markDirty } from './like-repository';
 import { RECOMMENDABLE } from './listing-reader';
 
 /** Tuning of the item-to-item model (docs/recommendations.md). */
@@ -22,27 +23,78 @@ export const SIMILARITY = {
   minCoUsers: 3,
   /** Dirty items recomputed per transaction. */
   batch: 100,
+  /** A user's latest interactions their recommendations start from. */
+  seedsPerUser: 30,
+  /** A user's latest interactions their categories are read from (the popular fallback). */
+  categorySeedsPerUser: 50,
 } as const;
 
-// The scoring of one batch of items against everything they co-occur with. `product_interactions`
-// is a grouped view over likes, views and purchases; the equality quals on its grouping columns
-// (product_id, user_id) are pushed down to the tables' indexes inside each LATERAL. The norms are
-// one primary-key probe of item_norms per item (kept by triggers on the three tables, migration
-// 0028), never an aggregate over everyone who touched a popular co-item; as a scalar subquery, so
-// that it stays a probe per item whatever the planner thinks of the batch's size.
-const SCORE_BATCH = `
+// The three signal tables behind the view product_interactions (migration 0013), each with the
+// weight and the time the view gives its rows. Change them together with the view and the
+// item_norms trigger (migration 0028).
+const SIGNALS = [
+  { table: 'product_views', weight: 1, time: 'viewed_on', at: 'viewed_on::timestamptz' },
+  { table: 'product_likes', weight: 3, time: 'created_at', at: 'created_at' },
+  { table: 'product_purchases', weight: 5, time: 'purchased_at', at: 'purchased_at' },
+] as const;
+
+/**
+ * The latest `limit` rows of product_interactions of one user (`of: 'user'`: their items) or of
+ * one item (`of: 'item'`: its users), newest first (ties: the other key, descending), as
+ * `(id, weight)`; `except` leaves one id out. `key`, `limit` and `except` are SQL expressions
+ * (bind parameters, outer columns).
+ *
+ * The same rows as `SELECT … FROM product_interactions WHERE … ORDER BY at DESC, id DESC LIMIT n`,
+ * without its cost: the view groups by (user, item), so PostgreSQL cannot push the LIMIT below the
+ * GROUP BY and aggregates and sorts the whole history of the user or item (30,000 views, 30,000 rows)
+ * to keep n. Here each table is walked by its own (key, time DESC, other key DESC) index and stops
+ * after n rows (migration 0031), then the at most 3n rows are grouped. That loses nothing: an id
+ * among the latest n of the view has its latest row in some table, and every row of that table
+ * ahead of it belongs to an id ahead of it in the view, so fewer than n rows are ahead of it there.
+ * Its weight is the strongest of its rows in all three tables, and a like or a purchase older than
+ * the n latest of its table is not among the rows read: it is probed (primary key) only when that
+ * table's walk stopped at n, i.e. only for long histories, and only for an id not already at a
+ * stronger weight.
+ */
+export function latestInteractions(of: 'user' | 'item', key: string, limit: string, except?: string): string {
+  const [by, other] = of === 'user' ? ['user_id', 'product_id'] : ['product_id', 'user_id'];
+  const walks = SIGNALS.map(
+    (s) =>
+      `(SELECT ${other} AS id, ${s.weight}.0::real AS weight, ${s.at} AS at FROM ${s.table} WHERE ${by} = ${key}${except ? ` AND ${other} <> ${except}` : ''}
+         ORDER BY ${s.time} DESC, ${other} DESC LIMIT ${limit})`,
+  );
+  // A table whose walk stopped at `limit` rows may hold older rows of the ids kept: probe those.
+  const cut = (s: (typeof SIGNALS)[number]) => `sum(count(*) FILTER (WHERE s.weight = ${s.weight})) OVER () >= ${limit} AS ${s.table}_cut`;
+  const probe = (s: (typeof SIGNALS)[number]) =>
+    `CASE WHEN r.known < ${s.weight} AND r.${s.table}_cut THEN (SELECT ${s.weight}.0::real FROM ${s.table} o WHERE o.${by} = ${key} AND o.${other} = r.id) END`;
+  const stronger = SIGNALS.filter((s) => s.weight > SIGNALS[0].weight);
+  return `
+    SELECT r.id, greatest(r.known, ${stronger.map(probe).join(', ')}) AS weight
+      FROM (SELECT s.id, max(s.weight) AS known, max(s.at) AS at, ${stronger.map(cut).join(', ')}
+              FROM (${walks.join('\n               UNION ALL ')}) s
+             GROUP BY s.id
+             ORDER BY max(s.at) DESC, s.id DESC
+             LIMIT ${limit}) r
+     ORDER BY r.at DESC, r.id DESC`;
+}
+
+// The scoring of one batch of items against everything they co-occur with: each item's latest
+// users ($2), each of those users' latest other items ($3), through latestInteractions (index walks
+// that stop at the caps, whatever the length of a history). The norms are one primary-key probe of
+// item_norms per item (kept by triggers on the three tables, migration 0028), never an aggregate
+// over everyone who touched a popular co-item; as a scalar subquery, so that it stays a probe per
+// item whatever the planner thinks of the batch's size.
+export const SCORE_BATCH = `
   INSERT INTO similarity_batch (i, j, score, co_users)
   WITH d AS (SELECT DISTINCT unnest($1::text[]) AS i),
   iu AS (
-    SELECT d.i, x.user_id, x.weight
-      FROM d CROSS JOIN LATERAL (
-        SELECT user_id, weight FROM product_interactions WHERE product_id = d.i ORDER BY at DESC LIMIT $2) x
+    SELECT d.i, x.id AS user_id, x.weight
+      FROM d CROSS JOIN LATERAL (${latestInteractions('item', 'd.i', '$2')}) x
   ),
   co AS (
-    SELECT iu.i, y.product_id AS j, sum(iu.weight * y.weight) AS dot, count(*)::int AS co_users
-      FROM iu CROSS JOIN LATERAL (
-        SELECT product_id, weight FROM product_interactions WHERE user_id = iu.user_id AND product_id <> iu.i ORDER BY at DESC LIMIT $3) y
-     GROUP BY iu.i, y.product_id
+    SELECT iu.i, y.id AS j, sum(iu.weight * y.weight) AS dot, count(*)::int AS co_users
+      FROM iu CROSS JOIN LATERAL (${latestInteractions('user', 'iu.user_id', '$3', 'iu.i')}) y
+     GROUP BY iu.i, y.id
   ),
   items AS (SELECT i AS p FROM d UNION SELECT j FROM co),
   norms AS (
@@ -118,6 +170,23 @@ export interface DirtyClaim {
   tokens: string[];
 }
 
+/**
+ * For a listing that stopped being recommendable (sold, hidden, deleted, flagged) or became so again:
+ * marks it for the next similarity run, which takes it out of every neighbour list (or puts it back),
+ * and marks every list holding it, whose recompute fills the place with the next neighbour (one
+ * the top-N cut had left out). There are at most topN stored pairs per item, so on average a listing
+ * is held by at most topN lists: a sale costs about as many recomputes as that many likes would. The
+ * dirty items are locked in id order, in one statement, as the view flush locks them.
+ */
+export async function markListingChanged(sequelize: Sequelize, productId: string, transaction: Transaction): Promise<void> {
+  const holders = await sequelize.query<{ id: string }>('SELECT product_id AS id FROM item_similarity WHERE similar_id = $1', {
+    bind: [productId],
+    type: QueryTypes.SELECT,
+    transaction,
+  });
+  await markDirty(sequelize, [productId, ...holders.map((h) => h.id)], transaction);
+}
+
 /** The item_similarity table: its incremental maintenance and the reads that rank with it. */
 export function createSimilarityRepository(sequelize: Sequelize) {
   return {
@@ -155,7 +224,9 @@ export function createSimilarityRepository(sequelize: Sequelize) {
     /**
      * Recomputes the neighbours of these items from scratch and, since similarity is symmetric,
      * their pair with each co-occurring item j in j's list too (then trims j's list to the top N).
-     * One recompute at a time across workers (advisory lock): false when another is running.
+     * A pair is stored only when its neighbour is recommendable now; markListingChanged keeps that
+     * true when a listing's state changes. One recompute at a time across workers (advisory lock):
+     * false when another is running.
      */
     async recompute(claim: DirtyClaim): Promise<boolean> {
       const ids = claim.ids;
@@ -168,17 +239,26 @@ export function createSimilarityRepository(sequelize: Sequelize) {
         await sequelize.query('CREATE TEMP TABLE similarity_batch (i text, j text, score real, co_users integer) ON COMMIT DROP', { transaction: t });
         await sequelize.query(SCORE_BATCH, { bind: [ids, SIMILARITY.usersPerItem, SIMILARITY.itemsPerUser, SIMILARITY.shrinkage, SIMILARITY.minCoUsers], transaction: t });
         await sequelize.query('DELETE FROM item_similarity WHERE product_id = ANY($1::text[]) OR similar_id = ANY($1::text[])', { bind: [ids], transaction: t });
+        // Only neighbours that can be shown take one of the N places, in both directions: a listing
+        // sold, hidden, deleted or flagged would hold a place that reads then skip, and in a
+        // marketplace neighbours sell fast, so the live ones behind them would be lost. Every item
+        // keeps its own list whatever its state (a sold listing's `similar`, a user's seeds).
         await sequelize.query(
           `INSERT INTO item_similarity (product_id, similar_id, score, co_users)
            SELECT i, j, score, co_users FROM (
-             SELECT *, row_number() OVER (PARTITION BY i ORDER BY score DESC, j) AS rank FROM similarity_batch WHERE score > 0) r
+             SELECT b.*, row_number() OVER (PARTITION BY b.i ORDER BY b.score DESC, b.j) AS rank
+               FROM similarity_batch b JOIN products p ON p.id = b.j
+              WHERE b.score > 0 AND ${RECOMMENDABLE}) r
             WHERE rank <= $1
             ORDER BY i, j`,
           { bind: [SIMILARITY.topN], transaction: t },
         );
         const reverse = await sequelize.query<{ j: string }>(
           `INSERT INTO item_similarity (product_id, similar_id, score, co_users)
-           SELECT j, i, score, co_users FROM similarity_batch WHERE score > 0 AND j <> ALL($1::text[]) ORDER BY j, i
+           SELECT b.j, b.i, b.score, b.co_users
+             FROM similarity_batch b JOIN products p ON p.id = b.i
+            WHERE b.score > 0 AND b.j <> ALL($1::text[]) AND ${RECOMMENDABLE}
+            ORDER BY b.j, b.i
            ON CONFLICT (product_id, similar_id) DO UPDATE SET score = excluded.score, co_users = excluded.co_users, computed_at = now()
            RETURNING product_id AS j`,
           { bind: [ids], type: QueryTypes.SELECT, transaction: t },
@@ -227,7 +307,7 @@ export function createSimilarityRepository(sequelize: Sequelize) {
      */
     async forUser(userId: string, limit: number): Promise<string[]> {
       const rows = await sequelize.query<{ id: string }>(
-        `WITH seeds AS (SELECT product_id, weight FROM product_interactions WHERE user_id = $1 ORDER BY at DESC LIMIT 30)
+        `WITH seeds AS (SELECT id AS product_id, weight FROM (${latestInteractions('user', '$1', '$3')}) l)
          SELECT s.similar_id AS id
            FROM seeds JOIN item_similarity s ON s.product_id = seeds.product_id
            JOIN products p ON p.id = s.similar_id
@@ -238,7 +318,7 @@ export function createSimilarityRepository(sequelize: Sequelize) {
           GROUP BY s.similar_id
           ORDER BY sum(s.score * seeds.weight) DESC, s.similar_id
           LIMIT $2`,
-        { bind: [userId, limit], type: QueryTypes.SELECT },
+        { bind: [userId, limit, SIMILARITY.seedsPerUser], type: QueryTypes.SELECT },
       );
       return rows.map((r) => r.id);
     },
@@ -246,13 +326,13 @@ export function createSimilarityRepository(sequelize: Sequelize) {
     /** The top-level categories of what the user interacted with lately, most frequent first. */
     async userCategories(userId: string): Promise<string[]> {
       const rows = await sequelize.query<{ id: string }>(
-        `WITH seeds AS (SELECT product_id FROM product_interactions WHERE user_id = $1 ORDER BY at DESC LIMIT 50)
+        `WITH seeds AS (SELECT id AS product_id FROM (${latestInteractions('user', '$1', '$2')}) l)
          SELECT top.id FROM seeds
            JOIN products p ON p.id = seeds.product_id
            JOIN categories c ON c.id = p.category_id
            JOIN categories top ON top.depth = 0 AND (c.path = top.path OR c.path LIKE top.path || '/%')
           GROUP BY top.id ORDER BY count(*) DESC, top.id LIMIT 3`,
-        { bind: [userId], type: QueryTypes.SELECT },
+        { bind: [userId, SIMILARITY.categorySeedsPerUser], type: QueryTypes.SELECT },
       );
       return rows.map((r) => r.id);
     },
