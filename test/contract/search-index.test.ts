@@ -133,6 +133,26 @@ describe('postgres: what the read replica may answer', () => {
   });
 });
 
+describe('postgres: a rebuild keeps what CREATE TABLE … LIKE leaves out', () => {
+  it('when the table has statistics samples on its columns and an extended statistics object, then the rebuilt table has them, under the same names', async () => {
+    const table = `search_t_${randomBytes(5).toString('hex')}`;
+    await sequelize.query(`CREATE TABLE ${table} (LIKE search_documents INCLUDING ALL)`);
+    try {
+      await sequelize.query(`ALTER TABLE ${table} ALTER COLUMN search_compact SET STATISTICS 1000`);
+      await sequelize.query(`CREATE STATISTICS ${table}_title_stats ON (lower(title)) FROM ${table}`);
+      await sequelize.query(`ALTER STATISTICS ${table}_title_stats SET STATISTICS 500`);
+      const index = new PostgresSearchIndex({ sequelize, table });
+      await index.rebuild(async (shadow) => void (await shadow.index(listing({ title: '재구축 통계' }))));
+      const read = async (sql: string) => sequelize.query(sql, { bind: [table], type: QueryTypes.SELECT });
+      expect(await read(`SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'search_compact'`)).toEqual([{ attname: 'search_compact', attstattarget: 1000 }]);
+      expect(await read('SELECT stxname, stxstattarget FROM pg_statistic_ext WHERE stxrelid = to_regclass($1)')).toEqual([{ stxname: `${table}_title_stats`, stxstattarget: 500 }]);
+      expect((await index.search({ q: '재구축', sort: 'recent', limit: 5 })).items.map((h) => h.doc.title)).toEqual(['재구축 통계']);
+    } finally {
+      await sequelize.query(`DROP TABLE IF EXISTS ${table}`);
+    }
+  });
+});
+
 // Nearest first from a point over a wide radius is never cached: it must not read every listing
 // in the radius on each request (hundreds of dongs, tens of thousands of listings at 20 km).
 describe('postgres: nearest first over dongs with their points', () => {

@@ -375,7 +375,8 @@ export class PostgresSearchIndex implements SearchIndex {
         { bind: [this.table], type: QueryTypes.SELECT },
       );
       for (const { column, target } of targets) await q(`ALTER TABLE ${shadow} ALTER COLUMN "${column.replace(/"/g, `""`)}" SET STATISTICS ${Number(target)}`);
-      // Nor extended statistics with their targets (migration 0026's, on the text without spaces).
+      // Nor extended statistics objects with their targets (none on the live table since
+      // migration 0032; one added later must not vanish in a rebuild).
       const statistics = await this.sequelize.query<{ name: string; def: string; target: number }>(
         `SELECT stxname AS name, pg_get_statisticsobjdef(oid) AS def, stxstattarget AS target FROM pg_statistic_ext WHERE stxrelid = to_regclass($1)`,
         { bind: [this.table], type: QueryTypes.SELECT },
