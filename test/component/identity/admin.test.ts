@@ -425,10 +425,11 @@ describe('moderators', () => {
 
 /**
  * The last-admin rule needs a known number of admins, which the shared test database (never
- * truncated) cannot give: these run the use cases in-process against tables of their own, in a
- * schema of their own, on the real PostgreSQL and Redis.
+ * truncated) cannot give, and the races below need to hold a use case between its commit and what
+ * follows it: these run the use cases in-process against tables of their own, in a schema of their
+ * own, on the real PostgreSQL and Redis.
  */
-describe('the last active admin', () => {
+describe('staff changes in-process: the last active admin, a suspension racing a reinstatement', () => {
   const schema = `admins_${randomBytes(4).toString('hex')}`;
   const log = createLogger('silent', 'test');
   let sequelize: Sequelize;
@@ -508,5 +509,40 @@ describe('the last active admin', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { status: 403, code: 'forbidden' } });
     expect(await activeAdmins()).toHaveLength(1);
+  });
+
+  it('when a suspension is placed after a reinstatement committed but before its unblock ran, then the new suspension\'s token block stays', async () => {
+    const admin = await account(['user', 'admin']);
+    const target = await account(['user']);
+    const revocations = new TokenRevocations(redis, 3600, async () => true, log);
+    // The reinstatement's unblock (after its commit) reaches Redis only when the test lets it go.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let unblocked!: Promise<void>;
+    const held: TokenRevocations = Object.assign(Object.create(revocations) as TokenRevocations, {
+      unblockUser: async (id: string, entry: string) => void (unblocked = gate.then(() => revocations.unblockUser(id, entry))),
+    });
+    const cases = accountAdminUseCases({
+      sequelize,
+      accounts: createAccountRepository(sequelize, cipher()),
+      sessions: createSessionRepository(sequelize),
+      revocations: held,
+      recordEvents: eventRecorder(sequelize),
+      accessTtlSeconds: 3600,
+      scheduleSuspensionEnd: async () => undefined,
+    });
+    const tokenOfNow = () => revocations.isValid(target, 'ses_test', Math.floor(Date.now() / 1000) + 1);
+    await cases.suspend(as(admin), target, { kind: 'suspend', reason: '첫 정지', until: new Date(Date.now() + DAY).toISOString() });
+    expect(await tokenOfNow()).toBe(false);
+    expect((await cases.reinstate(as(admin), target)).status).toBe('active');
+    await cases.suspend(as(admin), target, { kind: 'suspend', reason: '두 번째 정지', until: new Date(Date.now() + DAY).toISOString() });
+    release();
+    await unblocked;
+    expect(await tokenOfNow()).toBe(false);
+    // With nothing in between, a reinstatement lifts its block.
+    expect((await cases.reinstate(as(admin), target)).status).toBe('active');
+    release();
+    await unblocked;
+    expect(await tokenOfNow()).toBe(true);
   });
 });

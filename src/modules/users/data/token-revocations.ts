@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { Logger } from '../../../platform/logger';
 
@@ -10,6 +11,8 @@ import type { Logger } from '../../../platform/logger';
  * Callers write here before committing the database change: a failed write aborts the change (the
  * client retries), and a failed commit after it only refuses tokens early.
  */
+const DELETE_IF_EQUAL = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
 export class TokenRevocations {
   constructor(
     private readonly redis: Redis,
@@ -25,12 +28,23 @@ export class TokenRevocations {
     await multi.exec();
   }
 
+  /** Each block is an entry of its own (a random value), so that lifting one cannot lift a later one. */
   async blockUser(userId: string): Promise<void> {
-    await this.redis.set(`auth:revoked:user:${userId}`, '1', 'EX', this.accessTokenTtlSeconds);
+    await this.redis.set(`auth:revoked:user:${userId}`, randomUUID(), 'EX', this.accessTokenTtlSeconds);
   }
 
-  async unblockUser(userId: string): Promise<void> {
-    await this.redis.del(`auth:revoked:user:${userId}`);
+  /** The block in force (its entry), if any: what a reinstatement reads under the staff lock, to lift that one. */
+  async blockOf(userId: string): Promise<string | null> {
+    return this.redis.get(`auth:revoked:user:${userId}`);
+  }
+
+  /**
+   * Lifts the block `entry`, unless another replaced it meanwhile: a reinstatement lifts after
+   * its commit, and a suspension that took the staff lock right after that commit may have
+   * blocked the user again before this runs.
+   */
+  async unblockUser(userId: string, entry: string): Promise<void> {
+    await this.redis.eval(DELETE_IF_EQUAL, 1, `auth:revoked:user:${userId}`, entry);
   }
 
   /** Tokens issued before now must be refreshed (which picks up new roles); the session stays. */

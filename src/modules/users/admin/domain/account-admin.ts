@@ -221,8 +221,16 @@ export function accountAdminUseCases(deps: AccountAdminDeps) {
           metadataFrom(ctx),
         );
         // After the commit: unblocking before it would let tokens through while the account is
-        // still suspended; a failed unblock only keeps the user out until the entry expires.
-        t.afterCommit(() => revocations.unblockUser(target.id).catch((err) => ctx.log.error({ err, user_id: target.id }, 'could not unblock tokens after reinstatement')));
+        // still suspended; a failed unblock only keeps the user out until the entry expires. The
+        // entry lifted is the one read now, under the staff lock, which a later suspension needs
+        // to block again: so that one's entry stays.
+        const block = await revocations.blockOf(target.id).catch((err: unknown) => {
+          ctx.log.error({ err, user_id: target.id }, 'could not read the token block to lift; it stays until it expires');
+          return null;
+        });
+        if (block) {
+          t.afterCommit(() => revocations.unblockUser(target.id, block).catch((err) => ctx.log.error({ err, user_id: target.id }, 'could not unblock tokens after reinstatement')));
+        }
         return account;
       });
     },
