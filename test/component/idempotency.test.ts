@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { buildApp } from '../../src/app';
 import type { RequestContext } from '../../src/platform/context';
+import { createFieldCipher, parseKeyRing } from '../../src/platform/crypto/field-cipher';
 import { createSequelize } from '../../src/platform/db/sequelize';
 import { inTransaction } from '../../src/platform/db/transaction';
 import { AppError } from '../../src/platform/errors';
@@ -164,10 +165,19 @@ function send(route: string, body: unknown, opts: { key?: string; token?: string
 
 const notesWithText = async (text: string) => Number((await db.query(`SELECT count(*) AS n FROM ${table} WHERE text = $1`, [text])).rows[0].n);
 const storedRows = (key: string) =>
-  db.query<{ principal: string; status: number; headers: Record<string, string>; route: string; method: string; created_at: Date; expires_at: Date }>(
-    'SELECT principal, status, headers, route, method, created_at, expires_at FROM idempotency_keys WHERE key = $1',
+  db.query<{ principal: string; status: number; headers: Record<string, string>; route: string; method: string; response_enc: string | null; created_at: Date; expires_at: Date }>(
+    'SELECT principal, status, headers, route, method, response_enc, created_at, expires_at FROM idempotency_keys WHERE key = $1',
     [key],
   );
+/** A stored answer opened as the server would: the personal-data cipher, bound to (principal, key). */
+const unsealed = (principal: string, key: string, sealed: string) =>
+  JSON.parse(createFieldCipher(parseKeyRing(config.FIELD_ENCRYPTION_KEYS)).decrypt(sealed, `idempotency_keys.response:${JSON.stringify([principal, key])}`)) as {
+    status: number;
+    headers: Record<string, string>;
+    body: string;
+  };
+/** What the previous release stored as a fingerprint: SHA-256 of the canonical request, here with no path parameters and no query. */
+const sha256Fingerprint = (body: unknown) => createHash('sha256').update(`{"body":${JSON.stringify(body)},"path":{},"query":[]}`).digest('hex');
 
 describe('POST with an Idempotency-Key', () => {
   it('when a completed request is retried with the same key and body, then the stored response is replayed byte for byte with Idempotent-Replayed: true, and the handler runs once', async () => {
@@ -190,7 +200,7 @@ describe('POST with an Idempotency-Key', () => {
     expect(await notesWithText(text)).toBe(1);
     const [row] = (await storedRows(key)).rows;
     expect(row).toMatchObject({ principal: 'anonymous', status: 201, method: 'POST', route: '/notes' });
-    expect(Object.keys(row!.headers).sort()).toEqual(['Content-Type', 'ETag', 'Location']);
+    expect(Object.keys(unsealed('anonymous', key, row!.response_enc!).headers).sort()).toEqual(['Content-Type', 'ETag', 'Location']);
     const retentionHours = (row!.expires_at.getTime() - row!.created_at.getTime()) / 3_600_000;
     expect(retentionHours).toBeCloseTo(24, 5);
   });
@@ -376,6 +386,110 @@ describe('POST with an Idempotency-Key', () => {
     expect((await send('/payments', { text }, { token, key })).status).toBe(201);
     expect((await send('/payments', { text }, { token, key })).headers.get('idempotent-replayed')).toBe('true');
     expect(runs.get(text)).toBe(1);
+  });
+});
+
+describe('stored Idempotency-Key answers at rest', () => {
+  it('when a request carries an e-mail (also in its answer) and a password, then the stored row holds neither, its fingerprint is not the SHA-256 of the request and differs per principal, and the retry is still replayed', async () => {
+    const key = newKey();
+    const email = `minsu.${randomUUID().slice(0, 8)}@example.com`;
+    const password = `Junggo-${randomUUID()}`;
+    // Keys already in canonical (sorted) order, so the previous release's fingerprint is computable here.
+    const body = { tags: { password }, text: email };
+    const first = await send('/notes', body, { key });
+    expect(first.status).toBe(201);
+    expect(first.json.text).toBe(email);
+
+    const { rows } = await db.query<Record<string, unknown>>('SELECT * FROM idempotency_keys WHERE principal = $1 AND key = $2', ['anonymous', key]);
+    expect(rows).toHaveLength(1);
+    for (const [column, value] of Object.entries(rows[0]!)) {
+      const bytes = Buffer.isBuffer(value) ? value : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
+      expect(bytes.includes(email), `${column} holds the e-mail`).toBe(false);
+      expect(bytes.includes(password), `${column} holds the password`).toBe(false);
+    }
+    const fingerprint = rows[0]!.fingerprint as string;
+    expect(fingerprint).not.toBe(sha256Fingerprint(body));
+    // The answer is there, sealed with the personal-data cipher for this principal and key.
+    const sealed = unsealed('anonymous', key, rows[0]!.response_enc as string);
+    expect(sealed.status).toBe(201);
+    expect(Buffer.from(sealed.body, 'base64').toString('utf8')).toBe(first.text);
+
+    // The same request and key from a signed-in user is fingerprinted apart.
+    const userId = `usr_${randomUUID()}`;
+    expect((await send('/notes', body, { key, token: tokenFor(config, [], userId) })).status).toBe(201);
+    const [theirs] = (await db.query<{ fingerprint: string }>('SELECT fingerprint FROM idempotency_keys WHERE principal = $1 AND key = $2', [userId, key])).rows;
+    expect(theirs!.fingerprint).not.toBe(fingerprint);
+
+    const again = await send('/notes', body, { key });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.text).toBe(first.text);
+    for (const name of ['etag', 'location', 'content-type']) expect(again.headers.get(name)).toBe(first.headers.get(name));
+    expect(runs.get(email)).toBe(2);
+  });
+
+  it('when a stored answer is copied onto another principal’s or another key’s row, then it does not decrypt there: the retry gets 500 internal_error, sees nothing of it and does not run again; a row copied whole to another principal does not match their request (422)', async () => {
+    const text = newText();
+    const key = newKey();
+    const otherKey = newKey();
+    const [userA, userB, userC] = [`usr_${randomUUID()}`, `usr_${randomUUID()}`, `usr_${randomUUID()}`];
+    const [tokenA, tokenB, tokenC] = [userA, userB, userC].map((u) => tokenFor(config, [], u));
+    const a = await send('/notes', { text }, { key, token: tokenA });
+    expect((await send('/notes', { text }, { key, token: tokenB })).status).toBe(201);
+    expect((await send('/notes', { text }, { key: otherKey, token: tokenA })).status).toBe(201);
+    expect(runs.get(text)).toBe(3);
+
+    // Whatever holds A's answer, moved onto B's row (same key) and onto A's row of another key.
+    await db.query(
+      `UPDATE idempotency_keys t SET headers = a.headers, body = a.body, response_enc = a.response_enc
+         FROM idempotency_keys a
+        WHERE a.principal = $1 AND a.key = $2 AND ((t.principal = $3 AND t.key = $2) OR (t.principal = $1 AND t.key = $4))`,
+      [userA, key, userB, otherKey],
+    );
+    const movedToPrincipal = await send('/notes', { text }, { key, token: tokenB });
+    const movedToKey = await send('/notes', { text }, { key: otherKey, token: tokenA });
+    for (const res of [movedToPrincipal, movedToKey]) {
+      expectProblem(res, 500, 'internal_error');
+      expect(res.headers.get('idempotent-replayed')).toBeNull();
+      expect(res.text).not.toContain(a.json.id as string);
+    }
+
+    await db.query(
+      `INSERT INTO idempotency_keys (principal, key, method, route, fingerprint, status, headers, body, response_enc, created_at, expires_at)
+       SELECT $3, key, method, route, fingerprint, status, headers, body, response_enc, created_at, expires_at FROM idempotency_keys WHERE principal = $1 AND key = $2`,
+      [userA, key, userC],
+    );
+    expectProblem(await send('/notes', { text }, { key, token: tokenC }), 422, 'idempotency_key_reused');
+
+    expect(runs.get(text)).toBe(3);
+    expect(await notesWithText(text)).toBe(3);
+    // The answer still replays on its own row.
+    const replayA = await send('/notes', { text }, { key, token: tokenA });
+    expect(replayA.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayA.text).toBe(a.text);
+  });
+
+  it('when a row of the previous release (plain answer, SHA-256 fingerprint) is still live, then its request is replayed from it byte for byte without running, and another request with its key gets 422 idempotency_key_reused', async () => {
+    const key = newKey();
+    const text = newText();
+    const answer = Buffer.from(JSON.stringify({ id: `note_${randomUUID()}`, text, nonce: 'stored by the previous release' }));
+    const headers = { 'Content-Type': 'application/json', ETag: '"legacy"', Location: '/v1/notes/legacy' };
+    await db.query(
+      `INSERT INTO idempotency_keys (principal, key, method, route, fingerprint, status, headers, body, expires_at)
+       VALUES ('anonymous', $1, 'POST', '/notes', $2, 201, $3, $4, now() + interval '23 hours')`,
+      [key, sha256Fingerprint({ text }), JSON.stringify(headers), answer],
+    );
+
+    const replay = await send('/notes', { text }, { key });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.text).toBe(answer.toString('utf8'));
+    expect(replay.headers.get('etag')).toBe('"legacy"');
+    expect(replay.headers.get('location')).toBe('/v1/notes/legacy');
+
+    expectProblem(await send('/notes', { text: `${text} changed` }, { key }), 422, 'idempotency_key_reused');
+    expectProblem(await send('/notes?source=app', { text }, { key }), 422, 'idempotency_key_reused');
+    expect(runs.get(text)).toBeUndefined();
+    expect(runs.get(`${text} changed`)).toBeUndefined();
   });
 });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { RequestContext } from '../context';
+import type { BlindIndexer, FieldCipher } from '../crypto/field-cipher';
 import { inTransaction } from '../db/transaction';
 import { deleteInSlices } from '../db/prune';
 import { AppError } from '../errors';
@@ -10,6 +11,7 @@ import { HTTP_METHODS, type OpenApiDocument, type OpenApiOperation } from './spe
 
 // Idempotency-Key, as API-CONVENTIONS.md (Idempotency) defines it: the first completed response
 // to a (principal, key) is stored in the transaction of the request's own writes and replayed.
+// Stored encrypted, with a keyed fingerprint of the request (IdempotencyStore: why).
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 export const IDEMPOTENCY_RETENTION_HOURS = 24;
@@ -28,7 +30,22 @@ export interface IdempotentRequest {
   method: string;
   /** The spec's path template, e.g. `/orders/{order_id}/confirm`. */
   route: string;
-  fingerprint: string;
+  /** canonicalRequest() of the request: never stored, only its keyed fingerprint. */
+  canonical: string;
+}
+
+/**
+ * Where the answers are stored, and the keys that protect them at rest. Requests carry
+ * passwords, e-mail addresses and exact positions, and answers carry e-mail addresses: an
+ * unkeyed hash of a request is brute-forced from a word list or a grid of points in seconds, so
+ * the fingerprint is an HMAC, and the answer is encrypted like any other personal data.
+ */
+export interface IdempotencyStore {
+  sequelize: Sequelize;
+  /** The personal-data cipher (FIELD_ENCRYPTION_KEYS): the ring's rotation applies to stored answers too. */
+  cipher: Pick<FieldCipher, 'encrypt' | 'decrypt'>;
+  /** The personal-data keyed hashes (BLIND_INDEX_KEY), under a purpose of the fingerprint's own. */
+  indexer: Pick<BlindIndexer, 'keyedHash'>;
 }
 
 export const principalOf = (ctx: RequestContext): string => ctx.actor?.userId ?? 'anonymous';
@@ -98,16 +115,57 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
- * sha256 of the canonical request: path parameters (the route template alone would let one key
- * confirm two different orders), the query as name/value pairs in name order (values of one name
- * keep their order), and the body with sorted keys.
+ * The request as compared: path parameters (the route template alone would let one key confirm
+ * two different orders), the query as name/value pairs in name order (values of one name keep
+ * their order), and the body with sorted keys.
  */
-export function requestFingerprint(pathParams: Record<string, string>, originalUrl: string, body: unknown): string {
+export function canonicalRequest(pathParams: Record<string, string>, originalUrl: string, body: unknown): string {
   const search = originalUrl.includes('?') ? originalUrl.slice(originalUrl.indexOf('?') + 1) : '';
   const query = [...new URLSearchParams(search)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return createHash('sha256')
-    .update(canonicalJson({ path: { ...pathParams }, query, body: body ?? null }))
-    .digest('hex');
+  return canonicalJson({ path: { ...pathParams }, query, body: body ?? null });
+}
+
+const FINGERPRINT_PURPOSE = 'idempotency.fingerprint';
+
+/**
+ * Keyed, so that a stored fingerprint cannot be matched against guesses without the server's
+ * key; over the principal and key too, so that the same request by two callers (or under two
+ * keys) is not recognisable as such, and a row moved to another principal does not match.
+ * The JSON array in front is self-delimiting: no principal or key can run into the request.
+ */
+function fingerprintOf(indexer: IdempotencyStore['indexer'], request: IdempotentRequest): string {
+  return indexer.keyedHash(`${JSON.stringify([request.principal, request.key])}${request.canonical}`, FINGERPRINT_PURPOSE);
+}
+
+/**
+ * The fingerprint of rows written before migration 0033 (`response_enc` NULL): their requests
+ * are still recognised, so a retry across the deploy is replayed instead of running twice. Remove
+ * with the legacy branch in execute() (see there).
+ */
+const legacyFingerprintOf = (canonical: string): string => createHash('sha256').update(canonical).digest('hex');
+
+// The stored answer is bound to its (principal, key): copied to another row, it does not decrypt.
+const responseAad = (principal: string, key: string) => `idempotency_keys.response:${JSON.stringify([principal, key])}`;
+
+function seal(cipher: IdempotencyStore['cipher'], principal: string, key: string, response: StoredResponse): string {
+  // Headers are sealed with the body: a handler may one day put something personal in one.
+  const envelope = { status: response.status, headers: response.headers, body: response.body.toString('base64') };
+  return cipher.encrypt(JSON.stringify(envelope), responseAad(principal, key));
+}
+
+/**
+ * A stored answer that does not decrypt (moved from another row, altered, or sealed under a key
+ * since removed from the ring) still means the request ran: it is neither replayed nor run again.
+ * Each retry fails as an unexpected error (500, logged; nothing stored) until the row expires.
+ */
+function unseal(cipher: IdempotencyStore['cipher'], principal: string, key: string, sealed: string): StoredResponse {
+  let envelope: { status: number; headers: Record<string, string>; body: string };
+  try {
+    envelope = JSON.parse(cipher.decrypt(sealed, responseAad(principal, key))) as typeof envelope;
+  } catch (cause) {
+    throw new Error('the stored Idempotency-Key answer does not decrypt (moved, altered, or its key left FIELD_ENCRYPTION_KEYS): not replayed, not run again', { cause });
+  }
+  return { status: envelope.status, headers: envelope.headers, body: Buffer.from(envelope.body, 'base64') };
 }
 
 /** The problem response exactly as the error middleware writes it (sendProblem), captured so that it can be stored. */
@@ -129,8 +187,10 @@ interface Row {
   route: string;
   fingerprint: string;
   status: number;
+  /** Rows before migration 0033 only: new rows keep `{}` and an empty body, and seal both in response_enc. */
   headers: Record<string, string>;
   body: Buffer;
+  response_enc: string | null;
 }
 
 /** Thrown out of the transaction to roll it back while still answering with the response. */
@@ -155,15 +215,15 @@ export interface IdempotencyOutcome {
  *   unexpected errors) rolls back everything and stores nothing.
  */
 export async function executeIdempotently(
-  sequelize: Sequelize,
+  store: IdempotencyStore,
   ctx: RequestContext,
   request: IdempotentRequest,
   handle: () => Promise<StoredResponse>,
   onClientError: (e: AppError) => StoredResponse,
 ): Promise<IdempotencyOutcome> {
-  const release = await slotsOf(sequelize).acquire();
+  const release = await slotsOf(store.sequelize).acquire();
   try {
-    return await execute(sequelize, ctx, request, handle, onClientError);
+    return await execute(store, ctx, request, handle, onClientError);
   } finally {
     release();
   }
@@ -208,13 +268,14 @@ function slotsOf(sequelize: Sequelize): Slots {
 }
 
 async function execute(
-  sequelize: Sequelize,
+  { sequelize, cipher, indexer }: IdempotencyStore,
   ctx: RequestContext,
   request: IdempotentRequest,
   handle: () => Promise<StoredResponse>,
   onClientError: (e: AppError) => StoredResponse,
 ): Promise<IdempotencyOutcome> {
   const { principal, key } = request;
+  const fingerprint = fingerprintOf(indexer, request);
   try {
     return await sequelize.transaction(async (t): Promise<IdempotencyOutcome> => {
       // The key has no spaces (its pattern), so `principal key` is unambiguous.
@@ -225,12 +286,22 @@ async function execute(
       });
       if (!lock?.locked) throw inProgress();
       const [stored] = await sequelize.query<Row>(
-        'SELECT method, route, fingerprint, status, headers, body FROM idempotency_keys WHERE principal = $1 AND key = $2 AND expires_at > now()',
+        'SELECT method, route, fingerprint, status, headers, body, response_enc FROM idempotency_keys WHERE principal = $1 AND key = $2 AND expires_at > now()',
         { bind: [principal, key], type: QueryTypes.SELECT, transaction: t },
       );
       if (stored) {
-        if (stored.method !== request.method || stored.route !== request.route || stored.fingerprint !== request.fingerprint) throw reused();
-        return { replayed: true, response: { status: stored.status, headers: stored.headers, body: stored.body } };
+        // Legacy: a row of the release before migration 0033 (plain answer, SHA-256 fingerprint)
+        // is compared and replayed as that release did, so that a retry across the deploy does
+        // not run twice. Older processes write such rows until the last of them stops, and they
+        // live IDEMPOTENCY_RETENTION_HOURS: 24 h after the whole fleet runs this release, none is
+        // read any more (`SELECT count(*) FROM idempotency_keys WHERE response_enc IS NULL AND
+        // expires_at > now()` is 0), and this branch, legacyFingerprintOf and the body and headers
+        // columns can go.
+        const legacy = stored.response_enc === null;
+        const expected = legacy ? legacyFingerprintOf(request.canonical) : fingerprint;
+        if (stored.method !== request.method || stored.route !== request.route || stored.fingerprint !== expected) throw reused();
+        const response = legacy ? { status: stored.status, headers: stored.headers, body: stored.body } : unseal(cipher, principal, key, stored.response_enc!);
+        return { replayed: true, response };
       }
 
       let response: StoredResponse;
@@ -250,15 +321,18 @@ async function execute(
       // stale Retry-After included, to the very retry it invites, for the whole retention.
       if (response.status >= 500 || response.status === 429) throw new NotStored(response);
 
-      // An expired row may still be there (pruning is periodic): it is replaced.
+      // An expired row may still be there (pruning is periodic): it is replaced, a legacy one by
+      // a sealed one. The status stays readable (it holds nothing personal and the table checks
+      // it); the replay takes the sealed one.
       await sequelize.query(
-        `INSERT INTO idempotency_keys (principal, key, method, route, fingerprint, status, headers, body, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, now() + make_interval(hours => $9))
+        `INSERT INTO idempotency_keys (principal, key, method, route, fingerprint, status, headers, body, response_enc, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, '{}', '', $7, now() + make_interval(hours => $8))
          ON CONFLICT (principal, key) DO UPDATE
            SET method = EXCLUDED.method, route = EXCLUDED.route, fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status,
-               headers = EXCLUDED.headers, body = EXCLUDED.body, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at`,
+               headers = EXCLUDED.headers, body = EXCLUDED.body, response_enc = EXCLUDED.response_enc,
+               created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at`,
         {
-          bind: [principal, key, request.method, request.route, request.fingerprint, response.status, JSON.stringify(response.headers), response.body, IDEMPOTENCY_RETENTION_HOURS],
+          bind: [principal, key, request.method, request.route, fingerprint, response.status, seal(cipher, principal, key, response), IDEMPOTENCY_RETENTION_HOURS],
           transaction: t,
         },
       );

@@ -1,9 +1,17 @@
 import { Router, type Request, type Response } from 'express';
-import type { Sequelize } from 'sequelize';
 import type { RequestContext } from '../context';
 import { AppError, type FieldError } from '../errors';
 import { requireActor } from './auth';
-import { executeIdempotently, IDEMPOTENCY_KEY_HEADER, idempotencyKeyUse, principalOf, renderProblem, requestFingerprint, type StoredResponse } from './idempotency';
+import {
+  canonicalRequest,
+  executeIdempotently,
+  IDEMPOTENCY_KEY_HEADER,
+  idempotencyKeyUse,
+  principalOf,
+  renderProblem,
+  type IdempotencyStore,
+  type StoredResponse,
+} from './idempotency';
 import { multipartBody } from './multipart';
 import type { Handler, HandlerMap } from './operations';
 import { listOperations, type OpenApiDocument } from './spec';
@@ -43,12 +51,12 @@ function toStored(result: HandlerOutput): StoredResponse {
  * Mounts one route per spec operation under the base path, each calling the handler the map
  * holds for its operationId. The handler map's type guarantees every operation has one.
  *
- * With `idempotency` (the database), a request carrying Idempotency-Key to an operation that
- * declares it runs through executeIdempotently: in one transaction with its stored response,
- * which `ctx.transaction` hands to the use cases. Without it, or on an operation that does not
- * declare the header, the key is ignored.
+ * With `idempotency` (the database and its keys), a request carrying Idempotency-Key to an
+ * operation that declares it runs through executeIdempotently: in one transaction with its stored
+ * response, which `ctx.transaction` hands to the use cases. Without it, or on an operation that
+ * does not declare the header, the key is ignored.
  */
-export function operationsRouter(doc: OpenApiDocument, handlers: HandlerMap, opts: { validateResponses: boolean; idempotency?: Sequelize }): Router {
+export function operationsRouter(doc: OpenApiDocument, handlers: HandlerMap, opts: { validateResponses: boolean; idempotency?: IdempotencyStore }): Router {
   const router = Router();
   const ops = listOperations(doc).filter((op) => op.operationId in handlers);
   const keyUse = idempotencyKeyUse(doc);
@@ -75,7 +83,7 @@ export function operationsRouter(doc: OpenApiDocument, handlers: HandlerMap, opt
         const { replayed, response } = await executeIdempotently(
           idempotency,
           ctx,
-          { principal: principalOf(ctx), key, method: op.method.toUpperCase(), route: op.path, fingerprint: requestFingerprint(req.params as Record<string, string>, req.originalUrl, req.body) },
+          { principal: principalOf(ctx), key, method: op.method.toUpperCase(), route: op.path, canonical: canonicalRequest(req.params as Record<string, string>, req.originalUrl, req.body) },
           async () => toStored(await run()),
           (e) => renderProblem(req, res, e),
         );
