@@ -22,6 +22,18 @@ export async function raw(url: string, init: RequestInit = {}) {
   return { status: res.status, headers: res.headers, text, json: json as Record<string, unknown> };
 }
 
+/**
+ * A raw caller of the API's `/v1` paths at `base()` (read on each call: stacks start in
+ * beforeAll), as `user` (a bearer token) or anonymously, with a JSON body when one is given.
+ */
+export const v1Caller = (base: () => string) =>
+  (user: { token: string } | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    raw(`${base()}/v1${path}`, {
+      method,
+      headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+
 /** Asserts the RFC 9457 shape every 4xx/5xx must have, with the request id of the response. */
 export function expectProblem(res: { status: number; headers: Headers; json: Record<string, unknown> }, status: number, code: string) {
   expect(res.status).toBe(status);

@@ -17,7 +17,7 @@ import { newId } from '../../../src/modules/users/domain/ids';
 import { createLogger } from '../../../src/platform/logger';
 import { quickAccounts } from '../../support/accounts';
 import { createListing, DIGITAL, MANGWON, PHONES, categoryId, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
-import { expectProblem, raw } from '../../support/http';
+import { expectProblem, v1Caller } from '../../support/http';
 import { startEngagementStack, type EngagementStack } from '../../support/engagement';
 import type { IdentityStack } from '../../support/identity';
 import { waitFor } from '../../support/wait';
@@ -43,14 +43,7 @@ interface Caller {
   id: string;
   token: string;
 }
-const url = (path: string) => `${stack.api.url}/v1${path}`;
-function call(user: Caller | null, method: string, path: string, body?: unknown) {
-  return raw(url(path), {
-    method,
-    headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-}
+const call = v1Caller(() => stack.api.url);
 const like = (u: Caller, id: string) => call(u, 'PUT', `/products/${id}/like`);
 const unlike = (u: Caller, id: string) => call(u, 'DELETE', `/products/${id}/like`);
 const likeCount = async (id: string) => (await stack.db.query('SELECT like_count FROM products WHERE id = $1', [id])).rows[0]!.like_count as number;

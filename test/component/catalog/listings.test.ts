@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { productCacheKey } from '../../../src/modules/products';
 import { connectRedis } from '../../../src/platform/redis';
 import { categoryId, createListing, DIGITAL, listingInput, MANGWON, PHONES, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
-import { expectProblem, raw } from '../../support/http';
+import { expectProblem, v1Caller } from '../../support/http';
 import { staffAccounts, startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
 import { waitFor } from '../../support/wait';
 
@@ -20,14 +20,7 @@ afterAll(async () => {
 });
 
 type Json = Record<string, unknown>;
-const url = (path: string) => `${stack.api.url}/v1${path}`;
-function call(user: SignedUpUser | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  return raw(url(path), {
-    method,
-    headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-}
+const call = v1Caller(() => stack.api.url);
 const post = (user: SignedUpUser, body: unknown, headers: Record<string, string> = {}) => call(user, 'POST', '/products', body, headers);
 const get = (user: SignedUpUser | null, id: string, headers: Record<string, string> = {}) => call(user, 'GET', `/products/${id}`, undefined, headers);
 const row = async (id: string) => (await stack.db.query('SELECT * FROM products WHERE id = $1', [id])).rows[0] as Json | undefined;

@@ -7,7 +7,7 @@ import { NOTIFICATION_RETENTION_DAYS, notifyKeywordMatchJob, pruneKeywordMatches
 import { newEngagementId } from '../../../src/modules/engagement/domain/ids';
 import { quickAccounts } from '../../support/accounts';
 import { createListing, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
-import { raw } from '../../support/http';
+import { v1Caller } from '../../support/http';
 import { startEngagementStack, type EngagementStack } from '../../support/engagement';
 import type { IdentityStack } from '../../support/identity';
 import { waitFor } from '../../support/wait';
@@ -32,12 +32,7 @@ interface Caller {
   id: string;
   token: string;
 }
-const call = (user: Caller | null, method: string, path: string, body?: unknown) =>
-  raw(`${stack.api.url}/v1${path}`, {
-    method,
-    headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
+const call = v1Caller(() => stack.api.url);
 const people = (n: number) => quickAccounts(stack.api.config, n, 'rt');
 const job = (name: string) => ({ jobId: `${name}|test`, attempt: 1, log: env.log, signal: new AbortController().signal });
 const retention = () => createRetentionRepository(env.sequelize);

@@ -10,7 +10,7 @@ import { notificationUseCases } from '../../../src/modules/engagement/domain/not
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
 import { createListing, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
-import { expectProblem, raw } from '../../support/http';
+import { expectProblem, v1Caller } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
 import { waitFor } from '../../support/wait';
 
@@ -25,12 +25,7 @@ let other: SignedUpUser;
 let ids: string[];
 
 type Json = Record<string, unknown>;
-const call = (user: { token: string } | null, method: string, path: string, body?: unknown) =>
-  raw(`${stack.api.url}/v1${path}`, {
-    method,
-    headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
+const call = v1Caller(() => stack.api.url);
 const inbox = async (user: SignedUpUser, query = '') => (await call(user, 'GET', `/users/me/notifications?limit=100${query}`)).json.data as Json[];
 const readState = async () => Object.fromEntries((await inbox(reader)).filter((n) => ids.includes(n.id as string)).map((n) => [n.id, n.read]));
 const readAt = async (id: string) => (await stack.db.query('SELECT read_at FROM notifications WHERE id = $1', [id])).rows[0]!.read_at as Date | null;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createListing, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
-import { raw } from '../../support/http';
+import { v1Caller } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
 import { readOnlyReplicaUrl } from '../../support/read-only-replica';
 import { waitFor } from '../../support/wait';
@@ -16,12 +16,7 @@ let seller: Seller;
 let buyer: SignedUpUser;
 
 type Json = Record<string, unknown>;
-const call = (user: { token: string } | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-  raw(`${stack.api.url}/v1${path}`, {
-    method,
-    headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
+const call = v1Caller(() => stack.api.url);
 
 beforeAll(async () => {
   stack = await startIdentityStack({ DATABASE_REPLICA_URL: await readOnlyReplicaUrl() });

@@ -10,7 +10,7 @@ import { flushViewsJob } from '../../../src/modules/engagement/jobs';
 import { newId } from '../../../src/modules/users/domain/ids';
 import { quickAccounts } from '../../support/accounts';
 import { createListing, sellerWithNeighbourhood } from '../../support/catalog';
-import { raw } from '../../support/http';
+import { v1Caller } from '../../support/http';
 import { startEngagementStack, type EngagementStack } from '../../support/engagement';
 import type { IdentityStack } from '../../support/identity';
 import { waitFor } from '../../support/wait';
@@ -33,12 +33,7 @@ interface Caller {
   id: string;
   token: string;
 }
-const call = (user: Caller | null, method: string, path: string, body?: unknown) =>
-  raw(`${stack.api.url}/v1${path}`, {
-    method,
-    headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
+const call = v1Caller(() => stack.api.url);
 const recommended = async (user: Caller, limit = 20): Promise<string[]> => {
   const { data, error } = await stack.api.client({ token: user.token }).GET('/users/me/recommendations', { params: { query: { limit } } });
   if (error) throw new Error(`recommendations failed: ${JSON.stringify(error)}`);

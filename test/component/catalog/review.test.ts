@@ -6,7 +6,7 @@ import { createDocumentStore } from '../../../src/platform/documents';
 import type { DocumentStore } from '../../../src/platform/documents/document-store';
 import { createLogger } from '../../../src/platform/logger';
 import { createListing, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
-import { expectProblem, raw } from '../../support/http';
+import { expectProblem, raw, v1Caller } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
 import { waitFor } from '../../support/wait';
 
@@ -36,12 +36,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const call = (user: SignedUpUser | null, method: string, path: string, body?: unknown) =>
-  raw(`${stack.api.url}/v1${path}`, {
-    method,
-    headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
+const call = v1Caller(() => stack.api.url);
 const review = (user: SignedUpUser | null, id: string, body: unknown) => call(user, 'POST', `/admin/products/${id}/review`, body);
 const tagged = () => `rv${randomBytes(4).toString('hex')}`;
 

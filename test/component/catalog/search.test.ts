@@ -12,7 +12,7 @@ import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
 import { connectRedis } from '../../../src/platform/redis';
 import { categoryId, createListing, MANGWON, PHONES, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
-import { expectProblem, raw } from '../../support/http';
+import { expectProblem, v1Caller } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
 import { TEST_ENV } from '../../support/env';
 import { waitFor } from '../../support/wait';
@@ -65,12 +65,7 @@ const eventually = (what: string, query: ListQuery, expected: string[], user: Si
     return got.length === expected.length && expected.every((id) => got.includes(id)) ? got : null;
   });
 
-const call = (user: SignedUpUser | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-  raw(`${stack.api.url}/v1${path}`, {
-    method,
-    headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
+const call = v1Caller(() => stack.api.url);
 
 describe('GET /v1/products (search)', () => {
   it('when listings are posted, then Korean words find them inside longer titles and English matches in any case', async () => {
