@@ -1,12 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import type { Sequelize } from 'sequelize';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { databaseOptions } from '../../../src/config';
 import { createRequireVerifiedNeighbourhood } from '../../../src/modules/neighbourhoods';
+import { createDongRepository } from '../../../src/modules/neighbourhoods/data/dong-repository';
+import { createNeighbourhoodRepository } from '../../../src/modules/neighbourhoods/data/neighbourhood-repository';
+import { createDongResolver } from '../../../src/modules/neighbourhoods/domain/dong-resolver';
+import { neighbourhoodUseCases, type NeighbourhoodUseCases } from '../../../src/modules/neighbourhoods/domain/neighbourhoods';
+import type { RequestContext } from '../../../src/platform/context';
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { AppError } from '../../../src/platform/errors';
+import { eventRecorder } from '../../../src/platform/events/event-store';
 import { createLogger } from '../../../src/platform/logger';
-import { expectProblem, raw } from '../../support/http';
+import { expectProblem, raw, uniqueIp } from '../../support/http';
 import { startIdentityStack, type IdentityStack, type SignedUpUser } from '../../support/identity';
 
 let stack: IdentityStack;
@@ -14,14 +21,70 @@ let db: Client;
 let sequelize: Sequelize;
 let requireVerifiedNeighbourhood: ReturnType<typeof createRequireVerifiedNeighbourhood>;
 
+/**
+ * The use cases on the real database, with two steps that a test can hold (a transaction's pid is
+ * given when one is reached): interleavings of concurrent writes are then forced, not hoped for.
+ */
+let useCases: NeighbourhoodUseCases;
+type Step = 'recordEvents' | 'setPrimary';
+let holding: { step: Step; reached: (pid: number) => void; released: Promise<void> } | null = null;
+let releaseHeld: (() => void) | null = null;
+// The backend pid of every query while a test records them.
+let queryPids: number[] | null = null;
+
+const pidOf = async (t: Transaction) => (await sequelize.query<{ pid: number }>('SELECT pg_backend_pid() AS pid', { type: QueryTypes.SELECT, transaction: t }))[0]!.pid;
+
+async function passStep(step: Step, t: Transaction) {
+  const hold = holding;
+  if (hold?.step !== step) return;
+  holding = null;
+  hold.reached(await pidOf(t));
+  await hold.released;
+}
+
+/** Holds the next use case that reaches `step` there, in its transaction, until `release()`. */
+function hold(step: Step) {
+  let reached!: (pid: number) => void;
+  let release!: () => void;
+  const pid = new Promise<number>((r) => (reached = r));
+  holding = { step, reached, released: new Promise<void>((r) => (release = r)) };
+  releaseHeld = release;
+  return { pid, release };
+}
+
 beforeAll(async () => {
   // A Redis database of its own: the Bull e-mail queue lives there, and a worker of another test
-  // run on the shared one would take (and send elsewhere) this run's verification mails.
-  stack = await startIdentityStack();
+  // run on the shared one would take (and send elsewhere) this run's verification mails. The pool
+  // of 4 (the default) is set explicitly: the stalled-pool test counts on it.
+  stack = await startIdentityStack({ DATABASE_POOL_MAX: '4' });
   db = new Client({ connectionString: stack.api.config.DATABASE_URL });
   await db.connect();
   sequelize = createSequelize(databaseOptions(stack.api.config), createLogger('silent', 'test'));
+  sequelize.addHook('beforeQuery', (_options, query) => void queryPids?.push((query.connection as unknown as { processID: number }).processID));
   requireVerifiedNeighbourhood = createRequireVerifiedNeighbourhood(sequelize);
+  const repository = createNeighbourhoodRepository(sequelize);
+  const recordEvents = eventRecorder(sequelize);
+  useCases = neighbourhoodUseCases({
+    sequelize,
+    neighbourhoods: {
+      ...repository,
+      setPrimary: async (userId, dongCode, t) => {
+        await passStep('setPrimary', t);
+        return repository.setPrimary(userId, dongCode, t);
+      },
+    },
+    resolver: createDongResolver(createDongRepository(sequelize)),
+    recordEvents: async (t, ...rest) => {
+      await passStep('recordEvents', t);
+      return recordEvents(t, ...rest);
+    },
+  });
+});
+// A failed test must not leave a use case held (its transaction open) or a hold armed for the next.
+afterEach(() => {
+  holding = null;
+  releaseHeld?.();
+  releaseHeld = null;
 });
 afterAll(async () => {
   await sequelize?.close();
@@ -193,6 +256,16 @@ describe('POST /v1/users/me/neighbourhoods', () => {
     await expect(requireVerifiedNeighbourhood(user.id)).resolves.toMatchObject({ dongCode: BUSAN_UJE_1.code });
   });
 
+  it('when the consent is to an older version of the location terms, then verifying is 403 location_consent_required until the user agrees to the current one', async () => {
+    const user = await consentedUser('oldterms');
+    await db.query(`UPDATE location_consents SET terms_version = '2025-01-01' WHERE user_id = $1`, [user.id]);
+    expectProblem(await verify(user, MANGWON_1), 403, 'location_consent_required');
+    expect(await rows(user.id)).toHaveLength(0);
+
+    expect((await consent(user)).status).toBe(200);
+    expect((await verify(user, MANGWON_1)).status).toBe(200);
+  });
+
   it('without a token, then 401', async () => {
     expectProblem(await raw(url('/users/me/neighbourhoods'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ lat: MANGWON_1.lat, lng: MANGWON_1.lng }) }), 401, 'unauthenticated');
   });
@@ -229,5 +302,133 @@ describe('PATCH and DELETE /v1/users/me/neighbourhoods/{dong_code}', () => {
     expect(await rows(owner.id)).toEqual(before);
     expect(await list(other)).toEqual([]);
     await expectNeedsNeighbourhood(other.id);
+  });
+});
+
+const requestContext = (): RequestContext => ({
+  requestId: `req_${randomUUID().replace(/-/g, '')}`,
+  log: createLogger('silent', 'test'),
+  client: { ip: uniqueIp(), userAgent: 'vitest' },
+});
+
+/** The backends waiting, directly or through others, on locks that `root` holds. */
+async function blockedBehind(root: number): Promise<Set<number>> {
+  const { rows } = await db.query<{ pid: number; by: number[] }>(`SELECT pid, pg_blocking_pids(pid) AS by FROM pg_stat_activity WHERE wait_event_type = 'Lock'`);
+  const behind = new Set<number>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of rows) {
+      if (!behind.has(r.pid) && r.by.some((b) => b === root || behind.has(b))) {
+        behind.add(r.pid);
+        grew = true;
+      }
+    }
+  }
+  return behind;
+}
+
+async function untilBlockedBehind(root: number, count: number) {
+  const until = Date.now() + 5_000;
+  while ((await blockedBehind(root)).size < count) {
+    if (Date.now() > until) throw new Error(`fewer than ${count} backends came to wait on the locks of ${root}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('locks and connections of the neighbourhood writes', () => {
+  it("when a verification runs in the request transaction (Idempotency-Key), then every query it makes is on that transaction's connection", async () => {
+    const user = await consentedUser('onepid');
+    expect((await verify(user, MANGWON_1)).status).toBe(200);
+    const ctx = requestContext();
+    const pids: number[] = [];
+    let transactionPid = 0;
+    const view = await sequelize.transaction(async (t) => {
+      transactionPid = await pidOf(t);
+      ctx.transaction = t;
+      queryPids = pids;
+      try {
+        return await useCases.verify(ctx, user.id, YEOKSAM_1);
+      } finally {
+        queryPids = null;
+      }
+    });
+    expect(view).toMatchObject({ dongCode: YEOKSAM_1.code, primary: false, neighbours: expect.arrayContaining([expect.objectContaining({ dongCode: expect.any(String) })]) });
+    // The consent check, the dong lookup, the locks, the writes, the event and the neighbouring dongs.
+    expect(pids.length).toBeGreaterThanOrEqual(8);
+    expect(new Set(pids)).toEqual(new Set([transactionPid]));
+  });
+
+  it('when a verification with an Idempotency-Key holds its locks while three PATCHes of the same user wait on them (the whole pool of 4), then it completes at once and so do they', async () => {
+    const user = await consentedUser('pool');
+    expect((await verify(user, MANGWON_1)).status).toBe(200);
+    const holder = new Client({ connectionString: stack.api.config.DATABASE_URL });
+    await holder.connect();
+    try {
+      // The test holds the row the verification locks after the consent, so that the verification
+      // keeps the consent's lock (and its connection) while the PATCHes come to wait behind it.
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM user_neighbourhoods WHERE user_id = $1 AND dong_code = $2 FOR UPDATE', [user.id, MANGWON_1.code]);
+      const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+
+      const started = Date.now();
+      const verifying = raw(url('/users/me/neighbourhoods'), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: JSON.stringify({ lat: MANGWON_1.lat, lng: MANGWON_1.lng }),
+      }).then((res) => ({ ...res, ms: Date.now() - started }));
+      await untilBlockedBehind(holderPid, 1);
+      const patches = (['far', 'near', 'far'] as const).map((range) => call(user, 'PATCH', `/users/me/neighbourhoods/${MANGWON_1.code}`, { range }));
+      await untilBlockedBehind(holderPid, 4);
+      await holder.query('COMMIT');
+
+      const verified = await verifying;
+      // Before, it waited the pool's 10 s acquire timeout for a second connection: a 500.
+      expect(verified.status).toBe(200);
+      expect(verified.ms).toBeLessThan(5_000);
+      expect((await Promise.all(patches)).map((r) => r.status)).toEqual([200, 200, 200]);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    }
+  });
+
+  it('when the primary is removed while a new dong is being verified, then the new dong becomes primary', async () => {
+    const user = await consentedUser('racedel');
+    expect((await verify(user, MANGWON_1)).status).toBe(200);
+    // The verification of a second dong stops before it commits, its locks taken and its row written.
+    const held = hold('recordEvents');
+    const verifying = useCases.verify(requestContext(), user.id, YEOKSAM_1);
+    const verifierPid = await held.pid;
+    const removing = useCases.remove(requestContext(), user.id, MANGWON_1.code);
+    await untilBlockedBehind(verifierPid, 1);
+    held.release();
+    await expect(verifying).resolves.toMatchObject({ dongCode: YEOKSAM_1.code, primary: false });
+    await removing;
+
+    expect((await rows(user.id)).map((r) => [r.dong_code, r.is_primary])).toEqual([[YEOKSAM_1.code, true]]);
+    await expect(requireVerifiedNeighbourhood(user.id)).resolves.toMatchObject({ dongCode: YEOKSAM_1.code, primary: true });
+  });
+
+  it('when the other dong is made primary while the primary one is being renewed, then both succeed (no deadlock) and the primary moves', async () => {
+    const user = await consentedUser('racepatch');
+    expect((await verify(user, MANGWON_1)).status).toBe(200);
+    expect((await verify(user, YEOKSAM_1)).status).toBe(200);
+    // The update stops with its locks taken, just before it moves the primary.
+    const held = hold('setPrimary');
+    const updating = useCases.update(requestContext(), user.id, YEOKSAM_1.code, { primary: true });
+    const updaterPid = await held.pid;
+    const renewing = useCases.verify(requestContext(), user.id, MANGWON_1);
+    await untilBlockedBehind(updaterPid, 1);
+    held.release();
+
+    const settled = await Promise.allSettled([updating, renewing]);
+    // Before, each held a row the other needed: 40P01 deadlock detected, a 500.
+    expect(settled.map((s) => (s.status === 'rejected' ? String(s.reason) : s.status))).toEqual(['fulfilled', 'fulfilled']);
+    await expect(updating).resolves.toMatchObject({ dongCode: YEOKSAM_1.code, primary: true });
+    await expect(renewing).resolves.toMatchObject({ dongCode: MANGWON_1.code, primary: false });
+    expect((await list(user)).map((n) => [n.dong_code, n.primary])).toEqual([
+      [YEOKSAM_1.code, true],
+      [MANGWON_1.code, false],
+    ]);
   });
 });

@@ -25,6 +25,8 @@ const toNeighbourhood = (r: NeighbourhoodRow): UserNeighbourhood => ({
   active: r.active,
 });
 
+const primaryThenLatest = (a: UserNeighbourhood, b: UserNeighbourhood) => Number(b.primary) - Number(a.primary) || b.verifiedAt.getTime() - a.verifiedAt.getTime();
+
 const SELECT = `SELECT n.dong_code, d.name, d.sido, d.sigungu, n.is_primary, n.range, n.verified_at, n.expires_at, n.expires_at > now() AS active
                   FROM user_neighbourhoods n JOIN dongs d ON d.code = n.dong_code`;
 
@@ -60,14 +62,18 @@ export function createNeighbourhoodRepository(sequelize: Sequelize) {
       return { deleted: consents.length > 0, dongCodes: dongs.map((d) => d.dong_code) };
     },
 
-    /** The user's neighbourhoods, primary first (locked when `transaction` will change them). */
+    /**
+     * The user's neighbourhoods, primary first; locked when `transaction` will change them, in
+     * dong-code order for every writer (the primary moves, a code does not), so that no two lock
+     * them in opposite orders.
+     */
     async list(userId: string, transaction?: Transaction): Promise<UserNeighbourhood[]> {
-      const rows = await sequelize.query<NeighbourhoodRow>(`${SELECT} WHERE n.user_id = $1 ORDER BY n.is_primary DESC, n.verified_at DESC${transaction ? ' FOR UPDATE OF n' : ''}`, {
+      const rows = await sequelize.query<NeighbourhoodRow>(`${SELECT} WHERE n.user_id = $1 ORDER BY n.dong_code${transaction ? ' FOR UPDATE OF n' : ''}`, {
         bind: [userId],
         type: QueryTypes.SELECT,
         transaction,
       });
-      return rows.map(toNeighbourhood);
+      return rows.map(toNeighbourhood).sort(primaryThenLatest);
     },
 
     async find(userId: string, dongCode: string, transaction?: Transaction): Promise<UserNeighbourhood | null> {

@@ -1,3 +1,4 @@
+import type { Transaction } from 'sequelize';
 import { AppError } from '../../../platform/errors';
 import { metresBetween } from '../../../platform/search';
 import type { DongRepository } from '../data/dong-repository';
@@ -38,12 +39,15 @@ export function createDongResolver(repo: DongRepository) {
   };
 
   return {
-    /** The dong a coordinate falls in (nearest representative point); 422 when it is outside Korea. */
-    async resolve(lat: number, lng: number): Promise<ResolvedDong> {
+    /**
+     * The dong a coordinate falls in (nearest representative point); 422 when it is outside Korea.
+     * `transaction`: the caller's open one, so that it needs no second pooled connection.
+     */
+    async resolve(lat: number, lng: number, transaction?: Transaction): Promise<ResolvedDong> {
       if (!isValidCoordinate(lat, lng)) throw new AppError(400, 'invalid_coordinates', 'Invalid coordinates', 'Latitude must be within ±90 and longitude within ±180.');
       // Digits past the seventh decimal (~1 cm) say nothing, and a subnormal float (5e-324) makes
       // earthdistance's ll_to_earth fail with "value out of range: underflow" (a 500 the fuzzer found).
-      const nearest = await repo.nearest(roundCoordinate(lat), roundCoordinate(lng));
+      const nearest = await repo.nearest(roundCoordinate(lat), roundCoordinate(lng), transaction);
       if (!nearest || nearest.distanceMeters > MAX_DISTANCE_FROM_DONG_METERS) {
         throw new AppError(422, 'location_outside_service_area', 'Location outside the service area', 'These coordinates are not within any Korean administrative dong.');
       }
@@ -71,9 +75,12 @@ export function createDongResolver(repo: DongRepository) {
       return found.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
     },
 
-    /** The dong and the dongs around it, nearest first, for "my neighbourhood" feeds. */
-    async neighbourhood(code: string, radiusMeters = DEFAULT_NEIGHBOUR_RADIUS_METERS): Promise<Dong[]> {
-      const dongs = await repo.within(code, radiusMeters);
+    /**
+     * The dong and the dongs around it, nearest first, for "my neighbourhood" feeds. `transaction`:
+     * the caller's open one, so that it needs no second pooled connection.
+     */
+    async neighbourhood(code: string, radiusMeters = DEFAULT_NEIGHBOUR_RADIUS_METERS, transaction?: Transaction): Promise<Dong[]> {
+      const dongs = await repo.within(code, radiusMeters, transaction);
       if (dongs.length === 0) throw new AppError(404, 'not_found', 'Not found', 'No dong has this code.');
       return dongs;
     },

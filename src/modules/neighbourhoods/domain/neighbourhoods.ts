@@ -1,4 +1,4 @@
-import type { Sequelize } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
 import type { RequestContext } from '../../../platform/context';
 import { inTransaction } from '../../../platform/db/transaction';
 import { notFound } from '../../../platform/errors';
@@ -30,13 +30,30 @@ export interface NeighbourhoodView extends UserNeighbourhood {
 
 const userRef = (id: string) => ({ type: 'user', id });
 
+/** Only an agreement to the terms in force counts: a new version of the terms needs a new one. */
+const agreedToCurrentTerms = (consent: LocationConsent | null) => consent?.termsVersion === CURRENT_LOCATION_TERMS_VERSION;
+
 export function neighbourhoodUseCases(deps: NeighbourhoodsDeps) {
   const { sequelize, neighbourhoods, resolver, recordEvents } = deps;
 
-  const withNeighbours = async (n: UserNeighbourhood): Promise<NeighbourhoodView> => {
-    const around = await resolver.neighbourhood(n.dongCode, RANGE_METERS[n.range]);
+  // Inside a transaction every read goes through it: a transaction holding the user's locks that
+  // waited for a second pooled connection could wait on requests queued behind those very locks,
+  // each holding a connection, until the pool's acquire timeout (docs/neighbourhoods.md).
+  const withNeighbours = async (n: UserNeighbourhood, transaction?: Transaction): Promise<NeighbourhoodView> => {
+    const around = await resolver.neighbourhood(n.dongCode, RANGE_METERS[n.range], transaction);
     const neighbours = around.filter((d) => d.code !== n.dongCode).map((d) => ({ dongCode: d.code, name: d.name, distanceMeters: Math.round((d as { distanceMeters?: number }).distanceMeters ?? 0) }));
     return { ...n, neighbours };
+  };
+
+  /**
+   * Every write to a user's neighbourhoods locks the consent row first (a withdrawal deletes it),
+   * then the rows in the repository's fixed order: writers queue on the consent one by one, never
+   * deadlock on the rows, and each reads the rows only once the one before has committed (a row
+   * added by it is not missed).
+   */
+  const lockNeighbourhoods = async (userId: string, t: Transaction) => {
+    const consent = await neighbourhoods.consent(userId, t, true);
+    return { consent, held: await neighbourhoods.list(userId, t) };
   };
 
   return {
@@ -77,13 +94,14 @@ export function neighbourhoodUseCases(deps: NeighbourhoodsDeps) {
      * 30 days, renewing a dong already held, replacing lapsed ones, refusing a third active one.
      */
     async verify(ctx: RequestContext, userId: string, position: { lat: number; lng: number }): Promise<NeighbourhoodView> {
-      // Before the coordinates are even looked at.
-      if (!(await neighbourhoods.consent(userId))) throw locationConsentRequired();
-      const dong = await resolver.resolve(position.lat, position.lng);
-      const verified = await inTransaction(sequelize, ctx, async (t) => {
-        // The consent's lock orders this against a withdrawal and against the user's other verifications.
-        if (!(await neighbourhoods.consent(userId, t, true))) throw locationConsentRequired();
-        const held = await neighbourhoods.list(userId, t);
+      // Before the coordinates are even looked at; in the request's transaction when there is one
+      // (an Idempotency-Key), which already holds a connection.
+      if (!agreedToCurrentTerms(await neighbourhoods.consent(userId, ctx.transaction))) throw locationConsentRequired();
+      const dong = await resolver.resolve(position.lat, position.lng, ctx.transaction);
+      return inTransaction(sequelize, ctx, async (t) => {
+        // The consent's lock orders this against a withdrawal and against the user's other writes.
+        const { consent, held } = await lockNeighbourhoods(userId, t);
+        if (!agreedToCurrentTerms(consent)) throw locationConsentRequired();
         const existing = held.find((n) => n.dongCode === dong.code);
         let primary = existing?.primary ?? false;
         if (!existing) {
@@ -102,31 +120,29 @@ export function neighbourhoodUseCases(deps: NeighbourhoodsDeps) {
           [{ type: 'user.neighbourhood_verified', payload: { user_id: userId, dong_code: dong.code, verified_at: row.verifiedAt.toISOString(), expires_at: row.expiresAt.toISOString() } }],
           metadataFrom(ctx),
         );
-        return row;
+        return withNeighbours(row, t);
       });
-      return withNeighbours(verified);
     },
 
     async list(userId: string): Promise<NeighbourhoodView[]> {
-      return Promise.all((await neighbourhoods.list(userId)).map(withNeighbours));
+      return Promise.all((await neighbourhoods.list(userId)).map((n) => withNeighbours(n)));
     },
 
     /** Makes a neighbourhood the primary one and/or changes its range. */
     async update(ctx: RequestContext, userId: string, dongCode: string, changes: { primary?: boolean; range?: NeighbourhoodRange }): Promise<NeighbourhoodView> {
-      const updated = await inTransaction(sequelize, ctx, async (t) => {
-        const held = await neighbourhoods.find(userId, dongCode, t);
+      return inTransaction(sequelize, ctx, async (t) => {
+        const held = (await lockNeighbourhoods(userId, t)).held.find((n) => n.dongCode === dongCode);
         if (!held) throw notFound('This dong is not one of your neighbourhoods.');
         if (changes.primary && !held.primary) await neighbourhoods.setPrimary(userId, dongCode, t);
         if (changes.range && changes.range !== held.range) await neighbourhoods.setRange(userId, dongCode, changes.range, t);
-        return (await neighbourhoods.find(userId, dongCode, t))!;
+        return withNeighbours((await neighbourhoods.find(userId, dongCode, t))!, t);
       });
-      return withNeighbours(updated);
     },
 
     /** Removes a neighbourhood (`user.neighbourhood_removed`); the other one becomes primary if this was. */
     async remove(ctx: RequestContext, userId: string, dongCode: string): Promise<void> {
       await inTransaction(sequelize, ctx, async (t) => {
-        const held = await neighbourhoods.list(userId, t);
+        const { held } = await lockNeighbourhoods(userId, t);
         const target = held.find((n) => n.dongCode === dongCode);
         if (!target) throw notFound('This dong is not one of your neighbourhoods.');
         await neighbourhoods.remove(userId, [dongCode], t);
