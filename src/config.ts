@@ -36,7 +36,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/junggo'),
   DATABASE_REPLICA_URL: url(['postgres:', 'postgresql:']).optional(),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(4),
+  // At least 2: a request running in its Idempotency-Key transaction holds one connection while its
+  // reads before any lock take another (platform/http/idempotency.ts, Slots), so 1 would deadlock it.
+  DATABASE_POOL_MAX: z.coerce.number().int().min(2).max(100).default(4),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379/0'),
   RABBITMQ_URL: url(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
   CORS_ORIGINS: list.default(['http://localhost:3000', 'http://127.0.0.1:3000']),

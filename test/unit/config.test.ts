@@ -11,6 +11,8 @@ describe('loadConfig', () => {
 
   it('when a variable is malformed, then loading fails with a message naming each one', () => {
     expect(() => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', CORS_ORIGINS: 'a' })).toThrow(ConfigError);
+    // One connection would deadlock an Idempotency-Key request reading before its locks.
+    expect(() => loadConfig({ DATABASE_POOL_MAX: '1' })).toThrow(/DATABASE_POOL_MAX/);
     try {
       loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x' });
     } catch (err) {

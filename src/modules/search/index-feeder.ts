@@ -145,12 +145,14 @@ const changeOf = (id: string, before: SearchDocument | null | undefined, after: 
  * stored document. A redelivery the document already holds folds to the same document.
  */
 export function createIndexFeeder(sequelize: Sequelize) {
-  // Dong names are reference data (the dongs table); events carry only the code.
+  // Dong names are reference data (the dongs table); events carry only the code. Read in the
+  // batch's transaction, which holds rows already written: waiting for a second pooled
+  // connection while holding them could wait on work queued behind them.
   const dongNames = new Map<string, string>();
-  const dongName = async (code: string): Promise<string> => {
+  const dongName = async (code: string, transaction: WriteOptions['transaction']): Promise<string> => {
     let name = dongNames.get(code);
     if (name === undefined) {
-      const [row] = await sequelize.query<{ name: string }>('SELECT name FROM dongs WHERE code = $1', { bind: [code], type: QueryTypes.SELECT });
+      const [row] = await sequelize.query<{ name: string }>('SELECT name FROM dongs WHERE code = $1', { bind: [code], type: QueryTypes.SELECT, ...(transaction ? { transaction } : {}) });
       name = row?.name ?? '';
       if (dongNames.size > 10_000) dongNames.clear();
       dongNames.set(code, name);
@@ -202,7 +204,7 @@ export function createIndexFeeder(sequelize: Sequelize) {
       switch (event.type) {
         case 'product.created':
         case 'product.updated': {
-          const fields = snapshotFields(p, await dongName(str(p.dong_code)));
+          const fields = snapshotFields(p, await dongName(str(p.dong_code), opts.transaction));
           const current = await index.get(id, opts);
           if (current) return update((d) => ({ ...d, ...fields }));
           seen.after = {

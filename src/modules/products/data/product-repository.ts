@@ -316,13 +316,13 @@ export function createProductRepository(sequelize: Sequelize) {
       return toProduct(row!);
     },
 
-    async idsBySeller(sellerId: string): Promise<string[]> {
-      const rows = await select<{ id: string }>('SELECT id FROM products WHERE seller_id = $1 AND deleted_at IS NULL', [sellerId]);
+    async idsBySeller(sellerId: string, transaction?: Transaction): Promise<string[]> {
+      const rows = await select<{ id: string }>('SELECT id FROM products WHERE seller_id = $1 AND deleted_at IS NULL', [sellerId], transaction);
       return rows.map((r) => r.id);
     },
 
-    async idsInCategory(categoryId: string): Promise<string[]> {
-      const rows = await select<{ id: string }>('SELECT id FROM products WHERE category_id = $1 AND deleted_at IS NULL', [categoryId]);
+    async idsInCategory(categoryId: string, transaction?: Transaction): Promise<string[]> {
+      const rows = await select<{ id: string }>('SELECT id FROM products WHERE category_id = $1 AND deleted_at IS NULL', [categoryId], transaction);
       return rows.map((r) => r.id);
     },
   };

@@ -109,9 +109,23 @@ export function productUseCases(deps: ProductsDeps) {
   // when the request's transaction commits).
   const invalidateAfterCommit = (t: Transaction, id: string) => t.afterCommit(() => cache.invalidate(id));
 
+  async function imagesOf(id: string): Promise<ProductView['images']> {
+    return (await (await deps.details()).get(id))?.images ?? [];
+  }
+
   async function withImages(view: ProductView): Promise<ProductView> {
-    const doc = await (await deps.details()).get(view.id);
-    return { ...view, images: doc?.images ?? [] };
+    return { ...view, images: await imagesOf(view.id) };
+  }
+
+  /**
+   * Runs a change of the listing and answers with its photos, read beside the change, not after
+   * it: inside a request's transaction (an Idempotency-Key) the listing's lock lasts until the
+   * request commits, and the document store may wait (MongoDB without a primary) while requests
+   * queue on that lock, each holding a pooled connection. None of these changes touches photos.
+   */
+  async function changed(id: string, change: Promise<ProductView>): Promise<ProductView> {
+    const [view, images] = await Promise.all([change, imagesOf(id)]);
+    return { ...view, images };
   }
 
   /** The listing the actor is about to change: 404 when others may not see it, 403 when it is not theirs. */
@@ -186,7 +200,7 @@ export function productUseCases(deps: ProductsDeps) {
       // they refuse is told only to the seller: for anyone else's id the answer is 403/404 whatever
       // the body says, as for every other check of it.
       const moderation = moderateListing(f);
-      const view = await inTransaction(sequelize, ctx, async (t) => {
+      return changed(id, inTransaction(sequelize, ctx, async (t) => {
         const current = await products.findForUpdate(id, t);
         assertSellerOf(current, actorId);
         assertVersionMatches(ifMatch, current.version);
@@ -212,13 +226,12 @@ export function productUseCases(deps: ProductsDeps) {
         await record(ctx, t, product, 'product.updated', snapshot(product, category.path));
         invalidateAfterCommit(t, id);
         return (await products.findView(id, t))!;
-      });
-      return withImages(view);
+      }));
     },
 
     /** Moves the listing along 판매중/예약중/거래완료/숨김. Records `product.status_changed`. */
     async changeStatus(ctx: RequestContext, actorId: string, id: string, status: ProductStatus, buyerId: string | undefined): Promise<ProductView> {
-      const view = await inTransaction(sequelize, ctx, async (t) => {
+      return changed(id, inTransaction(sequelize, ctx, async (t) => {
         const current = await products.findForUpdate(id, t);
         assertSellerOf(current, actorId);
         if (buyerId !== undefined && !takesBuyer(status)) throw buyerNotApplicable();
@@ -233,13 +246,12 @@ export function productUseCases(deps: ProductsDeps) {
         await record(ctx, t, product, 'product.status_changed', { product_id: id, seller_id: product.sellerId, status, previous: current.status, buyer_id: nextBuyer });
         invalidateAfterCommit(t, id);
         return (await products.findView(id, t))!;
-      });
-      return withImages(view);
+      }));
     },
 
     /** 끌어올리기: once per 24 hours, optionally cutting the price. Records `product.bumped`. */
     async bump(ctx: RequestContext, actorId: string, id: string, newPrice: number | undefined): Promise<ProductView> {
-      const view = await inTransaction(sequelize, ctx, async (t) => {
+      return changed(id, inTransaction(sequelize, ctx, async (t) => {
         const current = await products.findForUpdate(id, t);
         assertSellerOf(current, actorId);
         if (current.status !== 'on_sale') throw productNotOnSale();
@@ -260,8 +272,7 @@ export function productUseCases(deps: ProductsDeps) {
         });
         invalidateAfterCommit(t, id);
         return (await products.findView(id, t))!;
-      });
-      return withImages(view);
+      }));
     },
 
     /** Soft delete: gone from every read, still there for the orders and reviews pointing at it. Records `product.deleted`. */
