@@ -211,44 +211,44 @@ describe('CachedJson', () => {
     release();
     await inFlight;
     for (const hash of [`{${key}}:s:a`, `{${key}}:s:b`, `{${key}}:s:c`, `{${key}}`]) expect(await redis.exists(hash), hash).toBe(0);
+    // Unregistered with them: the next drop of everything deletes only what is read from now on.
+    expect(await redis.scard(`{${key}}:scopes`)).toBe(0);
     expect((await cache.get('a1', log, 'a')).json.toString()).toBe('{"v":"a1","n":4}');
+    expect(await redis.smembers(`{${key}}:scopes`)).toEqual(['a']);
   });
 
-  it('when a load registers its scope while everything is being invalidated and stores after it, then the next change of that scope still drops it', async () => {
+  it('when loads register their scope just before and just after everything is invalidated, then the earlier does not store, and what the later stores is dropped by the next change of that scope', async () => {
     const key = `cache:test:${randomUUID()}`;
     const state = { version: 1 };
-    let started!: () => void;
-    const loading = new Promise<void>((r) => (started = r));
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    // Another process, whose load begins between the invalidation's round trips and ends after them.
+    // Another process's loads, each held until the test lets it finish (after registering).
+    const gates: (() => void)[] = [];
+    const started: (() => void)[] = [];
     const other = new CachedJson(redis, key, 60, async () => {
       const seen = state.version;
-      started();
-      await gate;
+      await new Promise<void>((resolve) => {
+        gates.push(resolve);
+        started.shift()?.();
+      });
       return { version: seen };
     }, log, 0);
-    const own = await connectRedis(TEST_ENV.REDIS_URL);
-    try {
-      const smembers = own.smembers.bind(own);
-      let inFlight: Promise<unknown> | undefined;
-      own.smembers = (async (k: string) => {
-        inFlight = other.get('v', log, 's');
-        await loading;
-        return smembers(k);
-      }) as typeof own.smembers;
-      await new CachedJson(own, key, 60, async () => ({ version: state.version }), log, 0).invalidate();
-      release();
-      await inFlight;
-      // Stored after the invalidation, by a load that began after it: fresh until the next change.
-      expect(await redis.hexists(`{${key}}:s:s`, 'v')).toBe(1);
-      state.version = 2;
-      await other.invalidate(['s']);
-      const reader = new CachedJson(redis, key, 60, async () => ({ version: state.version }), log, 0);
-      expect((await reader.get('v', log, 's')).json.toString()).toBe('{"version":2}');
-    } finally {
-      own.disconnect();
-    }
+    const loadStarted = () => new Promise<void>((resolve) => started.push(resolve));
+    let began = loadStarted();
+    const before = other.get('v', log, 's');
+    await began;
+    await new CachedJson(redis, key, 60, async () => ({ version: state.version }), log, 0).invalidate();
+    gates.shift()!();
+    await before;
+    expect(await redis.hexists(`{${key}}:s:s`, 'v')).toBe(0);
+    began = loadStarted();
+    const after = other.get('v', log, 's');
+    await began;
+    gates.shift()!();
+    await after;
+    expect(await redis.hexists(`{${key}}:s:s`, 'v')).toBe(1);
+    state.version = 2;
+    await other.invalidate(['s']);
+    const reader = new CachedJson(redis, key, 60, async () => ({ version: state.version }), log, 0);
+    expect((await reader.get('v', log, 's')).json.toString()).toBe('{"version":2}');
   });
 
   it('when read while everything is being invalidated, then what that read found is not kept: the next read loads', async () => {
