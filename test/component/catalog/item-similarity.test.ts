@@ -83,6 +83,22 @@ async function scratchSchema(logging: (sql: string, opts?: unknown) => void = ()
   };
 }
 
+/**
+ * Random views, likes and purchases of `users` × `items` (each pair with the given chance of
+ * each), repeatable by `seed`: views fall on 7 days (many ties), likes and purchases on whole
+ * hours of the same days (ties among them and with views at midnight).
+ */
+async function randomHistories(client: Client, o: { seed: number; users: number; items: number; views: number; likes: number; purchases: number }) {
+  const pairs = `FROM generate_series(1, ${o.users}) u, generate_series(1, ${o.items}) i`;
+  const ids = `'u' || lpad(u::text, 2, '0'), 'i' || lpad(i::text, 2, '0')`;
+  const hour = `timestamptz '2026-11-01 00:00+09' + (random() * 150)::int * interval '1 hour'`;
+  await client.query('SELECT setseed($1)', [o.seed]);
+  await client.query(`
+    INSERT INTO product_views SELECT ${ids}, date '2026-11-01' + (random() * 6)::int ${pairs} WHERE random() < ${o.views};
+    INSERT INTO product_likes SELECT ${ids}, ${hour} ${pairs} WHERE random() < ${o.likes};
+    INSERT INTO product_purchases SELECT ${ids}, ${hour} ${pairs} WHERE random() < ${o.purchases}`);
+}
+
 interface PlanNode {
   'Relation Name'?: string;
   'Actual Rows': number;
@@ -106,16 +122,7 @@ describe('the recommender\'s "latest N" reads', () => {
     const scratch = await scratchSchema();
     try {
       const { client } = scratch;
-      // 12 users × 60 items. Views fall on 7 days (many ties), likes and purchases on whole hours
-      // of the same days (ties among them and with views at midnight).
-      await client.query('SELECT setseed(0.31)');
-      await client.query(`
-        INSERT INTO product_views SELECT 'u' || lpad(u::text, 2, '0'), 'i' || lpad(i::text, 2, '0'), date '2026-11-01' + (random() * 6)::int
-          FROM generate_series(1, 12) u, generate_series(1, 60) i WHERE random() < 0.5;
-        INSERT INTO product_likes SELECT 'u' || lpad(u::text, 2, '0'), 'i' || lpad(i::text, 2, '0'), timestamptz '2026-11-01 00:00+09' + (random() * 150)::int * interval '1 hour'
-          FROM generate_series(1, 12) u, generate_series(1, 60) i WHERE random() < 0.3;
-        INSERT INTO product_purchases SELECT 'u' || lpad(u::text, 2, '0'), 'i' || lpad(i::text, 2, '0'), timestamptz '2026-11-01 00:00+09' + (random() * 150)::int * interval '1 hour'
-          FROM generate_series(1, 12) u, generate_series(1, 60) i WHERE random() < 0.1`);
+      await randomHistories(client, { seed: 0.31, users: 12, items: 60, views: 0.5, likes: 0.3, purchases: 0.1 });
       await scratch.analyze();
       const users = (await client.query<{ id: string }>('SELECT DISTINCT user_id AS id FROM product_interactions ORDER BY 1')).rows.map((r) => r.id);
       const items = (await client.query<{ id: string }>('SELECT DISTINCT product_id AS id FROM product_interactions ORDER BY 1')).rows.map((r) => r.id);
@@ -152,15 +159,8 @@ describe('the recommender\'s "latest N" reads', () => {
     const scratch = await scratchSchema();
     try {
       const { client } = scratch;
-      await client.query('SELECT setseed(0.57)');
-      await client.query(`
-        INSERT INTO product_views SELECT 'u' || lpad(u::text, 2, '0'), 'i' || lpad(i::text, 2, '0'), date '2026-11-01' + (random() * 6)::int
-          FROM generate_series(1, 30) u, generate_series(1, 40) i WHERE random() < 0.4;
-        INSERT INTO product_likes SELECT 'u' || lpad(u::text, 2, '0'), 'i' || lpad(i::text, 2, '0'), timestamptz '2026-11-01 00:00+09' + (random() * 150)::int * interval '1 hour'
-          FROM generate_series(1, 30) u, generate_series(1, 40) i WHERE random() < 0.25;
-        INSERT INTO product_purchases SELECT 'u' || lpad(u::text, 2, '0'), 'i' || lpad(i::text, 2, '0'), timestamptz '2026-11-01 00:00+09' + (random() * 150)::int * interval '1 hour'
-          FROM generate_series(1, 30) u, generate_series(1, 40) i WHERE random() < 0.08;
-        INSERT INTO item_norms SELECT product_id, sum(weight::double precision * weight) FROM product_interactions GROUP BY product_id`);
+      await randomHistories(client, { seed: 0.57, users: 30, items: 40, views: 0.4, likes: 0.25, purchases: 0.08 });
+      await client.query('INSERT INTO item_norms SELECT product_id, sum(weight::double precision * weight) FROM product_interactions GROUP BY product_id');
       await scratch.analyze();
       const items = (await client.query<{ id: string }>('SELECT product_id AS id FROM item_norms ORDER BY 1')).rows.map((r) => r.id);
 
