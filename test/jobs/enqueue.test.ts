@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/platform/jobs/job-definitions';
-import { JobQueues } from '../../src/platform/jobs/job-queues';
+import { isTransient } from '../../src/platform/events/subscriber';
+import { EnqueueTimeoutError, JobQueues } from '../../src/platform/jobs/job-queues';
 import { createLogger } from '../../src/platform/logger';
 import { QueueFactory } from '../../src/platform/queues';
 import { TEST_ENV } from '../support/env';
@@ -19,6 +20,20 @@ describe('JobQueues.enqueue', () => {
   afterEach(async () => {
     await opened?.jobs.close(1_000);
     if (opened) await removeQueues(opened.prefix);
+  });
+
+  it('when Redis does not answer and a timeout is given, then the enqueue gives up with a retryable error instead of waiting for Redis to come back', async () => {
+    // Nothing listens on port 1: Bull's connection keeps reconnecting and its commands wait.
+    const log = createLogger('silent', 'test');
+    const factory = new QueueFactory('redis://127.0.0.1:1/0', `junggo-test-down-${Date.now()}`, { log });
+    const jobs = new JobQueues(factory, log);
+    try {
+      const err = await jobs.enqueue(sendWelcomeMail, { userId: 'usr_1' }, { causationId: 'evt_down', timeoutMs: 300 }).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(EnqueueTimeoutError);
+      expect(isTransient(err)).toBe(true);
+    } finally {
+      await factory.close(0);
+    }
   });
 
   it('when the same job is enqueued twice for one cause, then the queue holds one job', async () => {

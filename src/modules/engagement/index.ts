@@ -175,7 +175,9 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
   const alerts = keywordAlertUseCases({
     sequelize: d.sequelize,
     alerts: alertRepository,
-    notify: async (match, causationId) => void (await d.jobs.enqueue(notify, match, { causationId })),
+    // Called in the event's inbox transaction, which holds the listing's match rows: bounded, so
+    // a Redis outage rolls it back for a retry instead of holding them.
+    notify: async (match, causationId) => void (await d.jobs.enqueue(notify, match, { causationId, timeoutMs: 5_000 })),
   });
   const flush = flushViewsJob(views(d));
   const similarity = computeSimilarityJob(createSimilarityRepository(d.sequelize));

@@ -7,6 +7,21 @@ export interface EnqueueOptions {
   /** What caused the job, e.g. the id of the event being consumed: one cause, one job. */
   causationId: string;
   delayMs?: number;
+  /**
+   * Gives up waiting after this long (a retryable error): Bull's connection waits out a Redis
+   * outage, and a caller inside a transaction would hold its locks and connection meanwhile. The
+   * add may still land later; its job id keeps a retry from adding a second.
+   */
+  timeoutMs?: number;
+}
+
+/** Redis did not take the job in time; retryable (the subscribers' isTransient reads `retryable`). */
+export class EnqueueTimeoutError extends Error {
+  readonly retryable = true;
+  constructor(job: string, timeoutMs: number) {
+    super(`job '${job}' not enqueued within ${timeoutMs} ms`);
+    this.name = 'EnqueueTimeoutError';
+  }
 }
 
 export interface ProcessOptions {
@@ -46,14 +61,26 @@ export class JobQueues {
   constructor(private readonly factory: QueueFactory, private readonly log: Logger) {}
 
   /** Adds the job unless one for the same cause is already held; resolves to its job id. */
-  async enqueue<P>(def: JobDefinition<P>, payload: P, { causationId, delayMs }: EnqueueOptions): Promise<string> {
+  async enqueue<P>(def: JobDefinition<P>, payload: P, { causationId, delayMs, timeoutMs }: EnqueueOptions): Promise<string> {
     const jobId = jobIdFor(def.name, causationId);
-    await this.factory.get(def.queue).add(def.name, payload, {
+    const added = this.factory.get(def.queue).add(def.name, payload, {
       jobId,
       attempts: def.attempts,
       backoff: { type: 'exponential', delay: def.backoffMs },
       ...(delayMs && delayMs > 0 ? { delay: delayMs } : {}),
     });
+    if (timeoutMs === undefined) {
+      await added;
+      return jobId;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([added, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new EnqueueTimeoutError(def.name, timeoutMs)), timeoutMs)))]);
+    } finally {
+      clearTimeout(timer);
+      // A late failure of the add it gave up on is nobody's to handle.
+      added.catch(() => undefined);
+    }
     return jobId;
   }
 
