@@ -15,6 +15,13 @@ export interface HandlerContext {
 export interface Subscription {
   name: string;
   events: string[];
+  /**
+   * Types this subscription took in an earlier release and no longer takes: their bindings are
+   * removed (AMQP cannot list a queue's bindings, so this is how the stale ones are named), and
+   * deliveries of them still queued are acked unhandled. Keep a type here: an earlier release's
+   * worker reopening a channel during the rolling deploy binds it again.
+   */
+  retired?: string[];
   handle: (event: StoredEvent, ctx: HandlerContext) => Promise<void>;
   /** Deliveries before a message goes to the DLQ (default 5). */
   deliveryLimit?: number;
@@ -41,6 +48,11 @@ const PAUSE_MAX_MS = 10_000;
 interface Failures {
   count: number;
   since?: number;
+}
+
+interface Delivery {
+  msg: ConsumeMessage;
+  event: StoredEvent;
 }
 
 /** One consuming channel of a subscriber; its deliveries can be settled on it alone. */
@@ -70,6 +82,10 @@ interface Consumer {
  * it holds and pauses, 50 ms doubling to 10 s while failures continue, before trying them
  * again; the prefetched rest wait. Only `transientHoldMs` into such a run are they returned,
  * counted (see tryBatch).
+ *
+ * A delivery of a type the subscription has retired is acked unhandled; one of a type it neither
+ * takes nor retired (a newer release's, during a rolling deploy) is returned after a pause, for a
+ * worker that takes it, and past the delivery limit dead-lettered: never acked unhandled.
  */
 export class Subscribers {
   private readonly consumers = new Map<string, Consumer>();
@@ -84,6 +100,9 @@ export class Subscribers {
 
   async subscribe(sub: Subscription): Promise<void> {
     if (!/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/.test(sub.name)) throw new Error(`bad subscriber name ${sub.name}`);
+    // Unbound after the taken types are bound, a type in both would silently stop arriving.
+    const both = sub.retired?.filter((type) => sub.events.includes(type)) ?? [];
+    if (both.length) throw new Error(`subscriber ${sub.name} both takes and retires ${both.join(', ')}`);
     const failures: Failures = { count: 0 };
     await this.deps.rabbit.keepOpen((model) => this.consume(sub, model, failures));
   }
@@ -111,7 +130,7 @@ export class Subscribers {
     const prefetch = sub.prefetch ?? 64;
     let queue: string;
     try {
-      queue = await declareSubscriberQueue(channel, sub.name, sub.events, sub.deliveryLimit ?? 5);
+      queue = await declareSubscriberQueue(channel, sub.name, sub.events, sub.deliveryLimit ?? 5, sub.retired);
       await channel.prefetch(prefetch);
     } catch (err) {
       await channel.close().catch(() => undefined);
@@ -173,16 +192,22 @@ export class Subscribers {
   }
 
   private async handleBatch(consumer: Consumer, messages: ConsumeMessage[]): Promise<void> {
-    const batch = messages.flatMap((msg) => {
+    const { sub } = consumer;
+    const taken: Delivery[] = [];
+    const unknown: Delivery[] = [];
+    for (const msg of messages) {
       const event = this.decode(consumer, msg);
-      if (event && !consumer.sub.events.includes(event.type)) {
-        // A type an earlier release subscribed to: its binding outlives the release (AMQP cannot
-        // list a queue's bindings to remove the stale ones), and the handler no longer expects it.
-        this.settle(consumer, (channel) => channel.ack(msg));
-        return [];
-      }
-      return event ? [{ msg, event }] : [];
-    });
+      if (!event) continue;
+      if (sub.events.includes(event.type)) taken.push({ msg, event });
+      // Queued before its binding was removed: the subscription is done with it.
+      else if (sub.retired?.includes(event.type)) this.settle(consumer, (channel) => channel.ack(msg));
+      else unknown.push({ msg, event });
+    }
+    await this.handleTaken(consumer, taken);
+    if (unknown.length) await this.returnUnknown(consumer, unknown);
+  }
+
+  private async handleTaken(consumer: Consumer, batch: Delivery[]): Promise<void> {
     if (batch.length === 0) return;
     if (batch.length > 1 && (await this.tryBatch(consumer, batch))) return;
     // Each on its own, so that only a failing message is returned.
@@ -197,6 +222,24 @@ export class Subscribers {
   }
 
   /**
+   * Types neither taken nor retired: a newer release's, bound to the shared queue by its workers
+   * during a rolling deploy. Acked here they would be lost, so they go back to the queue for a
+   * worker that takes them; past the delivery limit they wait in the DLQ for `dlq-replay`. One
+   * pause for all of them, so that a batch of them is not held pause after pause while the
+   * workers that take them wait.
+   */
+  private async returnUnknown(consumer: Consumer, unknown: Delivery[]): Promise<void> {
+    const { sub } = consumer;
+    for (const type of new Set(unknown.map(({ event }) => event.type))) {
+      const eventIds = unknown.filter(({ event }) => event.type === type).map(({ event }) => event.id);
+      this.deps.log.warn({ subscriber: sub.name, type, event_ids: eventIds }, 'events of a type the subscription neither takes nor retired (a newer release binds it?); returning them');
+    }
+    if (consumer.closed || this.stopping) return;
+    await this.sleep(this.nextPause(consumer));
+    for (const { msg } of unknown) this.settle(consumer, (channel) => channel.reject(msg, true));
+  }
+
+  /**
    * Handles the batch in one transaction and acks it; true when done. While it fails on a
    * dependency, it keeps the messages and tries again after a pause, for `transientHoldMs` from
    * the start of the subscriber's run of such failures, and only for messages on their first
@@ -204,7 +247,7 @@ export class Subscribers {
    * held once, not on each of its deliveries, and held messages cannot outlast the broker's
    * consumer timeout.
    */
-  private async tryBatch(consumer: Consumer, batch: { msg: ConsumeMessage; event: StoredEvent }[]): Promise<boolean> {
+  private async tryBatch(consumer: Consumer, batch: Delivery[]): Promise<boolean> {
     const { sub, failures } = consumer;
     const holdable = batch.every(({ msg }) => !msg.fields.redelivered);
     for (;;) {

@@ -22,10 +22,11 @@ export async function declareEventTopology(channel: Channel): Promise<void> {
 }
 
 /**
- * A subscriber's durable quorum queue, bound to its event types. After `deliveryLimit`
- * deliveries a message is dead-lettered to the subscriber's DLQ instead of blocking the queue.
+ * A subscriber's durable quorum queue, bound to its event types and unbound from the types it
+ * has retired. After `deliveryLimit` deliveries a message is dead-lettered to the subscriber's
+ * DLQ instead of blocking the queue.
  */
-export async function declareSubscriberQueue(channel: Channel, subscriber: string, eventTypes: string[], deliveryLimit: number): Promise<string> {
+export async function declareSubscriberQueue(channel: Channel, subscriber: string, eventTypes: string[], deliveryLimit: number, retiredTypes: string[] = []): Promise<string> {
   const queue = queueFor(subscriber);
   const dlq = dlqFor(subscriber);
   await declareEventTopology(channel);
@@ -41,5 +42,8 @@ export async function declareSubscriberQueue(channel: Channel, subscriber: strin
     },
   });
   for (const type of eventTypes) await channel.bindQueue(queue, EVENTS_EXCHANGE, type);
+  // AMQP cannot list a queue's bindings, so stale ones are removed by name; RabbitMQ answers
+  // unbind-ok for a binding that is already gone, so this is safe to repeat on every declare.
+  for (const type of retiredTypes) await channel.unbindQueue(queue, EVENTS_EXCHANGE, type);
   return queue;
 }
