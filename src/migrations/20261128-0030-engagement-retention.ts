@@ -1,4 +1,5 @@
 import type { Migration } from '../platform/db/migrator';
+import { createIndexConcurrently } from './support/concurrent-index';
 
 // Notifications are deleted after 90 days and keyword matches once their listing is sold or
 // deleted (engagement.prune-notifications, engagement.prune-keyword-matches; docs/keyword-alerts.md,
@@ -9,10 +10,10 @@ import type { Migration } from '../platform/db/migrator';
 // user): without one each slice would scan the table. CONCURRENTLY, on its own statement, so
 // deliveries keep going while it builds.
 export const up: Migration = async ({ context: { sequelize } }) => {
-  await sequelize.query('ALTER TABLE keyword_alert_matches ADD COLUMN notified_at timestamptz');
-  // An interrupted concurrent build leaves an invalid index of this name behind.
-  await sequelize.query('DROP INDEX CONCURRENTLY IF EXISTS notifications_created');
-  await sequelize.query('CREATE INDEX CONCURRENTLY notifications_created ON notifications (created_at)');
+  // IF NOT EXISTS: the statements commit one by one, so a run that failed after this one must be
+  // able to run again.
+  await sequelize.query('ALTER TABLE keyword_alert_matches ADD COLUMN IF NOT EXISTS notified_at timestamptz');
+  await createIndexConcurrently(sequelize, 'notifications_created', 'notifications (created_at)');
 };
 
 export const down: Migration = async ({ context: { sequelize } }) => {

@@ -1,4 +1,5 @@
 import type { Migration } from '../platform/db/migrator';
+import { createIndexConcurrently } from './support/concurrent-index';
 
 // The recommender's "latest N" reads (a user's latest items, an item's latest users) walk each
 // signal table by time and stop after N rows, instead of grouping the view product_interactions,
@@ -32,11 +33,7 @@ const DROP_UNSHOWABLE_NEIGHBOURS = `
 
 export const up: Migration = async ({ context: { sequelize } }) => {
   const q = (sql: string) => sequelize.query(sql);
-  for (const index of INDEXES) {
-    // An interrupted concurrent build leaves an invalid index of this name behind.
-    await q(`DROP INDEX CONCURRENTLY IF EXISTS ${index.name}`);
-    await q(`CREATE INDEX CONCURRENTLY ${index.name} ON ${index.on}`);
-  }
+  for (const index of INDEXES) await createIndexConcurrently(sequelize, index.name, index.on);
   for (const index of INDEXES) if ('replaces' in index) await q(`DROP INDEX CONCURRENTLY IF EXISTS ${index.replaces}`);
   await sequelize.transaction(async (transaction) => {
     await sequelize.query("SELECT pg_advisory_xact_lock(hashtextextended('engagement.similarity', 0))", { transaction });

@@ -491,6 +491,23 @@ describe('stored Idempotency-Key answers at rest', () => {
     expect(runs.get(text)).toBeUndefined();
     expect(runs.get(`${text} changed`)).toBeUndefined();
   });
+
+  it('when a process of the previous release replaced an expired sealed row (its plain answer and SHA-256 fingerprint beside the old sealed one), then the retry is replayed from the plain answer', async () => {
+    const key = newKey();
+    const text = newText();
+    const answer = Buffer.from(JSON.stringify({ id: `note_${randomUUID()}`, text }));
+    // What its ON CONFLICT … DO UPDATE leaves: every column it knows replaced, response_enc not.
+    await db.query(
+      `INSERT INTO idempotency_keys (principal, key, method, route, fingerprint, status, headers, body, response_enc, expires_at)
+       VALUES ('anonymous', $1, 'POST', '/notes', $2, 201, $3, $4, 'v1:stale-sealed-answer', now() + interval '23 hours')`,
+      [key, sha256Fingerprint({ text }), JSON.stringify({ 'Content-Type': 'application/json' }), answer],
+    );
+    const replay = await send('/notes', { text }, { key });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.text).toBe(answer.toString('utf8'));
+    expect(runs.get(text)).toBeUndefined();
+  });
 });
 
 describe('concurrent requests with one Idempotency-Key', () => {

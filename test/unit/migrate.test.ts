@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { migrate } from '../../src/cli/migrate';
+import { createIndexConcurrently } from '../../src/migrations/support/concurrent-index';
 import { QueryTypes } from 'sequelize';
 import { selectPrepared } from '../../src/platform/db/prepared';
 import { createSequelize, ensureDatabase, READ_REPLICA } from '../../src/platform/db/sequelize';
@@ -57,13 +58,39 @@ describe('migrate', () => {
       const db = new Client({ connectionString: url });
       await db.connect();
       const { rows } = await db.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'search_documents' AND indexname LIKE '%trgm'`);
-      expect(rows.map((r) => r.indexname).sort()).toEqual(['search_documents_search_compact_trgm', 'search_documents_title_trgm']);
+      expect(rows.map((r) => r.indexname).sort()).toEqual(['search_documents_compact_trgm', 'search_documents_search_compact_trgm', 'search_documents_title_trgm']);
       await db.end();
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await admin.end();
     }
   }, 120_000);
+});
+
+describe('createIndexConcurrently (migrations that can run again after failing part-way)', () => {
+  it('when the index is valid, then it is kept; when an interrupted build left it invalid, then it is built again; when missing, then it is built', async () => {
+    const table = `ci_${randomUUID().slice(0, 8)}`;
+    const sequelize = createSequelize({ url: TEST_ENV.DATABASE_URL, poolMax: 2 }, createLogger('silent', 'test'));
+    const state = async () =>
+      (await sequelize.query<{ oid: string; valid: boolean }>('SELECT indexrelid::text AS oid, indisvalid AS valid FROM pg_index WHERE indexrelid = to_regclass($1)', { bind: [`${table}_n`], type: QueryTypes.SELECT }))[0];
+    try {
+      await sequelize.query(`CREATE TABLE ${table} (n integer)`);
+      await createIndexConcurrently(sequelize, `${table}_n`, `${table} (n)`);
+      const built = await state();
+      expect(built?.valid).toBe(true);
+      await createIndexConcurrently(sequelize, `${table}_n`, `${table} (n)`);
+      expect(await state()).toEqual(built);
+      // What an interrupted CREATE INDEX CONCURRENTLY leaves behind.
+      await sequelize.query(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = '${table}_n'::regclass`);
+      await createIndexConcurrently(sequelize, `${table}_n`, `${table} (n)`);
+      const rebuilt = await state();
+      expect(rebuilt?.valid).toBe(true);
+      expect(rebuilt?.oid).not.toBe(built?.oid);
+    } finally {
+      await sequelize.query(`DROP TABLE IF EXISTS ${table}`);
+      await sequelize.close();
+    }
+  });
 });
 
 describe('createSequelize', () => {

@@ -208,7 +208,10 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
       stops.push(schedulePeriodic(d.jobs, flush, {}, { periodMs: d.viewFlushIntervalMs }, log));
       stops.push(schedulePeriodic(d.jobs, similarity, {}, { periodMs: d.similarityIntervalMs }, log));
       stops.push(schedulePeriodic(d.jobs, pruneLedger, { retention_days: VIEW_LEDGER_RETENTION_DAYS }, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log));
-      stops.push(schedulePeriodic(d.jobs, pruneNotifications, { retention_days: NOTIFICATION_RETENTION_DAYS }, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log));
+      // Not at start: the first prune deletes months of notifications at once, and workers of the
+      // release before it, still running during a rollout, know only the notification as the
+      // guard against announcing a listing twice (not notified_at); an hour lets the rollout end.
+      stops.push(schedulePeriodic(d.jobs, pruneNotifications, { retention_days: NOTIFICATION_RETENTION_DAYS }, { periodMs: 86_400_000, checkMs: 3_600_000 }, log));
       stops.push(schedulePeriodic(d.jobs, pruneMatches, {}, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log));
     },
     stop(): void {

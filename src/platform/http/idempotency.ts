@@ -143,6 +143,7 @@ function fingerprintOf(indexer: IdempotencyStore['indexer'], request: Idempotent
  * with the legacy branch in execute() (see there).
  */
 const legacyFingerprintOf = (canonical: string): string => createHash('sha256').update(canonical).digest('hex');
+const LEGACY_FINGERPRINT = /^[0-9a-f]{64}$/;
 
 // The stored answer is bound to its (principal, key): copied to another row, it does not decrypt.
 const responseAad = (principal: string, key: string) => `idempotency_keys.response:${JSON.stringify([principal, key])}`;
@@ -297,7 +298,9 @@ async function execute(
         // read any more (`SELECT count(*) FROM idempotency_keys WHERE response_enc IS NULL AND
         // expires_at > now()` is 0), and this branch, legacyFingerprintOf and the body and headers
         // columns can go.
-        const legacy = stored.response_enc === null;
+        // Told by the fingerprint's form as well (SHA-256 hex; an HMAC here is base64url): an older
+        // process replacing an expired sealed row does not know response_enc and leaves it set.
+        const legacy = stored.response_enc === null || LEGACY_FINGERPRINT.test(stored.fingerprint);
         const expected = legacy ? legacyFingerprintOf(request.canonical) : fingerprint;
         if (stored.method !== request.method || stored.route !== request.route || stored.fingerprint !== expected) throw reused();
         const response = legacy ? { status: stored.status, headers: stored.headers, body: stored.body } : unseal(cipher, principal, key, stored.response_enc!);

@@ -169,4 +169,16 @@ describe('registerUser use case', () => {
     expect(stream[1]!.payload).toEqual({ user_id: accountsNamed[0]!.id, ip_address: ip });
     expect(JSON.stringify(stream)).not.toContain(owner.email);
   });
+
+  it("when the owner's row is held by a write referencing it (a sign-in's session, a like: FOR KEY SHARE), then a registration with the owner's address still answers without waiting for it", async () => {
+    const owner = newPerson('busy');
+    expect((await register(owner, () => true)).answer).toBe('answered');
+    const [row] = await sequelize.query<{ id: string }>('SELECT id FROM users WHERE lower(nickname) = lower($1)', { bind: [owner.nickname], type: QueryTypes.SELECT });
+    // What a foreign-key check takes on the referenced row, held open by another transaction.
+    await sequelize.transaction(async (t) => {
+      await sequelize.query('SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE', { bind: [row!.id], transaction: t });
+      const taken = await register({ ...owner, nickname: `${owner.nickname}y` }, () => true);
+      expect(taken.answer).toBe('answered');
+    });
+  });
 });

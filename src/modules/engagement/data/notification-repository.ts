@@ -41,9 +41,13 @@ export function createNotificationRepository(sequelize: Sequelize) {
         // commits (a subscriber's whole batch, or this statement alone), and only then reads the
         // clock: a later insert for the same user waits for the earlier one's commit and is
         // stamped after it. clock_timestamp(), not now(): now() is when the transaction began.
+        // A keyword notification the retention prune deleted is remembered on its match
+        // (notified_at): a job queued by a worker that did not know that is not delivered again.
         `WITH turn AS MATERIALIZED (SELECT pg_advisory_xact_lock(hashtextextended('notifications:' || $2, 0)))
          INSERT INTO notifications (id, user_id, kind, dedup_key, product_id, data, created_at)
          SELECT $1, $2, $3, $4, $5, $6::jsonb, clock_timestamp() FROM turn WHERE EXISTS (SELECT 1 FROM users WHERE id = $2)
+            AND ($3 <> 'keyword_alert' OR NOT EXISTS (
+                  SELECT 1 FROM keyword_alert_matches m WHERE m.product_id = $5 AND m.user_id = $2 AND m.notified_at IS NOT NULL))
          ON CONFLICT (user_id, dedup_key) DO NOTHING RETURNING 1`,
         { bind: [n.id, n.userId, n.kind, n.dedupKey, n.productId, JSON.stringify(n.data)], type: QueryTypes.SELECT, transaction },
       );

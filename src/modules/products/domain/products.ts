@@ -118,14 +118,16 @@ export function productUseCases(deps: ProductsDeps) {
   }
 
   /**
-   * Runs a change of the listing and answers with its photos, read beside the change, not after
-   * it: inside a request's transaction (an Idempotency-Key) the listing's lock lasts until the
+   * Runs a change of the listing and answers with its photos, read before the change takes the
+   * listing's lock: inside a request's transaction (an Idempotency-Key) that lock lasts until the
    * request commits, and the document store may wait (MongoDB without a primary) while requests
-   * queue on that lock, each holding a pooled connection. None of these changes touches photos.
+   * queue on the lock, each holding a pooled connection. Before, not beside: a read failing while
+   * the change runs would end the request (and roll back its transaction) under a change still
+   * writing. None of these changes touches photos.
    */
-  async function changed(id: string, change: Promise<ProductView>): Promise<ProductView> {
-    const [view, images] = await Promise.all([change, imagesOf(id)]);
-    return { ...view, images };
+  async function changed(id: string, change: () => Promise<ProductView>): Promise<ProductView> {
+    const images = await imagesOf(id);
+    return { ...(await change()), images };
   }
 
   /** The listing the actor is about to change: 404 when others may not see it, 403 when it is not theirs. */
@@ -200,7 +202,7 @@ export function productUseCases(deps: ProductsDeps) {
       // they refuse is told only to the seller: for anyone else's id the answer is 403/404 whatever
       // the body says, as for every other check of it.
       const moderation = moderateListing(f);
-      return changed(id, inTransaction(sequelize, ctx, async (t) => {
+      return changed(id, () => inTransaction(sequelize, ctx, async (t) => {
         const current = await products.findForUpdate(id, t);
         assertSellerOf(current, actorId);
         assertVersionMatches(ifMatch, current.version);
@@ -231,7 +233,7 @@ export function productUseCases(deps: ProductsDeps) {
 
     /** Moves the listing along 판매중/예약중/거래완료/숨김. Records `product.status_changed`. */
     async changeStatus(ctx: RequestContext, actorId: string, id: string, status: ProductStatus, buyerId: string | undefined): Promise<ProductView> {
-      return changed(id, inTransaction(sequelize, ctx, async (t) => {
+      return changed(id, () => inTransaction(sequelize, ctx, async (t) => {
         const current = await products.findForUpdate(id, t);
         assertSellerOf(current, actorId);
         if (buyerId !== undefined && !takesBuyer(status)) throw buyerNotApplicable();
@@ -251,7 +253,7 @@ export function productUseCases(deps: ProductsDeps) {
 
     /** 끌어올리기: once per 24 hours, optionally cutting the price. Records `product.bumped`. */
     async bump(ctx: RequestContext, actorId: string, id: string, newPrice: number | undefined): Promise<ProductView> {
-      return changed(id, inTransaction(sequelize, ctx, async (t) => {
+      return changed(id, () => inTransaction(sequelize, ctx, async (t) => {
         const current = await products.findForUpdate(id, t);
         assertSellerOf(current, actorId);
         if (current.status !== 'on_sale') throw productNotOnSale();

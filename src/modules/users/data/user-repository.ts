@@ -121,11 +121,14 @@ export function createUserRepository(sequelize: Sequelize, cipher: PersonalDataC
     /**
      * Inserts the account, or returns the one its address already has (`created` false), in one
      * statement: returning an existing row takes DO UPDATE, which rewrites it unchanged (a HOT
-     * update, no indexed value changes). Two registrations of one address racing meet in the
-     * unique index instead of an error; a taken nickname still raises.
+     * update, no indexed value changes). It sets a column in no unique index, so the row lock is
+     * FOR NO KEY UPDATE: FOR UPDATE (setting a unique key) would conflict with the FOR KEY SHARE of
+     * every insert referencing the owner (sessions, likes, notifications), so the owner's activity
+     * would delay the answer. Two registrations of one address racing meet in the unique index
+     * instead of an error; a taken nickname still raises.
      */
     async insertOrGetByEmail(user: NewUser, transaction: Transaction): Promise<{ user: User; created: boolean }> {
-      const row = (await insertUser(user, 'ON CONFLICT (email_bidx) DO UPDATE SET email_bidx = EXCLUDED.email_bidx', transaction))!;
+      const row = (await insertUser(user, 'ON CONFLICT (email_bidx) DO UPDATE SET password_hash = users.password_hash', transaction))!;
       return { user: row, created: row.id === user.id };
     },
 
