@@ -5,7 +5,7 @@ import type { Queue } from 'bull';
 import type Redis from 'ioredis';
 import type { Sequelize } from 'sequelize';
 import type { Config } from './config';
-import { createBlindIndexer, createFieldCipher, decodeKey, parseKeyRing } from './platform/crypto/field-cipher';
+import { personalDataKeys } from './platform/crypto/field-cipher';
 import type { RequestContext } from './platform/context';
 import type { HealthCheck } from './platform/health';
 import { queueBoardRouter } from './platform/jobs/board';
@@ -87,11 +87,7 @@ export function buildApp({ config, log, spec, redis, metrics, checks, handlers, 
   // The personal-data keys, not keys of its own: stored answers hold the same data (e-mails in
   // answers, passwords and positions in the fingerprinted requests), production already refuses
   // their development defaults, and rotation works the same way.
-  const idempotencyStore = idempotency && {
-    sequelize: idempotency,
-    cipher: createFieldCipher(parseKeyRing(config.FIELD_ENCRYPTION_KEYS)),
-    indexer: createBlindIndexer(decodeKey(config.BLIND_INDEX_KEY, 'BLIND_INDEX_KEY')),
-  };
+  const idempotencyStore = idempotency && { sequelize: idempotency, ...personalDataKeys(config) };
   app.use(basePath, operationsRouter(spec.document, handlers, { validateResponses: config.validateResponses, idempotency: idempotencyStore }));
   app.use(notFoundHandler);
   app.use(errorHandler(log));

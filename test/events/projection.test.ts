@@ -70,4 +70,12 @@ describe('projections', () => {
       await subscribers.stop();
     }
   });
+
+  it('when a projection retires a type, then its live subscription names it retired (the subscriber unbinds it) and takes the same types', () => {
+    const sub = projectionSubscription({ ...activityLogProjection, retired: ['legacy.thing_happened'] }, store);
+    expect(sub.name).toBe(`projection.${activityLogProjection.name}`);
+    expect(sub.events).toEqual(activityLogProjection.events);
+    expect(sub.retired).toEqual(['legacy.thing_happened']);
+    expect(projectionSubscription(activityLogProjection, store).retired).toBeUndefined();
+  });
 });

@@ -58,7 +58,7 @@ describe('migrate', () => {
       const db = new Client({ connectionString: url });
       await db.connect();
       const { rows } = await db.query(`SELECT indexname FROM pg_indexes WHERE tablename = 'search_documents' AND indexname LIKE '%trgm'`);
-      expect(rows.map((r) => r.indexname).sort()).toEqual(['search_documents_compact_trgm', 'search_documents_search_compact_trgm', 'search_documents_title_trgm']);
+      expect(rows.map((r) => r.indexname).sort()).toEqual(['search_documents_search_compact_trgm', 'search_documents_title_trgm']);
       await db.end();
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

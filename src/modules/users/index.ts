@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../../config';
-import { createBlindIndexer, createFieldCipher, decodeKey, parseKeyRing } from '../../platform/crypto/field-cipher';
+import { personalDataKeys } from '../../platform/crypto/field-cipher';
 import { lazyCollection, type DocumentStore } from '../../platform/documents/document-store';
 import { eventRecorder } from '../../platform/events/event-store';
 import type { JobQueues } from '../../platform/jobs/job-queues';
@@ -34,8 +34,7 @@ import { twoFactorModule } from './two-factor';
 import { USER_PROFILES, type UserProfileDoc } from './user-profile.projection';
 
 export function personalDataCipher(config: Config): PersonalDataCipher {
-  const cipher = createFieldCipher(parseKeyRing(config.FIELD_ENCRYPTION_KEYS));
-  const indexer = createBlindIndexer(decodeKey(config.BLIND_INDEX_KEY, 'BLIND_INDEX_KEY'));
+  const { cipher, indexer } = personalDataKeys(config);
   return { encrypt: cipher.encrypt, decrypt: cipher.decrypt, blindIndex: indexer.blindIndex };
 }
 

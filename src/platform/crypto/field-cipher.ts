@@ -167,3 +167,8 @@ export function createBlindIndexer(indexKey: Buffer): BlindIndexer {
   };
   return { blindIndex: hash('blind-index'), keyedHash: hash('keyed-hash') };
 }
+
+/** The personal-data keys as configured: the cipher from FIELD_ENCRYPTION_KEYS, the indexer from BLIND_INDEX_KEY. */
+export function personalDataKeys(config: { FIELD_ENCRYPTION_KEYS: string; BLIND_INDEX_KEY: string }): { cipher: FieldCipher; indexer: BlindIndexer } {
+  return { cipher: createFieldCipher(parseKeyRing(config.FIELD_ENCRYPTION_KEYS)), indexer: createBlindIndexer(decodeKey(config.BLIND_INDEX_KEY, 'BLIND_INDEX_KEY')) };
+}

@@ -14,6 +14,8 @@ export interface Projection<T extends Doc = Doc> {
   name: string;
   collection: CollectionSpec;
   events: string[];
+  /** Types it took in an earlier release and no longer does (Subscription.retired). */
+  retired?: string[];
   apply(event: StoredEvent, docs: Collection<T>): Promise<void>;
 }
 
@@ -23,6 +25,7 @@ export function projectionSubscription<T extends Doc>(projection: Projection<T>,
   return {
     name: `projection.${projection.name}`,
     events: projection.events,
+    ...(projection.retired ? { retired: projection.retired } : {}),
     handle: async (event) => projection.apply(event, await docs()),
   };
 }
