@@ -1555,8 +1555,8 @@ export interface paths {
          *     `409 duplicate_listing`: edit
          *     or bump that one instead. Both texts are compared with case and full-width forms folded,
          *     invisible characters dropped and every run of spaces, punctuation, symbols and emoji taken as
-         *     one space (`아이폰14 팝니다!` and `★아이폰14 팝니다.` are the same title; `아이폰14` and `아이폰 14`
-         *     are not). So is reposting a listing the seller deleted while it was posted or bumped less than
+         *     one space, and titles also without their spaces (`아이폰14 팝니다!`, `★아이폰 14 팝니다.` and
+         *     `아이폰14팝니다` are the same title). So is reposting a listing the seller deleted while it was posted or bumped less than
          *     24 hours ago (it would be a second bump).
          *
          *     Accepts `Idempotency-Key`: a retried request with the same key returns the first listing instead
@@ -1595,8 +1595,8 @@ export interface paths {
          * Edit a listing
          * @description Replaces the editable fields of the seller's own listing (title, description, category, price,
          *     offers, condition, trade methods, shipping fee, quantity). Send the listing's `ETag` in
-         *     `If-Match`: when the listing was edited, re-priced, bumped or changed status meanwhile, the edit
-         *     is refused with `412 precondition_failed` (likes, views, chats and photos do not count as changes
+         *     `If-Match`: when the listing was edited, re-priced, bumped, changed status or cleared by a
+         *     moderator meanwhile, the edit is refused with `412 precondition_failed` (likes, views, chats and photos do not count as changes
          *     of the listing here, so they never cause a `412`).
          *
          *     Only the seller edits: another user gets `403 not_seller` (or `404 not_found` when the listing
@@ -1605,7 +1605,9 @@ export interface paths {
          *     (`422 listing_prohibited`, `invalid_category`, `category_not_leaf`,
          *     `shipping_fee_not_applicable`), and so is the duplicate rule when the title or description
          *     changes: new text that makes the listing a near-identical copy of another of the seller's live
-         *     listings posted or bumped in the last 24 hours is `409 duplicate_listing`. An edit that keeps the title and
+         *     listings posted or bumped in the last 24 hours, or of a deleted one posted or bumped in that time
+         *     but before this listing (deleting the original and editing an older placeholder into it would
+         *     be a repost), is `409 duplicate_listing`. An edit that keeps the title and
          *     description is not checked against other listings. Records `product.updated` with the whole
          *     new state.
          */
@@ -1676,8 +1678,10 @@ export interface paths {
          *     most once per 24 hours per listing, counted from the last bump or, before the first, from
          *     posting: sooner is `429 bump_too_soon` with `Retry-After` (seconds until the next bump is
          *     allowed). A listing that is not on sale is `409 product_not_on_sale`; one with a near-identical
-         *     copy among the seller's live listings posted or bumped in the last 24 hours is
-         *     `409 duplicate_listing` (bump that one, or delete it, instead). Only the seller bumps:
+         *     copy (as `createProduct` compares them) among the seller's listings posted or bumped in the last
+         *     24 hours is `409 duplicate_listing`: a live copy (bump that one, or delete it, instead) or a
+         *     deleted one (posting a copy, deleting it and bumping the original would put the text at the top
+         *     twice in a day). Only the seller bumps:
          *     another user gets `403 not_seller` (`404` for a hidden listing). Records `product.bumped`.
          */
         post: operations["bumpProduct"];

@@ -5,7 +5,7 @@ import { createIndexConcurrently } from './support/concurrent-index';
 // its statistics for one release, while processes of the release before it still searched by the
 // expression. Every process of that release has stopped once this one runs, so nothing plans with
 // them any more: they cost only the writes that keep the index up to date (a trigram GIN entry set
-// per listing change) and ~30 MB on the bench's 200,000 listings.
+// per listing change) and 39 MB on the bench's 200,000 listings.
 // DROP INDEX CONCURRENTLY, on its own (no transaction): searches and the index feeder never queue
 // behind it. A dropped statistics object takes only a brief lock.
 export const up: Migration = async ({ context: { sequelize } }) => {

@@ -14,6 +14,12 @@ describe('contact details in a listing', () => {
     ['Hangul digit words run together', '번호는공일공구팔칠육오사삼이', 'phone_number'],
     ['the bank after the account number', '123456-01-234567 국민은행 입금 부탁드려요', 'bank_account'],
     ['the payment word after the number', '3333-01-2345678 으로 송금해주세요', 'bank_account'],
+    ['negative circled digits (⓿ ❶, no compatibility form)', '연락 ⓿❶⓿-❶❷❸❹-❺❻❼❽', 'phone_number'],
+    ['negative circled sans-serif digits', '국민은행 ➊➊⓿-➊➋➌-➍➎➏➐➑➒', 'bank_account'],
+    ['Arabic-Indic digits', '연락 ٠١٠-١٢٣٤-٥٦٧٨', 'phone_number'],
+    ['Devanagari digits', '연락 ०१०-१२३४-५६७८', 'phone_number'],
+    ['l for 1 beside a dash', '연락 010-l234-5678', 'phone_number'],
+    ['l for 1 beside spaces', '연락 0l0 l234 5678', 'phone_number'],
   ])('when a number is written with %s, then it is refused', (_what, description, rule) => {
     expect(rules(description)).toContain(rule);
   });

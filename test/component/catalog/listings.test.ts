@@ -287,6 +287,30 @@ describe('POST /v1/products', () => {
     expect((await post(seller, listingInput(text))).status).toBe(201);
   });
 
+  it('when a copy of a day-old listing is posted and deleted, then bumping the original is 409 duplicate_listing (the text would be at the top twice in a day), and allowed once the copy is a day old', async () => {
+    const seller = await sellerWithNeighbourhood(stack, 'dup4');
+    const text = { title: `전동킥보드 나인봇 ${randomBytes(3).toString('hex')}`, description: '주행거리 300km, 충전기 포함. 직거래만 합니다.' };
+    const old = await createListing(stack, seller.token, text);
+    await stack.db.query(`UPDATE products SET created_at = now() - interval '25 hours', bumped_at = now() - interval '25 hours' WHERE id = $1`, [old.id]);
+    const copy = await createListing(stack, seller.token, text);
+    expect((await call(seller, 'DELETE', `/products/${copy.id}`)).status).toBe(204);
+    const bump = await call(seller, 'POST', `/products/${old.id}/bump`, {});
+    expectProblem(bump, 409, 'duplicate_listing');
+    expect(((await row(old.id))!.bumped_at as Date).getTime()).toBeLessThan(Date.now() - 24 * 3600_000);
+    await stack.db.query(`UPDATE products SET created_at = now() - interval '25 hours', bumped_at = now() - interval '25 hours' WHERE id = $1`, [copy.id]);
+    expect((await call(seller, 'POST', `/products/${old.id}/bump`, {})).status).toBe(200);
+  });
+
+  it('when the title differs only in its spacing, then it is 409 duplicate_listing', async () => {
+    const seller = await sellerWithNeighbourhood(stack, 'dup5');
+    const tag = randomBytes(3).toString('hex');
+    const description = `배터리 효율 91%, 케이스 같이 드려요. ${tag}`;
+    const first = await createListing(stack, seller.token, { title: `아이폰 14 프로 256GB ${tag}`, description });
+    const again = await post(seller, listingInput({ title: `아이폰14프로 256 GB ${tag}`, description }));
+    expectProblem(again, 409, 'duplicate_listing');
+    expect(String(again.json.detail)).toContain(first.id);
+  });
+
   it('when a listing posted more than 24 hours ago was just bumped, then a copy of it is 409 duplicate_listing (it would sit beside it at the top)', async () => {
     const seller = await sellerWithNeighbourhood(stack, 'dup3');
     const text = { title: '캠핑 의자 2개 일괄', description: '한 번 사용했어요. 수납가방 포함.' };

@@ -171,33 +171,39 @@ export function createProductRepository(sequelize: Sequelize) {
      * for the stored and the new text): one posted or bumped in the last `hours`, live (a copy of a
      * listing just bumped would be a second one at the top of every feed) or deleted (reposting it
      * would be a second bump within the day).
-     * For an edit (`editing`: the listing's id), the listing itself does not count, nor a deleted
-     * one last bumped after it: giving an older listing the text moves nothing up. A deleted one
-     * bumped before it does (post a placeholder, delete the original, edit the placeholder into
-     * it: a repost by two steps). The window is the database's clock, as `created_at` is.
+     * Titles are compared without their spaces too (`아이폰14 프로` is `아이폰 14 프로`): how a
+     * seller spaces a model number is no new listing.
+     * For a change of a listing (`self`: its id), the listing itself does not count. For an edit, nor
+     * does a deleted one last bumped after it: giving an older listing the text moves nothing up. A
+     * deleted one bumped before it does (post a placeholder, delete the original, edit the
+     * placeholder into it: a repost by two steps). A bump (`self.bumping`) moves the listing to the
+     * top, so every deleted copy in the window counts: post a copy, delete it, bump the original,
+     * and the text would have been at the top twice within minutes. The window is the database's
+     * clock, as `created_at` is.
      */
     async findDuplicate(
       sellerId: string,
       text: { title: string; description: string },
       hours: number,
       threshold: number,
-      editing: string | null,
+      self: { id: string; bumping: boolean } | null,
       transaction: Transaction,
     ): Promise<{ id: string; deleted: boolean } | null> {
       const [row] = await select<{ id: string; deleted: boolean }>(
-        `WITH new AS (SELECT listing_duplicate_text($2) AS title, listing_duplicate_text($3) AS description),
+        `WITH new AS (SELECT replace(listing_duplicate_text($2), ' ', '') AS title, listing_duplicate_text($3) AS description),
          mine AS (
            SELECT p.id, p.deleted_at IS NOT NULL AS deleted, listing_duplicate_text(p.description) AS d
              FROM products p, new
             WHERE p.seller_id = $1 AND p.id IS DISTINCT FROM $6::text
               AND p.bumped_at > now() - make_interval(hours => $4)
-              AND (p.deleted_at IS NULL OR $6::text IS NULL OR p.bumped_at < (SELECT e.bumped_at FROM products e WHERE e.id = $6::text))
-              AND listing_duplicate_text(p.title) = new.title
+              AND (p.deleted_at IS NULL OR $6::text IS NULL OR $7::boolean
+                   OR p.bumped_at < (SELECT e.bumped_at FROM products e WHERE e.id = $6::text))
+              AND replace(listing_duplicate_text(p.title), ' ', '') = new.title
          )
          SELECT mine.id, mine.deleted FROM mine, new
           WHERE mine.d = new.description OR similarity(mine.d, new.description) >= $5
           ORDER BY mine.deleted LIMIT 1`,
-        [sellerId, text.title, text.description, hours, threshold, editing],
+        [sellerId, text.title, text.description, hours, threshold, self?.id ?? null, self?.bumping ?? false],
         transaction,
       );
       return row ?? null;

@@ -227,14 +227,33 @@ const CONFUSABLES: Record<string, string> = {
 };
 const CONFUSABLE = new RegExp(`[${Object.keys(CONFUSABLES).join('')}]`, 'gu');
 
+// Digits NFKC leaves as they are: every script's decimal digits (Arabic-Indic ٠١٠, Devanagari
+// ०१०, …; Unicode puts each script's in a run of ten from its zero, so a digit's value is its
+// distance from the start of its run, mod 10) and the dingbat and negative circled digits
+// (❶ ➀ ➊ ⓵ ⓿ ⓫), which unlike ① have no compatibility form.
+const OTHER_DIGIT = /(?![0-9])[\p{Nd}\u2776-\u2793\u24EB-\u24FF]/gu;
+const isDecimal = (cp: number) => /\p{Nd}/u.test(String.fromCodePoint(cp));
+function asciiDigits(c: string): string {
+  const cp = c.codePointAt(0)!;
+  if (cp === 0x24ff) return '0';
+  if (cp >= 0x24eb && cp <= 0x24f4) return String(cp - 0x24eb + 11);
+  if (cp >= 0x24f5 && cp <= 0x24fe) return String(cp - 0x24f5 + 1);
+  if (cp >= 0x2776 && cp <= 0x2793) return String(((cp - 0x2776) % 10) + 1);
+  let zero = cp;
+  while (isDecimal(zero - 1)) zero--;
+  return String((cp - zero) % 10);
+}
+
 /**
- * Lower case, compatibility forms folded (full-width, circled digits), invisible characters gone
- * (format characters, variation selectors, the combining grapheme joiner, Hangul fillers),
- * look-alike letters, dashes and full stops folded to their ASCII forms.
+ * Lower case, compatibility forms folded (full-width, circled digits), every script's digits as
+ * ASCII, invisible characters gone (format characters, variation selectors, the combining
+ * grapheme joiner, Hangul fillers), look-alike letters, dashes and full stops folded to their
+ * ASCII forms.
  */
 export function normaliseText(text: string): string {
   return text
     .normalize('NFKC')
+    .replace(OTHER_DIGIT, asciiDigits)
     .toLowerCase()
     .replace(/[\p{Cf}\uFE00-\uFE0F\u034F\u115F\u1160\u3164\uFFA0]/gu, '')
     .replace(CONFUSABLE, (c) => CONFUSABLES[c]!)
@@ -260,7 +279,7 @@ function digitsAndDots(text: string): string {
     .replace(MIXED_NUMBER, (run) => (/\d/.test(run) ? run.replace(/[공영일이삼사오육륙칠팔구]/g, (c) => HANGUL_DIGITS[c]!) : run))
     .replace(/공일공/g, '010')
     .replace(/(?<=[\d\s\-.])[o](?=[\d\s\-.])|(?<=\d)[o]|[o](?=\d)/g, '0')
-    .replace(/(?<=\d)[l|i](?=\d)/g, '1')
+    .replace(/(?<=[\d\s\-.])[l|i](?=[\d\s\-.])|(?<=\d)[l|i]|[l|i](?=\d)/g, '1')
     .replace(/\s*(\.|닷|dot)\s*(?=(com|kakao|me\/|kr|net)\b)/g, '.')
     .replace(/\s*\.\s*/g, '.')
     .replace(/(?<=[a-z0-9])\s*\/\s*(?=[a-z0-9])/g, '/');

@@ -160,8 +160,8 @@ export function productUseCases(deps: ProductsDeps) {
   }
 
   /** Call under products.lockSeller, so that two of the seller's writes cannot both pass. */
-  async function assertNotDuplicate(sellerId: string, f: Pick<ListingFields, 'title' | 'description'>, t: Transaction, editing: string | null = null) {
-    const existing = await products.findDuplicate(sellerId, f, DUPLICATE_WINDOW_HOURS, DUPLICATE_SIMILARITY, editing, t);
+  async function assertNotDuplicate(sellerId: string, f: Pick<ListingFields, 'title' | 'description'>, t: Transaction, self: { id: string; bumping: boolean } | null = null) {
+    const existing = await products.findDuplicate(sellerId, f, DUPLICATE_WINDOW_HOURS, DUPLICATE_SIMILARITY, self, t);
     if (existing) throw duplicateListing(existing);
   }
 
@@ -215,7 +215,7 @@ export function productUseCases(deps: ProductsDeps) {
         // lock after the row lock cannot deadlock: create holds it but locks no existing listing.
         if (f.title !== current.title || f.description !== current.description) {
           await products.lockSeller(current.sellerId, t);
-          await assertNotDuplicate(current.sellerId, f, t, id);
+          await assertNotDuplicate(current.sellerId, f, t, { id, bumping: false });
         }
         // A flag stays until a moderator clears it: rewording must not wash it out. What a moderator
         // approved does not flag the listing again; anything new does.
@@ -263,7 +263,7 @@ export function productUseCases(deps: ProductsDeps) {
         // A copy posted since (more than 24 h after this one, so create let it through) would sit
         // beside it at the top of every feed: the same duplicate rule, under the same lock.
         await products.lockSeller(current.sellerId, t);
-        await assertNotDuplicate(current.sellerId, current, t, id);
+        await assertNotDuplicate(current.sellerId, current, t, { id, bumping: true });
         const product = await products.bump(id, newPrice ?? current.price, t);
         await record(ctx, t, product, 'product.bumped', {
           product_id: id,
