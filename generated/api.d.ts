@@ -1645,9 +1645,10 @@ export interface paths {
          *     `on_sale` | `sold` | `hidden`; `hidden` → `on_sale`; `sold` is final. Another move is
          *     `409 invalid_status_transition`; asking for the current status (and buyer) again changes nothing.
          *
-         *     `reserved` and `sold` may name the buyer (`buyer_id`, a chat partner), which later lets the two
-         *     review each other; it must be another user, neither suspended nor banned (`422 invalid_buyer`,
-         *     also for an unknown id). `buyer_id` with
+         *     `reserved` and `sold` may name the buyer (`buyer_id`, the person the seller dealt with), which
+         *     later lets the two review each other; it must be another user, neither suspended nor banned
+         *     (`422 invalid_buyer`, also for an unknown id). Chats do not exist yet, so the API cannot check
+         *     that the two talked; once they do, the buyer will have to be one of the listing's chat partners. `buyer_id` with
          *     `on_sale` or `hidden` is `422 buyer_not_applicable`; leaving `reserved` for `on_sale` or `hidden`
          *     forgets the buyer. Only the seller changes the status: another user gets `403 not_seller`
          *     (`404` for a hidden listing). Records `product.status_changed`.
@@ -4068,7 +4069,7 @@ export interface components {
              */
             status: "on_sale" | "reserved" | "sold" | "hidden";
             /**
-             * @description With `reserved` or `sold`: the buyer (a chat partner). Another existing user, never the seller.
+             * @description With `reserved` or `sold`: the buyer. Another existing user, never the seller (not yet checked to be a chat partner: chats do not exist yet).
              * @example usr_4TBV3N1PX8ZRA7M2K9QD
              */
             buyer_id?: string;
@@ -7168,7 +7169,7 @@ export interface operations {
     listProducts: {
         parameters: {
             query?: {
-                /** @description Words to search for in titles and descriptions (Korean or English, any case). Every word must match: a word of 2 or more characters anywhere, even inside a longer word (`자전거` finds `미니벨로자전거`, `가방` finds `노트북가방`), punctuation included (`c++`, `1.5`); a word of 3 or more letters and digits also across the listing's spaces (`아이폰14` finds `아이폰 14 프로`, `원목식탁` finds `원목 식탁`); a single character at the start of a word (`폰` finds `폰케이스`, not `아이폰`). At most 8 words count. */
+                /** @description Words to search for in titles and descriptions (Korean or English, any case). Every word must match: a word of 2 or more characters anywhere, even inside a longer word (`자전거` finds `미니벨로자전거`, `가방` finds `노트북가방`), punctuation included (`c++`, `1.5`); a word of 3 or more letters and digits also across the listing's spaces (`아이폰14` finds `아이폰 14 프로`, `원목식탁` finds `원목 식탁`); a single character at the start of a word (`폰` finds `폰케이스`, not `아이폰`). At most 8 words count. Percent-encoded like any query value: `c%2B%2B` for `c++` (a bare `+` is a space, `&` starts the next parameter). */
                 q?: string;
                 /** @description Only this category and the categories under it. */
                 category_id?: string;

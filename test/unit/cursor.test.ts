@@ -41,6 +41,12 @@ describe('opaque keyset cursors', () => {
     expect(refused(() => openCursor('search', forge({ a: 1 } as never), fp))).toMatch(/malformed/);
   });
 
+  it('when a re-sealed cursor holds a NUL character in its id or value (PostgreSQL text cannot, a 500), then it is refused', () => {
+    expect(refused(() => openCursor('search', sealCursor('search', { value: 5, id: 'prd_\u0000' }, fp), fp))).toMatch(/malformed/);
+    expect(refused(() => openCursor('documents', sealCursor('documents', { value: '2026-11-28T00:00:00\u0000Z', id: 'shq_1' }, fp), fp))).toMatch(/malformed/);
+    expect(refused(() => openCursor('search', sealCursor('search', { value: ['a', { b: '\u0000' }], id: 'prd_1' }, fp), fp))).toMatch(/malformed/);
+  });
+
   it('when the fingerprint is computed twice from the same parts, then it is the same, and differs for other parts', () => {
     expect(cursorFingerprint(['a', 1])).toBe(cursorFingerprint(['a', 1]));
     expect(cursorFingerprint(['a', 1])).not.toBe(cursorFingerprint(['a', 2]));

@@ -56,5 +56,7 @@ export function openCursor(kind: string, cursor: string, fingerprint: string | r
   if (sum !== digest(`junggo.${kind}.cursor.v1:${JSON.stringify([value, id, boundTo])}`)) throw new InvalidCursorError('The cursor was altered.');
   if (typeof fingerprint === 'string' ? boundTo !== fingerprint : !fingerprint.includes(boundTo as string)) throw new InvalidCursorError('The cursor was issued for another list, other filters or another sort.');
   if (typeof id !== 'string' || id.length > 256) throw new InvalidCursorError('The cursor is malformed.');
+  // PostgreSQL's text cannot hold NUL: bound as a parameter, a forged one fails the query (500).
+  if (JSON.stringify([value, id]).includes('\\u0000')) throw new InvalidCursorError('The cursor is malformed.');
   return { value, id };
 }

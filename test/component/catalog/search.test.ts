@@ -9,6 +9,7 @@ import type { StoredEvent } from '../../../src/platform/events/event';
 import { toStoredEvent } from '../../../src/platform/events/event-store';
 import { PostgresSearchIndex, type SearchDocument, type SearchIndex, type WriteOptions } from '../../../src/platform/search';
 import { createSequelize } from '../../../src/platform/db/sequelize';
+import { sealCursor } from '../../../src/platform/pagination/cursor';
 import { createLogger } from '../../../src/platform/logger';
 import { connectRedis } from '../../../src/platform/redis';
 import { categoryId, createListing, MANGWON, PHONES, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
@@ -181,6 +182,11 @@ describe('GET /v1/products (search)', () => {
     const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
     const tampered = Buffer.from(JSON.stringify([0, ...decoded.slice(1)])).toString('base64url');
     expectProblem(await call(null, 'GET', `/products?q=${tag}&sort=price_asc&limit=2&cursor=${tampered}`), 400, 'invalid_cursor');
+    // The checksum is no signature: a client can seal any position, a NUL in the id included,
+    // which PostgreSQL's text refuses (it was a 500).
+    const [value, , boundTo] = decoded as [unknown, string, string];
+    const nul = sealCursor('search', { value, id: 'prd_\u0000' }, boundTo);
+    expectProblem(await call(null, 'GET', `/products?q=${tag}&sort=price_asc&limit=2&cursor=${nul}`), 400, 'invalid_cursor');
   });
 
   it('when listings are posted and one is bumped while a reader pages the newest-first list, then no listing repeats, none of the new ones comes, and only the bumped one (now above) is not met again', async () => {
