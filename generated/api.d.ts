@@ -1807,7 +1807,8 @@ export interface paths {
         /**
          * Delete a photo of my listing
          * @description Removes a photo (in any state) from a listing; the photos after it move up. It leaves
-         *     `listProductImages` at once and its files are deleted from storage (its URLs answer `404`);
+         *     `listProductImages` at once and its files are deleted from storage (its URLs answer `404`;
+         *     copies a browser or shared cache already holds may be served for up to a day);
          *     the listing's detail (`getProduct`) drops it from `images` from events, usually within a
          *     second. Only the seller may delete.
          *
@@ -2092,7 +2093,8 @@ export interface paths {
          * @description Serves a processed photo from the storage (local disk or the S3 bucket) when no CDN is
          *     configured; the `url` and `thumbnail_url` of listing photos point here then. Only processed
          *     derivatives are served (originals never are). Anonymous, not rate limited (a page shows many
-         *     thumbnails), cacheable for a year (`Cache-Control: public, max-age=31536000, immutable`), and
+         *     thumbnails), cacheable for a day (`Cache-Control: public, max-age=86400, immutable`: a deleted
+         *     photo leaves browser and shared caches within a day), and
          *     sent with `Cross-Origin-Resource-Policy: cross-origin` so other origins may embed it. Query
          *     parameters are ignored (CDNs add cache-busting ones).
          */

@@ -48,6 +48,11 @@ beforeAll(async () => {
       res.status(e.status).json({ code: e.code });
     }
   });
+  // A handler that refuses before reading (someone else's listing), dropping the body.
+  app.post('/refuse', (req, res) => {
+    multipartBody(req).drop(rules);
+    res.status(404).json({ code: 'not_found' });
+  });
   server = app.listen(0, '127.0.0.1');
   server.on('connection', (socket) => {
     const clientPort = socket.remotePort!;
@@ -91,7 +96,7 @@ const cap = rules.maxFiles * rules.maxFileBytes + 1024 * 1024;
  * the connection alive), `first` and then filler, as fast as the server reads it, until either
  * side closes. Resolves with what came back and how many bytes the server read from the connection.
  */
-function sendFarPastTheCap(first: string, headers = ''): Promise<{ raw: string; serverRead: number }> {
+function sendFarPastTheCap(first: string, headers = '', path = '/upload'): Promise<{ raw: string; serverRead: number }> {
   const total = cap * 32;
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -105,7 +110,7 @@ function sendFarPastTheCap(first: string, headers = ''): Promise<{ raw: string; 
       const serverRead = await waitFor('the server side closed', async () => readByClientPort.get(localPort));
       resolve({ raw, serverRead });
     });
-    socket.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\n${headers}Content-Length: ${total}\r\n\r\n${first}`);
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${BOUNDARY}\r\n${headers}Content-Length: ${total}\r\n\r\n${first}`);
     const chunk = Buffer.alloc(64 * 1024, 'x');
     let sent = Buffer.byteLength(first);
     const more = () => {
@@ -191,6 +196,12 @@ describe('multipart bodies', () => {
     expect(raw).toMatch(/^HTTP\/1\.1 400 /);
     expect(serverRead).toBeLessThan(cap * 4);
     expect(problems.at(-1)!.message).toContain('The multipart body is malformed');
+  });
+
+  it('when a handler refuses the request before reading it and the client keeps sending past the most a valid form could hold, then it gets the refusal and the server closes the connection instead of draining it all', async () => {
+    const { raw, serverRead } = await sendFarPastTheCap(part('images', 'a.jpg', 'first'), '', '/refuse');
+    expect(raw).toMatch(/^HTTP\/1\.1 404 /);
+    expect(serverRead).toBeLessThan(cap * 4);
   });
 
   it('when the client goes away in the middle of a file, then the handler gets malformed_multipart (its consumer is not left waiting) and the server serves the next form', async () => {

@@ -40,7 +40,17 @@ export interface MultipartBody {
    * the client, still sending, receives the answer.
    */
   files<T>(rules: FileRules, each: (file: MultipartFile) => Promise<T>): Promise<T[]>;
+  /**
+   * For a handler that refuses the request before reading it (not the seller's listing, no room
+   * left): the body is read and dropped as after a failure, up to the size a valid body under
+   * `rules` could have. Left alone, Node would drain all of it, however long the client sends.
+   * Nothing when the body was read already.
+   */
+  drop(rules: Pick<FileRules, 'maxFiles' | 'maxFileBytes'>): void;
 }
+
+/** Past this, even a valid body would have ended. */
+const capOf = (rules: Pick<FileRules, 'maxFiles' | 'maxFileBytes'>) => rules.maxFiles * rules.maxFileBytes + 1024 * 1024;
 
 const malformed = (detail: string) => new AppError(400, 'malformed_multipart', 'The multipart body could not be read', detail);
 // busboy gives no name (undefined, whatever its types say) for a part whose Content-Disposition has none.
@@ -60,6 +70,11 @@ export function multipartBody(req: Request): MultipartBody {
       if (read) throw new Error('a multipart body can be read only once');
       read = true;
       return readFiles(req, rules, each);
+    },
+    drop(rules) {
+      if (read) return;
+      read = true;
+      discardRest(req, capOf(rules), 0);
     },
   };
 }
@@ -82,7 +97,7 @@ function discardRest(req: Request, cap: number, received: number): void {
 
 function readFiles<T>(req: Request, rules: FileRules, each: (file: MultipartFile) => Promise<T>): Promise<T[]> {
   // Past this, even a valid body would have ended: stop reading and answer at once.
-  const cap = rules.maxFiles * rules.maxFileBytes + 1024 * 1024;
+  const cap = capOf(rules);
   // The parser reads the bytes as they come: an encoded body would be stored as its encoding.
   const encoding = req.headers['content-encoding']?.trim().toLowerCase();
   if (encoding && encoding !== 'identity') {

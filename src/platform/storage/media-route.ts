@@ -25,7 +25,9 @@ export function mediaRouter(storage: ObjectStorage, isPublic: (key: string) => b
     res.setHeader('Content-Type', object.contentType);
     // Unknown size: sent chunked, as a made-up length would cut the image short or stall the client.
     if (object.bytes !== undefined) res.setHeader('Content-Length', String(object.bytes));
-    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    // A key is one derivative of one upload, so its bytes never change (immutable); but a deleted
+    // photo (a face, an address) must not live on in caches for long: a day, not a year.
+    res.setHeader('Cache-Control', 'public, max-age=86400, immutable');
     // helmet's default (same-origin) would stop the web app on another origin from showing the image.
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
     await pipeline(object.stream, res).catch((err: unknown) => {

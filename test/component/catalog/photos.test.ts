@@ -85,7 +85,8 @@ const processed = (productId: string, count: number) =>
   waitFor(`${count} processed photos`, async () => {
     const r = await rows(productId);
     const live = r.filter((x) => x.deleted_at === null);
-    return live.length === count && live.every((x) => x.status !== 'processing') ? live : false;
+    // Done with: processed or failed, and the original deleted (it is forgotten only then).
+    return live.length === count && live.every((x) => x.status !== 'processing' && x.original_key === null) ? live : false;
   }, 20_000);
 
 /** GET of a photo URL: its path on this API (the configured base names no reachable host in tests). */
@@ -104,7 +105,7 @@ async function expectServedClean(productId: string, imageId: string, shown: Phot
     const file = await media(url);
     expect(file.status).toBe(200);
     expect(file.headers.get('content-type')).toBe('image/webp');
-    expect(file.headers.get('cache-control')).toContain('immutable');
+    expect(file.headers.get('cache-control')).toBe('public, max-age=86400, immutable');
     expect(file.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
     const meta = await sharp(file.body).metadata();
     expect(meta.format).toBe('webp');
@@ -558,6 +559,32 @@ describe('the photos use cases, with the queue and the storage made to misbehave
     await expect(useCases({ storage: timingOut }).process(imageId, run(timeout.signal))).rejects.toThrow('job timed out');
     expect((await rows(id))[0]).toMatchObject({ status: 'processing', original_key: `originals/${id}/${imageId}` });
     expect(await storedFiles(id)).toEqual([`originals/${id}/${imageId}`]);
+  });
+
+  it('when the original cannot be deleted after the photo is ready (or the worker dies first), then it stays recorded, and the sweep deletes it and forgets it, leaving the shown files', async () => {
+    const id = await newListing();
+    const imageId = await uploaded(id);
+    const originalStays: ObjectStorage = { ...storage, delete: (keys) => (keys.some((k) => k.startsWith('originals/')) ? Promise.reject(new Error('storage unavailable')) : storage.delete(keys)) };
+    await useCases({ storage: originalStays }).process(imageId, run());
+    const original = `originals/${id}/${imageId}`;
+    expect((await rows(id))[0]).toMatchObject({ status: 'ready', original_key: original });
+    expect(await storedFiles(id)).toContain(original);
+    // Within the sweep's grace it is left alone; past it, deleted.
+    const photos = useCases();
+    await photos.sweep(PHOTO_SWEEP_GRACE_SECONDS, log);
+    expect(await storedFiles(id)).toContain(original);
+    await stack.db.query(`UPDATE product_images SET updated_at = now() - interval '2 hours' WHERE id = $1`, [imageId]);
+    expect((await photos.sweep(PHOTO_SWEEP_GRACE_SECONDS, log)).originals).toBeGreaterThanOrEqual(1);
+    expect(await storedFiles(id)).toEqual([`products/${id}/${imageId}-thumb.webp`, `products/${id}/${imageId}.webp`].sort());
+    expect((await rows(id))[0]).toMatchObject({ status: 'ready', original_key: null, deleted_at: null });
+  });
+
+  it('when the order names a photo twice (past the validator), then 422 image_order_mismatch and the order is unchanged', async () => {
+    const id = await newListing();
+    const [a, b] = [await uploaded(id), await uploaded(id)];
+    await stack.db.query('UPDATE product_images SET position = 1 WHERE id = $1', [b]);
+    await expect(useCases().reorder(sellerCtx(), id, [a, a, b])).rejects.toMatchObject({ status: 422, code: 'image_order_mismatch' });
+    expect((await rows(id)).map((r) => [r.id, r.position])).toEqual([[a, 0], [b, 1]]);
   });
 
   it('when a put left a temporary file behind (its process died) over an hour ago, then the sweep removes it and leaves a recent one', async () => {

@@ -85,13 +85,13 @@ export function createPhotoRepository(sequelize: Sequelize) {
 
     async markReady(id: string, d: { displayKey: string; thumbKey: string; width: number; height: number }, t: Transaction): Promise<void> {
       await sequelize.query(
-        `UPDATE product_images SET status = 'ready', display_key = $2, thumb_key = $3, width = $4, height = $5, original_key = NULL, updated_at = now() WHERE id = $1`,
+        `UPDATE product_images SET status = 'ready', display_key = $2, thumb_key = $3, width = $4, height = $5, updated_at = now() WHERE id = $1`,
         { bind: [id, d.displayKey, d.thumbKey, d.width, d.height], transaction: t },
       );
     },
 
     async markFailed(id: string, reason: FailureReason, t: Transaction): Promise<void> {
-      await sequelize.query(`UPDATE product_images SET status = 'failed', failure_reason = $2, original_key = NULL, updated_at = now() WHERE id = $1`, {
+      await sequelize.query(`UPDATE product_images SET status = 'failed', failure_reason = $2, updated_at = now() WHERE id = $1`, {
         bind: [id, reason],
         transaction: t,
       });
@@ -137,6 +137,25 @@ export function createPhotoRepository(sequelize: Sequelize) {
           WHERE status = 'processing' AND deleted_at IS NULL AND created_at <= now() - make_interval(secs => $1)
           ORDER BY created_at LIMIT $2`,
         [olderThanSeconds, limit],
+      );
+    },
+
+    /**
+     * Forgets originals whose files are deleted. `original_key` stays set until then (markReady
+     * and markFailed keep it), so an original whose deletion failed, or whose worker died after
+     * the commit, is still known to the sweep: it holds the seller's EXIF, GPS included.
+     */
+    async originalsDeleted(ids: string[]): Promise<void> {
+      await sequelize.query('UPDATE product_images SET original_key = NULL WHERE id = ANY($1::text[])', { bind: [ids] });
+    },
+
+    /** Live photos done with (ready or failed) whose original is still stored, settled at least `graceSeconds` ago (migration 0035's index). */
+    async originalsLeft(graceSeconds: number, limit: number): Promise<Photo[]> {
+      return select(
+        `SELECT * FROM product_images
+          WHERE original_key IS NOT NULL AND status <> 'processing' AND deleted_at IS NULL AND updated_at <= now() - make_interval(secs => $1)
+          ORDER BY updated_at LIMIT $2`,
+        [graceSeconds, limit],
       );
     },
 

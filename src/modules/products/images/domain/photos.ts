@@ -101,8 +101,18 @@ export function photoUseCases(deps: PhotosDeps) {
 
   const readyIds = (list: Photo[]) => list.filter((p) => p.status === 'ready').map((p) => p.id).join(',');
 
-  const discard = (log: Logger, keys: (string | null)[]) =>
-    storage.delete(keys.filter((k): k is string => k !== null)).catch((err: unknown) => log.warn({ err, keys }, 'could not delete stored photo files'));
+  /** Best effort: true when the files are deleted (or were gone). */
+  const discard = (log: Logger, keys: (string | null)[]): Promise<boolean> =>
+    storage.delete(keys.filter((k): k is string => k !== null)).then(
+      () => true,
+      (err: unknown) => (log.warn({ err, keys }, 'could not delete stored photo files'), false),
+    );
+
+  /** Deletes files that include the photo's original and, once they are gone, forgets the original; else the sweep deletes it later. */
+  const discardWithOriginal = async (log: Logger, imageId: string, keys: (string | null)[]) => {
+    if (!(await discard(log, keys))) return;
+    await photos.originalsDeleted([imageId]).catch((err: unknown) => log.warn({ err, image_id: imageId }, 'original deleted but still recorded; the sweep forgets it'));
+  };
 
   /**
    * Marks a photo that is still processing `failed`: it will never be shown. Unless it is shown
@@ -124,7 +134,7 @@ export function photoUseCases(deps: PhotosDeps) {
       const shown = !current.deletedAt && current.status === 'ready';
       return { marked, keys: shown ? [] : photoFileKeys(current) };
     });
-    if (outcome?.keys.length) await discard(log, outcome.keys);
+    if (outcome?.keys.length) await discardWithOriginal(log, imageId, outcome.keys);
     return outcome?.marked ?? false;
   };
 
@@ -199,9 +209,15 @@ export function photoUseCases(deps: PhotosDeps) {
      * `processing` after the listing's photos and queues their processing.
      */
     async upload(ctx: RequestContext, productId: string, body: MultipartBody): Promise<Photo[]> {
-      await requireOwnListing(ctx, productId);
-      const room = MAX_IMAGES_PER_LISTING - (await photos.live(productId)).length;
-      if (room <= 0) throw imageLimitReached(0);
+      let room: number;
+      try {
+        await requireOwnListing(ctx, productId);
+        room = MAX_IMAGES_PER_LISTING - (await photos.live(productId)).length;
+        if (room <= 0) throw imageLimitReached(0);
+      } catch (err) {
+        body.drop({ maxFiles: MAX_IMAGES_PER_LISTING, maxFileBytes: MAX_IMAGE_BYTES });
+        throw err;
+      }
 
       const stored: string[] = [];
       // Set once the rows are written in a transaction of our own: a failure after that is COMMIT's,
@@ -270,8 +286,14 @@ export function photoUseCases(deps: PhotosDeps) {
         const known = new Set(before.map((p) => p.id));
         const unknown = imageIds.filter((id) => !known.has(id));
         const missing = before.filter((p) => !imageIds.includes(p.id)).map((p) => p.id);
-        if (unknown.length || missing.length) {
-          const parts = [unknown.length ? `not photos of this listing: ${unknown.join(', ')}` : '', missing.length ? `missing: ${missing.join(', ')}` : ''];
+        // The spec's uniqueItems refuses these first; checked here too, since a repeat would leave a gap in the positions.
+        const repeated = [...new Set(imageIds.filter((id, i) => imageIds.indexOf(id) !== i))];
+        if (unknown.length || missing.length || repeated.length) {
+          const parts = [
+            unknown.length ? `not photos of this listing: ${unknown.join(', ')}` : '',
+            missing.length ? `missing: ${missing.join(', ')}` : '',
+            repeated.length ? `repeated: ${repeated.join(', ')}` : '',
+          ];
           throw imageOrderMismatch(`Send every photo of the listing exactly once (${parts.filter(Boolean).join('; ')}).`);
         }
         await photos.setOrder(productId, imageIds, t);
@@ -299,9 +321,11 @@ export function photoUseCases(deps: PhotosDeps) {
      * every photo deleted at least that long ago has its files deleted (again): long enough for a
      * processing job that was already running to have stopped writing them, and for the
      * deletion's own subscriber to have run. Each photo is swept once (files_deleted_at); files
-     * already gone are not an error. Temporary files of puts that a dead process left are removed too.
+     * already gone are not an error. Originals of live photos done with that are still stored (their
+     * deletion after processing failed, or the worker died first) are deleted, and temporary files
+     * of puts that a dead process left are removed too.
      */
-    async sweep(graceSeconds: number, log: Logger): Promise<{ listings: number; photos: number; temporary: number; requeued: number; abandoned: number }> {
+    async sweep(graceSeconds: number, log: Logger): Promise<{ listings: number; photos: number; originals: number; temporary: number; requeued: number; abandoned: number }> {
       // A storage failure throws: the job retries, and nothing is marked swept that was not.
       const deleteFiles = async (gone: Photo[]) => {
         if (!gone.length) return;
@@ -327,11 +351,23 @@ export function photoUseCases(deps: PhotosDeps) {
         swept += pending.length;
         if (pending.length < SWEEP_BATCH) break;
       }
+      // Originals of photos done with whose deletion after processing failed, or never ran (the
+      // worker died after the commit). No job reads them: process() stops at a photo not processing.
+      let originals = 0;
+      for (;;) {
+        const left = await photos.originalsLeft(graceSeconds, SWEEP_BATCH);
+        if (left.length) {
+          await storage.delete(left.map((p) => p.originalKey!));
+          await photos.originalsDeleted(left.map((p) => p.id));
+        }
+        originals += left.length;
+        if (left.length < SWEEP_BATCH) break;
+      }
       // No put runs for the grace (a request or a job times out long before). Best effort: it
       // must not keep the stuck photos below from being resolved.
       const temporary = await storage.sweepTemporary(graceSeconds).catch((err: unknown) => (log.warn({ err }, 'temporary storage files not swept'), 0));
-      if (listings || swept || temporary) log.info({ listings, photos: swept, temporary }, 'deleted photos swept');
-      return { listings, photos: swept, temporary, ...(await resolveStuck(graceSeconds, log)) };
+      if (listings || swept || originals || temporary) log.info({ listings, photos: swept, originals, temporary }, 'deleted photos swept');
+      return { listings, photos: swept, originals, temporary, ...(await resolveStuck(graceSeconds, log)) };
     },
 
     /** Removes a photo, closes the gap, deletes its files after commit; `product.images_changed` if it was shown. */
@@ -388,7 +424,7 @@ export function photoUseCases(deps: PhotosDeps) {
           return 'ready' as const;
         });
         if (outcome === 'deleted' || outcome === 'abandoned') await discard(run.log, [keys.display, keys.thumb]);
-        await discard(run.log, [photo.originalKey]);
+        await discardWithOriginal(run.log, imageId, [photo.originalKey]);
         run.log.info({ image_id: imageId, outcome, width: made.width, height: made.height }, 'photo processed');
       } catch (err) {
         const permanent = err instanceof UnprocessableImage;
