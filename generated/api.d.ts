@@ -1748,6 +1748,10 @@ export interface paths {
          *     - `415 unsupported_media_type`: the request is not `multipart/form-data`.
          *     - `422 image_pixel_limit_exceeded`: a file declares more than 50 megapixels.
          *     - `422 image_unreadable`: a file's header (dimensions) cannot be read.
+         *     - `429 photo_upload_limit_reached`: the seller made 30 uploads (requests, of up to 10 photos
+         *       each) in the last 10 minutes; `Retry-After` says when the next is accepted. Only uploads
+         *       to the seller's own listing with room left count. Every photo costs processing time on a
+         *       queue all sellers share.
          */
         post: operations["uploadProductImages"];
         delete?: never;
@@ -7614,6 +7618,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             /** @description A file declares more than 50 megapixels (`image_pixel_limit_exceeded`) or its header cannot be read (`image_unreadable`). */
             422: components["responses"]["UnprocessableContent"];
+            /** @description Too many requests (`rate_limited`) or too many photo uploads by the seller in 10 minutes (`photo_upload_limit_reached`); `Retry-After` says when to try again. */
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };

@@ -49,6 +49,8 @@ const schema = z.object({
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb').default('100kb'),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  /** Photo upload requests per seller in 10 minutes (photos.ts, PHOTO_UPLOAD_POLICY). */
+  PHOTO_UPLOAD_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(30),
   VALIDATE_RESPONSES: bool.optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default('dev-only-secret-change-me-0123456789abcdef'),
   JWT_ISSUER: z.string().min(1).default('junggo'),

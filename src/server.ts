@@ -87,7 +87,7 @@ export async function startApi(config: Config, log: Logger = createLogger(config
   // Uploads spool to this host's disk (the S3 adapter): what a crashed process left is removed
   // here, since the worker's sweep sees only its own host. An hour is past any upload's timeout.
   void storage.sweepTemporary(3600).catch((err: unknown) => log.warn({ err }, 'temporary storage files not swept'));
-  const productImages = productImagesModule({ sequelize, storage, jobs, mediaUrl: mediaUrlFor(config) });
+  const productImages = productImagesModule({ sequelize, storage, jobs, mediaUrl: mediaUrlFor(config), redis, log, uploadLimit: config.PHOTO_UPLOAD_LIMIT });
   const search = searchModule({ config, sequelize, redis, listener, store, log, neighbourhoods });
   await listener.start();
 

@@ -85,6 +85,7 @@ export async function startFuzzWorld(seed: number): Promise<FuzzWorld> {
   const stack = await startIdentityStack({
     STORAGE_DIR: storageDir,
     RATE_LIMIT_MAX: '1000000',
+    PHOTO_UPLOAD_LIMIT: '1000000',
     ...providerEnv({ sms, google, kakao, nice }),
     SOCIAL_REDIRECT_URIS: callback,
   });

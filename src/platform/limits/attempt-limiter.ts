@@ -58,7 +58,7 @@ const toState = ([allowed, retryAfterSeconds, locked]: [number, number, number])
 export class AttemptLimiter {
   constructor(
     private readonly redis: Redis,
-    private readonly policy: AttemptPolicy,
+    readonly policy: AttemptPolicy,
     private readonly log: Logger,
   ) {}
 

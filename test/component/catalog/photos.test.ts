@@ -14,7 +14,7 @@ import { heicAv1, heicHevc, heicHevcPhoto, HEVC_PHOTO, jpeg, jpegWithGps, png, p
 import { PHOTO_SWEEP_GRACE_SECONDS, PROCESS_IMAGE_JOB, SWEEP_PHOTOS_JOB } from '../../../src/modules/products/images';
 import { createPhotoRepository } from '../../../src/modules/products/images/data/photo-repository';
 import { newImageId } from '../../../src/modules/products/images/domain/photo';
-import { photoUseCases, type PhotosDeps } from '../../../src/modules/products/images/domain/photos';
+import { photoUploadPolicy, photoUseCases, type PhotosDeps } from '../../../src/modules/products/images/domain/photos';
 import { createRequestContext } from '../../../src/platform/context';
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { eventRecorder } from '../../../src/platform/events/event-store';
@@ -22,6 +22,8 @@ import { settleWithin } from '../../../src/platform/jobs/settle-within';
 import { createLogger } from '../../../src/platform/logger';
 import { createObjectStorage, type ObjectStorage } from '../../../src/platform/storage';
 import { waitFor } from '../../support/wait';
+import { TEST_ENV } from '../../support/env';
+import { connectRedis } from '../../../src/platform/redis';
 
 let stack: IdentityStack;
 let storageDir: string;
@@ -31,7 +33,7 @@ let other: SignedUpUser;
 beforeAll(async () => {
   storageDir = await mkdtemp(path.join(tmpdir(), 'junggo-photos-'));
   // Polling the seller's own views would otherwise spend the per-user request budget.
-  stack = await startIdentityStack({ STORAGE_DIR: storageDir, RATE_LIMIT_MAX: '100000' });
+  stack = await startIdentityStack({ STORAGE_DIR: storageDir, RATE_LIMIT_MAX: '100000', PHOTO_UPLOAD_LIMIT: '1000' });
   seller = await sellerWithNeighbourhood(stack, 'photos');
   other = await stack.signUp('other');
 }, 60_000);
@@ -122,7 +124,12 @@ async function expectServedClean(productId: string, imageId: string, shown: Phot
   expect(event).toEqual({ product_id: productId, images: [{ id: imageId, url: shown.url, thumbnail_url: shown.thumbnail_url, width: expected.width, height: expected.height, position: 0 }] });
 }
 
-const newListing = async (user: Seller = seller) => (await createListing(stack, user.token)).id;
+/** This file posts more listings than a seller may in a day (30): each is dated past the daily window, which nothing here depends on. */
+const newListing = async (user: Seller = seller) => {
+  const { id } = await createListing(stack, user.token);
+  await stack.db.query(`UPDATE products SET created_at = created_at - interval '25 hours' WHERE id = $1`, [id]);
+  return id;
+};
 const part = (data: Buffer, name: string, type: string): Part => ({ data, name, type });
 
 describe('POST /v1/products/{product_id}/images', () => {
@@ -310,6 +317,28 @@ describe('POST /v1/products/{product_id}/images', () => {
     expect(await storedFiles(id)).toEqual([]);
   });
 
+  it('when a seller has made their uploads of the last 10 minutes, then the next is 429 photo_upload_limit_reached with Retry-After and nothing is stored; a refused upload (another\'s listing) counts nothing', async () => {
+    const id = await newListing();
+    const redis = await connectRedis(TEST_ENV.REDIS_URL);
+    const counter = (userId: string) => `attempts:photo-uploads:${userId}`;
+    try {
+      await redis.del(counter(other.id));
+      expectProblem(await upload(other, id, [part(await jpeg(), 'a.jpg', 'image/jpeg')]), 404, 'not_found');
+      expect(await redis.get(counter(other.id))).toBeNull();
+      // As after 999 uploads (PHOTO_UPLOAD_LIMIT is 1000 here): the next one is the last allowed.
+      await redis.set(counter(seller.id), '999', 'EX', 600);
+      expect((await upload(seller, id, [part(await jpeg(), 'a.jpg', 'image/jpeg')])).status).toBe(202);
+      const refused = await upload(seller, id, [part(await jpeg(), 'b.jpg', 'image/jpeg')]);
+      expectProblem(refused, 429, 'photo_upload_limit_reached');
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(retryAfter > 0 && retryAfter <= 600).toBe(true);
+      expect(await processed(id, 1)).toHaveLength(1);
+    } finally {
+      await redis.del(counter(seller.id));
+      await redis.quit();
+    }
+  });
+
   it("when another user or nobody manages a listing's photos, then 404 not_found (401 anonymous) and nothing changes", async () => {
     const id = await newListing();
     expect((await upload(seller, id, [part(await jpeg(), 'a.jpg', 'image/jpeg')])).status).toBe(202);
@@ -485,6 +514,7 @@ describe('the photos use cases, with the queue and the storage made to misbehave
       enqueueProcessing: async () => undefined,
       processingState: async () => null,
       mediaUrl: (key) => `http://media.test/${key}`,
+      uploads: { policy: photoUploadPolicy(1000), hit: async () => ({ allowed: true }) },
       ...overrides,
     });
   const sellerCtx = () => Object.assign(createRequestContext(`req_${randomBytes(6).toString('hex')}`, log), { actor: { userId: seller.id, roles: [], sessionId: 'ses_test' } });

@@ -1,13 +1,15 @@
+import type Redis from 'ioredis';
 import type { Sequelize } from 'sequelize';
 import type { Subscription } from '../../../platform/events/subscriber';
 import { eventRecorder } from '../../../platform/events/event-store';
 import type { JobQueues } from '../../../platform/jobs/job-queues';
 import { schedulePeriodic } from '../../../platform/jobs/periodic';
+import { AttemptLimiter } from '../../../platform/limits/attempt-limiter';
 import type { Logger } from '../../../platform/logger';
 import { mediaRouter, MEDIA_PATH, type ObjectStorage } from '../../../platform/storage';
 import { createPhotoRepository } from './data/photo-repository';
 import { isDerivativeKey } from './domain/photo';
-import { photoUseCases } from './domain/photos';
+import { photoUploadPolicy, photoUseCases, type PhotosDeps } from './domain/photos';
 import { deleteProductImage } from './http/deleteProductImage';
 import { listProductImages } from './http/listProductImages';
 import { reorderProductImages } from './http/reorderProductImages';
@@ -34,7 +36,10 @@ interface PhotosModuleDeps {
   mediaUrl: (key: string) => string;
 }
 
-function useCases(d: PhotosModuleDeps) {
+/** The worker's use cases take no uploads (the API does). */
+const NO_UPLOADS: PhotosDeps['uploads'] = { policy: photoUploadPolicy(1), hit: () => Promise.reject(new Error('photos are uploaded through the API')) };
+
+function useCases(d: PhotosModuleDeps, uploads = NO_UPLOADS) {
   return photoUseCases({
     sequelize: d.sequelize,
     photos: createPhotoRepository(d.sequelize),
@@ -43,12 +48,13 @@ function useCases(d: PhotosModuleDeps) {
     enqueueProcessing: (imageId, requestId) => d.jobs.enqueue(PROCESS_IMAGE_JOB, { image_id: imageId, request_id: requestId }, { causationId: imageId }),
     processingState: (imageId) => d.jobs.state(PROCESS_IMAGE_JOB, imageId),
     mediaUrl: d.mediaUrl,
+    uploads,
   });
 }
 
 /** Wires the photos component for the API: the image operations and the /media route. */
-export function productImagesModule(d: PhotosModuleDeps) {
-  const photos = useCases(d);
+export function productImagesModule(d: PhotosModuleDeps & { redis: Redis; log: Logger; uploadLimit: number }) {
+  const photos = useCases(d, new AttemptLimiter(d.redis, photoUploadPolicy(d.uploadLimit), d.log));
   return {
     photos,
     /** Mounted outside /v1 (app.ts `media`): serves the processed photos when no CDN does. */

@@ -6,13 +6,14 @@ import { notFound } from '../../../../platform/errors';
 import type { EventMetadata } from '../../../../platform/events/event';
 import { metadataFrom, type RecordEvents } from '../../../../platform/events/event-store';
 import type { MultipartBody } from '../../../../platform/http/multipart';
+import type { AttemptLimiter, AttemptPolicy } from '../../../../platform/limits/attempt-limiter';
 import type { Logger } from '../../../../platform/logger';
 import type { ObjectStorage } from '../../../../platform/storage';
 import type { PhotoRepository } from '../data/photo-repository';
 import { SNIFF_BYTES, sniffImageType, type ImageType } from './image-format';
 import { makeDerivatives, readHeader, UnprocessableImage } from './imaging';
 import { MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_IMAGES_PER_LISTING, newImageId, photoFileKeys, storageKeys, type FailureReason, type Photo } from './photo';
-import { imageLimitReached, imageOrderMismatch, imagePixelLimitExceeded, imageTooLarge, imageUnreadable, noImages, unsupportedImageType } from './problems';
+import { imageLimitReached, imageOrderMismatch, imagePixelLimitExceeded, imageTooLarge, imageUnreadable, noImages, photoUploadLimitReached, unsupportedImageType } from './problems';
 
 export interface PhotosDeps {
   sequelize: Sequelize;
@@ -25,7 +26,17 @@ export interface PhotosDeps {
   processingState: (imageId: string) => Promise<string | null>;
   /** The public URL of a stored derivative. */
   mediaUrl: (key: string) => string;
+  /** Counts a seller's uploads (photoUploadPolicy, keyed by seller). */
+  uploads: Pick<AttemptLimiter, 'hit' | 'policy'>;
 }
+
+/**
+ * Upload requests per seller in 10 minutes (PHOTO_UPLOAD_LIMIT, default 30: up to 300 photos, far
+ * above what posting 30 listings a day needs). Every photo costs the worker a decode and two
+ * encodes, on one queue shared by everyone, so one account uploading and deleting in a loop would
+ * leave everyone else's photos `processing` for hours.
+ */
+export const photoUploadPolicy = (limit: number): AttemptPolicy => ({ name: 'photo-uploads', limit, windowSeconds: 600 });
 
 /** What the worker tells `process` about the run. */
 export interface ProcessingRun {
@@ -90,6 +101,7 @@ export function photoUseCases(deps: PhotosDeps) {
   const requireOwnListing = async (ctx: RequestContext, productId: string, t?: Transaction) => {
     const listing = await photos.listing(productId, t);
     if (!listing || listing.deleted || listing.sellerId !== ctx.actor?.userId) throw notFound('No listing of yours has this id.');
+    return listing.sellerId;
   };
 
   /** `product.images_changed` with the ready photos in order: what buyers see from now on. */
@@ -211,9 +223,12 @@ export function photoUseCases(deps: PhotosDeps) {
     async upload(ctx: RequestContext, productId: string, body: MultipartBody): Promise<Photo[]> {
       let room: number;
       try {
-        await requireOwnListing(ctx, productId);
+        const sellerId = await requireOwnListing(ctx, productId);
         room = MAX_IMAGES_PER_LISTING - (await photos.live(productId)).length;
         if (room <= 0) throw imageLimitReached(0);
+        // Counted once the request is the seller's and has room: a refused one costs the worker nothing.
+        const quota = await deps.uploads.hit(sellerId);
+        if (!quota.allowed) throw photoUploadLimitReached(deps.uploads.policy.limit, deps.uploads.policy.windowSeconds, quota.retryAfterSeconds);
       } catch (err) {
         body.drop({ maxFiles: MAX_IMAGES_PER_LISTING, maxFileBytes: MAX_IMAGE_BYTES });
         throw err;

@@ -32,3 +32,7 @@ export const imageUnreadable = (index: number) =>
   ]);
 export const imageOrderMismatch = (detail: string) =>
   new AppError(422, 'image_order_mismatch', 'The ids are not the listing\u2019s photos', detail, [{ pointer: '/image_ids', code: 'image_order_mismatch', detail }]);
+export const photoUploadLimitReached = (limit: number, windowSeconds: number, retryAfterSeconds: number) =>
+  new AppError(429, 'photo_upload_limit_reached', 'Too many photo uploads', `At most ${limit} photo uploads per seller in ${windowSeconds / 60} minutes.`, [], {
+    'Retry-After': String(retryAfterSeconds),
+  });
