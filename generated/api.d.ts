@@ -1498,9 +1498,10 @@ export interface paths {
          *     in docs/search.md.
          *
          *     **Where.** At most one of `near` (+ `radius`), `neighbourhood=me` and `dong_code` (+ `range`);
-         *     more than one is `400 conflicting_location_filters`. `neighbourhood=me` needs a token and a
-         *     verified neighbourhood (`401 unauthenticated`, `403 neighbourhood_verification_required`);
-         *     its range is the one the user chose for it. An unknown `dong_code` is `400 unknown_dong`, an
+         *     more than one is `400 conflicting_location_filters`, and `radius` without `near` or `range`
+         *     without `dong_code` is `400 parameter_not_applicable` (it would be ignored). `neighbourhood=me`
+         *     needs a token and a verified neighbourhood (`401 unauthenticated`,
+         *     `403 neighbourhood_verification_required`); its range is the one the user chose for it. An unknown `dong_code` is `400 unknown_dong`, an
          *     unknown `category_id` `400 unknown_category`; a `near` outside ±90° latitude or ±180°
          *     longitude is `400 invalid_coordinates`. `sort=distance` without a location is
          *     `400 location_required`; `min_price` above `max_price` is `400 invalid_price_range`. Listings
@@ -7193,13 +7194,13 @@ export interface operations {
                 trade_method?: "meet_up" | "parcel" | "convenience_store";
                 /** @description Only listings within `radius` metres of this point, given as `lat,lng` (WGS 84). Distances are between dong representative points, so they are approximate by design. */
                 near?: string;
-                /** @description With `near`: the radius in metres. */
+                /** @description With `near` (only): the radius in metres, 3000 when not sent. No `default` in the schema, on purpose: a validator filling it in would send it without `near`. */
                 radius?: number;
                 /** @description `me`: listings in the caller's primary verified neighbourhood and the dongs within its chosen range (`near` 1.5 km, `medium` 3 km, `far` 6 km). Needs a token. */
                 neighbourhood?: "me";
                 /** @description Listings in this dong and the dongs within `range` of it. */
                 dong_code?: string;
-                /** @description With `dong_code`: how far around the dong (`near` 1.5 km, `medium` 3 km, `far` 6 km). */
+                /** @description With `dong_code` (only): how far around the dong (`near` 1.5 km, `medium` 3 km, `far` 6 km); `near` when not sent. No `default` in the schema, on purpose: a validator filling it in would send it without `dong_code`. */
                 range?: "near" | "medium" | "far";
                 /** @description `recent` (posted or bumped most recently first), `price_asc`, `price_desc`, `popular` (most liked first) or `distance` (nearest first; needs `near`, `neighbourhood` or `dong_code`). Ties are broken by id, so pages never overlap. */
                 sort?: "recent" | "price_asc" | "price_desc" | "popular" | "distance";

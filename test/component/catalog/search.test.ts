@@ -243,6 +243,12 @@ describe('GET /v1/products (search)', () => {
     expectProblem(await call(null, 'GET', `/products?q=${tag}&sort=distance`), 400, 'location_required');
     expectProblem(await call(buyer, 'GET', `/products?neighbourhood=me&near=37.5,126.9`), 400, 'conflicting_location_filters');
     expectProblem(await call(null, 'GET', `/products?dong_code=0000000000`), 400, 'unknown_dong');
+    // A parameter without the one it belongs to would be ignored: the answer would be another question's.
+    const orphan = await call(null, 'GET', `/products?q=${tag}&radius=500`);
+    expectProblem(orphan, 400, 'parameter_not_applicable');
+    expect(orphan.json.errors).toEqual([expect.objectContaining({ parameter: 'radius', in: 'query', code: 'parameter_not_applicable' })]);
+    expectProblem(await call(buyer, 'GET', `/products?neighbourhood=me&range=far`), 400, 'parameter_not_applicable');
+    expectProblem(await call(null, 'GET', `/products?q=${tag}&range=near`), 400, 'parameter_not_applicable');
   });
 
   it('when everything near a point is asked nearest first (no words), then the pages follow each other in distance order, as the same search with words orders them', async () => {

@@ -5,7 +5,7 @@ import { metresBetween, normaliseText, queryTerms, type ListingCondition, type S
 import type { SearchLookups } from '../data/search-lookups';
 import { coveringAnchor, feedScope, type FeedAnchor } from './feed-scopes';
 import type { SearchHistoryUseCases } from './history';
-import { conflictingLocationFilters, invalidCoordinates, invalidPriceRange, locationRequired, unknownCategory, unknownDong } from './problems';
+import { conflictingLocationFilters, invalidCoordinates, invalidPriceRange, locationRequired, parameterNotApplicable, unknownCategory, unknownDong } from './problems';
 
 /** The listProducts parameters, as the domain takes them. */
 export interface ListingSearchParams {
@@ -102,6 +102,9 @@ export function listingSearchUseCases(deps: {
     if (locations.length > 1) throw conflictingLocationFilters(locations.map((k) => (k === 'dongCode' ? 'dong_code' : k)));
     if (p.sort === 'distance' && locations.length === 0) throw locationRequired();
     if (p.minPrice !== undefined && p.maxPrice !== undefined && p.minPrice > p.maxPrice) throw invalidPriceRange();
+    // neighbourhood=me takes the range the user chose (updateMyNeighbourhood), not this one.
+    if (p.radius !== undefined && p.near === undefined) throw parameterNotApplicable('radius', 'near');
+    if (p.range !== undefined && p.dongCode === undefined) throw parameterNotApplicable('range', 'dong_code');
 
     const query: SearchQuery = { sort: p.sort, limit: p.limit };
     if (p.q !== undefined && queryTerms(p.q).length > 0) query.q = p.q;

@@ -25,3 +25,8 @@ export const invalidCoordinates = () =>
   new AppError(400, 'invalid_coordinates', 'Invalid coordinates', 'Latitude must be within ±90 and longitude within ±180.', [
     param('near', 'invalid_coordinates', 'Latitude must be within ±90 and longitude within ±180.'),
   ]);
+/** A parameter that only means something beside another (`radius` with `near`), sent without it: ignoring it would answer another question. */
+export const parameterNotApplicable = (parameter: string, needs: string) =>
+  new AppError(400, 'parameter_not_applicable', 'Parameter not applicable', `${parameter} applies only with ${needs}.`, [
+    param(parameter, 'parameter_not_applicable', `Applies only with ${needs}.`),
+  ]);
