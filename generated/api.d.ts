@@ -1708,7 +1708,8 @@ export interface paths {
          * @description The seller's view of a listing's photos, in order, with each one's processing state
          *     (`processing`, `ready`, `failed`). Buyers see the `ready` ones as the listing's `images`
          *     (`getProduct`). Only the seller may call this; for anyone else the listing does not exist
-         *     (`404 not_found`).
+         *     (`404 not_found`). Not paginated (no `limit` or `cursor`, unlike other lists): a listing has at
+         *     most 10 photos, all returned at once.
          */
         get: operations["listProductImages"];
         put?: never;

@@ -613,6 +613,8 @@ describe('GET /v1/search/suggestions', () => {
     expect((await suggestions()).map((s) => s.kind)).toEqual(['title']);
     await list({ q: `${tag} 에어팟` }, third);
 
+    // Three users, one day: three searches, however often the first searched and cleared.
+    expect((await stack.db.query(`SELECT searches, searchers FROM search_queries WHERE query = $1`, [`${tag} 에어팟`])).rows).toEqual([{ searches: 3, searchers: 3 }]);
     expect(await suggestions()).toEqual([
       { object: 'search_suggestion', text: `${tag} 에어팟`, kind: 'query' },
       { object: 'search_suggestion', text: `${tag} 에어팟 프로 2세대`, kind: 'title' },
@@ -656,12 +658,12 @@ describe('search history', () => {
     expect(await searches()).toBe(1);
     // As if both searches had been made yesterday evening: 20 hours ago, on the day before.
     const yesterday = new Date(Date.now() + 9 * 3_600_000 - 86_400_000).toISOString().slice(0, 10);
-    const moved = await stack.db.query(
-      `UPDATE doc_search_history SET body = body || jsonb_build_object('counted_on', $3::text, 'searched_at', $4::text)
-        WHERE body->>'user_id' = $1 AND body->>'query' = $2`,
-      [searcher.id, q, yesterday, new Date(Date.now() - 20 * 3_600_000).toISOString()],
-    );
+    const moved = await stack.db.query(`UPDATE search_query_searchers SET counted_on = $2::date WHERE query = $1`, [q, yesterday]);
     expect(moved.rowCount).toBe(1);
+    await stack.db.query(
+      `UPDATE doc_search_history SET body = body || jsonb_build_object('searched_at', $3::text) WHERE body->>'user_id' = $1 AND body->>'query' = $2`,
+      [searcher.id, q, new Date(Date.now() - 20 * 3_600_000).toISOString()],
+    );
     await list({ q }, searcher);
     expect(await searches()).toBe(2);
     await list({ q }, searcher);

@@ -43,22 +43,27 @@ export const MIN_SEARCHERS = 3;
 export function createPopularQueries(sequelize: Sequelize) {
   return {
     /**
-     * A search of `query` by `userId` that found something: counts the user among its searchers
-     * once for good (the primary key decides, so parallel requests count once), and one more
-     * search when `newDay` (once per user and day).
+     * A search of `query` by `userId` that found something, on the Korean calendar day `day`
+     * (YYYY-MM-DD): counts the user among its searchers once for good, and one more search once per
+     * user and day. Both are decided by the user's row in search_query_searchers (its primary key
+     * and the day it last counted), so parallel requests, a cleared history or one trimmed past
+     * its 50 entries count nothing twice: the day used to be kept in the history document, and a
+     * user clearing it between searches pushed a query up the suggestions alone.
      */
-    async count(query: string, userId: string, newDay: boolean): Promise<void> {
+    async count(query: string, userId: string, day: string): Promise<void> {
       const searcher = createHash('sha256').update(`search-query-searcher\n${userId}`).digest('base64url');
       await sequelize.query(
-        `WITH fresh AS (
-           INSERT INTO search_query_searchers (query, searcher) VALUES ($1::text, $2::text) ON CONFLICT DO NOTHING RETURNING 1
+        `WITH counted AS (
+           INSERT INTO search_query_searchers (query, searcher, counted_on) VALUES ($1::text, $2::text, $3::date)
+           ON CONFLICT (query, searcher) DO UPDATE SET counted_on = EXCLUDED.counted_on
+             WHERE search_query_searchers.counted_on IS DISTINCT FROM EXCLUDED.counted_on
+           RETURNING xmax = 0 AS fresh
          )
          INSERT INTO search_queries (query, searches, searchers, last_at)
-         SELECT $1::text, $3::integer, (SELECT count(*) FROM fresh), now()
-         WHERE $3::integer = 1 OR EXISTS (SELECT 1 FROM fresh)
-         ON CONFLICT (query) DO UPDATE SET searches = search_queries.searches + $3::integer,
-           searchers = search_queries.searchers + (SELECT count(*) FROM fresh), last_at = now()`,
-        { bind: [query, searcher, newDay ? 1 : 0] },
+         SELECT $1::text, 1, CASE WHEN fresh THEN 1 ELSE 0 END, now() FROM counted
+         ON CONFLICT (query) DO UPDATE SET searches = search_queries.searches + 1,
+           searchers = search_queries.searchers + EXCLUDED.searchers, last_at = now()`,
+        { bind: [query, searcher, day] },
       );
     },
 

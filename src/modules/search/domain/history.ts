@@ -10,8 +10,6 @@ export interface SearchHistoryDoc extends Doc {
   user_id: string;
   query: string;
   searched_at: string;
-  /** The Korean date on which this user's search last counted towards popular searches. */
-  counted_on?: string;
 }
 
 export const SEARCH_HISTORY = {
@@ -46,34 +44,20 @@ export function searchHistoryUseCases(deps: { store: DocumentStore; popular: Pop
   return {
     /**
      * Remembers that the user searched for `query` (normalised). A query that found something
-     * counts once per user and day towards the popular searches behind suggestions, so one
-     * person repeating a search cannot push it up, and once per user for good towards its
-     * searchers (search_query_searchers), so that only a query several people searched is ever
-     * suggested to others.
+     * counts towards the popular searches behind suggestions once per user and Korean calendar
+     * day, so one person repeating a search cannot push it up, and once per user for good towards
+     * its searchers, so that only a query several people searched is ever suggested to others
+     * (PopularQueries.count keeps both, apart from this history, which the user may clear). Only a
+     * query that is already its suggestible form counts at all, so neither a ninth word nor
+     * punctuation variants (`아이폰 14 !`) add to `아이폰 14`.
      */
     async record(userId: string, query: string, foundSomething: boolean): Promise<void> {
       const c = await collection();
       const id = entryId(userId, query);
       const previous = await c.get(id);
       const now = new Date();
-      // Counted as typed (normalised), once per user and Korean calendar day per query; only a
-      // query that is already its suggestible form counts at all, so neither a ninth word nor
-      // punctuation variants (`아이폰 14 !`) add to `아이폰 14`. The day is kept apart from
-      // searched_at, which every search moves: compared with that, someone searching every 20
-      // hours would have counted once, ever.
-      const counts = foundSomething && suggestibleForm(query) === query;
-      const today = koreanDate(now);
-      const newDay = previous?.counted_on !== today;
-      const countedOn = counts ? today : previous?.counted_on;
-      await c.upsert({
-        id,
-        version: Math.max(now.getTime(), (previous?.version ?? 0) + 1),
-        user_id: userId,
-        query,
-        searched_at: now.toISOString(),
-        ...(countedOn ? { counted_on: countedOn } : {}),
-      });
-      if (counts) await deps.popular.count(query, userId, newDay);
+      await c.upsert({ id, version: Math.max(now.getTime(), (previous?.version ?? 0) + 1), user_id: userId, query, searched_at: now.toISOString() });
+      if (foundSomething && suggestibleForm(query) === query) await deps.popular.count(query, userId, koreanDate(now));
       if (!previous) {
         const { items } = await c.find({ where: byUser(userId), sort: { field: 'searched_at', direction: 'desc' }, limit: HISTORY_KEPT + 10 });
         for (const old of items.slice(HISTORY_KEPT)) await c.delete(old.id);
