@@ -7314,6 +7314,8 @@ export interface operations {
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    /** @description `private, no-cache`: the listing differs by viewer (the seller sees more), so shared caches keep none of it, and a browser revalidates with `If-None-Match` each time. */
+                    "Cache-Control": components["headers"]["CacheControl"];
                     "Request-Id": components["headers"]["RequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];
@@ -7328,6 +7330,8 @@ export interface operations {
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    /** @description `private, no-cache`: the listing differs by viewer (the seller sees more), so shared caches keep none of it, and a browser revalidates with `If-None-Match` each time. */
+                    "Cache-Control": components["headers"]["CacheControl"];
                     "Request-Id": components["headers"]["RequestId"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     RateLimit: components["headers"]["RateLimit"];

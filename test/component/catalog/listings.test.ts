@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { productCacheKey } from '../../../src/modules/products';
+import { ProductDetailCache } from '../../../src/modules/products/data/detail-cache';
+import { createLogger } from '../../../src/platform/logger';
 import { connectRedis } from '../../../src/platform/redis';
 import { categoryId, createListing, DIGITAL, listingInput, MANGWON, PHONES, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
 import { expectProblem, v1Caller } from '../../support/http';
@@ -431,6 +433,8 @@ describe('GET /v1/products/{product_id}', () => {
     const again = await get(null, p.id, { 'if-none-match': etag });
     expect(again.status).toBe(304);
     expect(again.headers.get('etag')).toBe(etag);
+    // Viewer-dependent: never kept by a shared cache, revalidated by a browser.
+    expect([first.headers.get('cache-control'), again.headers.get('cache-control')]).toEqual(['private, no-cache', 'private, no-cache']);
     expect((await put(sellerA, p, { price: 700_000 })).status).toBe(200);
     const changed = await get(null, p.id, { 'if-none-match': etag });
     expect(changed.status).toBe(200);
@@ -463,6 +467,20 @@ describe('GET /v1/products/{product_id}', () => {
     const next = await get(null, p.id);
     expect(next.json.title).toBe(`${String(p.title)} (급처)`);
     expect(next.json.view_count).toBe(777);
+  });
+
+  it('when Redis discards the invalidation (at its memory limit, noeviction refuses HINCRBY and the whole MULTI), then the entry is deleted outright; when even that fails, it says so (the worker's subscription then fails the event, which is retried)', async () => {
+    const p = await createListing(stack, sellerA.token);
+    await get(null, p.id);
+    expect(await redis.hexists(productCacheKey(p.id), 'doc')).toBe(1);
+    const execAbort = () => Promise.reject(Object.assign(new Error('EXECABORT Transaction discarded because of previous errors.'), { name: 'ReplyError' }));
+    // The real client, with only its transactions refused (as Redis refuses them when out of memory).
+    const refusing = new Proxy(redis, { get: (target, prop) => (prop === 'multi' ? () => ({ hincrby() { return this; }, hdel() { return this; }, expire() { return this; }, exec: execAbort }) : Reflect.get(target, prop)) });
+    const log = createLogger('silent', 'test');
+    expect(await new ProductDetailCache(refusing as typeof redis, 60, log).invalidate(p.id)).toBe(true);
+    expect(await redis.exists(productCacheKey(p.id))).toBe(0);
+    const down = new Proxy(refusing, { get: (target, prop) => (prop === 'del' ? () => Promise.reject(new Error('Connection is closed.')) : Reflect.get(target, prop)) });
+    expect(await new ProductDetailCache(down as typeof redis, 60, log).invalidate(p.id)).toBe(false);
   });
 
   it('when the listing\'s category is renamed, then the cached detail is dropped, so the next reads show the new name under a new ETag', async () => {
@@ -558,6 +576,10 @@ describe('PUT /v1/products/{product_id}', () => {
     const stale = await put(sellerA, p, { price: 750_000 }, etag);
     expectProblem(stale, 412, 'precondition_failed');
     expect((await row(p.id))!.price).toBe(800_000);
+    // The tag as a compressing proxy (nginx gzip) hands it on: weakened, still this version's.
+    const weakened = `W/${res.headers.get('etag')!}`;
+    expect((await put(sellerA, p, { price: 790_000 }, weakened)).status).toBe(200);
+    expectProblem(await put(sellerA, p, { price: 780_000 }, weakened), 412, 'precondition_failed');
   });
 
   it('when the edit saves what the listing already holds, then nothing is written: same version and ETag, no event, and another editor\'s If-Match still holds', async () => {

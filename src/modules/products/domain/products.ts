@@ -4,6 +4,7 @@ import { inTransaction } from '../../../platform/db/transaction';
 import type { Collection } from '../../../platform/documents/document-store';
 import { AppError } from '../../../platform/errors';
 import { metadataFrom, type RecordEvents } from '../../../platform/events/event-store';
+import { ifMatchTags } from '../../../platform/http/conditional';
 import { newId } from '../../users/domain/ids';
 import type { ProductDetailCache } from '../data/detail-cache';
 import type { ProductRepository } from '../data/product-repository';
@@ -93,7 +94,7 @@ const snapshot = (p: Product, categoryPath: string) => ({
  */
 export function assertVersionMatches(ifMatch: string | undefined, version: number): void {
   if (ifMatch === undefined || ifMatch.trim() === '*') return;
-  const versions = ifMatch.split(',').map((t) => /^"v(\d+)-/.exec(t.trim())?.[1]);
+  const versions = ifMatchTags(ifMatch).map((t) => /^"v(\d+)-/.exec(t)?.[1]);
   if (!versions.includes(String(version))) {
     throw new AppError(412, 'precondition_failed', 'Precondition failed', 'The listing was changed meanwhile; fetch it again.');
   }
@@ -107,7 +108,7 @@ export function productUseCases(deps: ProductsDeps) {
 
   // Every change clears the cached detail once it is durable (inside an Idempotency-Key request,
   // when the request's transaction commits).
-  const invalidateAfterCommit = (t: Transaction, id: string) => t.afterCommit(() => cache.invalidate(id));
+  const invalidateAfterCommit = (t: Transaction, id: string) => t.afterCommit(async () => void (await cache.invalidate(id)));
 
   async function imagesOf(id: string): Promise<ProductView['images']> {
     return (await (await deps.details()).get(id))?.images ?? [];

@@ -14,6 +14,10 @@ export const getProduct =
     const read = await products.get(viewerId, path.product_id);
     void recordView?.(ctx, read.product.id, { sellerId: read.product.sellerId });
     const { body, etag } = readResponse(read, viewerId);
-    if (etagMatches(headers['If-None-Match'], etag)) return { status: 304, headers: { ETag: etag } };
-    return { status: 200, headers: { ETag: etag }, body };
+    // The body depends on who asks (the seller's fields, a hidden listing, liked_by_me), so no
+    // shared cache may keep it (private), and a browser asks again each time (no-cache), with the
+    // ETag, which makes that a 304 when nothing changed.
+    const caching = { ETag: etag, 'Cache-Control': 'private, no-cache' };
+    if (etagMatches(headers['If-None-Match'], etag)) return { status: 304, headers: caching };
+    return { status: 200, headers: caching, body };
   };
