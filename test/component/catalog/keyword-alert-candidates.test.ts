@@ -126,4 +126,23 @@ describe('the alerts a listing reads', () => {
       await stack.db.query('DELETE FROM products WHERE id LIKE $1', [`${batch}%`]);
     }
   });
+
+  it('when a subscriber\'s suspension has ended but was not lifted yet, then their alerts fire (a current suspension\'s do not); a banned seller\'s listing is not worth announcing', async () => {
+    const keyword = syllables(3).join('');
+    const [lapsed, current] = await Promise.all([stack.signUp('kclapsed'), stack.signUp('kccurrent')]);
+    for (const user of [lapsed, current]) expect((await save(user, keyword)).status).toBe(201);
+    await stack.db.query(`UPDATE users SET status = 'suspended', suspended_until = now() - interval '1 minute' WHERE id = $1`, [lapsed.id]);
+    await stack.db.query(`UPDATE users SET status = 'suspended', suspended_until = now() + interval '1 day' WHERE id = $1`, [current.id]);
+    const listing = await createListing(stack, seller.token, { title: `${keyword} 팝니다` });
+    await waitFor('the lapsed suspension notified', async () => (await notifiedOf(lapsed, listing.id)) === 1);
+    // Matched in the same run as the lapsed one: no match row means never notified.
+    expect((await stack.db.query('SELECT 1 FROM keyword_alert_matches WHERE product_id = $1 AND user_id = $2', [listing.id, current.id])).rows).toEqual([]);
+
+    const repo = createKeywordAlertRepository(sequelize);
+    expect(await repo.matchable(listing.id)).not.toBeNull();
+    const other = await sellerWithNeighbourhood(stack, 'kcbanned');
+    const theirs = await createListing(stack, other.token, { title: `${keyword} 하나 더` });
+    await stack.db.query(`UPDATE users SET status = 'banned' WHERE id = $1`, [other.id]);
+    expect(await repo.matchable(theirs.id)).toBeNull();
+  });
 });

@@ -1,4 +1,5 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
+import { accountInForce } from '../../users/data/account-in-force';
 
 export interface KeywordAlert {
   id: string;
@@ -52,7 +53,7 @@ export const CANDIDATES_SQL = `
      AND a.user_id <> $2
      AND (a.category_id IS NULL OR a.category_id = ANY($3::text[]))
      AND (a.dong_code IS NULL OR a.dong_code = ANY($4::text[]))
-     AND u.status = 'active'
+     AND ${accountInForce('u')}
      AND coalesce((u.notification_prefs ->> 'keyword_alerts')::boolean, true)
      AND ($5::text IS NULL OR a.user_id = $5::text)`;
 
@@ -123,15 +124,15 @@ export function createKeywordAlertRepository(sequelize: Sequelize) {
       return rows.length > 0;
     },
 
-    /** The listing if it is worth notifying about now (for sale, public, not under review), else null. */
+    /** The listing if it is worth notifying about now (for sale, public, not under review, its seller neither banned nor suspended), else null. */
     async matchable(productId: string, transaction?: Transaction): Promise<MatchableListing | null> {
       const [row] = await sequelize.query<{ id: string; seller_id: string; title: string; price: number; category_ids: string[]; dong_codes: string[] }>(
         `SELECT p.id, p.seller_id, p.title, p.price,
                 ARRAY(SELECT a.id FROM categories c JOIN categories a ON c.path = a.path OR c.path LIKE a.path || '/%' WHERE c.id = p.category_id) AS category_ids,
                 ARRAY(SELECT d.code FROM dongs c JOIN dongs d ON earth_box(ll_to_earth(c.lat, c.lng), $2) @> ll_to_earth(d.lat, d.lng)
                        WHERE c.code = p.dong_code AND earth_distance(ll_to_earth(c.lat, c.lng), ll_to_earth(d.lat, d.lng)) <= $2) AS dong_codes
-           FROM products p
-          WHERE p.id = $1 AND p.deleted_at IS NULL AND p.status = 'on_sale' AND p.moderation = 'ok'`,
+           FROM products p JOIN users s ON s.id = p.seller_id
+          WHERE p.id = $1 AND p.deleted_at IS NULL AND p.status = 'on_sale' AND p.moderation = 'ok' AND ${accountInForce('s')}`,
         { bind: [productId, ALERT_RADIUS_METERS], type: QueryTypes.SELECT, transaction },
       );
       return row ? { id: row.id, sellerId: row.seller_id, title: row.title, price: row.price, categoryIds: row.category_ids, nearbyDongCodes: row.dong_codes } : null;

@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { selectPrepared } from '../../../platform/db/prepared';
 import type { ListingFields, Product, ProductStatus, ProductView } from '../domain/product';
+import { accountInForce } from '../../users/data/account-in-force';
 
 interface ProductRow {
   id: string;
@@ -135,7 +136,7 @@ export function createProductRepository(sequelize: Sequelize) {
     /** A user who may take part in a trade now: neither banned nor under a suspension (as sign-in decides). */
     async canTrade(id: string, transaction?: Transaction): Promise<boolean> {
       const rows = await select<{ one: number }>(
-        `SELECT 1 AS one FROM users WHERE id = $1 AND (status = 'active' OR (status = 'suspended' AND suspended_until <= now()))`,
+        `SELECT 1 AS one FROM users WHERE id = $1 AND ${accountInForce()}`,
         [id],
         transaction,
       );

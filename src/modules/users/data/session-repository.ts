@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { MAX_ACTIVE_SESSIONS, type Session } from '../domain/user';
+import { accountInForce } from './account-in-force';
 
 interface SessionRow {
   id: string;
@@ -122,7 +123,7 @@ export function createSessionRepository(sequelize: Sequelize) {
     async isActive(sessionId: string): Promise<boolean> {
       const rows = await sequelize.query<{ ok: boolean }>(
         `SELECT (s.revoked_at IS NULL AND s.expires_at > now()
-                 AND (u.status = 'active' OR (u.status = 'suspended' AND u.suspended_until <= now()))) AS ok
+                 AND ${accountInForce('u')}) AS ok
            FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
         { bind: [sessionId], type: QueryTypes.SELECT },
       );

@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { PersonalDataCipher } from '../../data/personal-data';
 import { normaliseEmail, type AccountStatus, type Role } from '../../domain/user';
+import { accountInForce } from '../../data/account-in-force';
 
 /** An account as staff see it: what the users row says about access, with the e-mail decrypted. */
 export interface Account {
@@ -47,7 +48,7 @@ const COLUMNS = `id, email_enc, email_verified_at, nickname, roles, status, susp
 
 // The status in force, in SQL: the same rule as isBlocked (domain/user.ts).
 const STATUS_IN_FORCE: Record<AccountStatus, string> = {
-  active: `(status = 'active' OR (status = 'suspended' AND suspended_until <= now()))`,
+  active: accountInForce(),
   suspended: `(status = 'suspended' AND (suspended_until IS NULL OR suspended_until > now()))`,
   banned: `status = 'banned'`,
 };
