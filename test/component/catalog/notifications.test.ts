@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from 'pg';
 import type { Sequelize } from 'sequelize';
 import { databaseOptions } from '../../../src/config';
 import { createKeywordAlertRepository } from '../../../src/modules/engagement/data/keyword-alert-repository';
@@ -189,6 +190,32 @@ describe('delivering a keyword match', () => {
       const delivered = (await stack.db.query('SELECT product_id FROM notifications WHERE user_id = $1 AND product_id = ANY($2)', [other.id, [flagged!.id, sold!.id, deleted!.id, fine!.id]])).rows;
       expect(delivered).toEqual([{ product_id: fine!.id }]);
     } finally {
+      await sequelize.close();
+    }
+  });
+
+  it('when the listing is hidden while its delivery runs (the hide committed after the delivery read it), then nothing is delivered: the delivery holds the listing from its check to its insert', async () => {
+    const sequelize = createSequelize(databaseOptions(stack.api.config), createLogger('silent', 'test'));
+    const hider = new Client({ connectionString: stack.api.config.DATABASE_URL });
+    await hider.connect();
+    try {
+      const notifications = deliveries(sequelize);
+      const tag = `nh${randomBytes(4).toString('hex')}`;
+      const listing = await createListing(stack, seller.token, { title: `${tag} 캠핑 랜턴` });
+      await matched([listing.id]);
+      const alert = await call(other, 'POST', '/users/me/keyword-alerts', { keyword: tag });
+      expect(alert.status).toBe(201);
+      // The seller's hide, under way: its transaction holds the row.
+      await hider.query('BEGIN');
+      await hider.query(`UPDATE products SET status = 'hidden' WHERE id = $1`, [listing.id]);
+      const { pid } = (await hider.query('SELECT pg_backend_pid() AS pid')).rows[0] as { pid: number };
+      const delivery = notifications.deliverKeywordMatch({ userId: other.id, productId: listing.id, alertId: alert.json.id as string, keyword: tag, title: tag, price: 1000 });
+      await waitFor('the delivery waiting for the hide', async () => (await stack.db.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid])).rowCount);
+      await hider.query('COMMIT');
+      expect(await delivery).toBe(false);
+      expect((await stack.db.query('SELECT 1 FROM notifications WHERE user_id = $1 AND product_id = $2', [other.id, listing.id])).rows).toEqual([]);
+    } finally {
+      await hider.end();
       await sequelize.close();
     }
   });

@@ -50,9 +50,14 @@ export const RECOMMENDABLE = `p.deleted_at IS NULL AND p.status IN ('on_sale', '
 export function createListingReader(sequelize: Sequelize, mediaUrl?: (key: string) => string) {
   return {
     /** The listing's state, with its row locked against concurrent like-count changes when `lock`. */
-    async state(productId: string, transaction?: Transaction, lock = false): Promise<ListingState | null> {
+    /**
+     * `lock`: `true` takes the row for an update of its own (FOR NO KEY UPDATE); `'share'` only
+     * keeps it from changing until the transaction ends (FOR SHARE: readers in parallel, writers wait).
+     */
+    async state(productId: string, transaction?: Transaction, lock: boolean | 'share' = false): Promise<ListingState | null> {
+      const locking = lock === 'share' ? ' FOR SHARE' : lock ? ' FOR NO KEY UPDATE' : '';
       const [row] = await sequelize.query<{ id: string; seller_id: string; status: ListingState['status']; deleted: boolean; flagged: boolean }>(
-        `SELECT id, seller_id, status, deleted_at IS NOT NULL AS deleted, moderation = 'flagged' AS flagged FROM products WHERE id = $1${lock ? ' FOR NO KEY UPDATE' : ''}`,
+        `SELECT id, seller_id, status, deleted_at IS NOT NULL AS deleted, moderation = 'flagged' AS flagged FROM products WHERE id = $1${locking}`,
         { bind: [productId], type: QueryTypes.SELECT, transaction },
       );
       return row ? { id: row.id, sellerId: row.seller_id, status: row.status, deleted: row.deleted, flagged: row.flagged } : null;

@@ -35,11 +35,11 @@ export const keywordAlertDedupKey = (productId: string) => `keyword_alert:${prod
  * come in no particular order).
  */
 export function matchingAlertOf(alerts: KeywordAlertRepository) {
-  return async (productId: string, userId: string, named?: string): Promise<{ alertId: string; keyword: string } | null> => {
-    const listing = await alerts.matchable(productId);
+  return async (productId: string, userId: string, named?: string, transaction?: Transaction): Promise<{ alertId: string; keyword: string } | null> => {
+    const listing = await alerts.matchable(productId, transaction);
     if (!listing) return null;
     const title = normaliseForMatch(listing.title);
-    const matching = (await alerts.candidates(titleGrams(title), listing, undefined, userId)).filter((c) => keywordMatches(c.keyword, title));
+    const matching = (await alerts.candidates(titleGrams(title), listing, transaction, userId)).filter((c) => keywordMatches(c.keyword, title));
     const found = matching.find((c) => c.id === named) ?? matching[0];
     return found ? { alertId: found.id, keyword: found.keyword } : null;
   };

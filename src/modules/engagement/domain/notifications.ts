@@ -21,7 +21,7 @@ export function notificationUseCases(deps: {
   notifications: NotificationRepository;
   listings: ListingReader;
   /** The user's alert that matches the listing now, `named` first, if any (matchingAlertOf: the alerts' component owns them). */
-  matchingAlert: (productId: string, userId: string, named?: string) => Promise<{ alertId: string; keyword: string } | null>;
+  matchingAlert: (productId: string, userId: string, named?: string, transaction?: Transaction) => Promise<{ alertId: string; keyword: string } | null>;
 }) {
   const { sequelize, notifications, listings, matchingAlert } = deps;
   return {
@@ -32,23 +32,31 @@ export function notificationUseCases(deps: {
      * edited) or whose user switched keyword notifications off (or was suspended) meanwhile.
      */
     async deliverKeywordMatch(m: KeywordMatch): Promise<boolean> {
-      const state = await listings.state(m.productId);
-      if (!state || state.deleted || state.status !== 'on_sale') return false;
-      // Flagged since it matched: not now; the moderator's approval matches it again, and the
-      // user has no notification of it yet, so that match delivers (recordMatches).
-      if (state.flagged) return false;
-      // The job may run a while after the match (a backlog, retries): the alert may have been
-      // deleted (another of the user's may still match: that one is named), the title edited
-      // away from it, or keyword notifications switched off, which means not to hear of it.
-      const alert = await matchingAlert(m.productId, m.userId, m.alertId);
-      if (!alert) return false;
-      return notifications.insert({
-        id: newEngagementId('ntf'),
-        userId: m.userId,
-        kind: 'keyword_alert',
-        dedupKey: keywordAlertDedupKey(m.productId),
-        productId: m.productId,
-        data: { keyword: alert.keyword, alert_id: alert.alertId, title: m.title, price: m.price },
+      // One transaction, the listing held (FOR SHARE) from the check to the insert: a hide, an
+      // edit that flags it or a deletion committed in between would otherwise be announced anyway.
+      // Such a change waits the few milliseconds until the notification is in.
+      return sequelize.transaction(async (t) => {
+        const state = await listings.state(m.productId, t, 'share');
+        if (!state || state.deleted || state.status !== 'on_sale') return false;
+        // Flagged since it matched: not now; the moderator's approval matches it again, and the
+        // user has no notification of it yet, so that match delivers (recordMatches).
+        if (state.flagged) return false;
+        // The job may run a while after the match (a backlog, retries): the alert may have been
+        // deleted (another of the user's may still match: that one is named), the title edited
+        // away from it, or keyword notifications switched off, which means not to hear of it.
+        const alert = await matchingAlert(m.productId, m.userId, m.alertId, t);
+        if (!alert) return false;
+        return notifications.insert(
+          {
+            id: newEngagementId('ntf'),
+            userId: m.userId,
+            kind: 'keyword_alert',
+            dedupKey: keywordAlertDedupKey(m.productId),
+            productId: m.productId,
+            data: { keyword: alert.keyword, alert_id: alert.alertId, title: m.title, price: m.price },
+          },
+          t,
+        );
       });
     },
 
