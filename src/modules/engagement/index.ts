@@ -39,6 +39,7 @@ import {
   flushViewsJob,
   NOTIFICATION_RETENTION_DAYS,
   notifyKeywordMatchJob,
+  redeliverKeywordMatchesJob,
   pruneKeywordMatchesJob,
   pruneNotificationsJob,
   pruneViewLedgerJob,
@@ -185,6 +186,7 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
   const retention = createRetentionRepository(d.sequelize);
   const pruneNotifications = pruneNotificationsJob(retention);
   const pruneMatches = pruneKeywordMatchesJob(retention);
+  const redeliver = redeliverKeywordMatchesJob(alertRepository, (match, causationId) => d.jobs.enqueue(notify, match, { causationId }));
   const subscriptions: Subscription[] = [
     keywordAlertSubscription(alerts),
     purchaseSignalSubscription(d.sequelize),
@@ -199,7 +201,7 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
     notify,
     pruneLedger,
     /** Jobs of the `maintenance` queue, which the worker processes (all of a queue's jobs in one call); `start` schedules them. */
-    maintenance: [pruneNotifications, pruneMatches],
+    maintenance: [pruneNotifications, pruneMatches, redeliver],
     subscriptions,
     /** Starts the processors of its own queues, and every schedule (the maintenance jobs' too). */
     async start(log: { warn: (obj: object, msg: string) => void }): Promise<void> {
@@ -213,6 +215,7 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
       // guard against announcing a listing twice (not notified_at); an hour lets the rollout end.
       stops.push(schedulePeriodic(d.jobs, pruneNotifications, { retention_days: NOTIFICATION_RETENTION_DAYS }, { periodMs: 86_400_000, checkMs: 3_600_000 }, log));
       stops.push(schedulePeriodic(d.jobs, pruneMatches, {}, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log));
+      stops.push(schedulePeriodic(d.jobs, redeliver, {}, { periodMs: 3_600_000, checkMs: 600_000 }, log));
     },
     stop(): void {
       for (const stop of stops) stop();

@@ -1,4 +1,5 @@
 import { defineJob } from '../../platform/jobs/job-definitions';
+import type { KeywordAlertRepository } from './data/keyword-alert-repository';
 import type { RetentionRepository } from './data/retention-repository';
 import type { SimilarityRepository } from './data/similarity-repository';
 import type { ViewFlushRepository } from './data/view-flush-repository';
@@ -99,6 +100,34 @@ export const computeSimilarityJob = (similarity: SimilarityRepository) =>
         items += claim.ids.length;
       }
       if (items) log.info({ items }, 'item similarity recomputed');
+    },
+  });
+
+/** A match is looked at again once its own job had this long (its five attempts take ~30 s)... */
+export const REDELIVERY_MIN_AGE_SECONDS = 600;
+/** ...and until this old: a listing announced a day late is still news; older ones are not. */
+export const REDELIVERY_MAX_AGE_SECONDS = 86_400;
+
+/**
+ * Queues again the deliveries of matches that have no notification (their job failed for good or
+ * was lost: a database or Redis outage longer than its retries), hourly. Each run queues its own
+ * jobs (the hour is in the cause); a delivery that happens meanwhile makes them no-ops (the
+ * notification's unique key), as does one the delivery finds no longer due.
+ */
+export const redeliverKeywordMatchesJob = (
+  alerts: Pick<KeywordAlertRepository, 'undelivered'>,
+  requeue: (match: KeywordMatch, causationId: string) => Promise<unknown>,
+) =>
+  defineJob<Record<string, never>>({
+    queue: 'maintenance',
+    name: 'engagement.redeliver-keyword-matches',
+    attempts: 3,
+    timeoutMs: 10 * 60_000,
+    async handle(_payload, { log }) {
+      const hour = Math.floor(Date.now() / 3_600_000);
+      const due = await alerts.undelivered(REDELIVERY_MIN_AGE_SECONDS, REDELIVERY_MAX_AGE_SECONDS, 5_000);
+      for (const match of due) await requeue(match, `redeliver:${hour}:${match.productId}:${match.userId}`);
+      if (due.length) log.warn({ queued: due.length }, 'undelivered keyword matches queued again');
     },
   });
 

@@ -8,6 +8,7 @@ import { createListingReader } from '../../../src/modules/engagement/data/listin
 import { createNotificationRepository } from '../../../src/modules/engagement/data/notification-repository';
 import { keywordAlertUseCases, matchingAlertOf, type KeywordMatch } from '../../../src/modules/engagement/domain/keyword-alerts';
 import { notificationUseCases } from '../../../src/modules/engagement/domain/notifications';
+import { redeliverKeywordMatchesJob } from '../../../src/modules/engagement/jobs';
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
 import { createListing, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
@@ -218,6 +219,24 @@ describe('delivering a keyword match', () => {
       await hider.end();
       await sequelize.close();
     }
+  });
+
+  it('when a match has no notification 20 minutes on (its job failed through an outage), then the hourly redelivery queues it again and it is delivered; one matched two days ago is not', async () => {
+    const tag = `nr${randomBytes(4).toString('hex')}`;
+    const [lost, stale] = await Promise.all([1, 2].map((n) => createListing(stack, seller.token, { title: `${tag} 캠핑 버너 ${n}` })));
+    await matched([lost!.id, stale!.id]);
+    const alert = await call(other, 'POST', '/users/me/keyword-alerts', { keyword: tag });
+    expect(alert.status).toBe(201);
+    // As the matching left them when their delivery jobs never delivered.
+    for (const [listing, age] of [[lost!, '20 minutes'], [stale!, '2 days']] as const) {
+      await stack.db.query(`INSERT INTO keyword_alert_matches (product_id, user_id, alert_id, matched_at) VALUES ($1, $2, $3, now() - $4::interval)`, [listing.id, other.id, alert.json.id, age]);
+    }
+    const job = redeliverKeywordMatchesJob({ undelivered: async () => [] }, async () => undefined);
+    await stack.worker.jobs.enqueue(job, {}, { causationId: `test-${tag}` });
+    const delivered = async (id: string) => (await stack.db.query(`SELECT data->>'keyword' AS keyword FROM notifications WHERE user_id = $1 AND product_id = $2`, [other.id, id])).rows;
+    await waitFor('the lost match delivered', async () => (await delivered(lost!.id)).length === 1, 20_000);
+    expect(await delivered(lost!.id)).toEqual([{ keyword: tag }]);
+    expect(await delivered(stale!.id)).toEqual([]);
   });
 
   it('when the alert was deleted, or its user switched keyword notifications off, between the match and the delivery, then nothing is delivered; another alert of theirs that still matches is named instead', async () => {

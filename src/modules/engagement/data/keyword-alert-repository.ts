@@ -1,5 +1,6 @@
 import { QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from 'sequelize';
 import { accountInForce } from '../../users/data/account-in-force';
+import type { KeywordMatch } from '../domain/keyword-alerts';
 
 export interface KeywordAlert {
   id: string;
@@ -169,6 +170,32 @@ export function createKeywordAlertRepository(sequelize: Sequelize) {
         { bind: [productId, matches.map((m) => m.userId), matches.map((m) => m.alertId), dedupKey], type: QueryTypes.SELECT, transaction },
       );
       return rows.map((r) => ({ userId: r.user_id, alertId: r.alert_id }));
+    },
+
+    /**
+     * Matches recorded between `maxAgeSeconds` and `minAgeSeconds` ago that have no notification:
+     * their delivery job failed for good (the database or Redis down through its retries) or was
+     * lost. Only those that could still be delivered: the listing on sale, public and not under
+     * review, and the user in force, with keyword notifications on and an alert left (the delivery
+     * checks again, and names the alert that matches now). Oldest first (migration 0037's index).
+     */
+    async undelivered(minAgeSeconds: number, maxAgeSeconds: number, limit: number): Promise<KeywordMatch[]> {
+      const rows = await sequelize.query<{ product_id: string; user_id: string; alert_id: string; keyword: string; title: string; price: number }>(
+        `SELECT m.product_id, m.user_id, m.alert_id, coalesce(a.keyword, '') AS keyword, p.title, p.price
+           FROM keyword_alert_matches m
+           JOIN products p ON p.id = m.product_id
+           JOIN users u ON u.id = m.user_id
+           LEFT JOIN keyword_alerts a ON a.id = m.alert_id
+          WHERE m.matched_at >= now() - make_interval(secs => $2) AND m.matched_at <= now() - make_interval(secs => $1)
+            AND m.notified_at IS NULL
+            AND p.deleted_at IS NULL AND p.status = 'on_sale' AND p.moderation = 'ok'
+            AND ${accountInForce('u')} AND coalesce((u.notification_prefs ->> 'keyword_alerts')::boolean, true)
+            AND EXISTS (SELECT 1 FROM keyword_alerts x WHERE x.user_id = m.user_id)
+            AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = m.user_id AND n.dedup_key = 'keyword_alert:' || m.product_id)
+          ORDER BY m.matched_at LIMIT $3`,
+        { bind: [minAgeSeconds, maxAgeSeconds, limit], type: QueryTypes.SELECT },
+      );
+      return rows.map((r) => ({ productId: r.product_id, userId: r.user_id, alertId: r.alert_id, keyword: r.keyword, title: r.title, price: r.price }));
     },
   };
 }
