@@ -88,19 +88,13 @@ export function productDetailCacheSubscription(d: { sequelize: Sequelize; redis:
   const products = createProductRepository(d.sequelize);
   return {
     name: 'products.detail-cache',
-    // The listing's own changes too: the API drops the entry on commit, best effort; this is the
-    // durable second drop, retried with the event until Redis takes it.
-    events: [
-      'product.images_changed', 'product.liked', 'product.unliked', 'user.profile_updated', 'user.verified', 'category.updated',
-      'product.updated', 'product.status_changed', 'product.bumped', 'product.deleted', 'product.reviewed',
-    ],
+    events: ['product.images_changed', 'product.liked', 'product.unliked', 'user.profile_updated', 'user.verified', 'category.updated'],
     // The ids are read in the inbox transaction: it holds the claimed inbox row and a pooled
     // connection, and a second connection could be long in coming.
     async handle(event, { transaction }) {
-      // Not dropped: the event goes back and is retried (retryable), as for a database outage.
-      const invalidate = async (id: string) => {
-        if (!(await cache.invalidate(id))) throw Object.assign(new Error(`the cached detail of ${id} could not be dropped`), { retryable: true });
-      };
+      // A failure is logged, not retried: with Redis unreachable for minutes, retrying would send
+      // every event of this subscription to the DLQ, and the entry expires with its TTL anyway.
+      const invalidate = (id: string) => cache.invalidate(id);
       if (event.type === 'product.images_changed') await productDetailProjection.apply(event, await details());
       if (event.aggregate_type === 'user') {
         for (const id of await products.idsBySeller(event.aggregate_id, transaction)) await invalidate(id);

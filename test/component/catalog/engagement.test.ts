@@ -476,6 +476,20 @@ describe('recommendations', () => {
 
     // The seller is never recommended their own listings.
     expect((await call(seller, 'GET', `/products/${x.id}/similar`)).json.data).not.toContainEqual(expect.objectContaining({ id: y.id }));
+
+    // A suspended seller's listings are not promoted (read-time: they come back with the seller).
+    const promoted = async () => [
+      ...((await call(null, 'GET', `/products/${x.id}/similar?limit=10`)).json.data as Json[]),
+      ...((await call(people[4]!, 'GET', '/users/me/recommendations?limit=10')).json.data as Json[]),
+    ].map((p) => p.id);
+    await stack.db.query(`UPDATE users SET status = 'suspended', suspended_until = now() + interval '1 day' WHERE id = $1`, [seller.id]);
+    try {
+      const whileSuspended = await promoted();
+      for (const p of [y, z, w]) expect(whileSuspended).not.toContain(p.id);
+    } finally {
+      await stack.db.query(`UPDATE users SET status = 'active', suspended_until = NULL WHERE id = $1`, [seller.id]);
+    }
+    expect(await promoted()).toContain(y.id);
   });
 
   it('when a new user with a verified neighbourhood asks, then popular listings near them come, most popular first, never their own', async () => {

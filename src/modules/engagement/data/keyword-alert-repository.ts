@@ -176,21 +176,23 @@ export function createKeywordAlertRepository(sequelize: Sequelize) {
      * Matches recorded between `maxAgeSeconds` and `minAgeSeconds` ago that have no notification:
      * their delivery job failed for good (the database or Redis down through its retries) or was
      * lost. Only those that could still be delivered: the listing on sale, public and not under
-     * review, and the user in force, with keyword notifications on and an alert left (the delivery
-     * checks again, and names the alert that matches now). Oldest first (migration 0037's index).
+     * review, its seller and the user in force, keyword notifications on and the matched alert
+     * still there (the delivery checks everything again), so that one the delivery refuses is not
+     * queued every hour for a day. Oldest first (migration 0037's index). A match is recorded once:
+     * a listing matched days ago and bumped today is not looked at again.
      */
     async undelivered(minAgeSeconds: number, maxAgeSeconds: number, limit: number): Promise<KeywordMatch[]> {
       const rows = await sequelize.query<{ product_id: string; user_id: string; alert_id: string; keyword: string; title: string; price: number }>(
-        `SELECT m.product_id, m.user_id, m.alert_id, coalesce(a.keyword, '') AS keyword, p.title, p.price
+        `SELECT m.product_id, m.user_id, m.alert_id, a.keyword, p.title, p.price
            FROM keyword_alert_matches m
            JOIN products p ON p.id = m.product_id
+           JOIN users s ON s.id = p.seller_id
            JOIN users u ON u.id = m.user_id
-           LEFT JOIN keyword_alerts a ON a.id = m.alert_id
+           JOIN keyword_alerts a ON a.id = m.alert_id
           WHERE m.matched_at >= now() - make_interval(secs => $2) AND m.matched_at <= now() - make_interval(secs => $1)
             AND m.notified_at IS NULL
-            AND p.deleted_at IS NULL AND p.status = 'on_sale' AND p.moderation = 'ok'
+            AND p.deleted_at IS NULL AND p.status = 'on_sale' AND p.moderation = 'ok' AND ${accountInForce('s')}
             AND ${accountInForce('u')} AND coalesce((u.notification_prefs ->> 'keyword_alerts')::boolean, true)
-            AND EXISTS (SELECT 1 FROM keyword_alerts x WHERE x.user_id = m.user_id)
             AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = m.user_id AND n.dedup_key = 'keyword_alert:' || m.product_id)
           ORDER BY m.matched_at LIMIT $3`,
         { bind: [minAgeSeconds, maxAgeSeconds, limit], type: QueryTypes.SELECT },

@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { ListingState, ListingSummary } from '../domain/listing';
+import { accountInForce } from '../../users/data/account-in-force';
 
 interface SummaryRow {
   id: string;
@@ -45,6 +46,12 @@ const toSummary = (r: SummaryRow, mediaUrl?: (key: string) => string): ListingSu
 export const LISTED = `p.deleted_at IS NULL AND p.status <> 'hidden' AND p.moderation = 'ok'`;
 /** What is worth recommending: still for sale (or reserved, may fall through), not under review. */
 export const RECOMMENDABLE = `p.deleted_at IS NULL AND p.status IN ('on_sale', 'reserved') AND p.moderation = 'ok'`;
+/**
+ * The listing's seller may trade now: a banned or suspended seller's listings are not promoted
+ * (recommendations, like keyword alerts). Checked when lists are read, not when neighbours are
+ * stored, so a reinstated seller's listings come back at once.
+ */
+export const SELLER_IN_FORCE = `EXISTS (SELECT 1 FROM users seller WHERE seller.id = p.seller_id AND ${accountInForce('seller')})`;
 
 /** Reads of the products table (owned by the listings component): states for the rules, summaries for lists. */
 export function createListingReader(sequelize: Sequelize, mediaUrl?: (key: string) => string) {

@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { markDirty } from './like-repository';
-import { RECOMMENDABLE } from './listing-reader';
+import { RECOMMENDABLE, SELLER_IN_FORCE } from './listing-reader';
 
 /** Tuning of the item-to-item model (docs/recommendations.md). */
 export const SIMILARITY = {
@@ -139,7 +139,7 @@ export const POPULAR_SLICE_SQL = `
 // days, plus a like and a purchase probe for each.
 export const POPULAR_SQL = `
   SELECT p.id FROM products p
-   WHERE ${POPULAR_CANDIDATE}
+   WHERE ${POPULAR_CANDIDATE} AND ${SELLER_IN_FORCE}
      AND p.seller_id IS DISTINCT FROM $1
      AND p.id <> ALL($2::text[])
      AND NOT EXISTS (SELECT 1 FROM product_likes l WHERE l.user_id = $1 AND l.product_id = p.id)
@@ -157,7 +157,7 @@ export const STILL_RECOMMENDABLE_SQL = `
   SELECT c.id
     FROM unnest($1::text[]) WITH ORDINALITY AS c(id, ord)
    WHERE c.id <> ALL($3::text[])
-     AND (SELECT ${POPULAR_CANDIDATE} AND p.seller_id IS DISTINCT FROM $2
+     AND (SELECT ${POPULAR_CANDIDATE} AND p.seller_id IS DISTINCT FROM $2 AND ${SELLER_IN_FORCE}
             FROM products p WHERE p.id = c.id)
      AND NOT EXISTS (SELECT 1 FROM product_likes l WHERE l.user_id = $2 AND l.product_id = c.id)
      AND NOT EXISTS (SELECT 1 FROM product_purchases b WHERE b.user_id = $2 AND b.product_id = c.id)
@@ -292,7 +292,7 @@ export function createSimilarityRepository(sequelize: Sequelize) {
       const rows = await sequelize.query<{ id: string }>(
         `SELECT s.similar_id AS id
            FROM item_similarity s JOIN products p ON p.id = s.similar_id
-          WHERE s.product_id = $1 AND ${RECOMMENDABLE} AND p.seller_id IS DISTINCT FROM $3
+          WHERE s.product_id = $1 AND ${RECOMMENDABLE} AND ${SELLER_IN_FORCE} AND p.seller_id IS DISTINCT FROM $3
           ORDER BY s.score DESC, s.similar_id
           LIMIT $2`,
         { bind: [productId, limit, viewerId ?? null], type: QueryTypes.SELECT },
@@ -311,7 +311,7 @@ export function createSimilarityRepository(sequelize: Sequelize) {
          SELECT s.similar_id AS id
            FROM seeds JOIN item_similarity s ON s.product_id = seeds.product_id
            JOIN products p ON p.id = s.similar_id
-          WHERE ${RECOMMENDABLE} AND p.seller_id <> $1
+          WHERE ${RECOMMENDABLE} AND ${SELLER_IN_FORCE} AND p.seller_id <> $1
             AND s.similar_id NOT IN (SELECT product_id FROM seeds)
             AND NOT EXISTS (SELECT 1 FROM product_likes l WHERE l.user_id = $1 AND l.product_id = s.similar_id)
             AND NOT EXISTS (SELECT 1 FROM product_purchases b WHERE b.user_id = $1 AND b.product_id = s.similar_id)

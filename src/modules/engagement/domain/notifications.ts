@@ -32,20 +32,22 @@ export function notificationUseCases(deps: {
      * edited) or whose user switched keyword notifications off (or was suspended) meanwhile.
      */
     async deliverKeywordMatch(m: KeywordMatch): Promise<boolean> {
-      // One transaction, the listing held (FOR SHARE) from the check to the insert: a hide, an
-      // edit that flags it or a deletion committed in between would otherwise be announced anyway.
-      // Such a change waits the few milliseconds until the notification is in.
       return sequelize.transaction(async (t) => {
+        // The job may run a while after the match (a backlog, retries): the alert may have been
+        // deleted (another of the user's may still match: that one is named), the title edited
+        // away from it, or keyword notifications switched off, which means not to hear of it.
+        // Looked up before the listing is held: the candidate query is the slow part, and share
+        // locks held through it, one per subscriber, would keep the seller's writes waiting.
+        const alert = await matchingAlert(m.productId, m.userId, m.alertId, t);
+        if (!alert) return false;
+        // The listing held (FOR SHARE) from this check to the insert: a hide, an edit that flags it
+        // or a deletion committed in between would otherwise be announced anyway. Such a change
+        // waits the milliseconds until the notification is in.
         const state = await listings.state(m.productId, t, 'share');
         if (!state || state.deleted || state.status !== 'on_sale') return false;
         // Flagged since it matched: not now; the moderator's approval matches it again, and the
         // user has no notification of it yet, so that match delivers (recordMatches).
         if (state.flagged) return false;
-        // The job may run a while after the match (a backlog, retries): the alert may have been
-        // deleted (another of the user's may still match: that one is named), the title edited
-        // away from it, or keyword notifications switched off, which means not to hear of it.
-        const alert = await matchingAlert(m.productId, m.userId, m.alertId, t);
-        if (!alert) return false;
         return notifications.insert(
           {
             id: newEngagementId('ntf'),

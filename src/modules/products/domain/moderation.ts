@@ -279,7 +279,7 @@ function digitsAndDots(text: string): string {
     .replace(MIXED_NUMBER, (run) => (/\d/.test(run) ? run.replace(/[공영일이삼사오육륙칠팔구]/g, (c) => HANGUL_DIGITS[c]!) : run))
     .replace(/공일공/g, '010')
     .replace(/(?<=[\d\s\-.])[o](?=[\d\s\-.])|(?<=\d)[o]|[o](?=\d)/g, '0')
-    .replace(/(?<=[\d\s\-.])[l|i](?=[\d\s\-.])|(?<=\d)[l|i]|[l|i](?=\d)/g, '1')
+    .replace(/(?<=\d)[l|i](?=\d)/g, '1')
     .replace(/\s*(\.|닷|dot)\s*(?=(com|kakao|me\/|kr|net)\b)/g, '.')
     .replace(/\s*\.\s*/g, '.')
     .replace(/(?<=[a-z0-9])\s*\/\s*(?=[a-z0-9])/g, '/');
