@@ -43,7 +43,9 @@ import {
   pruneKeywordMatchesJob,
   pruneNotificationsJob,
   pruneViewLedgerJob,
+  pruneViewsJob,
   VIEW_LEDGER_RETENTION_DAYS,
+  VIEW_RETENTION_DAYS,
 } from './jobs';
 import { keywordAlertSubscription, listingReviewNoticeSubscription, purchaseSignalSubscription, similarityListingStateSubscription } from './subscribers';
 
@@ -186,6 +188,7 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
   const retention = createRetentionRepository(d.sequelize);
   const pruneNotifications = pruneNotificationsJob(retention);
   const pruneMatches = pruneKeywordMatchesJob(retention);
+  const pruneViews = pruneViewsJob(retention);
   const redeliver = redeliverKeywordMatchesJob(alertRepository, (match, causationId) => d.jobs.enqueue(notify, match, { causationId }));
   const subscriptions: Subscription[] = [
     keywordAlertSubscription(alerts),
@@ -201,7 +204,7 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
     notify,
     pruneLedger,
     /** Jobs of the `maintenance` queue, which the worker processes (all of a queue's jobs in one call); `start` schedules them. */
-    maintenance: [pruneNotifications, pruneMatches, redeliver],
+    maintenance: [pruneNotifications, pruneMatches, redeliver, pruneViews],
     subscriptions,
     /** Starts the processors of its own queues, and every schedule (the maintenance jobs' too). */
     async start(log: { warn: (obj: object, msg: string) => void }): Promise<void> {
@@ -216,6 +219,7 @@ export function engagementWorker(d: EngagementDeps & { jobs: JobQueues; viewFlus
       stops.push(schedulePeriodic(d.jobs, pruneNotifications, { retention_days: NOTIFICATION_RETENTION_DAYS }, { periodMs: 86_400_000, checkMs: 3_600_000 }, log));
       stops.push(schedulePeriodic(d.jobs, pruneMatches, {}, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log));
       stops.push(schedulePeriodic(d.jobs, redeliver, {}, { periodMs: 3_600_000, checkMs: 600_000 }, log));
+      stops.push(schedulePeriodic(d.jobs, pruneViews, { retention_days: VIEW_RETENTION_DAYS }, { periodMs: 86_400_000, checkMs: 3_600_000, atStart: true }, log));
     },
     stop(): void {
       for (const stop of stops) stop();

@@ -61,6 +61,25 @@ export const pruneNotificationsJob = (retention: Pick<RetentionRepository, 'prun
   });
 
 /**
+ * Days a view is kept as a signal: long after it says anything about what someone wants now
+ * (recommendations read a user's latest interactions), and what someone looked at once must not
+ * stay on record, feeding others' lists, for good. A like stays while it is a like.
+ */
+export const VIEW_RETENTION_DAYS = 180;
+
+/** Deletes views older than `retention_days` (VIEW_RETENTION_DAYS) and marks their listings for a recompute; daily. */
+export const pruneViewsJob = (retention: Pick<RetentionRepository, 'pruneViews'>) =>
+  defineJob<{ retention_days: number }>({
+    queue: 'maintenance',
+    name: 'engagement.prune-views',
+    attempts: 3,
+    timeoutMs: 30 * 60_000,
+    async handle({ retention_days }, { log, signal }) {
+      log.info({ deleted: await retention.pruneViews(retention_days, { signal }) }, 'old views pruned');
+    },
+  });
+
+/**
  * Deletes the keyword matches of sold and deleted listings; daily. It walks the whole match
  * table (an index range per step), hence the longer timeout.
  */

@@ -64,6 +64,8 @@ async function scratchSchema(logging: (sql: string, opts?: unknown) => void = ()
   await client.query(`CREATE SCHEMA ${schema}; SET search_path TO ${schema}, public`);
   for (const table of tables) await client.query(`CREATE TABLE ${table} (LIKE public.${table} INCLUDING ALL)`);
   await client.query(`CREATE VIEW product_interactions AS ${view}`);
+  // The sellers the reads check (SELLER_IN_FORCE): only the columns the check reads; the tests add their own sellers.
+  await client.query('CREATE TABLE users (id text PRIMARY KEY, status text NOT NULL, suspended_until timestamptz)');
   const sequelize = new Sequelize(stack.api.config.DATABASE_URL, {
     logging,
     pool: { max: 2 },
@@ -199,6 +201,7 @@ describe('the recommender\'s "latest N" reads', () => {
       const listings = (ids: string) =>
         `INSERT INTO products (id, seller_id, title, category_id, price, condition, trade_methods, dong_code, lat, lng)
          SELECT ${ids}, 'usr_seller', '상품', (SELECT min(id) FROM categories WHERE depth > 0), 10000, 'used', '{meet_up}', (SELECT min(code) FROM dongs), 37.5, 126.9`;
+      await client.query("INSERT INTO users (id, status) VALUES ('usr_seller', 'active')");
       await client.query(`${listings("'prd_s' || g")} FROM generate_series(0, 49) g`);
       const grow = async (from: number, to: number) => {
         for (const sql of [

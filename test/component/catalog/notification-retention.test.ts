@@ -4,7 +4,7 @@ import { createKeywordAlertRepository } from '../../../src/modules/engagement/da
 import { createNotificationRepository } from '../../../src/modules/engagement/data/notification-repository';
 import { createRetentionRepository, PRUNE_MATCHES_STEP_SQL, PRUNE_NOTIFICATIONS_SLICE_SQL } from '../../../src/modules/engagement/data/retention-repository';
 import { keywordAlertDedupKey, keywordAlertUseCases, type KeywordMatch } from '../../../src/modules/engagement/domain/keyword-alerts';
-import { NOTIFICATION_RETENTION_DAYS, notifyKeywordMatchJob, pruneKeywordMatchesJob, pruneNotificationsJob } from '../../../src/modules/engagement/jobs';
+import { NOTIFICATION_RETENTION_DAYS, notifyKeywordMatchJob, pruneKeywordMatchesJob, pruneNotificationsJob, VIEW_RETENTION_DAYS } from '../../../src/modules/engagement/jobs';
 import { newEngagementId } from '../../../src/modules/engagement/domain/ids';
 import { quickAccounts } from '../../support/accounts';
 import { createListing, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
@@ -213,7 +213,33 @@ describe('engagement.prune-keyword-matches', () => {
     } finally {
       query.mockRestore();
     }
-    const left = (await stack.db.query('SELECT product_id, count(*)::int AS n FROM keyword_alert_matches WHERE product_id = ANY($1) GROUP BY product_id', [ids])).rows;
+    // This test's users only: another file's user with an alert the default title matches (the
+    // fuzzer saves `아이폰` alerts) is matched by the worker too.
+    const left = (await stack.db.query('SELECT product_id, count(*)::int AS n FROM keyword_alert_matches WHERE product_id = ANY($1) AND user_id = ANY($2) GROUP BY product_id', [ids, users.map((u) => u.id)])).rows;
     expect(Object.fromEntries(left.map((r) => [r.product_id as string, r.n as number]))).toEqual({ [listings.on_sale!]: 4, [listings.reserved!]: 4, [listings.hidden!]: 4 });
   });
 });
+
+describe('view retention', () => {
+  it('when views are older than 180 days, then the prune deletes them and only them, their listing is marked for a recompute, and its norm drops', async () => {
+    const listing = await createListing(stack, seller.token);
+    const [old, recent] = await people(2);
+    await stack.db.query(`INSERT INTO product_views (user_id, product_id, viewed_on) VALUES ($1, $3, current_date - 200), ($2, $3, current_date - 10)`, [old!.id, recent!.id, listing.id]);
+    const norm = async () => Number((await stack.db.query('SELECT sq_sum FROM item_norms WHERE product_id = $1', [listing.id])).rows[0]?.sq_sum ?? 0);
+    expect(await norm()).toBe(2);
+    // The worker's recompute (every second here) would take the mark before it is looked at: the
+    // recompute's lock is held meanwhile, so its runs give their claims back.
+    const holder = await env.sequelize.transaction();
+    try {
+      await env.sequelize.query("SELECT pg_advisory_xact_lock(hashtextextended('engagement.similarity', 0))", { transaction: holder });
+      await stack.db.query('DELETE FROM similarity_dirty_items WHERE product_id = $1', [listing.id]);
+      expect(await retention().pruneViews(VIEW_RETENTION_DAYS)).toBeGreaterThanOrEqual(1);
+      expect((await stack.db.query('SELECT user_id FROM product_views WHERE product_id = $1', [listing.id])).rows).toEqual([{ user_id: recent!.id }]);
+      expect(await norm()).toBe(1);
+      expect((await stack.db.query('SELECT 1 FROM similarity_dirty_items WHERE product_id = $1', [listing.id])).rowCount).toBe(1);
+    } finally {
+      await holder.rollback();
+    }
+  });
+});
+

@@ -109,6 +109,9 @@ describe('GET /v1/users/me/recommendations, the popular fallback', () => {
     await scratch.connect();
     try {
       await scratch.query(`CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.products (LIKE public.products INCLUDING ALL); SET search_path TO ${schema}, public`);
+      // The sellers the reads check (SELLER_IN_FORCE), active: only the columns the check reads.
+      await scratch.query(`CREATE TABLE ${schema}.users (id text PRIMARY KEY, status text NOT NULL, suspended_until timestamptz)`);
+      await scratch.query(`INSERT INTO ${schema}.users (id, status) SELECT 'usr_scratch_' || g, 'active' FROM generate_series(0, 4999) g`);
       const fill = async (from: number, to: number) => {
         await scratch.query(
           `INSERT INTO products (id, seller_id, title, category_id, price, condition, trade_methods, dong_code, lat, lng, status, like_count, view_count, bumped_at, created_at)

@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { deleteInSlices } from '../../../platform/db/prune';
+import { markDirty } from './like-repository';
 
 /**
  * A listing that can never be announced again: `sold` is final (no move leaves it) and a delete
@@ -55,9 +56,37 @@ export const PRUNE_MATCHES_STEP_SQL = `
   SELECT (SELECT count(*) FROM step)::int AS walked, (SELECT count(*) FROM gone)::int AS deleted, last.product_id, last.user_id
     FROM (SELECT 1) one LEFT JOIN last ON true`;
 
-/** Retention of the inbox (notifications) and of the keyword-match ledger (docs/keyword-alerts.md, "Retention"). */
+/**
+ * One slice of the view prune: the oldest views older than $1 days (migration 0038's index),
+ * deleted; the listings they were of, for a recompute of their neighbours. The norms follow the
+ * delete (item_norms_follow, as for an unlike).
+ */
+export const PRUNE_VIEWS_SLICE_SQL = `
+  DELETE FROM product_views v
+   USING (SELECT user_id, product_id FROM product_views WHERE viewed_on < current_date - $1::int ORDER BY viewed_on LIMIT $2) old
+   WHERE v.user_id = old.user_id AND v.product_id = old.product_id
+  RETURNING v.product_id`;
+
+/** Retention of the inbox (notifications), of the keyword-match ledger (docs/keyword-alerts.md, "Retention") and of views (docs/recommendations.md). */
 export function createRetentionRepository(sequelize: Sequelize) {
   return {
+    /**
+     * Deletes the views last made more than `olderThanDays` days ago, in slices, each with the
+     * marking of its listings for a recompute (so no neighbour list keeps resting on them); how many.
+     */
+    pruneViews(olderThanDays: number, { slice = 5000, signal }: { slice?: number; signal?: AbortSignal } = {}): Promise<number> {
+      return deleteInSlices(
+        (limit) =>
+          sequelize.transaction(async (transaction) => {
+            const rows = await sequelize.query<{ product_id: string }>(PRUNE_VIEWS_SLICE_SQL, { bind: [olderThanDays, limit], type: QueryTypes.SELECT, transaction });
+            await markDirty(sequelize, rows.map((r) => r.product_id), transaction);
+            return rows.length;
+          }),
+        slice,
+        signal,
+      );
+    },
+
     /** Deletes notifications more than `olderThanDays` old, read or not, in slices; how many. */
     pruneNotifications(olderThanDays: number, { slice = 5000, signal }: { slice?: number; signal?: AbortSignal } = {}): Promise<number> {
       return deleteInSlices(
