@@ -6,9 +6,10 @@ import { databaseOptions } from '../../../src/config';
 import { createKeywordAlertRepository } from '../../../src/modules/engagement/data/keyword-alert-repository';
 import { createListingReader } from '../../../src/modules/engagement/data/listing-reader';
 import { createNotificationRepository } from '../../../src/modules/engagement/data/notification-repository';
-import { keywordAlertUseCases, matchingAlertOf, type KeywordMatch } from '../../../src/modules/engagement/domain/keyword-alerts';
+import { keywordAlertDedupKey, keywordAlertUseCases, matchingAlertOf, type KeywordMatch } from '../../../src/modules/engagement/domain/keyword-alerts';
 import { notificationUseCases } from '../../../src/modules/engagement/domain/notifications';
 import { redeliverKeywordMatchesJob } from '../../../src/modules/engagement/jobs';
+import { newEngagementId } from '../../../src/modules/engagement/domain/ids';
 import { createSequelize } from '../../../src/platform/db/sequelize';
 import { createLogger } from '../../../src/platform/logger';
 import { createListing, sellerWithNeighbourhood, type Seller } from '../../support/catalog';
@@ -237,6 +238,34 @@ describe('delivering a keyword match', () => {
     await waitFor('the lost match delivered', async () => (await delivered(lost!.id)).length === 1, 20_000);
     expect(await delivered(lost!.id)).toEqual([{ keyword: tag }]);
     expect(await delivered(stale!.id)).toEqual([]);
+  });
+
+  it('when a listing matched days ago without a delivery is matched again (a bump), then its match is dated now, so the redelivery looks at it; a delivered match keeps its date', async () => {
+    const sequelize = createSequelize(databaseOptions(stack.api.config), createLogger('silent', 'test'));
+    try {
+      const queued: KeywordMatch[] = [];
+      const alerts = keywordAlertUseCases({ sequelize, alerts: createKeywordAlertRepository(sequelize), notify: async (m) => void queued.push(m) });
+      const tag = `nm${randomBytes(4).toString('hex')}`;
+      const [lost, told] = await Promise.all([1, 2].map((n) => createListing(stack, seller.token, { title: `${tag} 캠핑 매트 ${n}` })));
+      await matched([lost!.id, told!.id]);
+      const alert = await call(other, 'POST', '/users/me/keyword-alerts', { keyword: tag });
+      expect(alert.status).toBe(201);
+      for (const listing of [lost!, told!]) {
+        await stack.db.query(`INSERT INTO keyword_alert_matches (product_id, user_id, alert_id, matched_at) VALUES ($1, $2, $3, now() - interval '3 days')`, [listing.id, other.id, alert.json.id]);
+      }
+      // Delivered (as the inbox stores it).
+      await stack.db.query(
+        `INSERT INTO notifications (id, user_id, kind, dedup_key, product_id, data) VALUES ($1, $2, 'keyword_alert', $3, $4, $5)`,
+        [newEngagementId('ntf'), other.id, keywordAlertDedupKey(told!.id), told!.id, { keyword: tag, alert_id: alert.json.id, title: told!.title, price: told!.price }],
+      );
+      const age = async (id: string) => Number((await stack.db.query(`SELECT extract(epoch FROM now() - matched_at) AS s FROM keyword_alert_matches WHERE product_id = $1 AND user_id = $2`, [id, other.id])).rows[0].s);
+      for (const listing of [lost!, told!]) expect(await sequelize.transaction((t) => alerts.matchListing(listing.id, `evt_bump_${listing.id}`, t, createLogger('silent', 'test')))).toBe(listing === lost ? 1 : 0);
+      expect(await age(lost!.id)).toBeLessThan(60);
+      expect(await age(told!.id)).toBeGreaterThan(2 * 86_400);
+      expect(queued.map((m) => m.productId)).toEqual([lost!.id]);
+    } finally {
+      await sequelize.close();
+    }
   });
 
   it('when the alert was deleted, or its user switched keyword notifications off, between the match and the delivery, then nothing is delivered; another alert of theirs that still matches is named instead', async () => {

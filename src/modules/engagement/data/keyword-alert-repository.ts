@@ -154,15 +154,19 @@ export function createKeywordAlertRepository(sequelize: Sequelize) {
      * before the inbox prune deleted it (the match's `notified_at`, set by that prune). So a match
      * that could not be delivered (the listing was flagged, sold or hidden by then) is delivered
      * on the listing's next match (its approval, its next bump), and a delivered one never again.
+     * Such a match's `matched_at` moves to now, so that the hourly redelivery (undelivered) looks
+     * at it again should this delivery be lost too.
      */
     async recordMatches(productId: string, matches: { userId: string; alertId: string }[], dedupKey: string, transaction: Transaction): Promise<{ userId: string; alertId: string }[]> {
       if (matches.length === 0) return [];
       const rows = await sequelize.query<{ user_id: string; alert_id: string }>(
         `WITH given AS (SELECT * FROM unnest($2::text[], $3::text[]) AS m(user_id, alert_id)),
               recorded AS (
-                INSERT INTO keyword_alert_matches (product_id, user_id, alert_id)
+                INSERT INTO keyword_alert_matches AS m (product_id, user_id, alert_id)
                 SELECT $1, user_id, alert_id FROM given ORDER BY user_id
-                ON CONFLICT DO NOTHING)
+                ON CONFLICT (product_id, user_id) DO UPDATE SET matched_at = now()
+                  WHERE m.notified_at IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = m.user_id AND n.dedup_key = $4))
          SELECT g.user_id, g.alert_id FROM given g
           WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = g.user_id AND n.dedup_key = $4)
             AND NOT EXISTS (SELECT 1 FROM keyword_alert_matches m WHERE m.product_id = $1 AND m.user_id = g.user_id AND m.notified_at IS NOT NULL)
@@ -178,8 +182,8 @@ export function createKeywordAlertRepository(sequelize: Sequelize) {
      * lost. Only those that could still be delivered: the listing on sale, public and not under
      * review, its seller and the user in force, keyword notifications on and the matched alert
      * still there (the delivery checks everything again), so that one the delivery refuses is not
-     * queued every hour for a day. Oldest first (migration 0037's index). A match is recorded once:
-     * a listing matched days ago and bumped today is not looked at again.
+     * queued every hour for a day. Oldest first (migration 0037's index); a match not yet
+     * delivered is dated by its latest matching (recordMatches).
      */
     async undelivered(minAgeSeconds: number, maxAgeSeconds: number, limit: number): Promise<KeywordMatch[]> {
       const rows = await sequelize.query<{ product_id: string; user_id: string; alert_id: string; keyword: string; title: string; price: number }>(
