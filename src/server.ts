@@ -71,7 +71,7 @@ export async function startApi(config: Config, log: Logger = createLogger(config
     namespace: config.QUEUE_PREFIX,
     mediaUrl: mediaUrlFor(config),
     // Bound late: the listings component takes the likes' reader, and its cache takes their changes.
-    likeCountChanged: async (id) => void (await products.cache.invalidate(id)),
+    likeCountChanged: (id) => products.cache.invalidate(id),
   });
   const products = productsModule({
     sequelize,

@@ -91,13 +91,12 @@ export function productDetailCacheSubscription(d: { sequelize: Sequelize; redis:
     events: ['product.images_changed', 'product.liked', 'product.unliked', 'user.profile_updated', 'user.verified', 'category.updated'],
     // The ids are read in the inbox transaction: it holds the claimed inbox row and a pooled
     // connection, and a second connection could be long in coming.
+    // A failed invalidation is logged, not retried: with Redis unreachable for minutes, retrying
+    // would send every event of this subscription to the DLQ, and the entry expires with its TTL.
     async handle(event, { transaction }) {
-      // A failure is logged, not retried: with Redis unreachable for minutes, retrying would send
-      // every event of this subscription to the DLQ, and the entry expires with its TTL anyway.
-      const invalidate = (id: string) => cache.invalidate(id);
       if (event.type === 'product.images_changed') await productDetailProjection.apply(event, await details());
       if (event.aggregate_type === 'user') {
-        for (const id of await products.idsBySeller(event.aggregate_id, transaction)) await invalidate(id);
+        for (const id of await products.idsBySeller(event.aggregate_id, transaction)) await cache.invalidate(id);
         return;
       }
       if (event.aggregate_type === 'category') {
@@ -105,10 +104,10 @@ export function productDetailCacheSubscription(d: { sequelize: Sequelize; redis:
         // order among siblings), so only a new name, and only that category's listings.
         const { changes, previous } = event.payload as { changes: { name?: string }; previous: { name: string } };
         if (changes.name === undefined || changes.name === previous.name) return;
-        for (const id of await products.idsInCategory(event.aggregate_id, transaction)) await invalidate(id);
+        for (const id of await products.idsInCategory(event.aggregate_id, transaction)) await cache.invalidate(id);
         return;
       }
-      await invalidate(event.aggregate_id);
+      await cache.invalidate(event.aggregate_id);
     },
   };
 }

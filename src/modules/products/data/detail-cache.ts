@@ -53,25 +53,23 @@ export class ProductDetailCache {
    * cannot be moved (a Redis at its memory limit under `noeviction` refuses HINCRBY, which
    * discards the whole transaction, HDEL included), the entry is deleted outright: DEL is never
    * refused for memory, and a stale detail served for its whole TTL (a hidden or deleted listing
-   * shown as on sale) is worse than the narrow race a lost generation reopens. True when either
-   * worked; false when the entry may still be served until its TTL.
+   * shown as on sale) is worse than the narrow race a lost generation reopens. Never throws: when
+   * neither works, the entry may be served until its TTL, which is logged.
    */
-  async invalidate(id: string): Promise<boolean> {
+  async invalidate(id: string): Promise<void> {
     const key = productCacheKey(id);
     try {
       const results = await this.redis.multi().hincrby(key, 'gen', 1).hdel(key, 'doc').expire(key, Math.max(this.ttlSeconds, 3600)).exec();
       const failed = results?.find(([err]) => err)?.[0];
       if (!results || failed) throw failed ?? new Error('the transaction was discarded');
-      return true;
+      return;
     } catch (err) {
       this.log.warn({ err, key }, 'product cache invalidation failed; deleting the entry');
     }
     try {
       await this.redis.del(key);
-      return true;
     } catch (err) {
       this.log.error({ err, key }, 'product cache entry not dropped: it may be served stale until its TTL');
-      return false;
     }
   }
 }

@@ -83,7 +83,7 @@ export function listingReviewUseCases(deps: ListingReviewDeps) {
             metadataFrom(ctx),
           );
         }
-        t.afterCommit(async () => void (await cache.invalidate(id)));
+        t.afterCommit(() => cache.invalidate(id));
         ctx.log.info({ product_id: id, decision, moderator_id: moderatorId }, 'flagged listing reviewed');
       });
     },

@@ -108,7 +108,7 @@ export function productUseCases(deps: ProductsDeps) {
 
   // Every change clears the cached detail once it is durable (inside an Idempotency-Key request,
   // when the request's transaction commits).
-  const invalidateAfterCommit = (t: Transaction, id: string) => t.afterCommit(async () => void (await cache.invalidate(id)));
+  const invalidateAfterCommit = (t: Transaction, id: string) => t.afterCommit(() => cache.invalidate(id));
 
   async function imagesOf(id: string): Promise<ProductView['images']> {
     return (await (await deps.details()).get(id))?.images ?? [];
